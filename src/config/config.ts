@@ -1,0 +1,131 @@
+/**
+ * Configuration: read once from the environment (and an optional .env file), validated with zod, frozen.
+ * A wrong or missing setting stops the start with a message naming it. Every setting is in the README table.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((v, ctx) => {
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+    ctx.addIssue({ code: 'custom', message: `expected true or false, got "${v}"` });
+    return z.NEVER;
+  });
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** "a,b", "a\nb" or a JSON array of strings; blanks and duplicates dropped, order kept. */
+export function parseList(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const text = raw.trim();
+  let items: string[];
+  if (text.startsWith('[')) {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) {
+      throw new Error('expected a JSON array of strings');
+    }
+    items = parsed;
+  } else {
+    items = text.split(/[,\n\r]+/);
+  }
+  return [...new Set(items.map((s) => s.trim()).filter((s) => s.length > 0))];
+}
+
+const list = z.string().transform((v, ctx) => {
+  try {
+    return parseList(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const modelMap = z.string().transform((v, ctx) => {
+  if (v.trim() === '') return {} as Record<string, string>;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    const result = z.record(z.string(), z.string().min(1)).safeParse(parsed);
+    if (result.success) return result.data;
+    ctx.addIssue({ code: 'custom', message: 'expected a JSON object of alias -> endpointId strings' });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+  }
+  return z.NEVER;
+});
+
+const url = z
+  .string()
+  .trim()
+  .refine((v) => /^https?:\/\/[^/\s]+\/?$/.test(v), 'expected an origin such as https://api.on-demand.io')
+  .transform((v) => v.replace(/\/$/, ''));
+
+export const envSchema = z.object({
+  PORT: int(0, 65535).default(7860),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PRIVATE_KEY: list.default([]),
+  ALLOW_NO_AUTH: bool.default(false),
+  ADMIN_KEY: list.default([]),
+  PUBLIC_PATHS: list.default([]),
+  ONDEMAND_APIKEYS: list.default([]),
+  ONDEMAND_BASE_URL: url.default('https://api.on-demand.io'),
+  USER_AGENT: z.string().min(1).default('ondemand-gateway/0.1 (+OpenAI-compatible proxy)'),
+  DEFAULT_MODEL: z.string().trim().min(1).default('gpt-4o'),
+  MODEL_MAP: modelMap.default({}),
+  STRICT_MODELS: bool.default(false),
+  CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  FIRST_BYTE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  IDLE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  BODY_LIMIT_BYTES: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // key pool (src/pool)
+  MAX_ATTEMPTS: int(1, 20).default(3),
+  RETRY_DEADLINE_MS: int(100, 3_600_000).default(60_000),
+  BAD_KEY_RETRY_INTERVAL: int(1, 86_400 * 7).default(600),
+  RATE_LIMIT_COOLDOWN_SEC: int(1, 86_400).default(60),
+  TRANSIENT_COOLDOWN_SEC: int(1, 86_400).default(15),
+  HEALTH_CHECK_INTERVAL: int(0, 86_400 * 7).default(300),
+  HEALTH_CHECK_CONCURRENCY: int(1, 64).default(4),
+  ALL_KEYS_OUT_WAIT_MS: int(0, 60_000).default(2_000),
+  DATA_DIR: z.string().min(1).optional(),
+  CONFIG_FILE: z.string().min(1).optional(),
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+  KEEPALIVE_PING_MS: int(0, 600_000).default(15_000),
+  SESSION_POOL_SIZE: int(0, 64).default(0),
+  DEMO: bool.default(false),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export type Config = Readonly<Env>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validate an environment; throws ConfigError naming every wrong setting. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && !(v.trim() === '' && key !== 'PRIVATE_KEY')) input[key] = v;
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const cfg = parsed.data;
+  if (cfg.PRIVATE_KEY.length === 0 && !cfg.ALLOW_NO_AUTH) {
+    throw new ConfigError(
+      'PRIVATE_KEY is not set: set it to the key clients must send (X-API-KEY or Authorization: Bearer), ' +
+        'or set ALLOW_NO_AUTH=true to run an open gateway (not recommended)',
+    );
+  }
+  if (cfg.ONDEMAND_APIKEYS.length === 0 && cfg.CONFIG_FILE === undefined) {
+    throw new ConfigError('ONDEMAND_APIKEYS is not set: give at least one OnDemand API key (comma- or newline-separated, or a JSON array)');
+  }
+  return Object.freeze(cfg);
+}

@@ -1,0 +1,88 @@
+/**
+ * The gateway's internal request/response model. Every client API (chat completions, legacy completions,
+ * Responses, Anthropic Messages) translates into a GatewayRequest and renders GatewayEvents back out, so the
+ * pool, routing, usage, reasoning, error and streaming rules are written once (src/core/engine.ts).
+ */
+
+export type Role = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text of the arguments, as OpenAI carries it. */
+  arguments: string;
+}
+
+/** Non-text content a message carries (images, files). Media support (issue 9) uploads these. */
+export interface MediaPart {
+  kind: 'image' | 'file';
+  /** http(s) or data: URL */
+  url: string;
+  mimeType?: string;
+  name?: string;
+}
+
+export interface Message {
+  role: Role;
+  /** The text of the message; parts of an array content joined with "\n". */
+  content: string;
+  name?: string;
+  media?: MediaPart[];
+  /** assistant turns that called tools */
+  toolCalls?: ToolCall[];
+  /** tool turns: which call this answers */
+  toolCallId?: string;
+}
+
+export type ReasoningEffort = 'low' | 'medium' | 'max';
+
+/** Sampling parameters, already validated and in OnDemand's terms. */
+export interface GenerationParams {
+  temperature?: number;
+  topP?: number;
+  maxTokens?: number;
+  stop?: string[];
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  reasoningEffort?: ReasoningEffort;
+}
+
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  /** JSON schema of the arguments */
+  parameters?: Record<string, unknown>;
+}
+
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+export type ClientApi = 'chat' | 'completions' | 'responses' | 'messages';
+
+export interface GatewayRequest {
+  api: ClientApi;
+  /** The model name exactly as the client sent it; echoed back in responses. */
+  requestedModel: string;
+  messages: Message[];
+  params: GenerationParams;
+  tools?: ToolSpec[];
+  toolChoice?: ToolChoice;
+  stream: boolean;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  /** true when counted locally with a tokenizer because the upstream gave no metricsLog */
+  estimated: boolean;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+/** What the engine emits for one completion, in order: text/reasoning deltas, then usage, then end. */
+export type GatewayEvent =
+  | { type: 'text'; text: string }
+  | { type: 'reasoning'; text: string }
+  | { type: 'tool_calls'; calls: ToolCall[] }
+  | { type: 'usage'; usage: Usage }
+  | { type: 'end'; finishReason: FinishReason };
