@@ -47,3 +47,33 @@ export interface KeyPool {
   /** how many keys could serve right now (for /readyz) */
   usableCount(): number;
 }
+
+/** Where a key came from; decides what survives a restart or a config reload (see the merge rule in pool.ts). */
+export type KeySource = 'env' | 'file' | 'admin';
+
+/** A key's health status (src/pool/key-state.ts has the transitions). */
+export type KeyStatus = 'active' | 'probation' | 'cooling' | 'degraded' | 'dead' | 'disabled';
+
+/** What operators, the dashboard and metrics see of a key. Never the raw key. */
+export interface KeyInfo {
+  fingerprint: string;
+  label?: string;
+  state: KeyStatus;
+  /** why it is in this state, e.g. "401 unauthenticated"; empty when active */
+  reason: string;
+  /** ISO time it entered this state */
+  since: string;
+  /** ISO time it is due back (cooling, degraded, probation end) or next probed (dead); null otherwise */
+  until: string | null;
+  inFlight: number;
+  successes: number;
+  failures: number;
+  consecutiveFailures: number;
+  lastLatencyMs: number | null;
+  lastError: string | null;
+  weight: number;
+  source: KeySource;
+}
+
+/** A cheap real upstream call with one key (the lead wires it to creating a session). May throw an UpstreamFailure. */
+export type ProbeFn = (key: string, signal: AbortSignal) => Promise<CallOutcome>;

@@ -1,0 +1,337 @@
+/**
+ * How a request becomes an OnDemand call: resolve the model, build the query, lease a key, open a fresh session,
+ * stream the answer. Failover lives here: any failure before the first piece of the answer is retried on another
+ * key (up to MAX_ATTEMPTS, within RETRY_DEADLINE_MS); once an answer has started, a failure ends the stream with
+ * an error the front end renders. Every client API goes through `startCompletion`.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../config/config.js';
+import type { OnDemandClient, UpstreamBody } from '../ondemand/client.js';
+import { toFailure } from '../ondemand/client.js';
+import { UpstreamFailure } from '../ondemand/failure.js';
+import { createFrameParser } from '../ondemand/frames.js';
+import type { UpstreamEvent } from '../ondemand/frames.js';
+import type { ModelRouter } from '../ondemand/models.js';
+import { buildQuery } from '../ondemand/query.js';
+import { estimateUsage } from '../ondemand/tokens.js';
+import { classifyFailure } from '../pool/classify.js';
+import type { KeyLease, KeyPool } from '../pool/types.js';
+import { GatewayError } from './errors.js';
+import type { GatewayEvent, GatewayRequest, Usage } from './types.js';
+
+export interface EngineDeps {
+  config: Pick<Config, 'MAX_ATTEMPTS' | 'RETRY_DEADLINE_MS'>;
+  pool: KeyPool;
+  client: OnDemandClient;
+  router: ModelRouter;
+  /** a fresh session id for this key; the session pool (if any) sits behind this */
+  sessions?: SessionSource;
+}
+
+export interface SessionSource {
+  take(key: string, fingerprint: string, signal: AbortSignal): Promise<string>;
+}
+
+export interface CompletionHandle {
+  endpointId: string;
+  keyFingerprint: string;
+  attempts: number;
+  /** milliseconds from start to the first answer event */
+  ttftMs: number;
+  /** the answer; throws GatewayError if the upstream fails after the answer started */
+  events: AsyncIterable<GatewayEvent>;
+  /** filled in as the stream completes */
+  result: { usage?: Usage; outcome?: 'ok' | 'error' | 'aborted' };
+  /** stop early (the client left, or the front end failed): aborts the upstream and frees the key; idempotent */
+  cancel(): void;
+}
+
+export class Engine {
+  constructor(private readonly deps: EngineDeps) {}
+
+  resolveModel(requested: string): { endpointId: string } {
+    const route = this.deps.router.resolve(requested);
+    if (route === null) {
+      throw new GatewayError(`The model \`${requested}\` does not exist or you do not have access to it.`, {
+        status: 404,
+        type: 'invalid_request_error',
+        code: 'model_not_found',
+        param: 'model',
+        shouldRetry: false,
+      });
+    }
+    return route;
+  }
+
+  /**
+   * Resolves when the first piece of the answer (content or reasoning) has arrived, or throws a GatewayError
+   * once every allowed attempt has failed. The caller owns `signal`: aborting it aborts the upstream at once.
+   */
+  async startCompletion(req: GatewayRequest, signal: AbortSignal): Promise<CompletionHandle> {
+    const { endpointId } = this.resolveModel(req.requestedModel);
+    const body = buildQuery(req, endpointId);
+    const started = performance.now();
+    const deadline = started + this.deps.config.RETRY_DEADLINE_MS;
+    const tried = new Set<string>();
+    let lastFailure: UpstreamFailure | undefined;
+
+    for (let attempt = 1; attempt <= this.deps.config.MAX_ATTEMPTS; attempt++) {
+      if (signal.aborted) throw clientGone();
+      if (attempt > 1 && performance.now() > deadline) break;
+      let lease: KeyLease;
+      try {
+        lease = await this.deps.pool.acquire({ exclude: tried, signal });
+      } catch (err) {
+        if (signal.aborted) throw clientGone();
+        // no key left to try: the last upstream failure explains more than "pool empty" when we have one
+        if (lastFailure !== undefined && err instanceof GatewayError && tried.size > 0) throw failureToClientError(lastFailure, tried.size);
+        throw err;
+      }
+      tried.add(lease.fingerprint);
+      const callStart = performance.now();
+      const attemptAbort = new AbortController();
+      const onAbort = (): void => attemptAbort.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      let upstream: UpstreamBody | undefined;
+      try {
+        const sessionId = this.deps.sessions
+          ? await this.deps.sessions.take(lease.key, lease.fingerprint, attemptAbort.signal)
+          : await this.deps.client.createSession(lease.key, attemptAbort.signal);
+        upstream = await this.deps.client.openQuery(lease.key, sessionId, body, attemptAbort.signal);
+        const reader = new FrameReader(upstream, attemptAbort.signal);
+        const first = await reader.firstAnswerEvents();
+        const result: CompletionHandle['result'] = {};
+        const handle: CompletionHandle = {
+          endpointId,
+          keyFingerprint: lease.fingerprint,
+          attempts: attempt,
+          ttftMs: performance.now() - started,
+          result,
+          events: answerEvents(reader, first, body.query, lease, callStart, result, () => {
+            signal.removeEventListener('abort', onAbort);
+          }),
+          cancel: () => {
+            if (result.outcome !== undefined) return;
+            result.outcome = 'aborted';
+            reader.destroy();
+            lease.release({ ok: false, failure: new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase: 'stream' }) });
+            signal.removeEventListener('abort', onAbort);
+          },
+        };
+        return handle;
+      } catch (err) {
+        signal.removeEventListener('abort', onAbort);
+        upstream?.destroy();
+        const failure = toFailure(err, 'query', signal.aborted ? signal : undefined);
+        lease.release({ ok: false, failure });
+        if (failure.kind === 'client_aborted') throw clientGone();
+        if (classifyFailure(failure) === 'client') throw failureToClientError(failure, tried.size);
+        lastFailure = failure;
+      }
+    }
+    throw failureToClientError(lastFailure, tried.size);
+  }
+}
+
+/** Pulls upstream events off the body, one network chunk at a time. */
+class FrameReader {
+  private readonly parser = createFrameParser();
+  private readonly iterator: AsyncIterator<Buffer>;
+  private pending: UpstreamEvent[] = [];
+  private ended = false;
+
+  constructor(
+    private readonly body: UpstreamBody,
+    private readonly signal: AbortSignal,
+  ) {
+    this.iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  /** Next batch of events; an empty array means the body has ended. */
+  async next(): Promise<UpstreamEvent[]> {
+    if (this.pending.length > 0) {
+      const out = this.pending;
+      this.pending = [];
+      return out;
+    }
+    while (!this.ended) {
+      let step: IteratorResult<Buffer>;
+      try {
+        step = await this.iterator.next();
+      } catch (err) {
+        throw toFailure(err, 'stream', this.signal.aborted ? this.signal : undefined);
+      }
+      if (step.done === true) {
+        this.ended = true;
+        return this.parser.end();
+      }
+      const events = this.parser.push(step.value);
+      if (events.length > 0) return events;
+    }
+    return [];
+  }
+
+  /** Reads until an event a client would see (content, reasoning, the end, or an error); keepalives are dropped. */
+  async firstAnswerEvents(): Promise<UpstreamEvent[]> {
+    const seen: UpstreamEvent[] = [];
+    for (;;) {
+      const batch = await this.next();
+      if (batch.length === 0) {
+        throw new UpstreamFailure('the upstream stream ended before any answer', { kind: 'stream_error', phase: 'stream' });
+      }
+      for (const ev of batch) {
+        if (ev.type === 'keepalive') continue;
+        if (ev.type === 'error' && seen.length === 0) {
+          throw new UpstreamFailure(`the upstream stream failed: ${ev.message}`, {
+            kind: 'stream_error',
+            phase: 'stream',
+            ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
+            upstreamMessage: ev.message,
+          });
+        }
+        seen.push(ev);
+      }
+      if (seen.length > 0) return seen;
+    }
+  }
+
+  destroy(): void {
+    this.body.destroy();
+  }
+}
+
+async function* answerEvents(
+  reader: FrameReader,
+  first: UpstreamEvent[],
+  queryText: string,
+  lease: KeyLease,
+  callStart: number,
+  result: CompletionHandle['result'],
+  cleanup: () => void,
+): AsyncGenerator<GatewayEvent> {
+  let usage: Usage | undefined;
+  let completion = '';
+  let finished = false;
+  let batch = first;
+  try {
+    for (;;) {
+      for (const ev of batch) {
+        switch (ev.type) {
+          case 'delta':
+            completion += ev.text;
+            yield { type: 'text', text: ev.text };
+            break;
+          case 'thinking':
+            yield { type: 'reasoning', text: ev.text };
+            break;
+          case 'metrics':
+            usage = { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens, totalTokens: ev.totalTokens, estimated: false };
+            break;
+          case 'error':
+            throw new UpstreamFailure(`the upstream stream failed: ${ev.message}`, {
+              kind: 'stream_error',
+              phase: 'stream',
+              ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
+              upstreamMessage: ev.message,
+            });
+          case 'done':
+            finished = true;
+            break;
+          case 'keepalive':
+            break;
+        }
+        if (finished) break;
+      }
+      if (finished) break;
+      batch = await reader.next();
+      if (batch.length === 0) {
+        throw new UpstreamFailure('the upstream closed the stream before it finished', { kind: 'stream_error', phase: 'stream' });
+      }
+    }
+    reader.destroy();
+    usage ??= estimateUsage(queryText, completion);
+    result.usage = usage;
+    result.outcome = 'ok';
+    lease.release({ ok: true, latencyMs: performance.now() - callStart });
+    yield { type: 'usage', usage };
+    yield { type: 'end', finishReason: 'stop' };
+  } catch (err) {
+    reader.destroy();
+    const failure = toFailure(err, 'stream');
+    lease.release({ ok: false, failure });
+    result.outcome = failure.kind === 'client_aborted' ? 'aborted' : 'error';
+    throw failureToClientError(failure, 1, true);
+  } finally {
+    if (result.outcome === undefined) {
+      // the consumer stopped iterating (client hung up): abort the upstream now
+      reader.destroy();
+      lease.release({ ok: false, failure: new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase: 'stream' }) });
+      result.outcome = 'aborted';
+    }
+    cleanup();
+  }
+}
+
+function clientGone(): GatewayError {
+  return new GatewayError('the client closed the request', { status: 499, type: 'invalid_request_error', code: 'client_closed_request' });
+}
+
+/**
+ * What the client is told when the upstream failed. Our key being refused is never shown as "your key is wrong":
+ * the client's key was fine, the gateway's upstream key was not.
+ */
+export function failureToClientError(failure: UpstreamFailure | undefined, keysTried: number, midStream = false): GatewayError {
+  if (failure === undefined) {
+    return new GatewayError('no upstream attempt could be made', { status: 503, type: 'api_error', code: 'no_upstream_attempt', retryAfterSec: 1 });
+  }
+  const tried = keysTried > 1 ? ` (after trying ${keysTried} upstream keys)` : '';
+  const upstreamText = failure.upstreamMessage ? `: ${failure.upstreamMessage}` : '';
+  if (midStream) {
+    return new GatewayError(`the upstream stream failed after the answer started${upstreamText || ` (${failure.message})`}`, {
+      status: 502,
+      type: 'api_error',
+      code: failure.errorCode ?? (failure.kind === 'idle_timeout' ? 'upstream_idle_timeout' : 'upstream_stream_interrupted'),
+    });
+  }
+  const cls = classifyFailure(failure);
+  switch (cls) {
+    case 'client':
+      if (failure.kind === 'client_aborted') return clientGone();
+      return new GatewayError(`the upstream rejected the request${upstreamText || ` (${failure.message})`}`, {
+        status: failure.status === 413 || failure.status === 422 ? failure.status : 400,
+        type: 'invalid_request_error',
+        code: failure.errorCode ?? 'upstream_invalid_request',
+        shouldRetry: false,
+      });
+    case 'auth':
+      return new GatewayError(`the upstream refused this gateway's OnDemand API key${tried}; the gateway operator must check its keys`, {
+        status: 503,
+        type: 'api_error',
+        code: 'upstream_key_rejected',
+        retryAfterSec: 30,
+      });
+    case 'rate':
+      return new GatewayError(`the upstream is rate-limiting this gateway${tried}; retry later`, {
+        status: 429,
+        type: 'rate_limit_error',
+        code: 'upstream_rate_limited',
+        retryAfterSec: failure.retryAfterSec ?? 10,
+      });
+    case 'edge':
+      return new GatewayError(`the upstream's edge blocked the request${tried}`, {
+        status: 502,
+        type: 'api_error',
+        code: 'upstream_edge_blocked',
+        retryAfterSec: 30,
+      });
+    case 'transient': {
+      const timeout = failure.kind.endsWith('timeout');
+      return new GatewayError(`the upstream failed${tried}: ${failure.message}${upstreamText}`, {
+        status: timeout ? 504 : 502,
+        type: 'api_error',
+        code: failure.errorCode ?? (timeout ? 'upstream_timeout' : 'upstream_error'),
+        retryAfterSec: 2,
+      });
+    }
+  }
+}

@@ -1,0 +1,422 @@
+/**
+ * POST /v1/chat/completions: the client's JSON body → one validated GatewayRequest, in OnDemand's terms.
+ *
+ * Every rejection is an OpenAI-shaped 400 whose `param` names the field (`messages[2].content`, `temperature`)
+ * and whose `code` is stable (missing_required_parameter, invalid_type, invalid_value, empty_array,
+ * unsupported_value, unsupported_content), so clients and tests branch on codes, never on text.
+ * `null` for an optional field means "not set", as OpenAI reads it. Unknown fields are ignored: real clients
+ * send `user`, `seed`, `logprobs`, `parallel_tool_calls`, `metadata`, `store` and more.
+ */
+import { invalidRequest } from '../../core/errors.js';
+import type {
+  GatewayRequest,
+  GenerationParams,
+  MediaPart,
+  Message,
+  ReasoningEffort,
+  Role,
+  ToolCall,
+  ToolChoice,
+  ToolSpec,
+} from '../../core/types.js';
+
+export interface ParsedChatRequest {
+  request: GatewayRequest;
+  /** stream_options.include_usage on a streaming request: the renderer adds the `choices: []` usage chunk */
+  includeUsage: boolean;
+}
+
+export interface ChatRequestOptions {
+  /** Let image and file parts through as Message.media. Off until media upload exists. */
+  acceptMedia?: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** null and undefined both mean "not given" */
+const isAbsent = (value: unknown): value is null | undefined => value === undefined || value === null;
+
+// ---- errors -------------------------------------------------------------------------------------------------
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function missing(param: string, hint = ''): never {
+  throw invalidRequest(`Missing required parameter: '${param}'.${hint}`, param, 'missing_required_parameter');
+}
+
+function wrongType(param: string, expected: string, value: unknown): never {
+  throw invalidRequest(
+    `Invalid type for '${param}': expected ${expected}, but got ${describe(value)}.`,
+    param,
+    'invalid_type',
+  );
+}
+
+function invalidValue(param: string, detail: string): never {
+  throw invalidRequest(`Invalid '${param}': ${detail}`, param, 'invalid_value');
+}
+
+const quoteList = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
+
+// ---- scalars ------------------------------------------------------------------------------------------------
+
+function requireString(value: unknown, param: string): string {
+  if (isAbsent(value)) missing(param);
+  if (typeof value !== 'string') wrongType(param, 'a string', value);
+  if (value.trim() === '') invalidValue(param, 'expected a non-empty string.');
+  return value;
+}
+
+function optionalString(value: unknown, param: string): string | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'string') wrongType(param, 'a string', value);
+  return value;
+}
+
+function optionalBoolean(value: unknown, param: string): boolean | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'boolean') wrongType(param, 'a boolean', value);
+  return value;
+}
+
+/** A number in OnDemand's range; the message says OnDemand's range, since OpenAI's is wider for penalties. */
+function optionalNumberIn(value: unknown, param: string, min: number, max: number): number | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) wrongType(param, 'a number', value);
+  if (value < min || value > max) invalidValue(param, `${value}. OnDemand accepts ${min} to ${max}.`);
+  return value;
+}
+
+function optionalPositiveInt(value: unknown, param: string): number | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'number') wrongType(param, 'an integer', value);
+  if (!Number.isInteger(value) || value < 1) invalidValue(param, `${value}. Expected a positive integer.`);
+  return value;
+}
+
+function readStop(value: unknown): string[] | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value === 'string') {
+    if (value === '') invalidValue('stop', 'expected a non-empty string.');
+    return [value];
+  }
+  if (!Array.isArray(value)) wrongType('stop', 'a string or an array of strings', value);
+  if (value.length > 4) invalidValue('stop', `${value.length} sequences. At most 4 are allowed.`);
+  if (value.length === 0) return undefined;
+  return value.map((item: unknown, k) => {
+    const param = `stop[${k}]`;
+    if (typeof item !== 'string') wrongType(param, 'a string', item);
+    if (item === '') invalidValue(param, 'expected a non-empty string.');
+    return item;
+  });
+}
+
+const REASONING_EFFORT: ReadonlyMap<string, ReasoningEffort> = new Map([
+  ['minimal', 'low'],
+  ['low', 'low'],
+  ['medium', 'medium'],
+  ['high', 'max'],
+]);
+
+function readReasoningEffort(value: unknown): ReasoningEffort | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'string') wrongType('reasoning_effort', 'a string', value);
+  const effort = REASONING_EFFORT.get(value);
+  if (effort === undefined) {
+    invalidValue('reasoning_effort', `'${value}'. Supported values are: ${quoteList([...REASONING_EFFORT.keys()])}.`);
+  }
+  return effort;
+}
+
+function readN(value: unknown): void {
+  if (isAbsent(value) || value === 1) return;
+  throw invalidRequest(
+    `Invalid 'n': ${JSON.stringify(value)}. Only n=1 is supported: OnDemand returns one choice per request.`,
+    'n',
+    'unsupported_value',
+  );
+}
+
+function readIncludeUsage(value: unknown): boolean {
+  if (isAbsent(value)) return false;
+  if (!isObject(value)) wrongType('stream_options', 'an object', value);
+  return optionalBoolean(value.include_usage, 'stream_options.include_usage') ?? false;
+}
+
+function readParams(body: Json): GenerationParams {
+  const params: GenerationParams = {};
+  const temperature = optionalNumberIn(body.temperature, 'temperature', 0, 2);
+  if (temperature !== undefined) params.temperature = temperature;
+  const topP = optionalNumberIn(body.top_p, 'top_p', 0, 1);
+  if (topP !== undefined) params.topP = topP;
+  const presencePenalty = optionalNumberIn(body.presence_penalty, 'presence_penalty', 0, 2);
+  if (presencePenalty !== undefined) params.presencePenalty = presencePenalty;
+  const frequencyPenalty = optionalNumberIn(body.frequency_penalty, 'frequency_penalty', 0, 2);
+  if (frequencyPenalty !== undefined) params.frequencyPenalty = frequencyPenalty;
+  // max_tokens is deprecated in favour of max_completion_tokens; both are checked, the newer one wins
+  const maxTokens = optionalPositiveInt(body.max_tokens, 'max_tokens');
+  const maxCompletionTokens = optionalPositiveInt(body.max_completion_tokens, 'max_completion_tokens');
+  const max = maxCompletionTokens ?? maxTokens;
+  if (max !== undefined) params.maxTokens = max;
+  const stop = readStop(body.stop);
+  if (stop !== undefined) params.stop = stop;
+  const reasoningEffort = readReasoningEffort(body.reasoning_effort);
+  if (reasoningEffort !== undefined) params.reasoningEffort = reasoningEffort;
+  return params;
+}
+
+// ---- content ------------------------------------------------------------------------------------------------
+
+export interface ConvertedContent {
+  text: string;
+  media: MediaPart[];
+}
+
+function unsupportedMedia(param: string): never {
+  throw invalidRequest('Images and files are not supported yet', param, 'unsupported_content');
+}
+
+/** An image or file part → MediaPart. Audio has no MediaPart kind, so it stays unsupported. */
+function toMediaPart(part: Json, param: string): MediaPart {
+  if (part.type === 'image_url') {
+    const image = part.image_url;
+    const url = typeof image === 'string' ? image : isObject(image) ? image.url : undefined;
+    return { kind: 'image', url: requireString(url, `${param}.image_url.url`) };
+  }
+  if (part.type === 'file' && isObject(part.file) && typeof part.file.file_data === 'string') {
+    const name = optionalString(part.file.filename, `${param}.file.filename`);
+    const media: MediaPart = { kind: 'file', url: requireString(part.file.file_data, `${param}.file.file_data`) };
+    if (name !== undefined) media.name = name;
+    return media;
+  }
+  // input_audio, or a file known only by an uploaded file_id that this gateway cannot fetch
+  return unsupportedMedia(param);
+}
+
+const MEDIA_PART_TYPES: ReadonlySet<unknown> = new Set(['image_url', 'input_audio', 'file']);
+
+/**
+ * An array content → text (the text parts joined with "\n") and media. `param` is the content's path, e.g.
+ * `messages[1].content`. Media parts are refused with `unsupported_content` unless `acceptMedia`.
+ */
+export function convertContentParts(parts: readonly unknown[], param: string, acceptMedia: boolean): ConvertedContent {
+  const texts: string[] = [];
+  const media: MediaPart[] = [];
+  parts.forEach((part, j) => {
+    const partParam = `${param}[${j}]`;
+    if (!isObject(part)) wrongType(partParam, 'an object', part);
+    if (part.type === 'text') {
+      if (isAbsent(part.text)) missing(`${partParam}.text`);
+      if (typeof part.text !== 'string') wrongType(`${partParam}.text`, 'a string', part.text);
+      texts.push(part.text);
+    } else if (part.type === 'refusal') {
+      // an assistant turn replayed from history
+      if (typeof part.refusal !== 'string') wrongType(`${partParam}.refusal`, 'a string', part.refusal);
+      texts.push(part.refusal);
+    } else if (MEDIA_PART_TYPES.has(part.type)) {
+      if (!acceptMedia) unsupportedMedia(partParam);
+      media.push(toMediaPart(part, partParam));
+    } else {
+      invalidValue(
+        `${partParam}.type`,
+        `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['text', 'refusal', 'image_url', 'input_audio', 'file'])}.`,
+      );
+    }
+  });
+  return { text: texts.join('\n'), media };
+}
+
+/** `content` of one message; `null` (or absent) only where `nullable` (an assistant turn that called tools). */
+function readContent(value: unknown, param: string, nullable: boolean, acceptMedia: boolean): ConvertedContent {
+  if (isAbsent(value)) {
+    if (nullable) return { text: '', media: [] };
+    missing(param);
+  }
+  if (typeof value === 'string') return { text: value, media: [] };
+  if (Array.isArray(value)) return convertContentParts(value, param, acceptMedia);
+  return wrongType(param, 'a string or an array of content parts', value);
+}
+
+// ---- messages -----------------------------------------------------------------------------------------------
+
+const ROLES: ReadonlyMap<string, Role> = new Map([
+  ['system', 'system'],
+  ['developer', 'system'],
+  ['user', 'user'],
+  ['assistant', 'assistant'],
+  ['tool', 'tool'],
+  ['function', 'tool'],
+]);
+
+function readToolCalls(value: unknown, param: string): ToolCall[] | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!Array.isArray(value)) wrongType(param, 'an array', value);
+  if (value.length === 0) return undefined;
+  return value.map((call: unknown, k): ToolCall => {
+    const callParam = `${param}[${k}]`;
+    if (!isObject(call)) wrongType(callParam, 'an object', call);
+    if (!isAbsent(call.type) && call.type !== 'function') {
+      invalidValue(`${callParam}.type`, `${JSON.stringify(call.type)}. Supported values are: 'function'.`);
+    }
+    const id = requireString(call.id, `${callParam}.id`);
+    const fn = call.function;
+    if (isAbsent(fn)) missing(`${callParam}.function`);
+    if (!isObject(fn)) wrongType(`${callParam}.function`, 'an object', fn);
+    const name = requireString(fn.name, `${callParam}.function.name`);
+    if (isAbsent(fn.arguments)) missing(`${callParam}.function.arguments`);
+    if (typeof fn.arguments !== 'string') wrongType(`${callParam}.function.arguments`, 'a string', fn.arguments);
+    return { id, name, arguments: fn.arguments };
+  });
+}
+
+/**
+ * Legacy `function_call` on an assistant turn. Legacy calls have no id: they pair with the `function` message
+ * that answers them by name, so the name serves as the id on both sides.
+ */
+function readLegacyFunctionCall(value: unknown, param: string): ToolCall[] | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!isObject(value)) wrongType(param, 'an object', value);
+  const name = requireString(value.name, `${param}.name`);
+  const args = optionalString(value.arguments, `${param}.arguments`) ?? '';
+  return [{ id: name, name, arguments: args }];
+}
+
+function readMessage(raw: unknown, i: number, acceptMedia: boolean): Message {
+  const param = `messages[${i}]`;
+  if (!isObject(raw)) wrongType(param, 'an object', raw);
+  if (isAbsent(raw.role)) missing(`${param}.role`);
+  if (typeof raw.role !== 'string') wrongType(`${param}.role`, 'a string', raw.role);
+  const role = ROLES.get(raw.role);
+  if (role === undefined) {
+    invalidValue(`${param}.role`, `'${raw.role}'. Supported values are: ${quoteList([...ROLES.keys()])}.`);
+  }
+
+  const message: Message = { role, content: '' };
+  const name = optionalString(raw.name, `${param}.name`);
+  if (name !== undefined) message.name = name;
+
+  if (raw.role === 'assistant') {
+    const toolCalls =
+      readToolCalls(raw.tool_calls, `${param}.tool_calls`) ??
+      readLegacyFunctionCall(raw.function_call, `${param}.function_call`);
+    if (toolCalls !== undefined) message.toolCalls = toolCalls;
+    setContent(message, readContent(raw.content, `${param}.content`, toolCalls !== undefined, acceptMedia));
+  } else if (raw.role === 'tool') {
+    message.toolCallId = requireString(raw.tool_call_id, `${param}.tool_call_id`);
+    setContent(message, readContent(raw.content, `${param}.content`, false, acceptMedia));
+  } else if (raw.role === 'function') {
+    message.toolCallId = requireString(raw.name, `${param}.name`);
+    setContent(message, readContent(raw.content, `${param}.content`, true, acceptMedia));
+  } else {
+    setContent(message, readContent(raw.content, `${param}.content`, false, acceptMedia));
+  }
+  return message;
+}
+
+function setContent(message: Message, content: ConvertedContent): void {
+  message.content = content.text;
+  if (content.media.length > 0) message.media = content.media;
+}
+
+function readMessages(value: unknown, acceptMedia: boolean): Message[] {
+  if (isAbsent(value)) missing('messages');
+  if (!Array.isArray(value)) wrongType('messages', 'an array of message objects', value);
+  if (value.length === 0) {
+    throw invalidRequest(
+      "Invalid 'messages': empty array. Expected an array with minimum length 1.",
+      'messages',
+      'empty_array',
+    );
+  }
+  return value.map((raw: unknown, i) => readMessage(raw, i, acceptMedia));
+}
+
+// ---- tools --------------------------------------------------------------------------------------------------
+
+function readTools(value: unknown): ToolSpec[] | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!Array.isArray(value)) wrongType('tools', 'an array', value);
+  if (value.length === 0) return undefined;
+  return value.map((tool: unknown, k): ToolSpec => {
+    const param = `tools[${k}]`;
+    if (!isObject(tool)) wrongType(param, 'an object', tool);
+    if (tool.type !== 'function') {
+      invalidValue(`${param}.type`, `${JSON.stringify(tool.type ?? null)}. Supported values are: 'function'.`);
+    }
+    const fn = tool.function;
+    if (isAbsent(fn)) missing(`${param}.function`);
+    if (!isObject(fn)) wrongType(`${param}.function`, 'an object', fn);
+    const spec: ToolSpec = { name: requireString(fn.name, `${param}.function.name`) };
+    const description = optionalString(fn.description, `${param}.function.description`);
+    if (description !== undefined) spec.description = description;
+    if (!isAbsent(fn.parameters)) {
+      if (!isObject(fn.parameters)) wrongType(`${param}.function.parameters`, 'an object', fn.parameters);
+      spec.parameters = fn.parameters;
+    }
+    return spec;
+  });
+}
+
+const TOOL_CHOICE_MODES: readonly string[] = ['auto', 'none', 'required'];
+
+function readToolChoice(value: unknown, tools: readonly ToolSpec[] | undefined): ToolChoice | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value === 'string') {
+    if (!TOOL_CHOICE_MODES.includes(value)) {
+      invalidValue('tool_choice', `'${value}'. Supported values are: ${quoteList(TOOL_CHOICE_MODES)} or a function.`);
+    }
+    if (value === 'required' && tools === undefined) {
+      invalidValue('tool_choice', "'required' needs at least one entry in 'tools'.");
+    }
+    return value as 'auto' | 'none' | 'required';
+  }
+  if (!isObject(value)) wrongType('tool_choice', 'a string or an object', value);
+  if (value.type !== 'function') {
+    invalidValue('tool_choice.type', `${JSON.stringify(value.type ?? null)}. Supported values are: 'function'.`);
+  }
+  if (!isObject(value.function)) wrongType('tool_choice.function', 'an object', value.function);
+  const name = requireString(value.function.name, 'tool_choice.function.name');
+  if (!tools?.some((tool) => tool.name === name)) {
+    invalidValue('tool_choice.function.name', `'${name}' is not one of the functions in 'tools'.`);
+  }
+  return { name };
+}
+
+// ---- the request --------------------------------------------------------------------------------------------
+
+function readModel(value: unknown): string {
+  if (isAbsent(value)) {
+    missing('model', " OpenAI's chat completions API requires it; send the model name or alias to use.");
+  }
+  if (typeof value !== 'string') wrongType('model', 'a string', value);
+  if (value.trim() === '') invalidValue('model', 'expected a non-empty model name.');
+  return value;
+}
+
+/** Validates a chat-completions body; throws invalidRequest (400) naming the first bad field. */
+export function parseChatRequest(body: unknown, options: ChatRequestOptions = {}): ParsedChatRequest {
+  if (!isObject(body)) {
+    throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+  }
+  const requestedModel = readModel(body.model);
+  const messages = readMessages(body.messages, options.acceptMedia ?? false);
+  const stream = optionalBoolean(body.stream, 'stream') ?? false;
+  const includeUsage = readIncludeUsage(body.stream_options);
+  readN(body.n);
+  const params = readParams(body);
+  const tools = readTools(body.tools);
+  const toolChoice = readToolChoice(body.tool_choice, tools);
+
+  const request: GatewayRequest = { api: 'chat', requestedModel, messages, params, stream };
+  if (tools !== undefined) request.tools = tools;
+  if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  // OpenAI only honours stream_options on a stream; a non-stream answer always carries usage anyway
+  return { request, includeUsage: stream && includeUsage };
+}

@@ -1,0 +1,147 @@
+/**
+ * Non-streaming chat completions: GatewayEvents → one `chat.completion` object, in exactly the shape
+ * openai-node, LangChain and the AI SDK read (see gateway-lessons §1).
+ */
+import { randomBytes } from 'node:crypto';
+import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';
+
+/** `chatcmpl-` + 24 url-safe random characters (18 random bytes). */
+export function newCompletionId(): string {
+  return `chatcmpl-${randomBytes(18).toString('base64url')}`;
+}
+
+export interface OpenAIUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export function toOpenAIUsage(usage: Usage): OpenAIUsage {
+  return { prompt_tokens: usage.inputTokens, completion_tokens: usage.outputTokens, total_tokens: usage.totalTokens };
+}
+
+export interface OpenAIToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export function toOpenAIToolCall(call: ToolCall): OpenAIToolCall {
+  return { id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } };
+}
+
+export interface ChatCompletionMessage {
+  role: 'assistant';
+  content: string | null;
+  refusal: null;
+  reasoning_content?: string;
+  tool_calls?: OpenAIToolCall[];
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: [{ index: 0; message: ChatCompletionMessage; logprobs: null; finish_reason: FinishReason }];
+  usage: OpenAIUsage;
+  system_fingerprint: null;
+}
+
+/** What one completion amounted to, as collected from its events. */
+export interface CollectedCompletion {
+  text: string;
+  reasoning: string;
+  toolCalls: ToolCall[];
+  /** null when the engine sent no usage event */
+  usage: Usage | null;
+  /** null until the end event: a completion without one was cut short */
+  finishReason: FinishReason | null;
+}
+
+export interface ChatCompletionInput {
+  id: string;
+  /** unix seconds */
+  created: number;
+  /** the model name the client asked for */
+  model: string;
+  text: string;
+  reasoning: string;
+  toolCalls: readonly ToolCall[];
+  finishReason: FinishReason;
+  /** null renders as zeros: the shape requires usage, and the engine always sends it (estimated if need be) */
+  usage: Usage | null;
+}
+
+const NO_USAGE: OpenAIUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+
+export function renderChatCompletion(input: ChatCompletionInput): ChatCompletion {
+  const hasToolCalls = input.toolCalls.length > 0;
+  const message: ChatCompletionMessage = {
+    role: 'assistant',
+    // OpenAI sends null content beside tool calls when the model said nothing else
+    content: hasToolCalls && input.text === '' ? null : input.text,
+    refusal: null,
+  };
+  if (input.reasoning !== '') message.reasoning_content = input.reasoning;
+  if (hasToolCalls) message.tool_calls = input.toolCalls.map(toOpenAIToolCall);
+  return {
+    id: input.id,
+    object: 'chat.completion',
+    created: input.created,
+    model: input.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: input.finishReason }],
+    usage: input.usage === null ? { ...NO_USAGE } : toOpenAIUsage(input.usage),
+    system_fingerprint: null,
+  };
+}
+
+/**
+ * Accumulates a completion from its events. Follows the stream encoder's rule: nothing after `end` counts
+ * except a late usage event.
+ */
+export class ChatCompletionCollector {
+  private text = '';
+  private reasoning = '';
+  private readonly toolCalls: ToolCall[] = [];
+  private usage: Usage | null = null;
+  private finishReason: FinishReason | null = null;
+
+  add(event: GatewayEvent): void {
+    if (event.type === 'usage') {
+      this.usage = event.usage;
+      return;
+    }
+    if (this.finishReason !== null) return;
+    switch (event.type) {
+      case 'text':
+        this.text += event.text;
+        return;
+      case 'reasoning':
+        this.reasoning += event.text;
+        return;
+      case 'tool_calls':
+        this.toolCalls.push(...event.calls);
+        return;
+      case 'end':
+        this.finishReason = event.finishReason;
+        return;
+    }
+  }
+
+  result(): CollectedCompletion {
+    return {
+      text: this.text,
+      reasoning: this.reasoning,
+      toolCalls: [...this.toolCalls],
+      usage: this.usage,
+      finishReason: this.finishReason,
+    };
+  }
+}
+
+export function collectEvents(events: Iterable<GatewayEvent>): CollectedCompletion {
+  const collector = new ChatCompletionCollector();
+  for (const event of events) collector.add(event);
+  return collector.result();
+}

@@ -1,0 +1,116 @@
+/**
+ * How a stream is translated, client half: GatewayEvents → `chat.completion.chunk` SSE frames.
+ *
+ * The order every client accepts (gateway-lessons §1), with one id for the whole stream:
+ *   1. a role chunk, `delta: {role:'assistant', content:'', refusal:null}`, as OpenAI sends it, before the first
+ *      delta (openai-node's `.stream()` helper throws "missing role" without it);
+ *   2. content / reasoning_content / tool_calls deltas;
+ *   3. exactly one finish chunk, `delta: {}` with the finish_reason; nothing after it but
+ *   4. with include_usage, one chunk with `choices: []` and the usage (earlier chunks carry `usage: null`);
+ *   5. `data: [DONE]` exactly once.
+ * An error after the stream started is one `data: {"error":{...}}` frame and then the end, without [DONE]:
+ * openai-node throws an APIError on that frame and the AI SDK emits an error part, so the user learns the
+ * answer is cut short; [DONE] after it would only claim a clean end that did not happen.
+ *
+ * The benchmark streams thousands of chunks a second, so the constant JSON around each delta is built once per
+ * stream and only the delta is serialised per event.
+ */
+import type { GatewayError } from '../../core/errors.js';
+import type { FinishReason, GatewayEvent, Usage } from '../../core/types.js';
+import { SSE_DONE, sseData } from '../sse.js';
+import { toOpenAIToolCall, toOpenAIUsage } from './response.js';
+
+export interface ChatChunkEncoderInit {
+  id: string;
+  /** unix seconds, the same on every chunk */
+  created: number;
+  /** the model name the client asked for */
+  model: string;
+  /** the client sent stream_options.include_usage: true */
+  includeUsage: boolean;
+}
+
+export interface ChatChunkEncoder {
+  /** The SSE frames for one event; '' when it adds nothing (empty text, usage held for later, after the end). */
+  encode(event: GatewayEvent): string;
+  /** An error after the stream started: the error frame, after which the stream must end. '' once ended. */
+  error(err: GatewayError): string;
+  /**
+   * The usage chunk (when asked for and known) and [DONE]; '' on later calls or after error().
+   * Throws if no `end` event came: a stream without a finish_reason must end with error(), not look complete.
+   */
+  done(): string;
+}
+
+type Phase = 'before-first-chunk' | 'streaming' | 'finished' | 'closed';
+
+export function createChatChunkEncoder(init: ChatChunkEncoderInit): ChatChunkEncoder {
+  const head =
+    `data: {"id":${JSON.stringify(init.id)},"object":"chat.completion.chunk","created":${JSON.stringify(init.created)},` +
+    `"model":${JSON.stringify(init.model)},"system_fingerprint":null,"choices":`;
+  const end = init.includeUsage ? ',"usage":null}\n\n' : '}\n\n';
+  const deltaOpen = `${head}[{"index":0,"delta":`;
+  const deltaClose = `,"logprobs":null,"finish_reason":null}]${end}`;
+  const contentOpen = `${deltaOpen}{"content":`;
+  const reasoningOpen = `${deltaOpen}{"reasoning_content":`;
+  const fieldClose = `}${deltaClose}`;
+  const roleChunk = `${deltaOpen}{"role":"assistant","content":"","refusal":null}${deltaClose}`;
+
+  let phase: Phase = 'before-first-chunk';
+  let usage: Usage | null = null;
+  let nextToolIndex = 0;
+
+  /** The role chunk, once, in front of whatever comes first. */
+  function lead(): string {
+    if (phase !== 'before-first-chunk') return '';
+    phase = 'streaming';
+    return roleChunk;
+  }
+
+  function finishChunk(reason: FinishReason): string {
+    return `${deltaOpen}{},"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]${end}`;
+  }
+
+  return {
+    encode(event) {
+      if (event.type === 'usage') {
+        usage = event.usage;
+        return '';
+      }
+      if (phase === 'finished' || phase === 'closed') return '';
+      switch (event.type) {
+        case 'text':
+          return event.text === '' ? '' : lead() + contentOpen + JSON.stringify(event.text) + fieldClose;
+        case 'reasoning':
+          return event.text === '' ? '' : lead() + reasoningOpen + JSON.stringify(event.text) + fieldClose;
+        case 'tool_calls': {
+          if (event.calls.length === 0) return '';
+          const toolCalls = event.calls.map((call) => ({ index: nextToolIndex++, ...toOpenAIToolCall(call) }));
+          return lead() + deltaOpen + JSON.stringify({ tool_calls: toolCalls }) + deltaClose;
+        }
+        case 'end': {
+          const chunks = lead() + finishChunk(event.finishReason);
+          phase = 'finished';
+          return chunks;
+        }
+      }
+    },
+
+    error(err) {
+      if (phase === 'closed') return '';
+      phase = 'closed';
+      return sseData(JSON.stringify(err.toOpenAI()));
+    },
+
+    done() {
+      if (phase === 'closed') return '';
+      if (phase !== 'finished') {
+        throw new Error('chat chunk encoder: done() before the end event; end a failed stream with error()');
+      }
+      phase = 'closed';
+      const usageChunk =
+        init.includeUsage && usage !== null ? `${head}[],"usage":${JSON.stringify(toOpenAIUsage(usage))}}\n\n` : '';
+      return usageChunk + SSE_DONE;
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The HTTP layer: fastify with routing, auth, body limits and one error renderer. Front ends register their
+ * routes here; everything past parsing happens in src/core/engine.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
+import type { Engine } from '../core/engine.js';
+import { GatewayError } from '../core/errors.js';
+import type { Usage } from '../core/types.js';
+import type { ModelRouter } from '../ondemand/models.js';
+import type { KeyPool } from '../pool/types.js';
+import { KeyChecker, presentedKey } from './auth.js';
+import { sendError } from './errors.js';
+
+/** What one request did, for its single log line (and metrics). */
+export interface RequestRecord {
+  model?: string;
+  stream?: boolean;
+  endpoint?: string;
+  upstreamKey?: string;
+  attempts?: number;
+  ttftMs?: number;
+  usage?: Usage;
+  errorCode?: string;
+  outcome?: 'ok' | 'error' | 'aborted' | 'client_closed';
+  /** index of the client key that authenticated, -1 when the path is public */
+  clientKey?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    gw: RequestRecord;
+  }
+}
+
+export interface AppDeps {
+  config: Config;
+  engine: Engine;
+  pool: KeyPool;
+  router: ModelRouter;
+  clientKeys: KeyChecker;
+  adminKeys: KeyChecker;
+  /** pino destination for tests; defaults to stdout */
+  logStream?: NodeJS.WritableStream;
+  /** more routes (admin, dashboard, other front ends), registered after auth is in place */
+  plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
+  /** readiness beyond "a key is usable" (false while shutting down) */
+  isShuttingDown?: () => boolean;
+}
+
+const ALWAYS_PUBLIC = new Set(['/', '/healthz', '/readyz', '/favicon.ico']);
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config } = deps;
+  const app = Fastify({
+    logger: {
+      level: config.LOG_LEVEL,
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
+      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.apikey'], censor: '[redacted]' },
+    },
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: true,
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      const id = Array.isArray(incoming) ? incoming[0] : incoming;
+      return id !== undefined && REQUEST_ID.test(id) ? id : `req_${randomUUID().replace(/-/g, '')}`;
+    },
+  });
+
+  const publicPaths = new Set([...ALWAYS_PUBLIC, ...config.PUBLIC_PATHS]);
+  const openGateway = config.PRIVATE_KEY.length === 0 && config.ALLOW_NO_AUTH;
+
+  app.decorateRequest('gw', null as unknown as RequestRecord);
+  app.addHook('onRequest', async (request, reply) => {
+    request.gw = {};
+    void reply.header('x-request-id', request.id);
+    const path = pathOf(request);
+    if (publicPaths.has(path)) {
+      request.gw.clientKey = -1;
+      return;
+    }
+    const key = presentedKey(request.headers);
+    if (path.startsWith('/admin') || path === '/metrics') {
+      if (deps.adminKeys.match(key) < 0) throw unauthorized('This route needs the admin key (ADMIN_KEY).');
+      return;
+    }
+    if (openGateway) return;
+    const index = deps.clientKeys.match(key);
+    if (index < 0) {
+      throw unauthorized(
+        key === undefined
+          ? 'You did not provide an API key. Send it as `Authorization: Bearer <key>` or `X-API-KEY: <key>`.'
+          : 'Incorrect API key provided.',
+      );
+    }
+    request.gw.clientKey = index;
+  });
+
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new GatewayError(`Unknown request URL: ${request.method} ${pathOf(request)}. Please check the URL and method.`, {
+        status: 404,
+        type: 'invalid_request_error',
+        code: 'unknown_url',
+      }),
+    ),
+  );
+
+  app.addHook('onResponse', async (request, reply) => {
+    const gw = request.gw;
+    if (gw === null || (gw.model === undefined && reply.statusCode < 400)) return;
+    request.log.info(
+      {
+        method: request.method,
+        path: pathOf(request),
+        status: reply.statusCode,
+        model: gw.model,
+        stream: gw.stream,
+        endpoint: gw.endpoint,
+        upstreamKey: gw.upstreamKey,
+        attempts: gw.attempts,
+        ttftMs: round(gw.ttftMs),
+        durationMs: round(reply.elapsedTime),
+        tokensIn: gw.usage?.inputTokens,
+        tokensOut: gw.usage?.outputTokens,
+        outcome: gw.outcome,
+        errorCode: gw.errorCode,
+      },
+      'request',
+    );
+  });
+
+  const root = async (): Promise<{ status: string; name: string }> => ({ status: 'ok', name: 'ondemand-gateway' });
+  app.get('/', root);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const usable = deps.pool.usableCount();
+    const shuttingDown = deps.isShuttingDown?.() ?? false;
+    const ready = usable > 0 && !shuttingDown;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', usableKeys: usable, shuttingDown });
+  });
+
+  for (const plugin of deps.plugins ?? []) void app.register(async (scope) => plugin(scope));
+  return app;
+}
+
+function pathOf(request: FastifyRequest): string {
+  const q = request.url.indexOf('?');
+  return q < 0 ? request.url : request.url.slice(0, q);
+}
+
+function unauthorized(message: string): GatewayError {
+  return new GatewayError(message, { status: 401, type: 'authentication_error', code: 'invalid_api_key', shouldRetry: false });
+}
+
+function round(n: number | undefined): number | undefined {
+  return n === undefined ? undefined : Math.round(n * 10) / 10;
+}

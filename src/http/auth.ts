@@ -1,0 +1,50 @@
+/**
+ * Client and admin authentication: `X-API-KEY: <key>` (the original project's header, also what the Anthropic
+ * SDK sends) or `Authorization: Bearer <key>` (what OpenAI clients send). Keys are compared in constant time:
+ * both sides are hashed to equal-length digests and every configured key is checked, match or not.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+export class KeyChecker {
+  private digests: Buffer[];
+
+  constructor(keys: readonly string[]) {
+    this.digests = keys.map(digest);
+  }
+
+  /** Replace the accepted keys (config reload, rotation without downtime). */
+  setKeys(keys: readonly string[]): void {
+    this.digests = keys.map(digest);
+  }
+
+  get size(): number {
+    return this.digests.length;
+  }
+
+  /** Index of the matching key, or -1. Timing does not depend on which key matched or how much of it. */
+  match(presented: string | undefined): number {
+    if (presented === undefined || presented.length === 0) return -1;
+    const d = digest(presented);
+    let found = -1;
+    for (let i = 0; i < this.digests.length; i++) {
+      if (timingSafeEqual(d, this.digests[i] as Buffer) && found === -1) found = i;
+    }
+    return found;
+  }
+}
+
+/** The key a client presented, from X-API-KEY or Authorization: Bearer (X-API-KEY wins when both are sent). */
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const x = headers['x-api-key'];
+  const xKey = (Array.isArray(x) ? x[0] : x)?.trim();
+  if (xKey) return xKey;
+  const auth = headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^\s*Bearer\s+(.+?)\s*$/i.exec(auth);
+    if (m?.[1] !== undefined) return m[1];
+  }
+  return undefined;
+}

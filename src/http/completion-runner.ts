@@ -1,0 +1,140 @@
+/**
+ * The one place where an HTTP request meets the engine, for every front end: start the completion (failover
+ * happens inside, before anything is written), then either stream the front end's encoding of the events or
+ * collect them and send one JSON body. The client hanging up aborts the upstream at once.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CompletionHandle, Engine } from '../core/engine.js';
+import { GatewayError } from '../core/errors.js';
+import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, Usage } from '../core/types.js';
+import { SseWriter } from './stream-writer.js';
+
+/** The front end's streaming half: turns engine events into its wire format. */
+export interface StreamEncoder {
+  /** bytes to send before the first event (e.g. Anthropic's message_start), may be '' */
+  start?(): string;
+  encode(event: GatewayEvent): string;
+  /** an error after the stream started */
+  error(err: GatewayError): string;
+  /** the stream's last bytes (e.g. `data: [DONE]`) */
+  done(): string;
+}
+
+export interface CollectedAnswer {
+  text: string;
+  reasoning: string;
+  toolCalls: ToolCall[];
+  usage: Usage;
+  finishReason: FinishReason;
+}
+
+export interface FrontEnd {
+  streamEncoder(handle: CompletionHandle): StreamEncoder;
+  render(answer: CollectedAnswer, handle: CompletionHandle): unknown;
+}
+
+export interface RunnerOptions {
+  pingMs: number;
+}
+
+export async function runCompletion(
+  engine: Engine,
+  gwRequest: GatewayRequest,
+  frontEnd: FrontEnd,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  opts: RunnerOptions,
+): Promise<void> {
+  const abort = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) abort.abort();
+  };
+  reply.raw.once('close', onClose);
+  request.gw.model = gwRequest.requestedModel;
+  request.gw.stream = gwRequest.stream;
+  let handle: CompletionHandle;
+  try {
+    handle = await engine.startCompletion(gwRequest, abort.signal);
+  } catch (err) {
+    reply.raw.off('close', onClose);
+    if (err instanceof GatewayError && err.code === 'client_closed_request') request.gw.outcome = 'client_closed';
+    throw err;
+  }
+  const gw = request.gw;
+  gw.endpoint = handle.endpointId;
+  gw.upstreamKey = handle.keyFingerprint;
+  gw.attempts = handle.attempts;
+  gw.ttftMs = handle.ttftMs;
+  const headers = {
+    'x-request-id': request.id,
+    'x-ondemand-endpoint': handle.endpointId,
+    'x-gateway-attempts': String(handle.attempts),
+  };
+  try {
+    if (gwRequest.stream) {
+      await streamAnswer(handle, frontEnd.streamEncoder(handle), reply, headers, opts, request);
+    } else {
+      const answer = await collect(handle);
+      void reply.headers(headers);
+      await reply.code(200).type('application/json; charset=utf-8').send(frontEnd.render(answer, handle));
+    }
+  } finally {
+    handle.cancel();
+    reply.raw.off('close', onClose);
+    if (handle.result.usage) gw.usage = handle.result.usage;
+    gw.outcome ??= handle.result.outcome ?? 'aborted';
+  }
+}
+
+async function streamAnswer(
+  handle: CompletionHandle,
+  encoder: StreamEncoder,
+  reply: FastifyReply,
+  headers: Record<string, string>,
+  opts: RunnerOptions,
+  request: FastifyRequest,
+): Promise<void> {
+  reply.hijack();
+  const writer = new SseWriter(reply.raw, { headers, pingMs: opts.pingMs });
+  try {
+    if (encoder.start) await writer.write(encoder.start());
+    for await (const event of handle.events) {
+      if (!writer.open) break;
+      await writer.write(encoder.encode(event));
+    }
+    writer.end(encoder.done());
+  } catch (err) {
+    const ge = err instanceof GatewayError ? err : new GatewayError('the gateway failed while streaming', { status: 500, type: 'api_error', code: 'internal_error', cause: err });
+    request.gw.errorCode = ge.code ?? ge.type;
+    if (ge.status >= 500) request.log.warn({ code: ge.code }, ge.message);
+    writer.end(writer.open ? encoder.error(ge) : '');
+  }
+}
+
+async function collect(handle: CompletionHandle): Promise<CollectedAnswer> {
+  let text = '';
+  let reasoning = '';
+  const toolCalls: ToolCall[] = [];
+  let usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: true };
+  let finishReason: FinishReason = 'stop';
+  for await (const ev of handle.events) {
+    switch (ev.type) {
+      case 'text':
+        text += ev.text;
+        break;
+      case 'reasoning':
+        reasoning += ev.text;
+        break;
+      case 'tool_calls':
+        toolCalls.push(...ev.calls);
+        break;
+      case 'usage':
+        usage = ev.usage;
+        break;
+      case 'end':
+        finishReason = ev.finishReason;
+        break;
+    }
+  }
+  return { text, reasoning, toolCalls, usage, finishReason };
+}

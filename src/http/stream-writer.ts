@@ -1,0 +1,76 @@
+/**
+ * Writes a server-sent-event response on the raw socket for every front end: headers once, backpressure
+ * respected, comment pings while the answer is quiet (only after the answer started: a ping commits the 200),
+ * and a way to learn that the client went away.
+ */
+import type { ServerResponse } from 'node:http';
+
+export interface StreamWriterOptions {
+  headers: Record<string, string>;
+  /** ms of silence before a `: ping` comment; 0 turns pings off */
+  pingMs: number;
+}
+
+const PING = ': ping\n\n';
+
+export class SseWriter {
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    opts: StreamWriterOptions,
+  ) {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      ...opts.headers,
+    });
+    res.flushHeaders();
+    if (opts.pingMs > 0) {
+      this.timer = setInterval(() => {
+        if (!this.closed) res.write(PING);
+      }, opts.pingMs);
+      this.timer.unref();
+    }
+    res.once('close', () => this.stop());
+  }
+
+  /** true while the client is still there */
+  get open(): boolean {
+    return !this.closed && !this.res.destroyed;
+  }
+
+  /** Write one piece; resolves when the socket can take more (backpressure). */
+  async write(text: string): Promise<void> {
+    if (text.length === 0 || !this.open) return;
+    if (this.timer !== undefined) this.timer.refresh();
+    if (!this.res.write(text)) await waitDrain(this.res);
+  }
+
+  end(text = ''): void {
+    this.stop();
+    if (this.res.destroyed || this.res.writableEnded) return;
+    this.res.end(text);
+  }
+
+  private stop(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function waitDrain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

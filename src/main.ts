@@ -1,0 +1,40 @@
+/** `npm start`: load the configuration (environment, then an optional .env file), start, drain on SIGTERM. */
+import 'dotenv/config';
+import { ConfigError, loadConfig } from './config/config.js';
+import { startGateway } from './gateway.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`ondemand-gateway: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const gateway = await startGateway(config);
+  const url = await gateway.listen();
+  gateway.app.log.info({ url, keys: gateway.pool.list().length }, 'ondemand-gateway listening');
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    gateway.app.log.info({ signal }, 'shutting down: draining requests in flight');
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        gateway.app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('ondemand-gateway failed to start:', err);
+  process.exit(1);
+});

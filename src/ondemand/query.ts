@@ -1,0 +1,119 @@
+/**
+ * How a request becomes an OnDemand query. Every request runs in a fresh upstream session, so the whole
+ * conversation travels in `query` as a tagged transcript. The format and the reasons for it: docs/transcript.md.
+ */
+import type { GatewayRequest, GenerationParams, Message } from '../core/types.js';
+
+export interface OnDemandModelConfigs {
+  fulfillmentPrompt?: string;
+  stopSequences?: string[];
+  temperature?: number;
+  topP?: number;
+  maxTokens?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+}
+
+export interface OnDemandQueryBody {
+  query: string;
+  endpointId: string;
+  responseMode: 'stream';
+  pluginIds: string[];
+  modelConfigs?: OnDemandModelConfigs;
+  reasoningEffort?: 'low' | 'medium' | 'max';
+}
+
+export const TRANSCRIPT_HEADER =
+  "The following is a conversation between a user and an AI assistant. Continue it: write only the assistant's next reply, without any role tag.";
+
+/** When the client prefilled the start of the answer (the last message is the assistant's). */
+export const PREFILL_HEADER =
+  "The following is a conversation between a user and an AI assistant. The assistant's last reply is unfinished. Continue it: write only the rest of that reply, starting exactly where it stops, without repeating it and without any role tag.";
+
+export function buildQuery(req: GatewayRequest, endpointId: string): OnDemandQueryBody {
+  const body: OnDemandQueryBody = {
+    query: renderTranscript(req.messages),
+    endpointId,
+    responseMode: 'stream',
+    pluginIds: [],
+  };
+  const modelConfigs = toModelConfigs(req.params);
+  if (modelConfigs !== undefined) body.modelConfigs = modelConfigs;
+  if (req.params.reasoningEffort !== undefined) body.reasoningEffort = req.params.reasoningEffort;
+  return body;
+}
+
+export function toModelConfigs(params: GenerationParams): OnDemandModelConfigs | undefined {
+  const c: OnDemandModelConfigs = {};
+  if (params.temperature !== undefined) c.temperature = params.temperature;
+  if (params.topP !== undefined) c.topP = params.topP;
+  if (params.maxTokens !== undefined) c.maxTokens = params.maxTokens;
+  if (params.stop !== undefined && params.stop.length > 0) c.stopSequences = [...params.stop];
+  if (params.presencePenalty !== undefined) c.presencePenalty = params.presencePenalty;
+  if (params.frequencyPenalty !== undefined) c.frequencyPenalty = params.frequencyPenalty;
+  return Object.keys(c).length > 0 ? c : undefined;
+}
+
+export function renderTranscript(messages: readonly Message[]): string {
+  const only = messages[0];
+  if (messages.length === 1 && only !== undefined && only.role === 'user') return only.content;
+
+  const last = messages[messages.length - 1];
+  const blocks: string[] = [last?.role === 'assistant' ? PREFILL_HEADER : TRANSCRIPT_HEADER];
+  const toolNames = new Map<string, string>();
+  for (const m of messages) {
+    switch (m.role) {
+      case 'system':
+      case 'user':
+        blocks.push(block(m.role, attrs([['name', m.name]]), neutraliseClosingTags(m.content)));
+        break;
+      case 'assistant': {
+        const lines: string[] = [];
+        const calls = m.toolCalls ?? [];
+        if (m.content !== '' || calls.length === 0) lines.push(neutraliseClosingTags(m.content));
+        for (const call of calls) {
+          toolNames.set(call.id, call.name);
+          const a = attrs([['id', call.id], ['name', call.name]]);
+          lines.push(`<tool_call${a}>${neutraliseClosingTags(call.arguments)}</tool_call>`);
+        }
+        blocks.push(block('assistant', attrs([['name', m.name]]), lines.join('\n')));
+        break;
+      }
+      case 'tool': {
+        const name = (m.toolCallId !== undefined ? toolNames.get(m.toolCallId) : undefined) ?? m.name;
+        blocks.push(block('tool_result', attrs([['id', m.toolCallId], ['name', name]]), neutraliseClosingTags(m.content)));
+        break;
+      }
+    }
+  }
+  return blocks.join('\n\n');
+}
+
+/** `body` must already be neutralised. */
+function block(tag: string, attributes: string, body: string): string {
+  return `<${tag}${attributes}>\n${body}\n</${tag}>`;
+}
+
+function attrs(pairs: Array<[string, string | undefined]>): string {
+  let out = '';
+  for (const [key, value] of pairs) if (value !== undefined && value !== '') out += ` ${key}="${escapeAttr(value)}"`;
+  return out;
+}
+
+function escapeAttr(value: string): string {
+  return value.replace(/[&"<>\r\n]/g, (ch) => ATTR_ESCAPES[ch] ?? ' ');
+}
+
+const ATTR_ESCAPES: Record<string, string> = { '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' };
+
+/**
+ * Content may not end a turn of ours: a closing tag of ours at the start of a line (after optional spaces or
+ * tabs, any letter case) gets a zero-width space after its "<", which a reader still sees as the same text.
+ */
+const FORGED_CLOSING_TAG = /^([ \t]*)<(?=\/(?:system|user|assistant|tool_result|tool_call)[\s>])/gim;
+const ZERO_WIDTH_SPACE = '\u200B';
+
+export function neutraliseClosingTags(content: string): string {
+  if (!content.includes('</')) return content;
+  return content.replace(FORGED_CLOSING_TAG, `$1<${ZERO_WIDTH_SPACE}`);
+}

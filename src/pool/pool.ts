@@ -1,0 +1,461 @@
+/**
+ * The key pool: which key serves a call (select.ts), how its outcome changes the key (classify.ts + key-state.ts),
+ * when the upstream as a whole is to blame (circuit.ts), and what to say when no key can serve (exhausted.ts).
+ * Recovery probes run from health.ts; persistence goes through a StateStore, batched off the request path.
+ *
+ * ── Where the keys come from (the merge rule) ──────────────────────────────────────────────────────────────
+ *  - At start the pool holds ONDEMAND_APIKEYS (source "env") ∪ the config file's keys (source "file") ∪ the
+ *    keys added through the admin API in earlier runs (source "admin", read back from the store).
+ *  - A key listed in more than one place takes the strongest source: env > file > admin.
+ *  - Stored state — dead with its next probe time, cooldowns, disabled by the operator, counters — is restored
+ *    for every key that is still in the pool. Weights of env/file keys come from the configuration.
+ *  - An env or file key that is no longer configured disappears, and so does its stored state. An admin key
+ *    stays until it is deleted through the admin API. Deleting an env/file key through the admin API lasts
+ *    until the next restart or reload (it is still configured): disable it instead to keep it out for good.
+ *  - A config reload (replaceSource("file", keys)) adds the new file keys, removes the file keys that are gone
+ *    and keeps the state of those that stay. Calls in flight on a removed key finish normally.
+ *  - The store keeps the raw key only for admin keys; the data directory therefore holds secrets.
+ */
+import type { Config } from '../config/config.js';
+import type { RemoteKeyChange, StateStore } from '../store/types.js';
+import { UpstreamCircuit, type CircuitInfo, type CircuitSignal } from './circuit.js';
+import { classifyFailure, describeFailure, isModelFailure } from './classify.js';
+import { sleep, systemClock, type Clock } from './clock.js';
+import { keyInfo, setEntryState, type KeyEntry } from './entry.js';
+import { assessExhaustion, circuitOpenError } from './exhausted.js';
+import { fingerprintKey } from './fingerprint.js';
+import { initialKeyState, isUsable, sameStatus, transition, type KeyEvent, type KeyState } from './key-state.js';
+import { Lease } from './lease.js';
+import { probeReport, runProbe, type ProbeReport } from './probe.js';
+import { parseKeyState, toRecord } from './persist.js';
+import { KeySelector } from './select.js';
+import { StateWriter } from './state-writer.js';
+import { DEFAULT_POOL_SETTINGS, poolSettingsFromConfig, type PoolConfig, type PoolSettings } from './settings.js';
+import type {
+  AcquireOptions,
+  CallOutcome,
+  KeyInfo,
+  KeyLease,
+  KeyPool,
+  KeySource,
+  KeyStatus,
+  ProbeFn,
+} from './types.js';
+
+/** A configured key: the bare key, or with a weight/label (a config file may give them). */
+export type KeySpec = string | { key: string; weight?: number | undefined; label?: string | undefined };
+
+export type { ProbeReport } from './probe.js';
+
+export type KeyPoolChange =
+  | { type: 'added'; key: KeyInfo }
+  | { type: 'removed'; fingerprint: string }
+  | { type: 'state'; key: KeyInfo; previous: KeyStatus }
+  | { type: 'circuit'; circuit: CircuitInfo };
+
+export interface KeyPoolOptions {
+  settings?: PoolSettings | undefined;
+  envKeys?: readonly KeySpec[] | undefined;
+  fileKeys?: readonly KeySpec[] | undefined;
+  store?: StateStore | undefined;
+  probe?: ProbeFn | undefined;
+  clock?: Clock | undefined;
+  /** background failures (a store write, a listener); never thrown at a caller */
+  onError?: ((err: unknown, context: string) => void) | undefined;
+}
+
+export interface CreateKeyPoolOptions extends Omit<KeyPoolOptions, 'settings' | 'envKeys'> {
+  config: PoolConfig & Pick<Config, 'ONDEMAND_APIKEYS'>;
+}
+
+/** The way in: settings and env keys from the config, then the store's keys and state merged in. */
+export async function createKeyPool(opts: CreateKeyPoolOptions): Promise<KeyPoolImpl> {
+  const { config, ...rest } = opts;
+  const pool = new KeyPoolImpl({ ...rest, settings: poolSettingsFromConfig(config), envKeys: config.ONDEMAND_APIKEYS });
+  await pool.restore();
+  return pool;
+}
+
+const SOURCE_RANK: Record<KeySource, number> = { env: 3, file: 2, admin: 1 };
+
+export class KeyPoolImpl implements KeyPool {
+  private entries: KeyEntry[] = [];
+  private readonly byFp = new Map<string, KeyEntry>();
+  private readonly settings: PoolSettings;
+  private readonly clock: Clock;
+  private readonly selector: KeySelector;
+  private readonly circuit: UpstreamCircuit;
+  private readonly listeners = new Set<(change: KeyPoolChange) => void>();
+  private readonly store: StateStore | undefined;
+  private readonly writer: StateWriter | undefined;
+  private readonly probeFn: ProbeFn | undefined;
+  private readonly onError: (err: unknown, context: string) => void;
+  private unsubscribeStore: (() => void) | undefined;
+
+  constructor(opts: KeyPoolOptions = {}) {
+    this.settings = opts.settings ?? DEFAULT_POOL_SETTINGS;
+    this.clock = opts.clock ?? systemClock;
+    this.selector = new KeySelector();
+    this.circuit = new UpstreamCircuit(this.settings.circuit);
+    this.store = opts.store;
+    this.probeFn = opts.probe;
+    this.onError = opts.onError ?? ((err, context) => console.error(`key pool: ${context}:`, err));
+    const recordOf = (fp: string, now: number) => {
+      const e = this.byFp.get(fp);
+      return e === undefined ? undefined : toRecord(e, now);
+    };
+    this.writer = opts.store && new StateWriter(opts.store, this.clock, this.settings.flushIntervalMs, recordOf, this.onError);
+    for (const spec of opts.envKeys ?? []) this.upsertConfigured(spec, 'env', false);
+    for (const spec of opts.fileKeys ?? []) this.upsertConfigured(spec, 'file', false);
+  }
+
+  // ── the request path ────────────────────────────────────────────────────────────────────────────────────
+
+  async acquire(options: AcquireOptions = {}): Promise<KeyLease> {
+    const { exclude, signal } = options;
+    const waitUntil = this.clock.now() + this.settings.allKeysOutWaitMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      const now = this.clock.now();
+      const admission = this.circuit.admit(now);
+      if (!admission.allow) throw circuitOpenError(admission);
+      const entry = this.selector.pick(this.entries, now, exclude);
+      if (entry !== undefined) {
+        this.apply(entry, { type: 'tick' }, now);
+        if (admission.trial) this.touchCircuit(() => this.circuit.beginTrial(now));
+        return this.lease(entry, admission.trial);
+      }
+      const verdict = assessExhaustion(this.entries, exclude, now, waitUntil);
+      if (verdict.kind === 'fail') throw verdict.error;
+      await sleep(this.clock, Math.max(1, verdict.until - now), signal);
+    }
+  }
+
+  /** Ignores the upstream circuit on purpose: /readyz must not fail this instance for the upstream's trouble. */
+  usableCount(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const e of this.entries) if (isUsable(e.state, now)) n++;
+    return n;
+  }
+
+  private lease(entry: KeyEntry, trial: boolean): KeyLease {
+    entry.inFlight++;
+    return new Lease(entry.key, entry.fingerprint, (outcome) => this.settle(entry, outcome, trial));
+  }
+
+  private settle(entry: KeyEntry, outcome: CallOutcome, trial: boolean): void {
+    entry.inFlight--;
+    const now = this.clock.now();
+    if (outcome.ok) {
+      this.recordCircuit(entry.fingerprint, 'ok', now, trial, undefined);
+      this.apply(entry, { type: 'success', latencyMs: outcome.latencyMs }, now);
+      return;
+    }
+    const f = outcome.failure;
+    const cls = classifyFailure(f);
+    const modelFailure = cls === 'transient' && isModelFailure(f);
+    const signal: CircuitSignal = cls === 'client' || cls === 'edge' || modelFailure ? 'ignored' : cls === 'auth' ? 'other' : cls;
+    const verdict = this.recordCircuit(entry.fingerprint, signal, now, trial, f.retryAfterSec);
+    const event: KeyEvent = { type: 'failure', cls, reason: describeFailure(f), retryAfterSec: f.retryAfterSec, punish: !verdict.suppress && !modelFailure };
+    this.apply(entry, event, now);
+    for (const fp of verdict.forgive) {
+      const other = this.byFp.get(fp);
+      if (other !== undefined) this.apply(other, { type: 'forgive' }, now);
+    }
+  }
+
+  private recordCircuit(fp: string, signal: CircuitSignal, now: number, trial: boolean, retryAfterSec: number | undefined) {
+    return this.touchCircuit(() => this.circuit.record(fp, signal, now, { trial, retryAfterSec }));
+  }
+
+  private touchCircuit<T>(fn: () => T): T {
+    const before = this.circuit.info();
+    const result = fn();
+    const after = this.circuit.info();
+    if (before.phase !== after.phase || before.until !== after.until) this.emit({ type: 'circuit', circuit: after });
+    return result;
+  }
+
+  /** The one place key state changes: persistence and listeners follow from here. */
+  private apply(entry: KeyEntry, event: KeyEvent, now = this.clock.now()): void {
+    if (entry.removed) return;
+    const prev = entry.state;
+    const next = transition(prev, event, { now, random: this.clock.random, settings: this.settings.keyState });
+    if (next === prev) return;
+    this.setState(entry, next, true);
+  }
+
+  private setState(entry: KeyEntry, next: KeyState, persist: boolean): void {
+    const prev = entry.state;
+    setEntryState(entry, next, this.settings.probationShare);
+    if (persist) this.markDirty(entry.fingerprint);
+    if (!sameStatus(prev, next)) this.emit({ type: 'state', key: keyInfo(entry), previous: prev.status });
+  }
+
+  // ── operator control ────────────────────────────────────────────────────────────────────────────────────
+
+  list(): KeyInfo[] {
+    const now = this.clock.now();
+    return this.entries.map((e) => {
+      this.apply(e, { type: 'tick' }, now);
+      return keyInfo(e);
+    });
+  }
+
+  get(fingerprint: string): KeyInfo | undefined {
+    const e = this.byFp.get(fingerprint);
+    if (e === undefined) return undefined;
+    this.apply(e, { type: 'tick' });
+    return keyInfo(e);
+  }
+
+  circuitInfo(): CircuitInfo {
+    return this.circuit.info();
+  }
+
+  /** Adds a key unless present (then `added` is false and nothing changes). */
+  add(key: string, opts: { weight?: number | undefined; label?: string | undefined; source?: KeySource } = {}): { added: boolean; key: KeyInfo } {
+    const trimmed = key.trim();
+    if (trimmed === '') throw new TypeError('an empty key cannot be added');
+    const existing = this.findByKey(trimmed);
+    if (existing !== undefined) return { added: false, key: keyInfo(existing) };
+    const entry = this.insert(trimmed, this.freshFingerprint(trimmed), opts.source ?? 'admin', opts.weight, opts.label, undefined);
+    this.markDirty(entry.fingerprint);
+    // An admin key lives only in the store: it must be there before a crash could lose it.
+    void this.flush();
+    return { added: true, key: keyInfo(entry) };
+  }
+
+  remove(fingerprint: string): boolean {
+    const e = this.byFp.get(fingerprint);
+    if (e === undefined) return false;
+    this.detach([e]);
+    return true;
+  }
+
+  enable(fingerprint: string): KeyInfo | undefined {
+    return this.operate(fingerprint, { type: 'operatorEnable' });
+  }
+
+  disable(fingerprint: string): KeyInfo | undefined {
+    return this.operate(fingerprint, { type: 'operatorDisable' });
+  }
+
+  /** Probes one key now, outside the health scheduler; the outcome moves its state like any probe. */
+  async test(fingerprint: string, signal?: AbortSignal): Promise<{ outcome: ProbeReport; key: KeyInfo } | undefined> {
+    const e = this.byFp.get(fingerprint);
+    if (e === undefined) return undefined;
+    const outcome = await this.probeKey(fingerprint, signal ?? AbortSignal.timeout(30_000));
+    if (outcome === undefined) return undefined;
+    return { outcome: probeReport(outcome, e.key), key: keyInfo(e) };
+  }
+
+  /** For a config reload: the given keys become exactly this source's keys; state of the survivors is kept. */
+  replaceSource(source: KeySource, specs: readonly KeySpec[]): void {
+    const wanted = new Set<string>();
+    for (const spec of specs) {
+      const entry = this.upsertConfigured(spec, source, true);
+      if (entry !== undefined) wanted.add(entry.fingerprint);
+    }
+    this.detach(this.entries.filter((e) => e.source === source && !wanted.has(e.fingerprint)));
+  }
+
+  onChange(listener: (change: KeyPoolChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private operate(fingerprint: string, event: KeyEvent): KeyInfo | undefined {
+    const e = this.byFp.get(fingerprint);
+    if (e === undefined) return undefined;
+    this.apply(e, event);
+    // Operator actions are rare and must survive a crash right after them.
+    void this.flush();
+    return keyInfo(e);
+  }
+
+  // ── probes (health.ts drives these) ─────────────────────────────────────────────────────────────────────
+
+  hasProbe(): boolean {
+    return this.probeFn !== undefined;
+  }
+
+  /** Read-only view for the health scheduler. */
+  *keyStates(): Iterable<{ fingerprint: string; state: KeyState; inFlight: number }> {
+    for (const e of this.entries) yield { fingerprint: e.fingerprint, state: e.state, inFlight: e.inFlight };
+  }
+
+  /** Runs the probe on one key and applies its outcome; undefined when the key is unknown or no probe is set. */
+  async probeKey(fingerprint: string, signal: AbortSignal): Promise<CallOutcome | undefined> {
+    const e = this.byFp.get(fingerprint);
+    if (e === undefined || this.probeFn === undefined) return undefined;
+    const { outcome, verdict } = await runProbe(this.probeFn, e.key, signal);
+    if (!verdict) return outcome;
+    if (outcome.ok) {
+      this.apply(e, { type: 'probeSuccess', latencyMs: outcome.latencyMs });
+    } else {
+      const f = outcome.failure;
+      this.apply(e, { type: 'probeFailure', cls: classifyFailure(f), reason: describeFailure(f), retryAfterSec: f.retryAfterSec });
+    }
+    return outcome;
+  }
+
+  // ── keys in, keys out ───────────────────────────────────────────────────────────────────────────────────
+
+  private findByKey(key: string): KeyEntry | undefined {
+    for (const digits of [8, 16]) {
+      const e = this.byFp.get(fingerprintKey(key, digits));
+      if (e !== undefined && e.key === key) return e;
+    }
+    return undefined;
+  }
+
+  /** 8 hex digits collide about once in 10⁴ pools of 1000 keys; the newcomer then gets 16. */
+  private freshFingerprint(key: string): string {
+    const short = fingerprintKey(key);
+    return this.byFp.has(short) ? fingerprintKey(key, 16) : short;
+  }
+
+  private upsertConfigured(spec: KeySpec, source: KeySource, persist: boolean): KeyEntry | undefined {
+    const { key, weight, label } = typeof spec === 'string' ? { key: spec, weight: undefined, label: undefined } : spec;
+    const trimmed = key.trim();
+    if (trimmed === '') return undefined;
+    const existing = this.findByKey(trimmed);
+    if (existing === undefined) {
+      const entry = this.insert(trimmed, this.freshFingerprint(trimmed), source, weight, label, undefined);
+      if (persist) this.markDirty(entry.fingerprint);
+      return entry;
+    }
+    if (SOURCE_RANK[source] >= SOURCE_RANK[existing.source]) {
+      const changed = existing.source !== source;
+      existing.source = source;
+      if (weight !== undefined) {
+        existing.weight = validWeight(weight);
+        setEntryState(existing, existing.state, this.settings.probationShare);
+      }
+      if (label !== undefined) existing.label = label;
+      if (changed && persist) this.markDirty(existing.fingerprint);
+    }
+    return existing;
+  }
+
+  private insert(
+    key: string,
+    fingerprint: string,
+    source: KeySource,
+    weight: number | undefined,
+    label: string | undefined,
+    state: KeyState | undefined,
+  ): KeyEntry {
+    const entry: KeyEntry = {
+      key,
+      fingerprint,
+      label,
+      weight: validWeight(weight ?? 1),
+      source,
+      state: initialKeyState(this.clock.now()),
+      usableFrom: -Infinity,
+      effectiveWeight: 1,
+      inFlight: 0,
+      pass: 0,
+      removed: false,
+    };
+    setEntryState(entry, state ?? entry.state, this.settings.probationShare);
+    this.entries.push(entry);
+    this.byFp.set(fingerprint, entry);
+    this.emit({ type: 'added', key: keyInfo(entry) });
+    return entry;
+  }
+
+  private detach(gone: readonly KeyEntry[], persist = true): void {
+    if (gone.length === 0) return;
+    const set = new Set(gone);
+    this.entries = this.entries.filter((e) => !set.has(e));
+    for (const e of gone) {
+      e.removed = true;
+      this.byFp.delete(e.fingerprint);
+      if (persist) this.writer?.removed(e.fingerprint);
+      this.emit({ type: 'removed', fingerprint: e.fingerprint });
+    }
+    if (persist) void this.flush();
+  }
+
+  private emit(change: KeyPoolChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.onError(err, 'change listener failed');
+      }
+    }
+  }
+
+  // ── persistence ─────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Merges the store's keys and state into the configured keys (the merge rule above). */
+  async restore(): Promise<void> {
+    const store = this.store;
+    if (store === undefined) return;
+    for (const r of await store.loadKeys()) {
+      let entry = this.byFp.get(r.fingerprint);
+      if (entry !== undefined && r.key !== null && r.key !== entry.key) entry = undefined;
+      const state = parseKeyState(r.state) ?? undefined;
+      if (entry === undefined) {
+        if (r.source === 'admin' && r.key !== null && r.key.trim() !== '' && this.findByKey(r.key) === undefined) {
+          const fp = this.byFp.has(r.fingerprint) ? this.freshFingerprint(r.key) : r.fingerprint;
+          this.insert(r.key, fp, 'admin', r.weight, r.label, state);
+          if (fp !== r.fingerprint) this.writer?.removed(r.fingerprint);
+        } else {
+          this.writer?.removed(r.fingerprint);
+        }
+        continue;
+      }
+      if (state !== undefined) setEntryState(entry, state, this.settings.probationShare);
+      // A record from when this key had another source (say, admin before it was put in env) must be rewritten,
+      // or its stored raw key could bring it back after it leaves the configuration.
+      if (r.source !== entry.source) this.writer?.changed(entry.fingerprint);
+    }
+    await this.flush();
+    this.unsubscribeStore = store.subscribe?.((change) => this.applyRemote(change));
+  }
+
+  /** Another replica's change: taken as is and not written back (the store already has it). */
+  private applyRemote(change: RemoteKeyChange): void {
+    if (change.type === 'delete') {
+      const e = this.byFp.get(change.fingerprint);
+      if (e !== undefined) this.detach([e], false);
+      return;
+    }
+    const r = change.record;
+    const state = parseKeyState(r.state) ?? undefined;
+    const entry = this.byFp.get(r.fingerprint);
+    if (entry === undefined) {
+      if (r.source === 'admin' && r.key !== null && this.findByKey(r.key) === undefined) {
+        this.insert(r.key, r.fingerprint, 'admin', r.weight, r.label, state);
+      }
+      return;
+    }
+    if (state !== undefined && state !== entry.state) this.setState(entry, state, false);
+  }
+
+  private markDirty(fingerprint: string): void {
+    this.writer?.changed(fingerprint);
+  }
+
+  /** Writes what changed since the last flush. Safe to call any time; calls are serialised. */
+  flush(): Promise<void> {
+    return this.writer?.flush() ?? Promise.resolve();
+  }
+
+  /** For shutdown: stop the timer, write everything. The store itself is closed by its owner. */
+  async close(): Promise<void> {
+    this.unsubscribeStore?.();
+    this.unsubscribeStore = undefined;
+    await this.flush();
+  }
+}
+
+function validWeight(w: number): number {
+  return Number.isFinite(w) && w > 0 ? w : 1;
+}

@@ -1,0 +1,45 @@
+/**
+ * A faithful OnDemand (on-demand.io) chat API simulator for tests, the demo, the benchmark and chaos runs.
+ * See ./server.ts for the routes and /work/shared/ondemand-api.md for the contract it follows.
+ */
+import { SimServer } from './server.js';
+import type { Simulator, SimulatorOptions } from './types.js';
+
+export type {
+  AnswerContext,
+  BehaviorScope,
+  KeyBehavior,
+  KeyBehaviorSpec,
+  KeyStats,
+  MutableOptions,
+  SimAnswer,
+  SimStats,
+  Simulator,
+  SimulatorOptions,
+} from './types.js';
+export {
+  ECHO_MARKER,
+  MAX_DELTAS,
+  NO_METRICS_MARKER,
+  THINKING_TEXT,
+  UNICODE_ANSWER,
+  UNICODE_MARKER,
+  defaultAnswer,
+  defaultAnswerText,
+  lastLine,
+  simTokens,
+  simUsage,
+  splitDeltas,
+  wantsThinking,
+} from './answer.js';
+export { SIM_CATALOGUE, catalogueBody, isAcceptedEndpoint, type CatalogueEndpoint } from './catalogue.js';
+export { DONE_FRAME, errorFrame, frame } from './frames.js';
+export { edgeHtml, isDefaultUserAgent } from './http.js';
+export { simulatedContext } from './media.js';
+
+/** Start a simulator listening on host:port (default 127.0.0.1, ephemeral port). */
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const sim = new SimServer(opts);
+  await sim.listen();
+  return sim;
+}

@@ -1,0 +1,755 @@
+/**
+ * The simulated OnDemand service on plain node:http: upstream routes (sessions, queries, catalogue, media),
+ * failure behaviors, stats, and the /__sim control surface.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NO_METRICS_MARKER, UNICODE_MARKER, defaultAnswer, simTokens, splitDeltas } from './answer.js';
+import { BehaviorStore, parseKeyBehavior, type CallKind } from './behaviors.js';
+import { catalogueBody, isAcceptedEndpoint } from './catalogue.js';
+import { buildScript, errorFrame, heartbeatFrame, layoutWrites, type StreamEnding } from './frames.js';
+import {
+  BodyTooLarge,
+  defaultErrorBody,
+  isDefaultUserAgent,
+  parseJson,
+  readBody,
+  sendEdgeHtml,
+  sendJson,
+  sendText,
+  statusForErrorCode,
+} from './http.js';
+import { guessMime, multipartBoundary, nameFromUrl, parseMultipart, simulatedContext } from './media.js';
+import { playStream } from './stream.js';
+import type {
+  AnswerContext,
+  KeyBehavior,
+  KeyBehaviorSpec,
+  KeyStats,
+  MutableOptions,
+  SimAnswer,
+  SimStats,
+  Simulator,
+  SimulatorOptions,
+} from './types.js';
+
+const JSON_LIMIT = 10 * 1024 * 1024;
+const RAW_LIMIT = 64 * 1024 * 1024;
+const MAX_SESSIONS = 50_000;
+const MAX_MEDIA = 10_000;
+const MAX_QUERY_BODIES = 100;
+const REASONING_EFFORTS = ['low', 'medium', 'max'];
+
+interface RuntimeOptions {
+  firstByteDelayMs: number;
+  deltaIntervalMs: number;
+  /** 0: about one per word */
+  deltas: number;
+  sessionDelayMs: number;
+  heartbeatMs: number;
+  answer: (ctx: AnswerContext) => SimAnswer;
+}
+
+const NUMERIC_OPTIONS = ['firstByteDelayMs', 'deltaIntervalMs', 'deltas', 'sessionDelayMs', 'heartbeatMs'] as const;
+
+interface MessageRec {
+  id: string;
+  sessionId: string;
+  query: string;
+  answer: string;
+  endpointId: string;
+  status: 'processing' | 'completed' | 'failed';
+  createdAt: string;
+}
+
+interface MediaRec {
+  id: string;
+  name: string;
+  url: string;
+  sourceUrl: string | null;
+  extractedTextUrl: string;
+  context: string;
+  mimeType: string;
+  sizeBytes: number | null;
+  sessionId: string | null;
+  createdAt: string;
+}
+
+interface SessionRec {
+  id: string;
+  companyId: string;
+  externalUserId: string;
+  pluginIds: string[];
+  createdAt: string;
+  ownerKey: string;
+  messages: MessageRec[];
+  media: MediaRec[];
+}
+
+type Route =
+  | { name: 'createSession' }
+  | { name: 'listSessions' }
+  | { name: 'getSession'; id: string }
+  | { name: 'messages'; id: string }
+  | { name: 'query'; id: string }
+  | { name: 'endpoints' }
+  | { name: 'mediaJson' }
+  | { name: 'mediaRaw' };
+
+function matchRoute(method: string, path: string): Route | undefined {
+  if (method === 'POST') {
+    if (path === '/chat/v1/sessions') return { name: 'createSession' };
+    if (path === '/media/v1/public/file') return { name: 'mediaJson' };
+    if (path === '/media/v1/public/file/raw') return { name: 'mediaRaw' };
+    const m = /^\/chat\/v1\/sessions\/([^/]+)\/query$/.exec(path);
+    if (m) return { name: 'query', id: decodeSegment(m[1]!) };
+    return undefined;
+  }
+  if (method === 'GET') {
+    if (path === '/chat/v1/sessions') return { name: 'listSessions' };
+    if (path === '/config/v1/public/endpoints') return { name: 'endpoints' };
+    const m = /^\/chat\/v1\/sessions\/([^/]+)(\/messages)?$/.exec(path);
+    if (m) return m[2] ? { name: 'messages', id: decodeSegment(m[1]!) } : { name: 'getSession', id: decodeSegment(m[1]!) };
+  }
+  return undefined;
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+const hex24 = (): string => randomBytes(12).toString('hex');
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const inRange = (v: unknown, lo: number, hi: number): boolean => typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi;
+
+/** Wait `ms` unless the client goes away first; resolves false when the response is gone. */
+function pause(res: ServerResponse, ms: number): Promise<boolean> {
+  if (ms <= 0) return Promise.resolve(!res.destroyed);
+  return new Promise((resolve) => {
+    const onClose = (): void => {
+      clearTimeout(t);
+      resolve(false);
+    };
+    const t = setTimeout(() => {
+      res.off('close', onClose);
+      resolve(!res.destroyed);
+    }, ms);
+    res.once('close', onClose);
+  });
+}
+
+function resetSocket(req: IncomingMessage): void {
+  const s = req.socket;
+  if (typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
+  else s.destroy();
+}
+
+/** Validate the query body like the real API; returns an error message or undefined. */
+export function validateQueryBody(b: Record<string, unknown>): string | undefined {
+  if (typeof b['query'] !== 'string' || b['query'].length === 0) return 'query is required';
+  if (typeof b['endpointId'] !== 'string' || b['endpointId'].length === 0) return 'endpointId is required';
+  const mode = b['responseMode'];
+  if (mode === undefined || mode === null) return 'responseMode is required';
+  if (mode !== 'sync' && mode !== 'stream' && mode !== 'webhook') return 'responseMode must be one of sync, stream, webhook';
+  if (!isAcceptedEndpoint(b['endpointId'])) return `Invalid endpointId: ${b['endpointId']}`;
+  const plugins = b['pluginIds'];
+  if (plugins !== undefined && !(isStringArray(plugins) && plugins.length <= 20)) return 'pluginIds must be an array of at most 20 strings';
+  const effort = b['reasoningEffort'];
+  if (effort !== undefined && !(typeof effort === 'string' && REASONING_EFFORTS.includes(effort))) {
+    return 'reasoningEffort must be one of low, medium, max';
+  }
+  if (b['reasoningMode'] !== undefined && typeof b['reasoningMode'] !== 'string') return 'reasoningMode must be a string';
+  for (const f of ['fulfillmentOnly', 'onlyFulfillment']) {
+    if (b[f] !== undefined && typeof b[f] !== 'boolean') return `${f} must be a boolean`;
+  }
+  const mc = b['modelConfigs'];
+  if (mc === undefined) return undefined;
+  if (!isObj(mc)) return 'modelConfigs must be an object';
+  if (mc['fulfillmentPrompt'] !== undefined && typeof mc['fulfillmentPrompt'] !== 'string') return 'modelConfigs.fulfillmentPrompt must be a string';
+  const stops = mc['stopSequences'];
+  if (stops !== undefined) {
+    if (!isStringArray(stops)) return 'modelConfigs.stopSequences must be an array of strings';
+    if (stops.length > 4) return 'modelConfigs.stopSequences must contain at most 4 items';
+  }
+  if (mc['temperature'] !== undefined && !inRange(mc['temperature'], 0, 2)) return 'modelConfigs.temperature must be between 0 and 2';
+  if (mc['topP'] !== undefined && !inRange(mc['topP'], 0, 1)) return 'modelConfigs.topP must be between 0 and 1';
+  for (const f of ['presencePenalty', 'frequencyPenalty']) {
+    if (mc[f] !== undefined && !inRange(mc[f], 0, 2)) return `modelConfigs.${f} must be between 0 and 2`;
+  }
+  const max = mc['maxTokens'];
+  if (max !== undefined && !(typeof max === 'number' && Number.isInteger(max) && max > 0)) return 'modelConfigs.maxTokens must be a positive integer';
+  return undefined;
+}
+
+/** Validate a JSON options patch from the control surface; throws Error with a readable message. */
+export function parseOptionsPatch(raw: unknown): MutableOptions {
+  if (!isObj(raw)) throw new Error('body must be a JSON object');
+  const out: MutableOptions = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!(NUMERIC_OPTIONS as readonly string[]).includes(k)) throw new Error(`unknown option ${k}`);
+    if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new Error(`${k} must be a non-negative number`);
+    out[k as (typeof NUMERIC_OPTIONS)[number]] = v;
+  }
+  return out;
+}
+
+function toRuntime(o: SimulatorOptions | MutableOptions, base?: RuntimeOptions): RuntimeOptions {
+  const r: RuntimeOptions = base
+    ? { ...base }
+    : { firstByteDelayMs: 0, deltaIntervalMs: 0, deltas: 0, sessionDelayMs: 0, heartbeatMs: 0, answer: defaultAnswer };
+  for (const k of NUMERIC_OPTIONS) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${k} must be a non-negative number`);
+    r[k] = v;
+  }
+  if (o.answer) r.answer = o.answer;
+  return r;
+}
+
+function emptyStats(): SimStats {
+  return {
+    sessionsCreated: 0,
+    queries: 0,
+    byKey: {},
+    lastQuery: undefined,
+    queryBodies: [],
+    openStreams: 0,
+    abortedStreams: 0,
+    sessionsReused: 0,
+    crossKeyQueries: 0,
+    mediaUploads: 0,
+  };
+}
+
+export class SimServer implements Simulator {
+  url = '';
+  private readonly server: Server;
+  private readonly keys: Set<string>;
+  private readonly initial: RuntimeOptions;
+  private opts: RuntimeOptions;
+  private readonly behaviors = new BehaviorStore();
+  private st: SimStats = emptyStats();
+  private readonly sessions = new Map<string, SessionRec>();
+  private readonly media = new Map<string, MediaRec>();
+  private readonly companyIds = new Map<string, string>();
+
+  constructor(private readonly options: SimulatorOptions = {}) {
+    this.keys = new Set((options.keys ?? []).filter((k) => k.length > 0));
+    this.initial = toRuntime(options);
+    this.opts = { ...this.initial };
+    this.server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
+    this.server.headersTimeout = 66_000;
+  }
+
+  listen(): Promise<void> {
+    const host = this.options.host ?? '127.0.0.1';
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port: this.options.port ?? 0, backlog: 4096 }, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address() as AddressInfo;
+        const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+        this.url = `http://${h}:${addr.port}`;
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  setKeyBehavior(key: string, b: KeyBehaviorSpec): void {
+    this.behaviors.setKey(key, b);
+  }
+
+  setAllKeysBehavior(b: KeyBehaviorSpec): void {
+    this.behaviors.setAll(b);
+  }
+
+  reset(): void {
+    this.behaviors.clear();
+    const open = this.st.openStreams;
+    this.st = emptyStats();
+    this.st.openStreams = open; // streams still running will decrement it
+    this.opts = { ...this.initial };
+  }
+
+  setOptions(partial: MutableOptions): void {
+    this.opts = toRuntime(partial, this.opts);
+  }
+
+  stats(): SimStats {
+    const byKey: Record<string, KeyStats> = {};
+    for (const [k, v] of Object.entries(this.st.byKey)) byKey[k] = { ...v };
+    return { ...this.st, byKey, queryBodies: [...this.st.queryBodies] };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private keyStats(key: string): KeyStats {
+    let ks = this.st.byKey[key];
+    if (!ks) {
+      ks = { sessions: 0, queries: 0, failures: 0 };
+      this.st.byKey[key] = ks;
+    }
+    return ks;
+  }
+
+  private companyId(key: string): string {
+    let id = this.companyIds.get(key);
+    if (!id) {
+      id = createHash('sha256').update(key).digest('hex').slice(0, 24);
+      this.companyIds.set(key, id);
+    }
+    return id;
+  }
+
+  private fail(res: ServerResponse, key: string, status: number, errorCode: string, message: string): void {
+    this.keyStats(key).failures++;
+    sendJson(res, status, { errorCode, message });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const rawUrl = req.url ?? '/';
+    const qi = rawUrl.indexOf('?');
+    const path = qi === -1 ? rawUrl : rawUrl.slice(0, qi);
+    const work = path.startsWith('/__sim/') ? this.control(req, res, path) : this.upstream(req, res, path);
+    work.catch((err: unknown) => {
+      if (err instanceof BodyTooLarge) sendJson(res, 413, { errorCode: 'invalid_request', message: err.message });
+      else sendJson(res, 500, { errorCode: 'server_error', message: 'simulator error' });
+    });
+  }
+
+  private async upstream(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (isDefaultUserAgent(header(req, 'user-agent'))) {
+      req.resume();
+      return sendEdgeHtml(res, 403);
+    }
+    const key = header(req, 'apikey') ?? '';
+    if (key === '' || (this.keys.size > 0 && !this.keys.has(key))) {
+      req.resume();
+      if (key !== '') this.keyStats(key).failures++;
+      return sendJson(res, 401, {
+        errorCode: 'unauthenticated',
+        message: key === '' ? 'Missing apikey header' : 'Invalid API key',
+      });
+    }
+    const route = matchRoute(method, path);
+    if (!route) {
+      req.resume();
+      return this.fail(res, key, 404, 'not_found', `Cannot ${method} ${path}`);
+    }
+
+    const call: CallKind | undefined =
+      route.name === 'createSession' ? 'session' : route.name === 'query' ? 'query' : route.name.startsWith('media') ? 'media' : undefined;
+    const ks = this.keyStats(key);
+    if (call === 'session') ks.sessions++;
+    if (call === 'query') {
+      ks.queries++;
+      this.st.queries++;
+    }
+
+    const body = method === 'POST' ? await readBody(req, route.name === 'mediaRaw' ? RAW_LIMIT : JSON_LIMIT) : Buffer.alloc(0);
+    if (method !== 'POST') req.resume();
+    const json = route.name === 'mediaRaw' ? ({ ok: false } as const) : parseJson(body);
+    if (route.name === 'query' && json.ok) {
+      this.st.lastQuery = json.value;
+      this.st.queryBodies.push(json.value);
+      if (this.st.queryBodies.length > MAX_QUERY_BODIES) this.st.queryBodies.shift();
+    }
+
+    let streamBehavior: KeyBehavior | undefined;
+    const b = call ? this.behaviors.take(key, call) : undefined;
+    if (b) {
+      switch (b.kind) {
+        case 'http': {
+          ks.failures++;
+          const headers: Record<string, string> = b.retryAfterSec !== undefined ? { 'retry-after': String(b.retryAfterSec) } : {};
+          if (b.html) sendEdgeHtml(res, b.status, headers);
+          else if (typeof b.body === 'string') sendText(res, b.status, 'text/plain; charset=utf-8', b.body, headers);
+          else sendJson(res, b.status, b.body === undefined ? defaultErrorBody(b.status) : b.body, headers);
+          return;
+        }
+        case 'reset':
+          ks.failures++;
+          return resetSocket(req);
+        case 'stall':
+          ks.failures++;
+          return; // never answered; the socket closes when the client gives up or the simulator closes
+        case 'slow':
+          if (!(await pause(res, b.delayMs))) return;
+          break;
+        default:
+          streamBehavior = b;
+      }
+    }
+
+    switch (route.name) {
+      case 'createSession':
+        return this.createSession(res, key, json);
+      case 'listSessions': {
+        const company = this.companyId(key);
+        const data = [...this.sessions.values()].filter((s) => s.companyId === company).slice(-100).map(sessionView);
+        return sendJson(res, 200, { message: 'Sessions fetched successfully', data });
+      }
+      case 'getSession': {
+        const s = this.sessions.get(route.id);
+        if (!s) return this.fail(res, key, 404, 'not_found', 'Session not found');
+        return sendJson(res, 200, { message: 'Session fetched successfully', data: sessionView(s) });
+      }
+      case 'messages': {
+        const s = this.sessions.get(route.id);
+        if (!s) return this.fail(res, key, 404, 'not_found', 'Session not found');
+        return sendJson(res, 200, { message: 'Messages fetched successfully', data: s.messages.map((m) => ({ ...m })) });
+      }
+      case 'endpoints':
+        return sendJson(res, 200, catalogueBody());
+      case 'query':
+        return this.query(req, res, key, route.id, json, streamBehavior);
+      case 'mediaJson':
+        return this.mediaJson(res, key, json);
+      case 'mediaRaw':
+        return this.mediaRaw(req, res, key, body);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // sessions
+
+  private async createSession(res: ServerResponse, key: string, json: { ok: true; value: unknown } | { ok: false }): Promise<void> {
+    if (!json.ok || !isObj(json.value)) return this.fail(res, key, 400, 'invalid_request', 'Request body must be a JSON object');
+    const b = json.value;
+    const ext = b['externalUserId'];
+    if (typeof ext !== 'string' || ext.length === 0) return this.fail(res, key, 400, 'invalid_request', 'externalUserId is required');
+    const plugins = b['pluginIds'] ?? [];
+    if (!(isStringArray(plugins) && plugins.length <= 20)) {
+      return this.fail(res, key, 400, 'invalid_request', 'pluginIds must be an array of at most 20 strings');
+    }
+    if (b['agentIds'] !== undefined && !isStringArray(b['agentIds'])) return this.fail(res, key, 400, 'invalid_request', 'agentIds must be an array of strings');
+    const meta = b['contextMetadata'];
+    if (meta !== undefined && !(Array.isArray(meta) && meta.every((m) => isObj(m) && typeof m['key'] === 'string'))) {
+      return this.fail(res, key, 400, 'invalid_request', 'contextMetadata must be an array of {key, value}');
+    }
+    if (!(await pause(res, this.opts.sessionDelayMs))) return;
+
+    const s: SessionRec = {
+      id: hex24(),
+      companyId: this.companyId(key),
+      externalUserId: ext,
+      pluginIds: [...plugins],
+      createdAt: new Date().toISOString(),
+      ownerKey: key,
+      messages: [],
+      media: [],
+    };
+    this.sessions.set(s.id, s);
+    if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+    this.st.sessionsCreated++;
+    sendJson(res, 201, { message: 'Session created successfully', data: sessionView(s) });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // queries
+
+  private async query(
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: string,
+    sessionId: string,
+    json: { ok: true; value: unknown } | { ok: false },
+    behavior: KeyBehavior | undefined,
+  ): Promise<void> {
+    const s = this.sessions.get(sessionId);
+    if (!s) return this.fail(res, key, 404, 'not_found', 'Session not found');
+    if (!json.ok || !isObj(json.value)) return this.fail(res, key, 400, 'invalid_request', 'Request body must be a JSON object');
+    const body = json.value;
+    const invalid = validateQueryBody(body);
+    if (invalid) return this.fail(res, key, 400, 'invalid_request', invalid);
+    const query = body['query'] as string;
+    const endpointId = body['endpointId'] as string;
+    const mode = body['responseMode'] as 'sync' | 'stream' | 'webhook';
+
+    if (s.messages.length > 0) this.st.sessionsReused++;
+    if (s.ownerKey !== key) this.st.crossKeyQueries++;
+
+    const ctx: AnswerContext = {
+      query,
+      endpointId,
+      sessionId,
+      history: s.messages.flatMap((m) => [m.query, m.answer]),
+      media: s.media.map((m) => m.name),
+    };
+    if (typeof body['reasoningEffort'] === 'string') ctx.reasoningEffort = body['reasoningEffort'];
+    let ans: SimAnswer;
+    try {
+      ans = this.opts.answer(ctx);
+    } catch (err) {
+      return this.fail(res, key, 500, 'server_error', `answer function failed: ${(err as Error).message}`);
+    }
+    const msg: MessageRec = {
+      id: hex24(),
+      sessionId,
+      query,
+      answer: ans.text,
+      endpointId,
+      status: 'processing',
+      createdAt: new Date().toISOString(),
+    };
+    s.messages.push(msg);
+
+    if (mode === 'stream') return this.stream(res, key, msg, ans, behavior);
+
+    const o = this.opts;
+    if (!(await pause(res, o.firstByteDelayMs))) return;
+    if (mode === 'webhook') {
+      msg.status = 'completed';
+      return sendJson(res, 200, { message: 'Chat query submitted successfully', data: { sessionId, messageId: msg.id, status: 'processing' } });
+    }
+    if (behavior?.kind === 'cut') {
+      msg.status = 'failed';
+      this.keyStats(key).failures++;
+      return resetSocket(req);
+    }
+    if (behavior?.kind === 'stall_stream') {
+      this.keyStats(key).failures++;
+      return;
+    }
+    const err =
+      behavior?.kind === 'stream_error'
+        ? { errorCode: behavior.errorCode ?? 'model_error', message: behavior.message ?? 'The model failed to answer' }
+        : ans.error;
+    if (err) {
+      msg.status = 'failed';
+      return this.fail(res, key, statusForErrorCode(err.errorCode), err.errorCode, err.message);
+    }
+    msg.status = 'completed';
+    sendJson(res, 200, {
+      message: 'Chat query submitted successfully',
+      data: { sessionId, messageId: msg.id, answer: ans.text, status: 'completed' },
+    });
+  }
+
+  private stream(res: ServerResponse, key: string, msg: MessageRec, ans: SimAnswer, behavior: KeyBehavior | undefined): void {
+    const o = this.opts;
+    const deltas = splitDeltas(ans.text, o.deltas > 0 ? o.deltas : undefined);
+    const thinkingDeltas = ans.thinking ? splitDeltas(ans.thinking) : [];
+    const inputTokens = ans.inputTokens ?? simTokens(msg.query);
+    const outputTokens = ans.outputTokens ?? simTokens(ans.text);
+    const planned = Math.round(o.firstByteDelayMs + (deltas.length + thinkingDeltas.length) * o.deltaIntervalMs) / 1000;
+    const script = buildScript({
+      sessionId: msg.sessionId,
+      messageId: msg.id,
+      answer: ans.text,
+      deltas,
+      thinkingDeltas,
+      metrics: msg.query.includes(NO_METRICS_MARKER)
+        ? undefined
+        : { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, ragTimeSec: 0, fulfillmentTimeSec: planned, totalTimeSec: planned },
+    });
+
+    let ending: StreamEnding = { kind: 'done' };
+    if (behavior?.kind === 'cut') ending = { kind: 'cut', afterDeltas: behavior.afterDeltas };
+    else if (behavior?.kind === 'stall_stream') ending = { kind: 'stall', afterDeltas: behavior.afterDeltas };
+    else if (behavior?.kind === 'stream_error') {
+      ending = {
+        kind: 'error',
+        afterDeltas: behavior.afterDeltas,
+        frame: errorFrame(behavior.message ?? 'The model failed to answer', behavior.errorCode ?? 'model_error'),
+      };
+    } else if (ans.error) {
+      ending = { kind: 'error', afterDeltas: ans.error.afterDeltas, frame: errorFrame(ans.error.message, ans.error.errorCode) };
+    }
+    if (ending.kind !== 'done') {
+      this.keyStats(key).failures++;
+      if (ending.kind !== 'stall') msg.status = 'failed';
+    }
+
+    const writes = layoutWrites(script, ending, o.firstByteDelayMs, o.deltaIntervalMs, msg.query.includes(UNICODE_MARKER));
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+    res.flushHeaders();
+    this.st.openStreams++;
+    playStream(res, {
+      writes,
+      after: ending.kind === 'done' || ending.kind === 'error' ? 'end' : ending.kind,
+      heartbeatMs: o.heartbeatMs,
+      heartbeat: () => heartbeatFrame(msg.sessionId, msg.id),
+      onEnd: (outcome) => {
+        // reset() carries openStreams over, so this stays right across a reset
+        this.st.openStreams = Math.max(0, this.st.openStreams - 1);
+        if (outcome === 'aborted') this.st.abortedStreams++;
+        if (outcome === 'finished' && ending.kind === 'done') msg.status = 'completed';
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // media
+
+  private addMedia(rec: MediaRec, session: SessionRec | undefined): void {
+    this.media.set(rec.id, rec);
+    if (this.media.size > MAX_MEDIA) this.media.delete(this.media.keys().next().value!);
+    session?.media.push(rec);
+    this.st.mediaUploads++;
+  }
+
+  private newMedia(name: string, sourceUrl: string | null, mimeType: string, sizeBytes: number | null, sessionId: string | null): MediaRec {
+    const id = hex24();
+    return {
+      id,
+      name,
+      url: `${this.url}/__sim/media/${id}`,
+      sourceUrl,
+      extractedTextUrl: `${this.url}/__sim/media/${id}/text`,
+      context: simulatedContext(name),
+      mimeType,
+      sizeBytes,
+      sessionId,
+      createdAt: new Date().toISOString(),
+    };
+  }
+
+  private mediaJson(res: ServerResponse, key: string, json: { ok: true; value: unknown } | { ok: false }): void {
+    if (!json.ok || !isObj(json.value)) return this.fail(res, key, 400, 'invalid_request', 'Request body must be a JSON object');
+    const b = json.value;
+    const url = b['url'];
+    if (typeof url !== 'string' || url.length === 0) return this.fail(res, key, 400, 'invalid_request', 'url is required');
+    const plugins = b['plugins'];
+    if (!isStringArray(plugins)) return this.fail(res, key, 400, 'invalid_request', 'plugins is required');
+    if (plugins.length === 0) return this.fail(res, key, 500, 'server_error', 'errors.no.executable.plugin.found');
+    const mode = b['responseMode'];
+    if (mode !== undefined && mode !== 'sync' && mode !== 'webhook') {
+      return this.fail(res, key, 400, 'invalid_request', 'responseMode must be one of sync, webhook');
+    }
+    const sid = b['sessionId'];
+    if (sid !== undefined && sid !== null && typeof sid !== 'string') return this.fail(res, key, 400, 'invalid_request', 'sessionId must be a string');
+    const session = typeof sid === 'string' && sid !== '' ? this.sessions.get(sid) : undefined;
+    if (typeof sid === 'string' && sid !== '' && !session) return this.fail(res, key, 404, 'not_found', 'Session not found');
+    const name = typeof b['name'] === 'string' && b['name'] !== '' ? b['name'] : nameFromUrl(url);
+    const size = typeof b['sizeBytes'] === 'number' ? b['sizeBytes'] : null;
+    const rec = this.newMedia(name, url, guessMime(/^data:/i.test(url) ? url : name.includes('.') ? name : url), size, session?.id ?? null);
+    this.addMedia(rec, session);
+    sendJson(res, 200, { message: 'File processed successfully', data: mediaView(rec) });
+  }
+
+  private mediaRaw(req: IncomingMessage, res: ServerResponse, key: string, body: Buffer): void {
+    const boundary = multipartBoundary(header(req, 'content-type'));
+    if (!boundary) return this.fail(res, key, 400, 'invalid_request', 'Expected multipart/form-data');
+    const parts = parseMultipart(body, boundary);
+    const file = parts.find((p) => p.name === 'file') ?? parts.find((p) => p.filename !== undefined);
+    if (!file) return this.fail(res, key, 400, 'invalid_request', 'file is required');
+    const field = (n: string): string | undefined => {
+      const p = parts.find((x) => x.name === n && x.filename === undefined);
+      return p ? p.data.toString('utf8') : undefined;
+    };
+    const mode = field('responseMode');
+    if (mode !== undefined && mode !== 'sync' && mode !== 'webhook') {
+      return this.fail(res, key, 400, 'invalid_request', 'responseMode must be one of sync, webhook');
+    }
+    const sid = field('sessionId');
+    const session = sid ? this.sessions.get(sid) : undefined;
+    if (sid && !session) return this.fail(res, key, 404, 'not_found', 'Session not found');
+    const name = field('name') || file.filename || 'file';
+    const mime = file.contentType && file.contentType !== 'application/octet-stream' ? file.contentType : guessMime(name);
+    const rec = this.newMedia(name, null, mime, file.data.length, session?.id ?? null);
+    this.addMedia(rec, session);
+    sendJson(res, 200, { message: 'File processed successfully', data: mediaView(rec) });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // control surface (no apikey, no edge check)
+
+  private async control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const body = method === 'POST' ? await readBody(req, JSON_LIMIT) : Buffer.alloc(0);
+    if (method !== 'POST') req.resume();
+    const bad = (message: string): void => sendJson(res, 400, { errorCode: 'invalid_request', message });
+    const jsonBody = (): unknown => {
+      if (body.length === 0) return {};
+      const j = parseJson(body);
+      if (!j.ok) throw new Error('body is not valid JSON');
+      return j.value;
+    };
+
+    if (method === 'GET' && path === '/__sim/stats') return sendJson(res, 200, this.stats());
+    if (method === 'GET' && path === '/__sim/options') {
+      const { answer: _answer, ...numbers } = this.opts;
+      return sendJson(res, 200, numbers);
+    }
+    if (method === 'POST' && path === '/__sim/reset') {
+      this.reset();
+      return sendJson(res, 200, { ok: true });
+    }
+    try {
+      if (method === 'POST' && path === '/__sim/all-keys') {
+        this.setAllKeysBehavior(parseKeyBehavior(jsonBody()));
+        return sendJson(res, 200, { ok: true });
+      }
+      const km = /^\/__sim\/keys\/([^/]+)$/.exec(path);
+      if (method === 'POST' && km) {
+        this.setKeyBehavior(decodeSegment(km[1]!), parseKeyBehavior(jsonBody()));
+        return sendJson(res, 200, { ok: true });
+      }
+      if (method === 'POST' && path === '/__sim/options') {
+        this.setOptions(parseOptionsPatch(jsonBody()));
+        return sendJson(res, 200, { ok: true });
+      }
+    } catch (err) {
+      return bad((err as Error).message);
+    }
+    const mm = /^\/__sim\/media\/([0-9a-f]+)(\/text)?$/.exec(path);
+    if (method === 'GET' && mm) {
+      const rec = this.media.get(mm[1]!);
+      if (!rec) return sendJson(res, 404, { errorCode: 'not_found', message: 'Media not found' });
+      return mm[2]
+        ? sendText(res, 200, 'text/plain; charset=utf-8', rec.context)
+        : sendText(res, 200, 'text/plain; charset=utf-8', `[simulated file ${rec.name}]`);
+    }
+    sendJson(res, 404, { errorCode: 'not_found', message: `Cannot ${method} ${path}` });
+  }
+}
+
+function sessionView(s: SessionRec): Record<string, unknown> {
+  return {
+    id: s.id,
+    companyId: s.companyId,
+    externalUserId: s.externalUserId,
+    pluginIds: [...s.pluginIds],
+    title: '',
+    createdAt: s.createdAt,
+  };
+}
+
+function mediaView(m: MediaRec): Record<string, unknown> {
+  return {
+    id: m.id,
+    url: m.url,
+    sourceUrl: m.sourceUrl,
+    extractedTextUrl: m.extractedTextUrl,
+    context: m.context,
+    mimeType: m.mimeType,
+    actionStatus: 'completed',
+    failedReason: null,
+    name: m.name,
+    sizeBytes: m.sizeBytes,
+    sessionId: m.sessionId,
+    createdAt: m.createdAt,
+  };
+}
