@@ -39,9 +39,16 @@ function truncate(text: string, max: number): string {
   return cps.length <= max ? text : cps.slice(0, max).join('');
 }
 
-/** The last line of the query (after trimming the whole query), trimmed and cut to 200 characters. */
+/**
+ * The last line of the query that is not a transcript tag such as `</user>` (so a multi-turn transcript answers
+ * with the user's last words), trimmed and cut to 200 characters.
+ */
 export function lastLine(query: string): string {
   const lines = query.trim().split(/\r?\n/);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = (lines[i] ?? '').trim();
+    if (!/^<\/?[a-z_]+(\s[^>]*)?>$/.test(line)) return truncate(line, 200);
+  }
   return truncate((lines[lines.length - 1] ?? '').trim(), 200);
 }
 
