@@ -5,25 +5,36 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
+import { ConfigFileSource } from './config/file.js';
 import { Engine } from './core/engine.js';
+import { anthropicRoutes } from './frontends/anthropic/route.js';
+import { completionsRoutes } from './frontends/completions/route.js';
 import { chatRoutes } from './frontends/openai-chat/route.js';
+import { responsesRoutes } from './frontends/responses/route.js';
 import { buildApp } from './http/app.js';
 import { KeyChecker } from './http/auth.js';
+import { InFlight, drainAndClose } from './http/inflight.js';
 import { modelRoutes } from './http/models-routes.js';
 import { OnDemandClient, toFailure } from './ondemand/client.js';
-import { createModelRouter } from './ondemand/models.js';
+import { createModelLayer, type ModelLayer } from './ondemand/model-layer.js';
+import { SessionPool } from './ondemand/session-pool.js';
 import { keyAdminRoutes } from './pool/admin-routes.js';
 import { startHealthChecks, type HealthChecker } from './pool/health.js';
 import { createKeyPool, type KeyPoolImpl } from './pool/pool.js';
 import type { CallOutcome } from './pool/types.js';
-import { openStateStore } from './store/sqlite.js';
-import type { StateStore } from './store/types.js';
+import { clientKeyAdminRoutes } from './limits/admin-routes.js';
+import { openSharedState } from './store/shared.js';
+import type { StateStore, UsageStore } from './store/types.js';
+import { dashboardRoutes } from './dashboard/routes.js';
+import { createObservability, type Observability } from './observability/index.js';
 
 export interface GatewayOptions {
   /** where pino writes (tests capture it); stdout by default */
   logStream?: NodeJS.WritableStream;
   /** a store other than the SQLite file in DATA_DIR (tests) */
   store?: StateStore;
+  /** a usage store other than the SQLite file (with `store` given and no usageStore, usage stays in memory) */
+  usageStore?: UsageStore;
 }
 
 export interface Gateway {
@@ -31,6 +42,14 @@ export interface Gateway {
   pool: KeyPoolImpl;
   engine: Engine;
   client: OnDemandClient;
+  /** completions and streams in flight (the shutdown drain waits for them) */
+  inflight: InFlight;
+  /** metrics, usage, the last hour's traffic and recent errors (src/observability) */
+  observability: Observability;
+  /** the live model catalogue, planner and media preparer (src/ondemand/model-layer.ts) */
+  models: ModelLayer;
+  /** CONFIG_FILE when set: reload() on SIGHUP (main.ts) */
+  configFile: ConfigFileSource | undefined;
   /** the address after listen() */
   url: string;
   listen(): Promise<string>;
@@ -39,12 +58,14 @@ export interface Gateway {
 }
 
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
+  const configFile = config.CONFIG_FILE === undefined ? undefined : ConfigFileSource.load(config.CONFIG_FILE, config);
   const client = new OnDemandClient({
     baseUrl: config.ONDEMAND_BASE_URL,
     userAgent: config.USER_AGENT,
     connectTimeoutMs: config.CONNECT_TIMEOUT_MS,
     firstByteTimeoutMs: config.FIRST_BYTE_TIMEOUT_MS,
     idleTimeoutMs: config.IDLE_TIMEOUT_MS,
+    connections: config.UPSTREAM_CONNECTIONS,
   });
   const probe = async (key: string, signal: AbortSignal): Promise<CallOutcome> => {
     const started = performance.now();
@@ -57,20 +78,35 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   };
   // the app's logger once it exists; pool restore errors before that go to stderr
   let log: { warn: (obj: object, msg: string) => void } = { warn: (obj, msg) => console.error(msg, obj) };
-  const store = opts.store ?? openStateStore(config.DATA_DIR);
-  const pool = await createKeyPool({ config, store, probe, onError: (err, context) => log.warn({ err }, `key pool: ${context}`) });
+  // REDIS_URL: state shared by the replicas in Redis; otherwise the SQLite file in DATA_DIR (src/store/shared.ts)
+  const shared = await openSharedState(config, { store: opts.store, fileClientKeys: configFile?.current.clientKeys, onError: (err, context) => log.warn({ err }, context) });
+  const store = shared.store;
+  const pool = await createKeyPool({ config, store, probe, fileKeys: configFile?.upstreamKeys(), onError: (err, context) => log.warn({ err }, `key pool: ${context}`) });
+  shared.attachPool(pool);
+  const obs = createObservability({ config, pool, usageStore: opts.usageStore, inMemory: opts.store !== undefined, onError: (err, context) => log.warn({ err }, context) });
   const health: HealthChecker = startHealthChecks({
     pool,
     intervalSec: config.HEALTH_CHECK_INTERVAL,
     concurrency: config.HEALTH_CHECK_CONCURRENCY,
     probeTimeoutMs: Math.min(30_000, config.FIRST_BYTE_TIMEOUT_MS),
   });
-  const router = createModelRouter({ defaultModel: config.DEFAULT_MODEL, modelMap: config.MODEL_MAP, strict: config.STRICT_MODELS });
-  const engine = new Engine({ config, pool, client, router });
-  const clientKeys = new KeyChecker(config.PRIVATE_KEY);
-  const adminKeys = new KeyChecker(config.ADMIN_KEY.length > 0 ? config.ADMIN_KEY : config.PRIVATE_KEY);
+  // live catalogue, auto routing, fallbacks, per-model settings, media (docs/models.md)
+  const models = createModelLayer(config, {
+    client,
+    pool,
+    knownKeys: () => [...config.ONDEMAND_APIKEYS, ...(configFile?.upstreamKeys() ?? []).map((k) => (typeof k === 'string' ? k : k.key))],
+    fileModels: configFile?.current['models'],
+  });
+  const router = models.router;
+  const sessions = config.SESSION_POOL_SIZE > 0
+    ? new SessionPool({ client, size: config.SESSION_POOL_SIZE, ttlMs: config.SESSION_POOL_TTL_SEC * 1000, onError: (err, fp) => log.warn({ err, key: fp }, 'session pool: refill failed') })
+    : undefined;
+  const engine = new Engine({ config, pool: obs.instrumentPool(pool), client, router, planner: models.planner, prepareSession: models.prepareSession, ...(sessions ? { sessions } : {}) });
+  const clientKeys = new KeyChecker(configFile?.clientKeys() ?? config.PRIVATE_KEY);
+  const adminKeys = new KeyChecker(config.ADMIN_KEY.length > 0 ? config.ADMIN_KEY : (configFile?.clientKeys() ?? config.PRIVATE_KEY));
   let shuttingDown = false;
-  const runner = { pingMs: config.KEEPALIVE_PING_MS };
+  const inflight = new InFlight();
+  const runner = { pingMs: config.KEEPALIVE_PING_MS, inflight, streamProbe: obs.streamProbe };
   const app = buildApp({
     config,
     engine,
@@ -78,22 +114,39 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     router,
     clientKeys,
     adminKeys,
+    clientAccess: shared.access,
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
     isShuttingDown: () => shuttingDown,
+    observe: obs.observe,
     plugins: [
+      ...obs.plugins,
+      ...(config.DASHBOARD ? [dashboardRoutes()] : []),
       modelRoutes(router),
       chatRoutes(engine, runner),
+      completionsRoutes(engine, runner),
+      responsesRoutes(engine, runner),
+      anthropicRoutes(engine, runner),
       (scope) => scope.register(keyAdminRoutes, { prefix: '/admin', pool }),
+      (scope) => scope.register(clientKeyAdminRoutes, { prefix: '/admin', access: shared.access }),
     ],
   });
   log = app.log;
-  if (config.PRIVATE_KEY.length === 0) app.log.warn('ALLOW_NO_AUTH=true and no PRIVATE_KEY: anyone who can reach this port can use your OnDemand keys');
+  shared.setLogger(app.log);
+  configFile?.onReload((file) => shared.access.registry.setConfigured([...config.CLIENT_KEYS, ...(file.clientKeys ?? [])]));
+  configFile?.onReload((file) => models.setFileSettings(file['models']));
+  await models.start(app.log);
+  configFile?.watch({ pool, clientKeys, adminKeys: config.ADMIN_KEY.length > 0 ? undefined : adminKeys, log: app.log }, { pollMs: config.CONFIG_POLL_MS });
+  if (clientKeys.size === 0 && shared.access.registry.size === 0) app.log.warn('ALLOW_NO_AUTH=true and no PRIVATE_KEY: anyone who can reach this port can use your OnDemand keys');
 
   const gateway: Gateway = {
     app,
     pool,
     engine,
     client,
+    inflight,
+    observability: obs,
+    configFile,
+    models,
     url: '',
     async listen() {
       const address = await app.listen({ port: config.PORT, host: config.HOST });
@@ -103,28 +156,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     async close() {
       if (shuttingDown) return;
       shuttingDown = true;
+      configFile?.close();
+      models.stop();
       await health.stop();
-      await closeWithGrace(app, config.SHUTDOWN_GRACE_MS);
+      await drainAndClose(app, inflight, config.SHUTDOWN_GRACE_MS);
+      await obs.close();
+      await sessions?.stop();
       await client.close();
       await pool.close();
-      if (opts.store === undefined) store.close();
+      await shared.close();
     },
   };
   return gateway;
-}
-
-async function closeWithGrace(app: FastifyInstance, graceMs: number): Promise<void> {
-  const closing = app.close();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      // streams still open past the grace period are cut; their handlers end them with an error chunk
-      app.server.closeAllConnections();
-      resolve();
-    }, graceMs);
-    timer.unref();
-  });
-  await Promise.race([closing, deadline]);
-  if (timer) clearTimeout(timer);
-  await closing;
 }

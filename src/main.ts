@@ -14,7 +14,11 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const gateway = await startGateway(config);
+  const gateway = await startGateway(config).catch((err: unknown) => {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`ondemand-gateway: ${err.message}`);
+    return process.exit(2);
+  });
   const url = await gateway.listen();
   gateway.app.log.info({ url, keys: gateway.pool.list().length }, 'ondemand-gateway listening');
   let stopping = false;
@@ -32,6 +36,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // also without CONFIG_FILE: SIGHUP's default action would kill the process
+  process.on('SIGHUP', () => {
+    if (gateway.configFile) gateway.configFile.reload('SIGHUP');
+    else gateway.app.log.info('SIGHUP: no CONFIG_FILE is set, nothing to reload');
+  });
 }
 
 main().catch((err: unknown) => {

@@ -3,6 +3,11 @@
  * A wrong or missing setting stops the start with a message naming it. Every setting is in the README table.
  */
 import { z } from 'zod';
+import { clientKeysEnv } from '../limits/client-keys.js';
+import { parseAutoRoutes } from '../core/auto-route.js';
+import { parseFallbacks } from '../core/model-plan.js';
+import { DEFAULT_MEDIA_TYPES } from '../ondemand/media.js';
+import { jsonSetting, modelSettingsEnv } from './models-env.js';
 
 const bool = z
   .string()
@@ -75,10 +80,26 @@ export const envSchema = z.object({
   DEFAULT_MODEL: z.string().trim().min(1).default('gpt-4o'),
   MODEL_MAP: modelMap.default({}),
   STRICT_MODELS: bool.default(false),
+  // models and media (src/ondemand/catalogue.ts, src/core/model-plan.ts, src/core/auto-route.ts, src/ondemand/media.ts)
+  CATALOGUE_REFRESH_SEC: int(0, 86_400 * 7).default(3600),
+  MODEL_FALLBACKS: jsonSetting(parseFallbacks).default({}),
+  AUTO_MODEL_NAME: z.string().trim().min(1).default('auto'),
+  AUTO_ROUTES: jsonSetting(parseAutoRoutes).default(() => parseAutoRoutes('')),
+  MODEL_SETTINGS: modelSettingsEnv.default({}),
+  MEDIA_MAX_BYTES: int(1, 512 * 1024 * 1024).default(20 * 1024 * 1024),
+  MEDIA_ALLOWED_TYPES: list.default([...DEFAULT_MEDIA_TYPES]),
   CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),
   FIRST_BYTE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
   IDLE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
   BODY_LIMIT_BYTES: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
+  // limits and security (src/http/limits.ts, src/http/security.ts)
+  MAX_MESSAGES: int(1, 1_000_000).default(2048),
+  MAX_MESSAGE_CHARS: int(1, 512 * 1024 * 1024).default(1_000_000),
+  MAX_HEADER_BYTES: int(1024, 1024 * 1024).default(16 * 1024),
+  HEADERS_TIMEOUT_MS: int(100, 300_000).default(30_000),
+  REQUEST_TIMEOUT_MS: int(0, 3_600_000).default(120_000),
+  MAX_STREAMS_PER_CLIENT: int(0, 1_000_000).default(256),
+  CORS_ORIGINS: list.default([]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // key pool (src/pool)
   MAX_ATTEMPTS: int(1, 20).default(3),
@@ -91,10 +112,22 @@ export const envSchema = z.object({
   ALL_KEYS_OUT_WAIT_MS: int(0, 60_000).default(2_000),
   DATA_DIR: z.string().min(1).optional(),
   CONFIG_FILE: z.string().min(1).optional(),
+  CONFIG_POLL_MS: int(0, 3_600_000).default(5_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
   KEEPALIVE_PING_MS: int(0, 600_000).default(15_000),
   SESSION_POOL_SIZE: int(0, 64).default(0),
+  SESSION_POOL_TTL_SEC: int(1, 86_400).default(300),
+  UPSTREAM_CONNECTIONS: int(0, 1_000_000).default(0),
   DEMO: bool.default(false),
+  // observability (src/observability, src/dashboard)
+  METRICS_PUBLIC: bool.default(false),
+  DASHBOARD: bool.default(true),
+  USAGE_RETENTION_DAYS: int(0, 3650).default(90),
+  // shared state for several replicas (src/store/shared.ts) and named client keys (src/limits)
+  REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, 'expected redis://[user:password@]host:port[/db] or rediss://…').optional(),
+  REDIS_PREFIX: z.string().trim().min(1).max(64).default('odgw:'),
+  REDIS_TIMEOUT_MS: int(10, 60_000).default(200),
+  CLIENT_KEYS: clientKeysEnv.default([]),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -118,7 +151,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const cfg = parsed.data;
-  if (cfg.PRIVATE_KEY.length === 0 && !cfg.ALLOW_NO_AUTH) {
+  // with CONFIG_FILE the client keys may come from the file alone; src/config/file.ts checks at start
+  if (cfg.PRIVATE_KEY.length === 0 && !cfg.ALLOW_NO_AUTH && cfg.CONFIG_FILE === undefined && cfg.CLIENT_KEYS.length === 0) {
     throw new ConfigError(
       'PRIVATE_KEY is not set: set it to the key clients must send (X-API-KEY or Authorization: Bearer), ' +
         'or set ALLOW_NO_AUTH=true to run an open gateway (not recommended)',

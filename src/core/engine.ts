@@ -17,6 +17,7 @@ import { estimateUsage } from '../ondemand/tokens.js';
 import { classifyFailure } from '../pool/classify.js';
 import type { KeyLease, KeyPool } from '../pool/types.js';
 import { GatewayError } from './errors.js';
+import { afterFailure, fallBackAfterKeys, type ModelPlanner } from './model-plan.js';
 import type { GatewayEvent, GatewayRequest, Usage } from './types.js';
 
 export interface EngineDeps {
@@ -26,7 +27,13 @@ export interface EngineDeps {
   router: ModelRouter;
   /** a fresh session id for this key; the session pool (if any) sits behind this */
   sessions?: SessionSource;
+  /** the models to try in order: auto routing, fallback chains, per-model settings (src/core/model-plan.ts) */
+  planner?: ModelPlanner;
+  /** checks the request up front (throws a 400), then runs per attempt between session and query (media upload) */
+  prepareSession?: (req: GatewayRequest) => SessionPrepare | undefined;
 }
+
+export type SessionPrepare = (key: string, sessionId: string, request: GatewayRequest, signal: AbortSignal) => Promise<GatewayRequest>;
 
 export interface SessionSource {
   take(key: string, fingerprint: string, signal: AbortSignal): Promise<string>;
@@ -34,6 +41,8 @@ export interface SessionSource {
 
 export interface CompletionHandle {
   endpointId: string;
+  /** the model that answered (an alias or endpointId): differs from the requested one after auto routing or a fallback */
+  model: string;
   keyFingerprint: string;
   attempts: number;
   /** milliseconds from start to the first answer event */
@@ -68,13 +77,21 @@ export class Engine {
    * once every allowed attempt has failed. The caller owns `signal`: aborting it aborts the upstream at once.
    */
   async startCompletion(req: GatewayRequest, signal: AbortSignal): Promise<CompletionHandle> {
-    const { endpointId } = this.resolveModel(req.requestedModel);
-    const body = buildQuery(req, endpointId);
+    const plan = this.deps.planner?.plan(req) ?? [{ model: req.requestedModel, endpointId: this.resolveModel(req.requestedModel).endpointId, request: req }];
+    const prepare = this.deps.prepareSession?.(req);
     const started = performance.now();
     const deadline = started + this.deps.config.RETRY_DEADLINE_MS;
-    const tried = new Set<string>();
     let lastFailure: UpstreamFailure | undefined;
+    let attempts = 0;
+    let keysTried = 0;
 
+    // each model of the plan gets the usual key failover; a model failure moves on to the next (before the first byte)
+    for (const [step, planned] of plan.entries()) {
+      if (step > 0 && performance.now() > deadline) break;
+      const { endpointId } = planned;
+      const hasNextModel = step + 1 < plan.length;
+      const tried = new Set<string>();
+      let moveOn = false;
     for (let attempt = 1; attempt <= this.deps.config.MAX_ATTEMPTS; attempt++) {
       if (signal.aborted) throw clientGone();
       if (attempt > 1 && performance.now() > deadline) break;
@@ -84,10 +101,18 @@ export class Engine {
       } catch (err) {
         if (signal.aborted) throw clientGone();
         // no key left to try: the last upstream failure explains more than "pool empty" when we have one
-        if (lastFailure !== undefined && err instanceof GatewayError && tried.size > 0) throw failureToClientError(lastFailure, tried.size);
+        if (lastFailure !== undefined && err instanceof GatewayError && tried.size > 0) {
+          if (fallBackAfterKeys(lastFailure, { hasNextModel })) {
+            moveOn = true;
+            break;
+          }
+          throw failureToClientError(lastFailure, tried.size);
+        }
         throw err;
       }
       tried.add(lease.fingerprint);
+      attempts++;
+      keysTried = Math.max(keysTried, tried.size);
       const callStart = performance.now();
       const attemptAbort = new AbortController();
       const onAbort = (): void => attemptAbort.abort();
@@ -97,14 +122,17 @@ export class Engine {
         const sessionId = this.deps.sessions
           ? await this.deps.sessions.take(lease.key, lease.fingerprint, attemptAbort.signal)
           : await this.deps.client.createSession(lease.key, attemptAbort.signal);
+        const request = prepare ? await prepare(lease.key, sessionId, planned.request, attemptAbort.signal) : planned.request;
+        const body = buildQuery(request, endpointId);
         upstream = await this.deps.client.openQuery(lease.key, sessionId, body, attemptAbort.signal);
         const reader = new FrameReader(upstream, attemptAbort.signal);
         const first = await reader.firstAnswerEvents();
         const result: CompletionHandle['result'] = {};
         const handle: CompletionHandle = {
           endpointId,
+          model: planned.model,
           keyFingerprint: lease.fingerprint,
-          attempts: attempt,
+          attempts,
           ttftMs: performance.now() - started,
           result,
           events: answerEvents(reader, first, body.query, lease, callStart, result, () => {
@@ -125,11 +153,18 @@ export class Engine {
         const failure = toFailure(err, 'query', signal.aborted ? signal : undefined);
         lease.release({ ok: false, failure });
         if (failure.kind === 'client_aborted') throw clientGone();
-        if (classifyFailure(failure) === 'client') throw failureToClientError(failure, tried.size);
+        const verdict = afterFailure(failure, { hasNextModel });
+        if (verdict === 'fail') throw failureToClientError(failure, tried.size);
         lastFailure = failure;
+        if (verdict === 'next_model') {
+          moveOn = true;
+          break;
+        }
       }
     }
-    throw failureToClientError(lastFailure, tried.size);
+      if (!moveOn && !fallBackAfterKeys(lastFailure, { hasNextModel })) throw failureToClientError(lastFailure, tried.size);
+    }
+    throw failureToClientError(lastFailure, keysTried);
   }
 }
 
@@ -198,6 +233,25 @@ class FrameReader {
   destroy(): void {
     this.body.destroy();
   }
+
+  /**
+   * The answer is complete ([DONE]): let the body run to its end in the background instead of destroying it.
+   * Destroying a body that has not emitted 'end' makes undici build a RequestAbortedError (a stack trace per
+   * request) and abort the request; reading the last bytes costs nothing. A body that goes on past 64 KiB is cut.
+   */
+  finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    void (async () => {
+      let bytes = 0;
+      for (;;) {
+        const step = await this.iterator.next();
+        if (step.done === true) return;
+        bytes += step.value.length;
+        if (bytes > 64 * 1024) return this.body.destroy();
+      }
+    })().catch(() => undefined); // a failure after the answer was complete changes nothing
+  }
 }
 
 async function* answerEvents(
@@ -248,7 +302,7 @@ async function* answerEvents(
         throw new UpstreamFailure('the upstream closed the stream before it finished', { kind: 'stream_error', phase: 'stream' });
       }
     }
-    reader.destroy();
+    reader.finish();
     usage ??= estimateUsage(queryText, completion);
     result.usage = usage;
     result.outcome = 'ok';

@@ -11,14 +11,21 @@ import { GatewayError } from '../core/errors.js';
 import type { Usage } from '../core/types.js';
 import type { ModelRouter } from '../ondemand/models.js';
 import type { KeyPool } from '../pool/types.js';
+import type { ClientAccessHook } from '../limits/access.js';
+import { isDashboardPath } from '../dashboard/routes.js';
+import { redactPath } from '../observability/redact.js';
 import { KeyChecker, presentedKey } from './auth.js';
 import { sendError } from './errors.js';
+import { applyLimits, serverLimits } from './limits.js';
+import { applySecurity } from './security.js';
 
 /** What one request did, for its single log line (and metrics). */
 export interface RequestRecord {
   model?: string;
   stream?: boolean;
   endpoint?: string;
+  /** the model that answered (after auto routing or a fallback; src/core/model-plan.ts) */
+  answeredBy?: string;
   upstreamKey?: string;
   attempts?: number;
   ttftMs?: number;
@@ -27,6 +34,8 @@ export interface RequestRecord {
   outcome?: 'ok' | 'error' | 'aborted' | 'client_closed';
   /** index of the client key that authenticated, -1 when the path is public */
   clientKey?: number;
+  /** the named client key (CLIENT_KEYS, config file, admin API) that authenticated */
+  clientName?: string;
 }
 
 declare module 'fastify' {
@@ -42,10 +51,14 @@ export interface AppDeps {
   router: ModelRouter;
   clientKeys: KeyChecker;
   adminKeys: KeyChecker;
+  /** named client keys with limits (src/limits/access.ts) */
+  clientAccess?: ClientAccessHook;
   /** pino destination for tests; defaults to stdout */
   logStream?: NodeJS.WritableStream;
   /** more routes (admin, dashboard, other front ends), registered after auth is in place */
   plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
+  /** called once per request as it finishes (metrics, usage, the dashboard's charts); must not throw */
+  observe?: (request: FastifyRequest, reply: import('fastify').FastifyReply) => void;
   /** readiness beyond "a key is usable" (false while shutting down) */
   isShuttingDown?: () => boolean;
 }
@@ -64,7 +77,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: config.BODY_LIMIT_BYTES,
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
-    return503OnClosing: true,
+    return503OnClosing: false, // limits.ts refuses new work while draining, OpenAI-shaped
+    ...serverLimits(config),
     requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -73,15 +87,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
   });
 
-  const publicPaths = new Set([...ALWAYS_PUBLIC, ...config.PUBLIC_PATHS]);
-  const openGateway = config.PRIVATE_KEY.length === 0 && config.ALLOW_NO_AUTH;
+  const publicPaths = new Set([...ALWAYS_PUBLIC, ...config.PUBLIC_PATHS, ...(config.METRICS_PUBLIC ? ['/metrics'] : [])]);
+  // read per request: the client keys can change at runtime (CONFIG_FILE reload)
+  const openGateway = (): boolean => config.ALLOW_NO_AUTH && deps.clientKeys.size === 0;
 
   app.decorateRequest('gw', null as unknown as RequestRecord);
+  applySecurity(app, config); // CORS preflight must answer before auth
   app.addHook('onRequest', async (request, reply) => {
     request.gw = {};
     void reply.header('x-request-id', request.id);
     const path = pathOf(request);
-    if (publicPaths.has(path)) {
+    // the dashboard's page and assets load without a key; the admin APIs it calls need the admin key
+    if (publicPaths.has(path) || isDashboardPath(path)) {
       request.gw.clientKey = -1;
       return;
     }
@@ -90,7 +107,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       if (deps.adminKeys.match(key) < 0) throw unauthorized('This route needs the admin key (ADMIN_KEY).');
       return;
     }
-    if (openGateway) return;
+    const named = deps.clientAccess?.match(key);
+    if (named !== undefined) {
+      request.gw.clientKey = deps.clientKeys.size + named.index;
+      request.gw.clientName = named.name;
+      return;
+    }
+    if (openGateway()) return;
     const index = deps.clientKeys.match(key);
     if (index < 0) {
       throw unauthorized(
@@ -102,12 +125,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     request.gw.clientKey = index;
   });
 
+  applyLimits(app, config, deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {});
+  if (deps.clientAccess) app.addHook('preHandler', async (request) => deps.clientAccess?.admit(request));
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>
     sendError(
       request,
       reply,
-      new GatewayError(`Unknown request URL: ${request.method} ${pathOf(request)}. Please check the URL and method.`, {
+      new GatewayError(`Unknown request URL: ${request.method} ${redactPath(pathOf(request))}. Please check the URL and method.`, {
         status: 404,
         type: 'invalid_request_error',
         code: 'unknown_url',
@@ -115,18 +140,25 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ),
   );
 
+  const logsRequests = ['trace', 'debug', 'info'].includes(config.LOG_LEVEL);
   app.addHook('onResponse', async (request, reply) => {
+    deps.observe?.(request, reply);
     const gw = request.gw;
+    if (gw !== null) deps.clientAccess?.settle(gw);
     if (gw === null || (gw.model === undefined && reply.statusCode < 400)) return;
+    if (!logsRequests) return; // LOG_LEVEL above info: skip building the line (hot path)
     request.log.info(
       {
         method: request.method,
-        path: pathOf(request),
+        // the route's pattern, not the URL: a raw key pasted into /admin/keys/:fp must not reach the log
+        path: request.routeOptions.url ?? redactPath(pathOf(request)),
         status: reply.statusCode,
         model: gw.model,
         stream: gw.stream,
         endpoint: gw.endpoint,
+        answeredBy: gw.answeredBy,
         upstreamKey: gw.upstreamKey,
+        client: gw.clientName,
         attempts: gw.attempts,
         ttftMs: round(gw.ttftMs),
         durationMs: round(reply.elapsedTime),

@@ -7,6 +7,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CompletionHandle, Engine } from '../core/engine.js';
 import { GatewayError } from '../core/errors.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, Usage } from '../core/types.js';
+import { applyToolEmulation } from '../core/tools/parser.js';
+import type { InFlight, InFlightEntry } from './inflight.js';
+import type { StreamProbe } from '../observability/metrics.js';
 import { SseWriter } from './stream-writer.js';
 
 /** The front end's streaming half: turns engine events into its wire format. */
@@ -35,6 +38,10 @@ export interface FrontEnd {
 
 export interface RunnerOptions {
   pingMs: number;
+  /** completions in flight, for the graceful shutdown (src/http/inflight.ts) */
+  inflight?: InFlight;
+  /** per streaming response: streams in flight and the gap between chunks (src/observability/metrics.ts) */
+  streamProbe?: () => StreamProbe;
 }
 
 export async function runCompletion(
@@ -46,6 +53,7 @@ export async function runCompletion(
   opts: RunnerOptions,
 ): Promise<void> {
   const abort = new AbortController();
+  const entry = opts.inflight?.enter(abort);
   const onClose = (): void => {
     if (!reply.raw.writableFinished) abort.abort();
   };
@@ -58,27 +66,34 @@ export async function runCompletion(
   } catch (err) {
     reply.raw.off('close', onClose);
     if (err instanceof GatewayError && err.code === 'client_closed_request') request.gw.outcome = 'client_closed';
-    throw err;
+    entry?.leave();
+    throw entry?.reason ?? err;
   }
+  applyToolEmulation(handle, gwRequest, request.log); // tools emulated in text: docs/tools.md
   const gw = request.gw;
   gw.endpoint = handle.endpointId;
+  gw.answeredBy = handle.model;
   gw.upstreamKey = handle.keyFingerprint;
   gw.attempts = handle.attempts;
   gw.ttftMs = handle.ttftMs;
   const headers = {
     'x-request-id': request.id,
     'x-ondemand-endpoint': handle.endpointId,
+    'x-gateway-model': handle.model,
     'x-gateway-attempts': String(handle.attempts),
   };
   try {
     if (gwRequest.stream) {
-      await streamAnswer(handle, frontEnd.streamEncoder(handle), reply, headers, opts, request);
+      await streamAnswer(handle, frontEnd.streamEncoder(handle), reply, headers, opts, request, entry);
     } else {
       const answer = await collect(handle);
       void reply.headers(headers);
       await reply.code(200).type('application/json; charset=utf-8').send(frontEnd.render(answer, handle));
     }
+  } catch (err) {
+    throw entry?.reason ?? err;
   } finally {
+    entry?.leave();
     handle.cancel();
     reply.raw.off('close', onClose);
     if (handle.result.usage) gw.usage = handle.result.usage;
@@ -93,13 +108,17 @@ async function streamAnswer(
   headers: Record<string, string>,
   opts: RunnerOptions,
   request: FastifyRequest,
+  entry?: InFlightEntry,
 ): Promise<void> {
   reply.hijack();
   const writer = new SseWriter(reply.raw, { headers, pingMs: opts.pingMs });
+  const probe = opts.streamProbe?.();
+  entry?.streaming((err) => writer.end(writer.open ? encoder.error(err) : ''));
   try {
     if (encoder.start) await writer.write(encoder.start());
     for await (const event of handle.events) {
       if (!writer.open) break;
+      probe?.event(event);
       await writer.write(encoder.encode(event));
     }
     writer.end(encoder.done());
@@ -108,6 +127,8 @@ async function streamAnswer(
     request.gw.errorCode = ge.code ?? ge.type;
     if (ge.status >= 500) request.log.warn({ code: ge.code }, ge.message);
     writer.end(writer.open ? encoder.error(ge) : '');
+  } finally {
+    probe?.end();
   }
 }
 

@@ -18,7 +18,7 @@ export interface OnDemandClientOptions {
   firstByteTimeoutMs: number;
   /** longest silence between two body chunks of a flowing stream; there is no total cap */
   idleTimeoutMs: number;
-  /** sockets kept to the upstream */
+  /** sockets to the upstream at most (one per request in flight: HTTP/1.1); 0 = no cap; default 256 */
   connections?: number;
 }
 
@@ -32,7 +32,7 @@ export class OnDemandClient {
 
   constructor(private readonly opts: OnDemandClientOptions) {
     this.pool = new Pool(opts.baseUrl, {
-      connections: opts.connections ?? 256,
+      connections: opts.connections === 0 ? null : (opts.connections ?? 256),
       connectTimeout: opts.connectTimeoutMs,
       headersTimeout: opts.firstByteTimeoutMs,
       bodyTimeout: opts.idleTimeoutMs,
@@ -64,6 +64,18 @@ export class OnDemandClient {
     return readJson(res.body, 'catalogue');
   }
 
+  /** POST /media/v1/public/file (JSON): OnDemand fetches `url` itself. Resolves with the parsed answer. */
+  async uploadMediaUrl(key: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
+    const res = await this.call('media', '/media/v1/public/file', key, body, signal);
+    return readJson(res.body, 'media');
+  }
+
+  /** POST /media/v1/public/file/raw (multipart/form-data built by src/ondemand/media.ts). */
+  async uploadMediaRaw(key: string, form: { body: Buffer; contentType: string }, signal?: AbortSignal): Promise<unknown> {
+    const res = await this.send('media', 'POST', '/media/v1/public/file/raw', key, form.body, signal, 'application/json', form.contentType);
+    return readJson(res.body, 'media');
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }
@@ -77,16 +89,17 @@ export class OnDemandClient {
     method: 'GET' | 'POST',
     path: string,
     key: string,
-    body: string | undefined,
+    body: string | Buffer | undefined,
     signal: AbortSignal | undefined,
     accept = 'application/json',
+    contentType?: string,
   ): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
     try {
       res = await this.pool.request({
         method,
         path,
-        headers: { ...this.headersBase, accept, apikey: key },
+        headers: { ...this.headersBase, accept, apikey: key, ...(contentType !== undefined ? { 'content-type': contentType } : {}) },
         body: body ?? null,
         signal: signal ?? null,
       });

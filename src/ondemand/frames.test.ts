@@ -279,3 +279,16 @@ describe('translateFrame', () => {
     expect(translateFrame(data)).toEqual(expected);
   });
 });
+
+describe('translateFrame: frames skipped without parsing', () => {
+  it.each<[string, UpstreamEvent]>([
+    ['{"eventType":"statusLog","currentStatusLog":{"statusMessage":"the whole answer"}}', { type: 'keepalive' }],
+    ['{"sessionId":"s","messageId":"m","time":"2026-01-01T00:00:00Z"}', { type: 'keepalive' }],
+    // the prefilter must not hide an event type written with escapes
+    ['{"eventType":"\\u0066ulfillment","answer":"escaped"}', { type: 'delta', text: 'escaped' }],
+    ['{"eventType":"metrics\\u004cog","publicMetrics":{"inputTokens":1,"outputTokens":2}}', { type: 'metrics', inputTokens: 1, outputTokens: 2, totalTokens: 3 }],
+    ['{"eventType" : "fulfillment", "answer":"spaced"}', { type: 'delta', text: 'spaced' }],
+  ])('%j', (data, expected) => {
+    expect(translateFrame(data)).toEqual(expected);
+  });
+});

@@ -149,6 +149,10 @@ export function translateFrame(data: string): UpstreamEvent {
   const first = text.charCodeAt(0);
   if (first === 0x5b /* [ */) return translateMarker(text);
   if (first !== 0x7b) return KEEPALIVE;
+  // Most frames carry nothing for the client (statusLog repeats the whole answer at the end, heartbeats come
+  // every few seconds): skip parsing a frame whose eventType cannot be one we act on. All three names contain
+  // "fulfillment" or "metricsLog"; a frame with a \u escape is parsed anyway, as the name could be escaped.
+  if (!text.includes('fulfillment') && !text.includes('metricsLog') && !text.includes('\\u')) return KEEPALIVE;
 
   const frame = parseObject(text);
   if (frame === undefined) return KEEPALIVE;

@@ -3,14 +3,26 @@
  * them for OnDemand's own numbers. o200k_base is the encoding of the gpt-4o family, the usual default model;
  * for other models it is an approximation.
  */
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import { createRequire } from 'node:module';
 import type { Usage } from '../core/types.js';
+
+type CountFn = typeof import('gpt-tokenizer/encoding/o200k_base').countTokens;
+let countO200k: CountFn | undefined;
+
+/**
+ * The encoding's tables cost about 57 MB of RSS, and most answers carry the upstream's own counts: load them on
+ * the first count, not at start (the CommonJS build, so countTokens stays synchronous).
+ */
+function encoder(): CountFn {
+  countO200k ??= (createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: CountFn }).countTokens;
+  return countO200k;
+}
 
 /** Text such as "<|endoftext|>" in a message is ordinary text here; by default the tokenizer would throw on it. */
 const PLAIN_TEXT = Object.freeze({ disallowedSpecial: new Set<string>() });
 
 export function countTokens(text: string): number {
-  return text === '' ? 0 : countO200k(text, PLAIN_TEXT);
+  return text === '' ? 0 : encoder()(text, PLAIN_TEXT);
 }
 
 export function estimateUsage(queryText: string, completionText: string): Usage {

@@ -3,6 +3,7 @@
  * Tests import these to compute the exact text and usage they should see.
  */
 import type { AnswerContext, SimAnswer } from './types.js';
+import { simToolAnswer } from './tools.js';
 
 /** Query marker: answer with the whole query text verbatim. */
 export const ECHO_MARKER = 'SIM_ECHO';
@@ -56,6 +57,8 @@ export function lastLine(query: string): string {
 export function defaultAnswerText(ctx: AnswerContext): string {
   if (ctx.query.includes(UNICODE_MARKER)) return UNICODE_ANSWER;
   if (ctx.query.includes(ECHO_MARKER)) return ctx.query;
+  const toolAnswer = simToolAnswer(ctx.query); // the query offers tools (src/simulator/tools.ts)
+  if (toolAnswer !== undefined) return toolAnswer;
   let text = `Hello from the OnDemand simulator (${ctx.endpointId}). You said: ${lastLine(ctx.query)}`;
   if (ctx.media && ctx.media.length > 0) text += `\nAttached: ${ctx.media.join(', ')}`;
   return text;

@@ -89,8 +89,8 @@ const nonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.i
 function parseScope(raw: Record<string, unknown>): { on?: BehaviorScope } {
   const on = raw['on'];
   if (on === undefined) return {};
-  if (on === 'session' || on === 'query' || on === 'both') return { on };
-  throw new Error('on must be one of session, query, both');
+  if (on === 'session' || on === 'query' || on === 'media' || on === 'both') return { on };
+  throw new Error('on must be one of session, query, media, both');
 }
 
 function afterDeltas(raw: Record<string, unknown>): number {

@@ -224,6 +224,7 @@ function emptyStats(): SimStats {
     queries: 0,
     byKey: {},
     lastQuery: undefined,
+    lastQueryHeaders: [],
     queryBodies: [],
     openStreams: 0,
     abortedStreams: 0,
@@ -298,7 +299,7 @@ export class SimServer implements Simulator {
   stats(): SimStats {
     const byKey: Record<string, KeyStats> = {};
     for (const [k, v] of Object.entries(this.st.byKey)) byKey[k] = { ...v };
-    return { ...this.st, byKey, queryBodies: [...this.st.queryBodies] };
+    return { ...this.st, byKey, queryBodies: [...this.st.queryBodies], lastQueryHeaders: [...this.st.lastQueryHeaders] };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -372,6 +373,7 @@ export class SimServer implements Simulator {
     const json = route.name === 'mediaRaw' ? ({ ok: false } as const) : parseJson(body);
     if (route.name === 'query' && json.ok) {
       this.st.lastQuery = json.value;
+      this.st.lastQueryHeaders = Object.keys(req.headers);
       this.st.queryBodies.push(json.value);
       if (this.st.queryBodies.length > MAX_QUERY_BODIES) this.st.queryBodies.shift();
     }

@@ -49,7 +49,7 @@ export interface SimulatorOptions {
 export type MutableOptions = Partial<Omit<SimulatorOptions, 'host' | 'port' | 'keys'>>;
 
 /** Which upstream calls a behavior applies to. `both` = every call a key makes except GETs (sessions, queries, media uploads). */
-export type BehaviorScope = 'session' | 'query' | 'both';
+export type BehaviorScope = 'session' | 'query' | 'media' | 'both';
 
 export type KeyBehavior =
   | { kind: 'ok' }
@@ -84,6 +84,8 @@ export interface SimStats {
   byKey: Record<string, KeyStats>;
   /** the last query JSON body received */
   lastQuery: unknown;
+  /** header names (lower case) of the last query request received: what the gateway forwards upstream */
+  lastQueryHeaders: string[];
   /** last 100 query bodies, oldest first */
   queryBodies: unknown[];
   /** streams currently open (being written or stalled) */

@@ -41,3 +41,30 @@ export interface StateStore {
    */
   subscribe?(onChange: (change: RemoteKeyChange) => void): () => void;
 }
+
+/**
+ * Usage accounting (src/observability/usage.ts): counters per UTC day, model, client key and upstream key. The
+ * recorder aggregates in memory and hands the store increments in batches, never on the request path. Neither
+ * `client` nor `upstreamKey` is ever a raw key: both are fingerprints ("c:…", "k:…").
+ */
+export interface UsageRow {
+  /** UTC day, YYYY-MM-DD */
+  day: string;
+  model: string;
+  client: string;
+  upstreamKey: string;
+  requests: number;
+  tokensIn: number;
+  tokensOut: number;
+  errors: number;
+}
+
+export interface UsageStore {
+  /** adds each row's counts to the stored row with the same (day, model, client, upstreamKey); all or nothing */
+  addUsage(rows: UsageRow[]): MaybePromise<void>;
+  /** every row with day >= sinceDay, oldest day first */
+  loadUsage(sinceDay: string): MaybePromise<UsageRow[]>;
+  /** drops rows older than beforeDay; returns how many went */
+  pruneUsage(beforeDay: string): MaybePromise<number>;
+  close(): MaybePromise<void>;
+}

@@ -10,7 +10,7 @@ import { createChatChunkEncoder } from './stream.js';
 export function chatRoutes(engine: Engine, opts: RunnerOptions) {
   return (app: FastifyInstance): void => {
     const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply): Promise<void> => {
-      const { request: gwRequest, includeUsage } = parseChatRequest(request.body);
+      const { request: gwRequest, includeUsage } = parseChatRequest(request.body, { acceptMedia: true });
       const id = newCompletionId();
       const created = Math.floor(Date.now() / 1000);
       const model = gwRequest.requestedModel;

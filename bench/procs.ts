@@ -1,0 +1,158 @@
+/** Processes of the benchmark: start them pinned to a core, wait until they answer, read their CPU time and RSS. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { request } from 'undici';
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+export function hasTaskset(): boolean {
+  return spawnSync('taskset', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+/** Pin this process (all its threads) to one core. */
+export function pinSelf(core: number): boolean {
+  return spawnSync('taskset', ['-a', '-p', '-c', String(core), String(process.pid)], { encoding: 'utf8' }).status === 0;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Proc {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  url: string;
+  /** what it wrote (warnings, errors): shown when it dies */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  name: string;
+  script: string;
+  args?: string[];
+  env: Record<string, string>;
+  port: number;
+  /** core to pin to, or undefined for no pinning */
+  core: number | undefined;
+  cwd: string;
+  /** a GET path that answers 200 once the process is ready */
+  readyPath: string;
+  nodeArgs?: string[];
+}
+
+export async function startProc(o: StartOptions): Promise<Proc> {
+  const nodeArgv = [...(o.nodeArgs ?? []), o.script, ...(o.args ?? [])];
+  const [cmd, argv] = o.core === undefined ? [process.execPath, nodeArgv] : ['taskset', ['-c', String(o.core), process.execPath, ...nodeArgv]];
+  const child = spawn(cmd, argv, { cwd: o.cwd, env: { PATH: process.env['PATH'] ?? '', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (b: Buffer): void => {
+    out = (out + b.toString('utf8')).slice(-8000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const url = `http://127.0.0.1:${o.port}`;
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${o.name} exited (${code}):\n${out}`))));
+  exited.catch(() => undefined);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await Promise.race([request(`${url}${o.readyPath}`), exited]);
+      await res.body.dump();
+      if (res.statusCode === 200) break;
+    } catch (err) {
+      if (child.exitCode !== null) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`${o.name} did not become ready:\n${out}`);
+    await sleep(100);
+  }
+  return {
+    name: o.name,
+    pid: child.pid!,
+    child,
+    url,
+    output: () => out,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** utime + stime of a process, in milliseconds. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the command name (field 2) may hold spaces: count fields after its closing parenthesis
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+function statusKb(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** resident set size, MB */
+export function rssMb(pid: number): number {
+  return statusKb(pid, 'VmRSS') / 1024;
+}
+
+/** peak resident set size since the last resetPeak (or since start), MB */
+export function peakRssMb(pid: number): number {
+  return statusKb(pid, 'VmHWM') / 1024;
+}
+
+/** Reset the kernel's peak-RSS mark (needs the rights to write clear_refs; false when that failed). */
+export function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Samples RSS every few ms as a second source for the peak (clear_refs may be refused). */
+export function rssSampler(pid: number, everyMs = 50): { stop(): number } {
+  let peak = rssMb(pid);
+  const t = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMb(pid));
+    } catch {
+      // the process is gone
+    }
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(t);
+      return peak;
+    },
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function cpuModel(): string {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return m?.[1]?.trim() ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,462 @@
+/**
+ * `npm run bench [-- --quick] [-- --profile]`: the gateway's overhead, measured the way gateway benchmarks do
+ * (issue 6; gateway-lessons §6), side by side with a minimal forwarder (bench/baseline.ts) in one run.
+ *
+ *   a. added latency at concurrency 1, non-stream, p50/p99: every target alternated request by request with a
+ *      client making the two OnDemand calls itself ("direct"); again with a 20 ms session round trip, where the
+ *      session pool should make the gateway faster than the direct client;
+ *   b. closed loop of 64 connections (autocannon) against an upstream answering after 20 ms: req/s, p99, and the
+ *      proxy's CPU time per request (utime+stime from /proc/<pid>/stat);
+ *   c. N concurrent streams of 64 deltas 20 ms apart (N = 100, 500, 1000, 2000): TTFT, inter-chunk gaps, stalls,
+ *      also direct to the simulator, which is the load generator's own ceiling;
+ *   d. RSS idle (after warm-up), at the peak of the stream load, and after the load.
+ * The proxies run on core 0, the simulator and this load generator on core 1 (taskset). Loopback only.
+ * Prints one table and writes bench-results/latest.json. With --profile, the gateway also writes a --cpu-prof
+ * profile to bench-results/profiles/ (summarise it with `npx tsx bench/profile-summary.ts <file>`).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { request } from 'undici';
+import {
+  CLIENT_KEY,
+  UPSTREAM_KEYS,
+  chatBody,
+  chatHeaders,
+  concurrentStreams,
+  dispatcherFor,
+  percentile,
+  sortedOf,
+  timedRequest,
+  timedStream,
+  type StreamResult,
+  type Target,
+} from './load.js';
+import { cpuModel, cpuMs, freePort, hasTaskset, peakRssMb, pinSelf, resetPeak, rssMb, rssSampler, sleep, startProc, type Proc } from './procs.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.argv.includes('--quick');
+const profile = process.argv.includes('--profile');
+
+const PLAN = quick
+  ? { latencyRounds: 150, poolRounds: 60, throughputSec: 5, warmSec: 1, streamCounts: [100, 500], settleMs: 1500 }
+  : { latencyRounds: 1000, poolRounds: 300, throughputSec: 15, warmSec: 3, streamCounts: [100, 500, 1000, 2000], settleMs: 5000 };
+const UPSTREAM_FIRST_BYTE_MS = 20;
+const SESSION_RTT_MS = 20;
+const STREAM_DELTAS = 64;
+const STREAM_INTERVAL_MS = 20;
+const STALL_MS = 40;
+const STREAM_RAMP_MS = 250;
+const SESSION_POOL_SIZE = 8;
+
+type ProxyName = 'baseline' | 'gateway' | 'gateway+pool';
+const PROXIES: ProxyName[] = ['baseline', 'gateway', 'gateway+pool'];
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+function round(n: number, digits = 2): number {
+  return Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : NaN;
+}
+
+async function simOptions(sim: Proc, opts: Record<string, number>): Promise<void> {
+  const res = await request(`${sim.url}/__sim/options`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(opts) });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`simulator options: ${res.statusCode} ${text}`);
+}
+
+/** The gateway and the simulator as `npm run build` makes them (dist/), the baseline into bench-results/build. */
+function build(): void {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const project of ['tsconfig.build.json', join('bench', 'tsconfig.json')]) {
+    log(`compiling: tsc -p ${project}`);
+    const r = spawnSync(process.execPath, [tsc, '-p', join(root, project)], { encoding: 'utf8' });
+    // type errors elsewhere in a tree being edited do not stop the emit; a missing output does (startProc says so)
+    if (r.status !== 0) log(`tsc reported errors (emitted anyway):\n${r.stdout.slice(0, 2000)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface LatencyRow {
+  p50: number;
+  p99: number;
+  addedP50: number;
+  addedP99: number;
+}
+
+async function latencyPhase(targets: Target[], rounds: number): Promise<Record<string, { p50: number; p99: number }>> {
+  const pools = targets.map((t) => dispatcherFor(t, 1));
+  const samples = targets.map(() => [] as number[]);
+  for (let i = 0; i < rounds; i++) {
+    // alternate request by request; the starting target rotates so none always follows the same one
+    for (let j = 0; j < targets.length; j++) {
+      const k = (i + j) % targets.length;
+      samples[k]!.push(await timedRequest(targets[k]!, pools[k]!));
+    }
+  }
+  await Promise.all(pools.map((p) => p.close()));
+  const out: Record<string, { p50: number; p99: number }> = {};
+  targets.forEach((t, k) => {
+    const s = sortedOf(samples[k]!);
+    out[t.name] = { p50: percentile(s, 50), p99: percentile(s, 99) };
+  });
+  return out;
+}
+
+interface ThroughputRow {
+  rps: number;
+  p99: number;
+  errors: number;
+  cpuMsPerReq: number;
+  /** share of core 1 (simulator + load generator) in use: near 100 % means the load side was the limit */
+  loadCoreBusy: number;
+}
+
+async function throughputPhase(proxy: Proc, sim: Proc, seconds: number): Promise<ThroughputRow> {
+  const opts = { url: `${proxy.url}/v1/chat/completions`, method: 'POST' as const, headers: chatHeaders, body: chatBody(false), connections: 64, pipelining: 1 };
+  await autocannon({ ...opts, duration: PLAN.warmSec });
+  const cpu0 = cpuMs(proxy.pid);
+  const sim0 = cpuMs(sim.pid);
+  const self0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await autocannon({ ...opts, duration: seconds });
+  const wallMs = performance.now() - t0;
+  const cpu = cpuMs(proxy.pid) - cpu0;
+  const self = process.cpuUsage(self0);
+  const loadMs = cpuMs(sim.pid) - sim0 + (self.user + self.system) / 1000;
+  const ok = r['2xx'];
+  return {
+    rps: ok / (wallMs / 1000),
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx,
+    cpuMsPerReq: ok > 0 ? cpu / ok : NaN,
+    loadCoreBusy: loadMs / wallMs,
+  };
+}
+
+interface StreamRow {
+  streams: number;
+  ok: number;
+  stalled: number;
+  held: boolean;
+  ttftP50: number;
+  ttftP99: number;
+  gapP50: number;
+  gapP99: number;
+  gapMax: number;
+  cpuMsPerStream?: number;
+  peakRssMb?: number;
+}
+
+function summariseStreams(n: number, results: StreamResult[]): StreamRow {
+  const ok = results.filter((r) => r.ok);
+  // a stall: a gap over 40 ms between two pieces of the answer, or a first piece later than the upstream's own
+  // first-byte delay + 40 ms
+  const stalled = results.filter(
+    (r) => !r.ok || r.ttftMs > UPSTREAM_FIRST_BYTE_MS + STALL_MS || r.gaps.some((g) => g > STALL_MS),
+  ).length;
+  const ttft = sortedOf(results.map((r) => r.ttftMs));
+  const gaps = sortedOf(results.flatMap((r) => r.gaps));
+  return {
+    streams: n,
+    ok: ok.length,
+    stalled,
+    held: ok.length === n && stalled === 0,
+    ttftP50: percentile(ttft, 50),
+    ttftP99: percentile(ttft, 99),
+    gapP50: percentile(gaps, 50),
+    gapP99: percentile(gaps, 99),
+    gapMax: gaps.length > 0 ? gaps[gaps.length - 1]! : NaN,
+  };
+}
+
+async function streamPhase(target: Target, proc: Proc | undefined, n: number): Promise<StreamRow> {
+  let cpu0 = 0;
+  let sampler: { stop(): number } | undefined;
+  if (proc) {
+    resetPeak(proc.pid);
+    sampler = rssSampler(proc.pid);
+    cpu0 = cpuMs(proc.pid);
+  }
+  const results = await concurrentStreams(target, n, STREAM_RAMP_MS);
+  const row = summariseStreams(n, results);
+  if (proc && sampler) {
+    row.cpuMsPerStream = (cpuMs(proc.pid) - cpu0) / n;
+    row.peakRssMb = Math.max(sampler.stop(), peakRssMb(proc.pid));
+  }
+  const firstError = results.find((r) => r.error)?.error;
+  if (firstError) log(`  ${target.name} ${n} streams: ${n - row.ok} failed, e.g. ${firstError}`);
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** read before pinning: once pinned, this process sees one core */
+const CORES = cpus().length;
+
+async function main(): Promise<void> {
+  const cores = CORES;
+  const load0 = loadavg()[0]!;
+  const pinned = cores >= 2 && hasTaskset() && pinSelf(1);
+  const proxyCore = pinned ? 0 : undefined;
+  const loadCore = pinned ? 1 : undefined;
+  log(pinned ? 'pinned: proxies on core 0; simulator and load generator on core 1 (taskset)' : 'NOT pinned (taskset missing or 1 core): figures are noisier');
+  build();
+  const buildDir = join(root, 'bench-results', 'build');
+  const work = mkdtempSync(join(tmpdir(), 'odgw-bench-'));
+  const procs: Proc[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(procs.map((p) => p.stop()));
+    rmSync(work, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+  try {
+    const simPort = await freePort();
+    const sim = await startProc({
+      name: 'simulator',
+      script: join(root, 'dist', 'simulator', 'main.js'),
+      env: { SIM_PORT: String(simPort), SIM_KEYS: UPSTREAM_KEYS.join(',') },
+      port: simPort,
+      core: loadCore,
+      cwd: work,
+      readyPath: '/__sim/options',
+    });
+    procs.push(sim);
+
+    const proxies = {} as Record<ProxyName, Proc>;
+    for (const name of PROXIES) {
+      const port = await freePort();
+      if (name === 'baseline') {
+        proxies[name] = await startProc({
+          name,
+          script: join(buildDir, 'bench/baseline.js'),
+          env: { BASE_PORT: String(port), UPSTREAM_URL: sim.url, UPSTREAM_KEYS: UPSTREAM_KEYS.join(','), CLIENT_KEY },
+          port,
+          core: proxyCore,
+          cwd: work,
+          readyPath: '/',
+        });
+      } else {
+        const dataDir = join(work, name.replace('+', '-'));
+        mkdirSync(dataDir);
+        const profileDir = join(root, 'bench-results', 'profiles');
+        if (profile && name === 'gateway') mkdirSync(profileDir, { recursive: true });
+        proxies[name] = await startProc({
+          name,
+          script: join(root, 'dist', 'main.js'),
+          env: {
+            PRIVATE_KEY: CLIENT_KEY,
+            ONDEMAND_APIKEYS: UPSTREAM_KEYS.join(','),
+            ONDEMAND_BASE_URL: sim.url,
+            PORT: String(port),
+            HOST: '127.0.0.1',
+            LOG_LEVEL: 'warn',
+            DATA_DIR: dataDir,
+            HEALTH_CHECK_INTERVAL: '0',
+            MAX_STREAMS_PER_CLIENT: '0',
+            SHUTDOWN_GRACE_MS: '2000',
+            SESSION_POOL_SIZE: name === 'gateway+pool' ? String(SESSION_POOL_SIZE) : '0',
+          },
+          port,
+          core: proxyCore,
+          cwd: work,
+          readyPath: '/healthz',
+          ...(profile && name === 'gateway' ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+        });
+      }
+      procs.push(proxies[name]);
+    }
+    const direct: Target = { name: 'direct', kind: 'direct', url: sim.url };
+    const targets: Record<ProxyName, Target> = {
+      baseline: { name: 'baseline', kind: 'proxy', url: proxies.baseline.url },
+      gateway: { name: 'gateway', kind: 'proxy', url: proxies.gateway.url },
+      'gateway+pool': { name: 'gateway+pool', kind: 'proxy', url: proxies['gateway+pool'].url },
+    };
+
+    // warm-up: JIT, lazy modules, keep-alive sockets, the session pool
+    await simOptions(sim, { firstByteDelayMs: UPSTREAM_FIRST_BYTE_MS, deltaIntervalMs: 0, deltas: 16, sessionDelayMs: 0 });
+    log('warming up');
+    for (const t of [direct, ...Object.values(targets)]) {
+      const pool = dispatcherFor(t, 8);
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < 25; i++) await timedRequest(t, pool);
+        await timedStream(t, pool);
+      }));
+      await pool.close();
+    }
+    await sleep(1000);
+    const idleRss = Object.fromEntries(PROXIES.map((p) => [p, rssMb(proxies[p].pid)])) as Record<ProxyName, number>;
+
+    // a. added latency, concurrency 1
+    log(`a. latency, concurrency 1, ${PLAN.latencyRounds} rounds alternating direct / baseline / gateway / gateway+pool`);
+    const lat = await latencyPhase([direct, ...PROXIES.map((p) => targets[p])], PLAN.latencyRounds);
+    const latency = {} as Record<ProxyName, LatencyRow>;
+    for (const p of PROXIES) {
+      latency[p] = { p50: lat[p]!.p50, p99: lat[p]!.p99, addedP50: lat[p]!.p50 - lat['direct']!.p50, addedP99: lat[p]!.p99 - lat['direct']!.p99 };
+    }
+
+    log(`a'. the same with a ${SESSION_RTT_MS} ms session round trip, ${PLAN.poolRounds} rounds`);
+    await simOptions(sim, { sessionDelayMs: SESSION_RTT_MS });
+    // let the pool refill at the new speed before measuring
+    await latencyPhase([targets['gateway+pool']], 10);
+    const withRtt = await latencyPhase([direct, ...PROXIES.map((p) => targets[p])], PLAN.poolRounds);
+    await simOptions(sim, { sessionDelayMs: 0 });
+
+    // b. throughput, closed loop of 64
+    const throughput = {} as Record<ProxyName, ThroughputRow>;
+    for (const p of PROXIES) {
+      log(`b. throughput: ${p}, 64 connections, ${PLAN.throughputSec} s`);
+      throughput[p] = await throughputPhase(proxies[p], sim, PLAN.throughputSec);
+    }
+
+    // c. concurrent streams
+    await simOptions(sim, { firstByteDelayMs: UPSTREAM_FIRST_BYTE_MS, deltaIntervalMs: STREAM_INTERVAL_MS, deltas: STREAM_DELTAS, sessionDelayMs: 0 });
+    const streams: Record<string, StreamRow[]> = { direct: [], baseline: [], gateway: [], 'gateway+pool': [] };
+    for (const n of PLAN.streamCounts) {
+      for (const name of ['direct', ...PROXIES] as const) {
+        log(`c. ${n} streams: ${name}`);
+        const target = name === 'direct' ? direct : targets[name];
+        streams[name]!.push(await streamPhase(target, name === 'direct' ? undefined : proxies[name], n));
+        await sleep(500);
+      }
+    }
+
+    // d. RSS after the load
+    log(`d. waiting ${PLAN.settleMs} ms after the load`);
+    await sleep(PLAN.settleMs);
+    const afterRss = Object.fromEntries(PROXIES.map((p) => [p, rssMb(proxies[p].pid)])) as Record<ProxyName, number>;
+    const peakRss = Object.fromEntries(PROXIES.map((p) => [p, Math.max(...streams[p]!.map((r) => r.peakRssMb ?? 0))])) as Record<ProxyName, number>;
+
+    const report = buildReport({ loadBefore: load0, pinned, latency, withRtt, throughput, streams, idleRss, peakRss, afterRss });
+    process.stdout.write(`${report.text}\n`);
+    const outDir = join(root, 'bench-results');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(report.json, null, 2)}\n`);
+    log(`wrote ${join('bench-results', 'latest.json')}`);
+  } finally {
+    await stopAll();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Results {
+  /** 1-minute load average when the run started: above ~0.5 something else was using the cores */
+  loadBefore: number;
+  pinned: boolean;
+  latency: Record<ProxyName, LatencyRow>;
+  withRtt: Record<string, { p50: number; p99: number }>;
+  throughput: Record<ProxyName, ThroughputRow>;
+  streams: Record<string, StreamRow[]>;
+  idleRss: Record<ProxyName, number>;
+  peakRss: Record<ProxyName, number>;
+  afterRss: Record<ProxyName, number>;
+}
+
+function buildReport(r: Results): { text: string; json: unknown } {
+  const gw = 'gateway';
+  const targets: Array<{ target: string; value: string; met: boolean }> = [];
+  const check = (target: string, value: string, met: boolean): void => void targets.push({ target, value, met });
+
+  const rows: string[][] = [['measure', 'direct', 'baseline', 'gateway', 'gateway+pool', 'gateway / baseline']];
+  const f = (n: number | undefined, d = 2): string => (n === undefined || !Number.isFinite(n) ? '-' : String(round(n, d)));
+  const ratio = (a: number, b: number): string => (Number.isFinite(a / b) && b !== 0 ? `${round(a / b, 2)}x` : '-');
+  const lat = r.latency;
+  const direct = r.withRtt['direct']!;
+  rows.push(['a. added latency p50 (ms), c=1', '0', f(lat.baseline.addedP50), f(lat.gateway.addedP50), f(lat['gateway+pool'].addedP50), ratio(lat.gateway.addedP50, lat.baseline.addedP50)]);
+  rows.push(['a. added latency p99 (ms), c=1', '0', f(lat.baseline.addedP99), f(lat.gateway.addedP99), f(lat['gateway+pool'].addedP99), ratio(lat.gateway.addedP99, lat.baseline.addedP99)]);
+  rows.push([
+    `a'. latency p50 (ms), session RTT ${SESSION_RTT_MS} ms`,
+    f(direct.p50),
+    f(r.withRtt['baseline']!.p50),
+    f(r.withRtt[gw]!.p50),
+    f(r.withRtt['gateway+pool']!.p50),
+    ratio(r.withRtt[gw]!.p50, r.withRtt['baseline']!.p50),
+  ]);
+  const tp = r.throughput;
+  rows.push(['b. req/s, 64 conns, upstream 20 ms', '-', f(tp.baseline.rps, 0), f(tp.gateway.rps, 0), f(tp['gateway+pool'].rps, 0), ratio(tp.gateway.rps, tp.baseline.rps)]);
+  rows.push(['b. p99 (ms)', '-', f(tp.baseline.p99), f(tp.gateway.p99), f(tp['gateway+pool'].p99), ratio(tp.gateway.p99, tp.baseline.p99)]);
+  rows.push(['b. proxy CPU ms / request', '-', f(tp.baseline.cpuMsPerReq, 3), f(tp.gateway.cpuMsPerReq, 3), f(tp['gateway+pool'].cpuMsPerReq, 3), ratio(tp.gateway.cpuMsPerReq, tp.baseline.cpuMsPerReq)]);
+  rows.push(['b. errors', '-', f(tp.baseline.errors, 0), f(tp.gateway.errors, 0), f(tp['gateway+pool'].errors, 0), '']);
+  rows.push(['b. load core (1) busy', '-', `${f(tp.baseline.loadCoreBusy * 100, 0)}%`, `${f(tp.gateway.loadCoreBusy * 100, 0)}%`, `${f(tp['gateway+pool'].loadCoreBusy * 100, 0)}%`, '']);
+  const s = r.streams;
+  s['direct']!.forEach((d, i) => {
+    const b = s['baseline']![i]!;
+    const g = s[gw]![i]!;
+    const p = s['gateway+pool']![i]!;
+    const held = (x: StreamRow): string => (x.held ? 'held' : `${x.stalled} stalled`);
+    const n = d.streams;
+    rows.push([`c. ${n} streams`, held(d), held(b), held(g), held(p), '']);
+    rows.push([`c. ${n} streams: TTFT p99 (ms)`, f(d.ttftP99), f(b.ttftP99), f(g.ttftP99), f(p.ttftP99), ratio(g.ttftP99, b.ttftP99)]);
+    rows.push([`c. ${n} streams: gap p50 / p99 / max (ms)`, gaps(d), gaps(b), gaps(g), gaps(p), '']);
+    rows.push([`c. ${n} streams: proxy CPU ms / stream`, '-', f(b.cpuMsPerStream), f(g.cpuMsPerStream), f(p.cpuMsPerStream), ratio(g.cpuMsPerStream ?? NaN, b.cpuMsPerStream ?? NaN)]);
+    rows.push([`c. ${n} streams: proxy peak RSS (MB)`, '-', f(b.peakRssMb, 0), f(g.peakRssMb, 0), f(p.peakRssMb, 0), ratio(g.peakRssMb ?? NaN, b.peakRssMb ?? NaN)]);
+  });
+  rows.push(['d. RSS idle (MB)', '-', f(r.idleRss.baseline, 0), f(r.idleRss.gateway, 0), f(r.idleRss['gateway+pool'], 0), ratio(r.idleRss.gateway, r.idleRss.baseline)]);
+  rows.push(['d. RSS peak, stream load (MB)', '-', f(r.peakRss.baseline, 0), f(r.peakRss.gateway, 0), f(r.peakRss['gateway+pool'], 0), ratio(r.peakRss.gateway, r.peakRss.baseline)]);
+  rows.push(['d. RSS after the load (MB)', '-', f(r.afterRss.baseline, 0), f(r.afterRss.gateway, 0), f(r.afterRss['gateway+pool'], 0), ratio(r.afterRss.gateway, r.afterRss.baseline)]);
+
+  check('added latency p50 <= 0.5 ms', `${f(lat.gateway.addedP50)} ms`, lat.gateway.addedP50 <= 0.5);
+  check('added latency p99 <= 2 ms', `${f(lat.gateway.addedP99)} ms`, lat.gateway.addedP99 <= 2);
+  check('throughput >= 80 % of baseline', ratio(tp.gateway.rps, tp.baseline.rps), tp.gateway.rps >= 0.8 * tp.baseline.rps);
+  check('CPU per request <= 1.5x baseline', ratio(tp.gateway.cpuMsPerReq, tp.baseline.cpuMsPerReq), tp.gateway.cpuMsPerReq <= 1.5 * tp.baseline.cpuMsPerReq);
+  const first = 0;
+  const addedTtft = s[gw]![first]!.ttftP99 - s['direct']![first]!.ttftP99;
+  check(`added TTFT p99 <= 2 ms (${s['direct']![first]!.streams} streams)`, `${f(addedTtft)} ms`, addedTtft <= 2);
+  const heldDirect = s['direct']!.filter((x) => x.held).map((x) => x.streams);
+  const heldGw = s[gw]!.filter((x) => x.held).map((x) => x.streams);
+  check(
+    'every stream count held direct is held through the gateway',
+    `direct holds [${heldDirect.join(', ')}], gateway [${heldGw.join(', ')}]`,
+    heldDirect.every((n) => heldGw.includes(n)),
+  );
+  check('idle RSS <= 80 MB', `${f(r.idleRss.gateway, 0)} MB`, r.idleRss.gateway <= 80);
+  check('RSS under the stream load <= 250 MB', `${f(r.peakRss.gateway, 0)} MB`, r.peakRss.gateway <= 250);
+  check('RSS back near idle after (<= 1.5x idle)', `${f(r.afterRss.gateway, 0)} MB`, r.afterRss.gateway <= 1.5 * r.idleRss.gateway);
+  check(
+    `with the session pool, faster than a direct client (session RTT ${SESSION_RTT_MS} ms)`,
+    `${f(r.withRtt['gateway+pool']!.p50)} vs ${f(direct.p50)} ms p50`,
+    r.withRtt['gateway+pool']!.p50 < direct.p50,
+  );
+
+  const machine = {
+    nproc: CORES,
+    loadavgBefore: round(r.loadBefore),
+    loadavgAfter: round(loadavg()[0]!),
+    cpu: cpuModel(),
+    node: process.version,
+    pinned: r.pinned ? 'proxies on core 0, simulator + load generator on core 1 (taskset)' : 'not pinned',
+    mode: quick ? 'quick' : 'full',
+  };
+  const width = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const line = (row: string[]): string => `| ${row.map((cell, c) => cell.padEnd(width[c]!)).join(' | ')} |`;
+  const text = [
+    `machine: ${machine.nproc} cores, ${machine.cpu}, Node ${machine.node}; ${machine.pinned}; ${machine.mode} run`,
+    `load average (1 min) before / after: ${machine.loadavgBefore} / ${machine.loadavgAfter}${r.loadBefore > 0.5 ? ' (other processes were busy: figures are noisy)' : ''}`,
+    `upstream: session ${0} ms, first byte ${UPSTREAM_FIRST_BYTE_MS} ms; streams: ${STREAM_DELTAS} deltas every ${STREAM_INTERVAL_MS} ms, stall = gap > ${STALL_MS} ms`,
+    '',
+    line(rows[0]!),
+    `|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(line),
+    '',
+    'targets (gateway):',
+    ...targets.map((t) => `  [${t.met ? 'met' : 'NOT met'}] ${t.target}: ${t.value}`),
+  ].join('\n');
+  return { text, json: { machine, plan: PLAN, results: r, targets, date: new Date().toISOString() } };
+}
+
+function gaps(x: StreamRow): string {
+  const f = (n: number): string => (Number.isFinite(n) ? String(round(n, 1)) : '-');
+  return `${f(x.gapP50)} / ${f(x.gapP99)} / ${f(x.gapMax)}`;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

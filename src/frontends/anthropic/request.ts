@@ -1,0 +1,197 @@
+/**
+ * POST /v1/messages (Anthropic Messages API): the body → one GatewayRequest.
+ *
+ * `system` (a string or text blocks) becomes the first system message. Message content is a string or blocks:
+ * `text`; `tool_use` (assistant) → tool calls; `tool_result` (user) → tool messages, placed before the rest of
+ * that user turn's text; `thinking` / `redacted_thinking` are skipped (OnDemand cannot take them back); images
+ * and documents are refused with 400. `thinking: {type:"enabled", budget_tokens}` maps to OnDemand's
+ * reasoningEffort (< 4096 low, < 16384 medium, else max). `top_k`, `metadata`, `service_tier` are ignored.
+ */
+import { invalidRequest } from '../../core/errors.js';
+import type { GatewayRequest, GenerationParams, Message, ToolCall, ToolChoice, ToolSpec } from '../../core/types.js';
+import {
+  isAbsent,
+  isObject,
+  invalidValue,
+  missing,
+  optionalBoolean,
+  optionalNumberIn,
+  optionalPositiveInt,
+  optionalSchema,
+  optionalString,
+  quoteList,
+  readStopList,
+  requireModel,
+  requireObject,
+  requireString,
+  requireText,
+  unsupported,
+  wrongType,
+} from '../validate.js';
+
+export interface MessagesRequestOptions {
+  /** count_tokens takes the same body without max_tokens */
+  requireMaxTokens?: boolean;
+}
+
+function textOfBlocks(value: unknown, param: string, allowed: ReadonlySet<string>): string {
+  if (typeof value === 'string') return value;
+  if (isAbsent(value)) missing(param);
+  if (!Array.isArray(value)) wrongType(param, 'a string or an array of content blocks', value);
+  const texts: string[] = [];
+  value.forEach((block: unknown, j) => {
+    const p = `${param}.${j}`;
+    if (!isObject(block)) wrongType(p, 'an object', block);
+    if (block.type === 'text') texts.push(requireText(block.text, `${p}.text`));
+    else if (typeof block.type === 'string' && allowed.has(block.type)) return;
+    else if (block.type === 'image' || block.type === 'document') {
+      throw invalidRequest('Images and documents are not supported on /v1/messages yet', p, 'unsupported_content');
+    } else invalidValue(`${p}.type`, `${JSON.stringify(block.type ?? null)}. Supported block types here are: ${quoteList(['text', ...allowed])}.`);
+  });
+  return texts.join('\n');
+}
+
+const NOTHING: ReadonlySet<string> = new Set();
+const ASSISTANT_SKIPPED: ReadonlySet<string> = new Set(['thinking', 'redacted_thinking']);
+
+function readUserTurn(raw: unknown[], param: string): Message[] {
+  const out: Message[] = [];
+  const texts: string[] = [];
+  raw.forEach((block: unknown, j) => {
+    const p = `${param}.${j}`;
+    if (!isObject(block)) wrongType(p, 'an object', block);
+    if (block.type === 'tool_result') {
+      const id = requireString(block.tool_use_id, `${p}.tool_use_id`);
+      let content = isAbsent(block.content) ? '' : textOfBlocks(block.content, `${p}.content`, NOTHING);
+      if (optionalBoolean(block.is_error, `${p}.is_error`) === true) content = `Error: ${content}`;
+      out.push({ role: 'tool', toolCallId: id, content });
+    } else texts.push(textOfBlocks([block], param, NOTHING));
+  });
+  if (texts.length > 0 || out.length === 0) out.push({ role: 'user', content: texts.join('\n') });
+  return out;
+}
+
+function readAssistantTurn(raw: unknown[], param: string): Message {
+  const texts: string[] = [];
+  const calls: ToolCall[] = [];
+  raw.forEach((block: unknown, j) => {
+    const p = `${param}.${j}`;
+    if (!isObject(block)) wrongType(p, 'an object', block);
+    if (block.type === 'tool_use') {
+      const input = block.input ?? {};
+      if (!isObject(input)) wrongType(`${p}.input`, 'an object', input);
+      calls.push({ id: requireString(block.id, `${p}.id`), name: requireString(block.name, `${p}.name`), arguments: JSON.stringify(input) });
+    } else {
+      const text = textOfBlocks([block], param, ASSISTANT_SKIPPED);
+      if (block.type === 'text') texts.push(text);
+    }
+  });
+  const message: Message = { role: 'assistant', content: texts.join('\n') };
+  if (calls.length > 0) message.toolCalls = calls;
+  return message;
+}
+
+function readMessages(value: unknown): Message[] {
+  if (isAbsent(value)) missing('messages');
+  if (!Array.isArray(value)) wrongType('messages', 'an array', value);
+  if (value.length === 0) throw invalidRequest('messages: at least one message is required', 'messages', 'empty_array');
+  const messages: Message[] = [];
+  value.forEach((raw: unknown, i) => {
+    const param = `messages.${i}`;
+    const m = requireObject(raw, param);
+    const role = requireString(m.role, `${param}.role`);
+    if (role !== 'user' && role !== 'assistant') invalidValue(`${param}.role`, `'${role}'. Supported values are: 'user', 'assistant'.`);
+    if (isAbsent(m.content)) missing(`${param}.content`);
+    if (typeof m.content === 'string') {
+      messages.push({ role, content: m.content });
+      return;
+    }
+    if (!Array.isArray(m.content)) wrongType(`${param}.content`, 'a string or an array of content blocks', m.content);
+    if (role === 'user') messages.push(...readUserTurn(m.content, `${param}.content`));
+    else messages.push(readAssistantTurn(m.content, `${param}.content`));
+  });
+  return messages;
+}
+
+function readTools(value: unknown): ToolSpec[] | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!Array.isArray(value)) wrongType('tools', 'an array', value);
+  if (value.length === 0) return undefined;
+  return value.map((tool: unknown, k): ToolSpec => {
+    const param = `tools.${k}`;
+    const t = requireObject(tool, param);
+    if (!isAbsent(t.type) && t.type !== 'custom') unsupported(`${param}.type`, `${JSON.stringify(t.type)}. Only custom (client) tools are supported.`);
+    const spec: ToolSpec = { name: requireString(t.name, `${param}.name`) };
+    const description = optionalString(t.description, `${param}.description`);
+    if (description !== undefined) spec.description = description;
+    const schema = optionalSchema(t.input_schema, `${param}.input_schema`);
+    if (schema === undefined) missing(`${param}.input_schema`);
+    spec.parameters = schema;
+    return spec;
+  });
+}
+
+function readToolChoice(value: unknown, tools: ToolSpec[] | undefined): ToolChoice | undefined {
+  if (isAbsent(value)) return undefined;
+  const choice = requireObject(value, 'tool_choice');
+  switch (choice.type) {
+    case 'auto':
+      return 'auto';
+    case 'none':
+      return 'none';
+    case 'any':
+      if (tools === undefined) invalidValue('tool_choice', "'any' needs at least one tool in 'tools'.");
+      return 'required';
+    case 'tool': {
+      const name = requireString(choice.name, 'tool_choice.name');
+      if (!tools?.some((t) => t.name === name)) invalidValue('tool_choice.name', `'${name}' is not one of the tools in 'tools'.`);
+      return { name };
+    }
+    default:
+      return invalidValue('tool_choice.type', `${JSON.stringify(choice.type ?? null)}. Supported values are: 'auto', 'any', 'tool', 'none'.`);
+  }
+}
+
+function readSystem(value: unknown): string | undefined {
+  if (isAbsent(value)) return undefined;
+  return textOfBlocks(value, 'system', NOTHING);
+}
+
+function readThinking(value: unknown, params: GenerationParams): void {
+  if (isAbsent(value)) return;
+  const thinking = requireObject(value, 'thinking');
+  if (thinking.type === 'disabled') return;
+  if (thinking.type === 'adaptive') {
+    params.reasoningEffort = 'medium';
+    return;
+  }
+  if (thinking.type !== 'enabled') invalidValue('thinking.type', `${JSON.stringify(thinking.type ?? null)}. Supported values are: 'enabled', 'disabled', 'adaptive'.`);
+  const budget = optionalPositiveInt(thinking.budget_tokens, 'thinking.budget_tokens') ?? 0;
+  params.reasoningEffort = budget < 4096 ? 'low' : budget < 16384 ? 'medium' : 'max';
+}
+
+export function parseMessagesRequest(body: unknown, options: MessagesRequestOptions = {}): GatewayRequest {
+  if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+  const requestedModel = requireModel(body.model);
+  const params: GenerationParams = {};
+  const maxTokens = optionalPositiveInt(body.max_tokens, 'max_tokens');
+  if (maxTokens === undefined && options.requireMaxTokens !== false) missing('max_tokens');
+  if (maxTokens !== undefined) params.maxTokens = maxTokens;
+  const messages = readMessages(body.messages);
+  const system = readSystem(body.system);
+  if (system !== undefined && system !== '') messages.unshift({ role: 'system', content: system });
+  const temperature = optionalNumberIn(body.temperature, 'temperature', 0, 1);
+  if (temperature !== undefined) params.temperature = temperature;
+  const topP = optionalNumberIn(body.top_p, 'top_p', 0, 1);
+  if (topP !== undefined) params.topP = topP;
+  const stop = readStopList(body.stop_sequences, 'stop_sequences', 16);
+  if (stop !== undefined) params.stop = stop;
+  readThinking(body.thinking, params);
+  const stream = optionalBoolean(body.stream, 'stream') ?? false;
+  const tools = readTools(body.tools);
+  const toolChoice = readToolChoice(body.tool_choice, tools);
+  const request: GatewayRequest = { api: 'messages', requestedModel, messages, params, stream };
+  if (tools !== undefined) request.tools = tools;
+  if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  return request;
+}

@@ -1,0 +1,89 @@
+/**
+ * Legacy completions out: one `text_completion` object, or its stream: `text_completion` chunks with
+ * `choices[0].text`, one chunk with the finish_reason, then (with stream_options.include_usage) a chunk with
+ * `choices: []` and the usage, then `data: [DONE]`. Reasoning is not part of this API and is left out; an
+ * error after the stream started is one `data: {"error":{...}}` frame and no [DONE], as for chat.
+ */
+import { randomBytes } from 'node:crypto';
+import type { GatewayError } from '../../core/errors.js';
+import type { FinishReason, GatewayEvent, Usage } from '../../core/types.js';
+import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
+import { toOpenAIUsage, type OpenAIUsage } from '../openai-chat/response.js';
+import { SSE_DONE, sseData } from '../sse.js';
+
+export function newTextCompletionId(): string {
+  return `cmpl-${randomBytes(18).toString('base64url')}`;
+}
+
+export interface TextCompletionInit {
+  id: string;
+  created: number;
+  model: string;
+  /** the prompt, put in front of the text when the client asked for echo */
+  echoPrompt?: string;
+}
+
+export interface TextCompletion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: [{ text: string; index: 0; logprobs: null; finish_reason: FinishReason }];
+  usage: OpenAIUsage;
+  system_fingerprint: null;
+}
+
+export function renderTextCompletion(init: TextCompletionInit, answer: CollectedAnswer): TextCompletion {
+  return {
+    id: init.id,
+    object: 'text_completion',
+    created: init.created,
+    model: init.model,
+    choices: [{ text: (init.echoPrompt ?? '') + answer.text, index: 0, logprobs: null, finish_reason: answer.finishReason }],
+    usage: toOpenAIUsage(answer.usage),
+    system_fingerprint: null,
+  };
+}
+
+export function createTextCompletionEncoder(init: TextCompletionInit & { includeUsage: boolean }): StreamEncoder {
+  const chunk = (choices: unknown[], usage?: OpenAIUsage): string => {
+    const body: Record<string, unknown> = { id: init.id, object: 'text_completion', created: init.created, model: init.model, choices, system_fingerprint: null };
+    if (init.includeUsage) body.usage = usage ?? null;
+    return sseData(JSON.stringify(body));
+  };
+  const choice = (text: string, finish: FinishReason | null) => ({ text, index: 0, logprobs: null, finish_reason: finish });
+  let echoed = init.echoPrompt === undefined || init.echoPrompt === '';
+  let usage: Usage | null = null;
+  let phase: 'open' | 'finished' | 'closed' = 'open';
+  const echo = (): string => {
+    if (echoed) return '';
+    echoed = true;
+    return chunk([choice(init.echoPrompt ?? '', null)]);
+  };
+  return {
+    encode(event: GatewayEvent): string {
+      if (event.type === 'usage') {
+        usage = event.usage;
+        return '';
+      }
+      if (phase !== 'open') return '';
+      if (event.type === 'text') return event.text === '' ? '' : echo() + chunk([choice(event.text, null)]);
+      if (event.type === 'end') {
+        phase = 'finished';
+        return echo() + chunk([choice('', event.finishReason)]);
+      }
+      return '';
+    },
+    error(err: GatewayError): string {
+      if (phase === 'closed') return '';
+      phase = 'closed';
+      return sseData(JSON.stringify(err.toOpenAI()));
+    },
+    done(): string {
+      if (phase === 'closed') return '';
+      if (phase !== 'finished') throw new Error('text completion encoder: done() before the end event; end a failed stream with error()');
+      phase = 'closed';
+      return (init.includeUsage && usage !== null ? chunk([], toOpenAIUsage(usage)) : '') + SSE_DONE;
+    },
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * Responses API out: the `response` object (non-stream, and inside response.created / response.completed), and
+ * the stream encoder with the event sequence the openai SDK's `responses.stream()` accumulates:
+ *
+ *   response.created, response.in_progress,
+ *   per output item, in order:
+ *     reasoning:     output_item.added, content_part.added (reasoning_text), reasoning_text.delta…,
+ *                    reasoning_text.done, content_part.done, output_item.done
+ *     message:       output_item.added, content_part.added (output_text), output_text.delta…,
+ *                    output_text.done, content_part.done, output_item.done
+ *     function_call: output_item.added, function_call_arguments.delta, function_call_arguments.done,
+ *                    output_item.done
+ *   response.completed (response.incomplete when the answer hit max_output_tokens) with usage.
+ *
+ * Every event carries `sequence_number` (0, 1, 2, …). There is no `[DONE]`. A failure after the stream started
+ * is an `error` event followed by `response.failed`, as the API sends them.
+ */
+import { randomBytes } from 'node:crypto';
+import type { GatewayError } from '../../core/errors.js';
+import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';
+import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
+import { sseEvent } from '../sse.js';
+import type { ParsedResponsesRequest } from './request.js';
+
+const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+export const newResponseId = (): string => `resp_${hex(24)}`;
+
+export interface ResponseInit {
+  id: string;
+  createdAt: number;
+  model: string;
+  echo: ParsedResponsesRequest['echo'];
+}
+
+type Json = Record<string, unknown>;
+
+export function toResponsesUsage(usage: Usage | null): Json | null {
+  if (usage === null) return null;
+  return {
+    input_tokens: usage.inputTokens,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: usage.outputTokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: usage.totalTokens,
+  };
+}
+
+type Status = 'in_progress' | 'completed' | 'incomplete' | 'failed';
+
+function incompleteDetails(finish: FinishReason | null): Json | null {
+  if (finish === 'length') return { reason: 'max_output_tokens' };
+  if (finish === 'content_filter') return { reason: 'content_filter' };
+  return null;
+}
+
+export function responseObject(init: ResponseInit, status: Status, output: Json[], usage: Usage | null, extra: { finish?: FinishReason; error?: Json } = {}): Json {
+  const e = init.echo;
+  return {
+    id: init.id,
+    object: 'response',
+    created_at: init.createdAt,
+    status,
+    background: false,
+    error: extra.error ?? null,
+    incomplete_details: status === 'incomplete' ? incompleteDetails(extra.finish ?? null) : null,
+    instructions: e.instructions,
+    max_output_tokens: e.maxOutputTokens,
+    model: init.model,
+    output,
+    parallel_tool_calls: e.parallelToolCalls,
+    previous_response_id: null,
+    reasoning: { effort: e.reasoningEffort, summary: null },
+    store: false,
+    temperature: e.temperature,
+    text: { format: { type: 'text' } },
+    tool_choice: e.toolChoice,
+    tools: e.tools,
+    top_p: e.topP,
+    truncation: 'disabled',
+    usage: toResponsesUsage(usage),
+    metadata: e.metadata,
+  };
+}
+
+const statusOf = (finish: FinishReason): Status => (finish === 'length' || finish === 'content_filter' ? 'incomplete' : 'completed');
+
+const reasoningItem = (id: string, text: string, status: 'in_progress' | 'completed'): Json => ({
+  id,
+  type: 'reasoning',
+  summary: [],
+  content: status === 'completed' ? [{ type: 'reasoning_text', text }] : [],
+  status,
+});
+
+const textPart = (text: string): Json => ({ type: 'output_text', annotations: [], logprobs: [], text });
+
+const messageItem = (id: string, text: string | null, status: 'in_progress' | 'completed' | 'incomplete'): Json => ({
+  id,
+  type: 'message',
+  status,
+  role: 'assistant',
+  content: text === null ? [] : [textPart(text)],
+});
+
+const functionCallItem = (id: string, call: ToolCall, status: 'in_progress' | 'completed'): Json => ({
+  id,
+  type: 'function_call',
+  status,
+  arguments: status === 'completed' ? call.arguments : '',
+  call_id: call.id,
+  name: call.name,
+});
+
+/** The output items of a finished answer: reasoning, then the message (unless only tools were called), then calls. */
+export function outputItems(answer: Pick<CollectedAnswer, 'text' | 'reasoning' | 'toolCalls' | 'finishReason'>): Json[] {
+  const items: Json[] = [];
+  if (answer.reasoning !== '') items.push(reasoningItem(`rs_${hex(24)}`, answer.reasoning, 'completed'));
+  if (answer.text !== '' || answer.toolCalls.length === 0) {
+    items.push(messageItem(`msg_${hex(24)}`, answer.text, answer.finishReason === 'length' ? 'incomplete' : 'completed'));
+  }
+  for (const call of answer.toolCalls) items.push(functionCallItem(`fc_${hex(24)}`, call, 'completed'));
+  return items;
+}
+
+export function renderResponse(init: ResponseInit, answer: CollectedAnswer): Json {
+  return responseObject(init, statusOf(answer.finishReason), outputItems(answer), answer.usage, { finish: answer.finishReason });
+}
+
+type Open = { kind: 'reasoning' | 'message'; id: string; index: number; text: string } | null;
+
+export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
+  let seq = 0;
+  const output: Json[] = [];
+  let open: Open = null;
+  let usage: Usage | null = null;
+  let phase: 'open' | 'finished' | 'closed' = 'open';
+
+  const ev = (type: string, fields: Json): string => sseEvent(type, JSON.stringify({ type, sequence_number: seq++, ...fields }));
+
+  function close(messageStatus: 'completed' | 'incomplete' = 'completed'): string {
+    if (open === null) return '';
+    const { kind, id, index, text } = open;
+    open = null;
+    const at = { item_id: id, output_index: index, content_index: 0 };
+    if (kind === 'reasoning') {
+      const item = reasoningItem(id, text, 'completed');
+      output[index] = item;
+      return (
+        ev('response.reasoning_text.done', { ...at, text }) +
+        ev('response.content_part.done', { ...at, part: { type: 'reasoning_text', text } }) +
+        ev('response.output_item.done', { output_index: index, item })
+      );
+    }
+    const item = messageItem(id, text, messageStatus);
+    output[index] = item;
+    return (
+      ev('response.output_text.done', { ...at, text, logprobs: [] }) +
+      ev('response.content_part.done', { ...at, part: textPart(text) }) +
+      ev('response.output_item.done', { output_index: index, item })
+    );
+  }
+
+  function openItem(kind: 'reasoning' | 'message'): string {
+    if (open?.kind === kind) return '';
+    const before = close();
+    const index = output.length;
+    const id = kind === 'reasoning' ? `rs_${hex(24)}` : `msg_${hex(24)}`;
+    const item = kind === 'reasoning' ? reasoningItem(id, '', 'in_progress') : messageItem(id, null, 'in_progress');
+    output.push(item);
+    open = { kind, id, index, text: '' };
+    const part = kind === 'reasoning' ? { type: 'reasoning_text', text: '' } : textPart('');
+    return (
+      before +
+      ev('response.output_item.added', { output_index: index, item }) +
+      ev('response.content_part.added', { item_id: id, output_index: index, content_index: 0, part })
+    );
+  }
+
+  function delta(kind: 'reasoning' | 'message', text: string): string {
+    const head = openItem(kind);
+    const o = open as NonNullable<Open>;
+    o.text += text;
+    const at = { item_id: o.id, output_index: o.index, content_index: 0, delta: text };
+    return head + (kind === 'reasoning' ? ev('response.reasoning_text.delta', at) : ev('response.output_text.delta', { ...at, logprobs: [] }));
+  }
+
+  function calls(list: ToolCall[]): string {
+    let out = close();
+    for (const call of list) {
+      const index = output.length;
+      const id = `fc_${hex(24)}`;
+      output.push(functionCallItem(id, call, 'completed'));
+      out +=
+        ev('response.output_item.added', { output_index: index, item: functionCallItem(id, call, 'in_progress') }) +
+        ev('response.function_call_arguments.delta', { item_id: id, output_index: index, delta: call.arguments }) +
+        ev('response.function_call_arguments.done', { item_id: id, output_index: index, name: call.name, arguments: call.arguments }) +
+        ev('response.output_item.done', { output_index: index, item: functionCallItem(id, call, 'completed') });
+    }
+    return out;
+  }
+
+  return {
+    start() {
+      const response = responseObject(init, 'in_progress', [], null);
+      return ev('response.created', { response }) + ev('response.in_progress', { response });
+    },
+    encode(event: GatewayEvent): string {
+      if (event.type === 'usage') {
+        usage = event.usage;
+        return '';
+      }
+      if (phase !== 'open') return '';
+      switch (event.type) {
+        case 'reasoning':
+          return event.text === '' ? '' : delta('reasoning', event.text);
+        case 'text':
+          return event.text === '' ? '' : delta('message', event.text);
+        case 'tool_calls':
+          return event.calls.length === 0 ? '' : calls(event.calls);
+        case 'end': {
+          phase = 'finished';
+          // an answer with nothing in it still has its (empty) message
+          let out = output.length === 0 ? openItem('message') : '';
+          out += close(event.finishReason === 'length' ? 'incomplete' : 'completed');
+          const status = statusOf(event.finishReason);
+          const response = responseObject(init, status, output, usage, { finish: event.finishReason });
+          return out + ev(status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
+        }
+      }
+    },
+    error(err: GatewayError): string {
+      if (phase === 'closed') return '';
+      phase = 'closed';
+      const response = responseObject(init, 'failed', output, usage, { error: { code: err.code ?? 'server_error', message: err.message } });
+      return ev('error', { code: err.code, message: err.message, param: err.param }) + ev('response.failed', { response });
+    },
+    done(): string {
+      if (phase === 'closed') return '';
+      if (phase !== 'finished') throw new Error('responses encoder: done() before the end event; end a failed stream with error()');
+      phase = 'closed';
+      return '';
+    },
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * POST /v1/responses: the body → one GatewayRequest.
+ *
+ * `instructions` becomes the first system message. `input` is a string (one user message) or a list of items:
+ * messages (`{role, content}` with `input_text` / `output_text` / `refusal` parts; `developer` reads as system),
+ * `function_call` items (they join the assistant turn before them, as chat's `tool_calls` do), and
+ * `function_call_output` items (tool results); `reasoning` items are skipped (OnDemand cannot take them back).
+ * The gateway keeps no state, so `previous_response_id`, `conversation` and `background` are refused
+ * (400 unsupported_value): send the whole conversation in `input`. Only `function` tools are supported.
+ */
+import { invalidRequest } from '../../core/errors.js';
+import type { GatewayRequest, GenerationParams, Message, ReasoningEffort, ToolChoice, ToolSpec } from '../../core/types.js';
+import {
+  isAbsent,
+  isObject,
+  missing,
+  invalidValue,
+  optionalBoolean,
+  optionalNumberIn,
+  optionalPositiveInt,
+  optionalSchema,
+  optionalString,
+  quoteList,
+  requireModel,
+  requireString,
+  requireText,
+  unsupported,
+  wrongType,
+  type Json,
+} from '../validate.js';
+
+export interface ParsedResponsesRequest {
+  request: GatewayRequest;
+  /** echoed back in the response object */
+  echo: {
+    instructions: string | null;
+    maxOutputTokens: number | null;
+    temperature: number | null;
+    topP: number | null;
+    /** the client's tools and tool_choice, as sent */
+    tools: unknown[];
+    toolChoice: unknown;
+    parallelToolCalls: boolean;
+    metadata: Record<string, unknown>;
+    reasoningEffort: string | null;
+    store: boolean;
+  };
+}
+
+const EFFORT: ReadonlyMap<string, ReasoningEffort> = new Map([
+  ['minimal', 'low'],
+  ['low', 'low'],
+  ['medium', 'medium'],
+  ['high', 'max'],
+  ['xhigh', 'max'],
+]);
+
+/** text of a content list; images and files are refused */
+function readContent(value: unknown, param: string): string {
+  if (typeof value === 'string') return value;
+  if (isAbsent(value)) missing(param);
+  if (!Array.isArray(value)) wrongType(param, 'a string or an array of content parts', value);
+  const texts: string[] = [];
+  value.forEach((part: unknown, j) => {
+    const p = `${param}[${j}]`;
+    if (!isObject(part)) wrongType(p, 'an object', part);
+    switch (part.type) {
+      case 'input_text':
+      case 'output_text':
+      case 'text':
+      case 'summary_text':
+      case 'reasoning_text':
+        texts.push(requireText(part.text, `${p}.text`));
+        return;
+      case 'refusal':
+        texts.push(requireText(part.refusal, `${p}.refusal`));
+        return;
+      case 'input_image':
+      case 'input_file':
+      case 'input_audio':
+        throw invalidRequest('Images and files are not supported on /v1/responses yet', p, 'unsupported_content');
+      default:
+        invalidValue(`${p}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['input_text', 'output_text', 'refusal'])}.`);
+    }
+  });
+  return texts.join('\n');
+}
+
+const ROLES: ReadonlyMap<string, Message['role']> = new Map([
+  ['user', 'user'],
+  ['assistant', 'assistant'],
+  ['system', 'system'],
+  ['developer', 'system'],
+]);
+
+function readInput(value: unknown): Message[] {
+  if (isAbsent(value)) missing('input');
+  if (typeof value === 'string') return [{ role: 'user', content: value }];
+  if (!Array.isArray(value)) wrongType('input', 'a string or an array of input items', value);
+  if (value.length === 0) throw invalidRequest("Invalid 'input': empty array. Expected at least one item.", 'input', 'empty_array');
+  const messages: Message[] = [];
+  value.forEach((raw: unknown, i) => {
+    const param = `input[${i}]`;
+    if (!isObject(raw)) wrongType(param, 'an object', raw);
+    const type = raw.type ?? 'message';
+    switch (type) {
+      case 'message': {
+        const roleName = requireString(raw.role, `${param}.role`);
+        const role = ROLES.get(roleName);
+        if (role === undefined) invalidValue(`${param}.role`, `'${roleName}'. Supported values are: ${quoteList([...ROLES.keys()])}.`);
+        messages.push({ role, content: readContent(raw.content, `${param}.content`) });
+        return;
+      }
+      case 'function_call': {
+        const call = {
+          id: requireString(raw.call_id, `${param}.call_id`),
+          name: requireString(raw.name, `${param}.name`),
+          arguments: requireText(raw.arguments, `${param}.arguments`),
+        };
+        const last = messages[messages.length - 1];
+        if (last?.role === 'assistant') (last.toolCalls ??= []).push(call);
+        else messages.push({ role: 'assistant', content: '', toolCalls: [call] });
+        return;
+      }
+      case 'function_call_output':
+        messages.push({
+          role: 'tool',
+          toolCallId: requireString(raw.call_id, `${param}.call_id`),
+          content: readContent(raw.output, `${param}.output`),
+        });
+        return;
+      case 'reasoning':
+        return;
+      default:
+        unsupported(`${param}.type`, `${JSON.stringify(type)}. Supported item types are: 'message', 'function_call', 'function_call_output', 'reasoning'.`);
+    }
+  });
+  if (messages.length === 0) throw invalidRequest("Invalid 'input': no message in it.", 'input', 'empty_array');
+  return messages;
+}
+
+function readTools(value: unknown): ToolSpec[] | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!Array.isArray(value)) wrongType('tools', 'an array', value);
+  if (value.length === 0) return undefined;
+  return value.map((tool: unknown, k): ToolSpec => {
+    const param = `tools[${k}]`;
+    if (!isObject(tool)) wrongType(param, 'an object', tool);
+    if (tool.type !== 'function') unsupported(`${param}.type`, `${JSON.stringify(tool.type ?? null)}. Only 'function' tools are supported.`);
+    const spec: ToolSpec = { name: requireString(tool.name, `${param}.name`) };
+    const description = optionalString(tool.description, `${param}.description`);
+    if (description !== undefined) spec.description = description;
+    const parameters = optionalSchema(tool.parameters, `${param}.parameters`);
+    if (parameters !== undefined) spec.parameters = parameters;
+    return spec;
+  });
+}
+
+function readToolChoice(value: unknown, tools: ToolSpec[] | undefined): ToolChoice | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value === 'string') {
+    if (value !== 'auto' && value !== 'none' && value !== 'required') {
+      invalidValue('tool_choice', `'${value}'. Supported values are: 'auto', 'none', 'required' or a function.`);
+    }
+    if (value === 'required' && tools === undefined) invalidValue('tool_choice', "'required' needs at least one entry in 'tools'.");
+    return value;
+  }
+  if (!isObject(value)) wrongType('tool_choice', 'a string or an object', value);
+  if (value.type !== 'function') unsupported('tool_choice.type', `${JSON.stringify(value.type ?? null)}. Only 'function' is supported.`);
+  const name = requireString(value.name, 'tool_choice.name');
+  if (!tools?.some((t) => t.name === name)) invalidValue('tool_choice.name', `'${name}' is not one of the functions in 'tools'.`);
+  return { name };
+}
+
+export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
+  if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+  const requestedModel = requireModel(body.model);
+  for (const field of ['previous_response_id', 'conversation', 'prompt'] as const) {
+    if (!isAbsent(body[field])) unsupported(field, 'this gateway stores no responses or prompts; send the whole conversation in `input`.');
+  }
+  if (body.background === true) unsupported('background', 'background responses are not supported.');
+  const instructions = optionalString(body.instructions, 'instructions');
+  const messages = readInput(body.input);
+  if (instructions !== undefined && instructions !== '') messages.unshift({ role: 'system', content: instructions });
+  const stream = optionalBoolean(body.stream, 'stream') ?? false;
+
+  const params: GenerationParams = {};
+  const temperature = optionalNumberIn(body.temperature, 'temperature', 0, 2);
+  if (temperature !== undefined) params.temperature = temperature;
+  const topP = optionalNumberIn(body.top_p, 'top_p', 0, 1);
+  if (topP !== undefined) params.topP = topP;
+  const maxOutputTokens = optionalPositiveInt(body.max_output_tokens, 'max_output_tokens');
+  if (maxOutputTokens !== undefined) params.maxTokens = maxOutputTokens;
+  let effortName: string | null = null;
+  if (!isAbsent(body.reasoning)) {
+    if (!isObject(body.reasoning)) wrongType('reasoning', 'an object', body.reasoning);
+    const effort = optionalString(body.reasoning.effort, 'reasoning.effort');
+    if (effort !== undefined && effort !== 'none') {
+      const mapped = EFFORT.get(effort);
+      if (mapped === undefined) invalidValue('reasoning.effort', `'${effort}'. Supported values are: ${quoteList([...EFFORT.keys(), 'none'])}.`);
+      params.reasoningEffort = mapped;
+      effortName = effort;
+    }
+  }
+  const tools = readTools(body.tools);
+  const toolChoice = readToolChoice(body.tool_choice, tools);
+  const parallel = optionalBoolean(body.parallel_tool_calls, 'parallel_tool_calls') ?? true;
+  const store = optionalBoolean(body.store, 'store') ?? true;
+  const metadata = isAbsent(body.metadata) ? {} : isObject(body.metadata) ? body.metadata : wrongType('metadata', 'an object', body.metadata);
+
+  const request: GatewayRequest = { api: 'responses', requestedModel, messages, params, stream };
+  if (tools !== undefined) request.tools = tools;
+  if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  return {
+    request,
+    echo: {
+      instructions: instructions ?? null,
+      maxOutputTokens: maxOutputTokens ?? null,
+      temperature: temperature ?? null,
+      topP: topP ?? null,
+      tools: Array.isArray(body.tools) ? (body.tools as Json[]) : [],
+      toolChoice: body.tool_choice ?? 'auto',
+      parallelToolCalls: parallel,
+      metadata,
+      reasoningEffort: effortName,
+      store,
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Field checks shared by the completions, Responses and Anthropic front ends. Each failure is a 400
+ * (GatewayError from invalidRequest) whose `param` names the field and whose `code` is stable:
+ * missing_required_parameter, invalid_type, invalid_value, unsupported_value. `null` means "not given".
+ */
+import { invalidRequest } from '../core/errors.js';
+
+export type Json = Record<string, unknown>;
+
+export const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export const isAbsent = (value: unknown): value is null | undefined => value === undefined || value === null;
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+export function missing(param: string, hint = ''): never {
+  throw invalidRequest(`Missing required parameter: '${param}'.${hint}`, param, 'missing_required_parameter');
+}
+
+export function wrongType(param: string, expected: string, value: unknown): never {
+  throw invalidRequest(`Invalid type for '${param}': expected ${expected}, but got ${describe(value)}.`, param, 'invalid_type');
+}
+
+export function invalidValue(param: string, detail: string): never {
+  throw invalidRequest(`Invalid '${param}': ${detail}`, param, 'invalid_value');
+}
+
+export function unsupported(param: string, detail: string): never {
+  throw invalidRequest(`Unsupported '${param}': ${detail}`, param, 'unsupported_value');
+}
+
+export const quoteList = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
+
+export function requireObject(value: unknown, param: string): Json {
+  if (isAbsent(value)) missing(param);
+  if (!isObject(value)) wrongType(param, 'an object', value);
+  return value;
+}
+
+export function requireString(value: unknown, param: string): string {
+  if (isAbsent(value)) missing(param);
+  if (typeof value !== 'string') wrongType(param, 'a string', value);
+  if (value.trim() === '') invalidValue(param, 'expected a non-empty string.');
+  return value;
+}
+
+/** A string that may be empty (message text). */
+export function requireText(value: unknown, param: string): string {
+  if (isAbsent(value)) missing(param);
+  if (typeof value !== 'string') wrongType(param, 'a string', value);
+  return value;
+}
+
+export function optionalString(value: unknown, param: string): string | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'string') wrongType(param, 'a string', value);
+  return value;
+}
+
+export function optionalBoolean(value: unknown, param: string): boolean | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'boolean') wrongType(param, 'a boolean', value);
+  return value;
+}
+
+export function optionalNumberIn(value: unknown, param: string, min: number, max: number): number | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) wrongType(param, 'a number', value);
+  if (value < min || value > max) invalidValue(param, `${value}. OnDemand accepts ${min} to ${max}.`);
+  return value;
+}
+
+export function optionalPositiveInt(value: unknown, param: string): number | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'number') wrongType(param, 'an integer', value);
+  if (!Number.isInteger(value) || value < 1) invalidValue(param, `${value}. Expected a positive integer.`);
+  return value;
+}
+
+export function requireModel(value: unknown): string {
+  if (isAbsent(value)) missing('model');
+  if (typeof value !== 'string') wrongType('model', 'a string', value);
+  if (value.trim() === '') invalidValue('model', 'expected a non-empty model name.');
+  return value;
+}
+
+/** stop sequences: a string or up to `max` non-empty strings */
+export function readStopList(value: unknown, param: string, max: number): string[] | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value === 'string') {
+    if (value === '') invalidValue(param, 'expected a non-empty string.');
+    return [value];
+  }
+  if (!Array.isArray(value)) wrongType(param, 'a string or an array of strings', value);
+  if (value.length > max) invalidValue(param, `${value.length} sequences. At most ${max} are allowed.`);
+  if (value.length === 0) return undefined;
+  return value.map((item: unknown, k) => {
+    if (typeof item !== 'string') wrongType(`${param}[${k}]`, 'a string', item);
+    if (item === '') invalidValue(`${param}[${k}]`, 'expected a non-empty string.');
+    return item;
+  });
+}
+
+/** A JSON schema object (tool parameters); absent → undefined. */
+export function optionalSchema(value: unknown, param: string): Record<string, unknown> | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!isObject(value)) wrongType(param, 'an object', value);
+  return value;
+}
+
+/** `only` (n, best_of): absent or exactly 1 */
+export function onlyOne(value: unknown, param: string): void {
+  if (isAbsent(value) || value === 1) return;
+  unsupported(param, `${JSON.stringify(value)}. Only 1 is supported: OnDemand returns one answer per request.`);
+}

@@ -1,0 +1,141 @@
+/**
+ * Everything an operator sees of a running gateway, built once per gateway by `createObservability` and fed
+ * from the app's onResponse hook (`observe`), the pool (change events, key list, and the leasing wrapper) and the
+ * streaming loop (`streamProbe`). Serves /metrics, /admin/usage, /admin/stats/timeseries, /admin/errors/recent.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
+import { presentedKey } from '../http/auth.js';
+import type { RequestRecord } from '../http/app.js';
+import { fingerprintKey } from '../pool/fingerprint.js';
+import { SqliteUsageStore } from '../store/sqlite-usage.js';
+import type { UsageStore } from '../store/types.js';
+import { GatewayMetrics, type PoolView, type StreamProbe } from './metrics.js';
+import { RecentErrors } from './recent-errors.js';
+import { redactPath } from './redact.js';
+import { metricsRoute, observabilityAdminRoutes } from './routes.js';
+import { TrafficSeries } from './timeseries.js';
+import { UsageRecorder } from './usage.js';
+
+export type { StreamProbe } from './metrics.js';
+
+export interface ObservabilityOptions {
+  config: Pick<Config, 'USAGE_RETENTION_DAYS' | 'DATA_DIR'>;
+  pool: PoolView;
+  /** a UsageStore of the caller's (not closed here); else the SQLite file in DATA_DIR, or memory with `inMemory` */
+  usageStore?: UsageStore | undefined;
+  /** keep usage in memory only (a gateway started with its own StateStore, as tests do) */
+  inMemory?: boolean;
+  /** default 10 s */
+  usageFlushMs?: number;
+  /** process metrics (CPU, memory, event loop); default true */
+  defaultMetrics?: boolean;
+  onError?: (err: unknown, context: string) => void;
+}
+
+/** Paths that are the gateway's own operation, not API traffic: not in the charts, recent errors or usage. */
+const OPERATIONAL = /^\/(?:admin(?:\/|$)|metrics$|dashboard(?:\/|$)|healthz$|readyz$|favicon\.ico$|$)/;
+
+export class Observability {
+  readonly metrics: GatewayMetrics;
+  readonly usage: UsageRecorder;
+  readonly traffic = new TrafficSeries(60);
+  readonly errors = new RecentErrors(100);
+  /** routes to register on the app: /metrics and the /admin observability APIs */
+  readonly plugins: Array<(app: FastifyInstance) => Promise<void> | void>;
+
+  private readonly ownStore: UsageStore | undefined;
+
+  constructor(opts: ObservabilityOptions) {
+    const store = opts.usageStore ?? (opts.inMemory ? new SqliteUsageStore(':memory:') : SqliteUsageStore.open(opts.config.DATA_DIR));
+    this.ownStore = opts.usageStore === undefined ? store : undefined;
+    this.metrics = new GatewayMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
+    this.metrics.watchPool(opts.pool);
+    this.usage = new UsageRecorder({
+      store,
+      flushIntervalMs: opts.usageFlushMs ?? 10_000,
+      retentionDays: opts.config.USAGE_RETENTION_DAYS,
+      ...(opts.onError ? { onError: opts.onError } : {}),
+    });
+    const deps = { usage: this.usage, traffic: this.traffic, errors: this.errors };
+    this.plugins = [metricsRoute(this.metrics), (app) => app.register(observabilityAdminRoutes, { prefix: '/admin', ...deps })];
+  }
+
+  readonly instrumentPool: GatewayMetrics['instrumentPool'] = (pool) => this.metrics.instrumentPool(pool);
+  readonly streamProbe = (): StreamProbe => this.metrics.streamProbe();
+
+  /** Called once per request from the app's onResponse hook. Never throws. */
+  readonly observe = (request: FastifyRequest, reply: FastifyReply): void => {
+    const gw: RequestRecord = request.gw ?? {};
+    const path = redactPath(pathOf(request.url));
+    const status = reply.statusCode;
+    const durationMs = reply.elapsedTime;
+    const tokensIn = gw.usage?.inputTokens ?? 0;
+    const tokensOut = gw.usage?.outputTokens ?? 0;
+    this.metrics.recordRequest({
+      route: request.routeOptions.url ?? 'unmatched',
+      model: gw.model,
+      status,
+      durationMs,
+      ttftMs: gw.ttftMs,
+      tokensIn,
+      tokensOut,
+    });
+    if (OPERATIONAL.test(path)) return;
+    const now = Date.now();
+    const failed = status >= 400 || gw.outcome === 'error';
+    this.traffic.record({ at: now, status, failed: gw.outcome === 'error', durationMs, ttftMs: gw.ttftMs, tokensIn, tokensOut });
+    if (failed) {
+      this.errors.push({
+        at: new Date(now).toISOString(),
+        requestId: request.id,
+        method: request.method,
+        path,
+        status,
+        code: gw.errorCode ?? null,
+        model: gw.model ?? null,
+        upstreamKey: gw.upstreamKey ?? null,
+        attempts: gw.attempts ?? null,
+        durationMs: Math.round(durationMs),
+      });
+    }
+    if (gw.model !== undefined) {
+      this.usage.record({
+        at: now,
+        model: gw.model,
+        client: clientLabel(request, gw),
+        upstreamKey: gw.upstreamKey ?? '-',
+        tokensIn,
+        tokensOut,
+        error: failed,
+      });
+    }
+  };
+
+  async close(): Promise<void> {
+    await this.usage.close();
+    this.metrics.close();
+    await this.ownStore?.close();
+  }
+}
+
+export function createObservability(opts: ObservabilityOptions): Observability {
+  return new Observability(opts);
+}
+
+/** A client key without a name (PRIVATE_KEY) as usage names it: "c:" + 8 hex digits of its sha256, never the key. */
+export function clientFingerprint(key: string): string {
+  return `c:${fingerprintKey(key).slice(2)}`;
+}
+
+function clientLabel(request: FastifyRequest, gw: RequestRecord): string {
+  if (gw.clientName !== undefined) return gw.clientName;
+  if (gw.clientKey === undefined || gw.clientKey < 0) return 'anonymous';
+  const key = presentedKey(request.headers);
+  return key === undefined ? 'anonymous' : clientFingerprint(key);
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}

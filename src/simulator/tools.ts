@@ -1,0 +1,113 @@
+/**
+ * How the simulated model answers a query carrying the gateway's `<tools>` section (src/core/tools/prompt.ts):
+ * it calls the first tool (or the one tool_choice names) with arguments built from the tool's schema, in the
+ * gateway's tool-call notation; after a tool result (a `<tool_result>` block after the last user turn) it answers
+ * in text, quoting the result, so a client's tool round trip ends. Markers in the query change the answer.
+ */
+
+/** Answer with a tool call whose arguments are not valid JSON. */
+export const TOOL_MALFORMED_MARKER = 'SIM_TOOL_MALFORMED';
+/** Answer with arguments of the wrong type for every required property. */
+export const TOOL_BAD_ARGS_MARKER = 'SIM_TOOL_BAD_ARGS';
+/** Write a sentence before the call. */
+export const TOOL_PREAMBLE_MARKER = 'SIM_TOOL_PREAMBLE';
+/** Call every tool, one call each. */
+export const TOOL_ALL_MARKER = 'SIM_TOOL_ALL';
+/** Use the `<tool_calls>[...]</tool_calls>` list form with the arguments as a JSON string, inside a ``` fence. */
+export const TOOL_LIST_MARKER = 'SIM_TOOL_LIST';
+/** Answer in plain text although tools are offered. */
+export const TOOL_SKIP_MARKER = 'SIM_TOOL_SKIP';
+
+export const TOOL_PREAMBLE = 'Let me look that up.\n';
+export const TOOL_SKIP_ANSWER = 'No tool is needed for this.';
+export const TOOL_RESULT_PREFIX = 'The tool answered: ';
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+interface SimTool {
+  name: string;
+  parameters?: unknown;
+}
+
+/** A value that satisfies `schema` (the common subset), deterministic: strings are `<key>-value`. */
+export function sampleValue(schema: unknown, key: string): unknown {
+  if (!isObject(schema)) return `${key}-value`;
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
+  if ('const' in schema) return schema.const;
+  const options = schema.anyOf ?? schema.oneOf;
+  if (Array.isArray(options) && options.length > 0) return sampleValue(options[0], key);
+  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  switch (type) {
+    case 'integer':
+    case 'number':
+      return typeof schema.minimum === 'number' ? schema.minimum : 1;
+    case 'boolean':
+      return true;
+    case 'null':
+      return null;
+    case 'array':
+      return schema.items === undefined ? [] : [sampleValue(schema.items, key)];
+    case 'object':
+      return sampleArguments(schema);
+    default:
+      return `${key}-value`;
+  }
+}
+
+/** Arguments for a tool: every declared property with a sample value. */
+export function sampleArguments(schema: unknown): Json {
+  const out: Json = {};
+  if (isObject(schema) && isObject(schema.properties)) {
+    for (const [key, sub] of Object.entries(schema.properties)) out[key] = sampleValue(sub, key);
+  }
+  return out;
+}
+
+function wrongArguments(schema: unknown): Json {
+  const out: Json = { ...sampleArguments(schema) };
+  const required = isObject(schema) && Array.isArray(schema.required) ? schema.required : [];
+  for (const key of required) if (typeof key === 'string') out[key] = typeof out[key] === 'number' ? 'not-a-number' : 42;
+  return out;
+}
+
+const callLine = (name: string, args: unknown): string =>
+  `<tool_call name="${name.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">${JSON.stringify(args)}</tool_call>`;
+
+/** The simulated answer when the query offers tools; undefined when it does not. */
+export function simToolAnswer(query: string): string | undefined {
+  const open = query.lastIndexOf('\n<tools>\n');
+  if (open < 0) return undefined;
+  const close = query.indexOf('\n</tools>', open);
+  const section = query.slice(open, close < 0 ? query.length : close);
+  const tools: SimTool[] = [];
+  for (const line of section.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const tool = JSON.parse(line) as unknown;
+      if (isObject(tool) && typeof tool.name === 'string') tools.push({ name: tool.name, parameters: tool.parameters });
+    } catch {
+      // not a tool line
+    }
+  }
+  const transcript = query.slice(0, open);
+  const lastResult = transcript.lastIndexOf('<tool_result');
+  if (lastResult >= 0 && lastResult > transcript.lastIndexOf('<user')) {
+    const bodyStart = transcript.indexOf('>\n', lastResult) + 2;
+    const bodyEnd = transcript.indexOf('\n</tool_result>', bodyStart);
+    return TOOL_RESULT_PREFIX + transcript.slice(bodyStart, bodyEnd < 0 ? undefined : bodyEnd);
+  }
+  if (query.includes(TOOL_SKIP_MARKER) || tools.length === 0) return TOOL_SKIP_ANSWER;
+  const named = /You must call the tool ("(?:[^"\\]|\\.)*")/.exec(section);
+  const wanted = named ? (JSON.parse(named[1] as string) as string) : undefined;
+  const first = tools.find((t) => t.name === wanted) ?? (tools[0] as SimTool);
+  const preamble = query.includes(TOOL_PREAMBLE_MARKER) ? TOOL_PREAMBLE : '';
+  if (query.includes(TOOL_MALFORMED_MARKER)) return `${preamble}<tool_call name="${first.name}">{"broken": "unterminated</tool_call>`;
+  if (query.includes(TOOL_BAD_ARGS_MARKER)) return preamble + callLine(first.name, wrongArguments(first.parameters));
+  if (query.includes(TOOL_LIST_MARKER)) {
+    const list = [{ name: first.name, arguments: JSON.stringify(sampleArguments(first.parameters)) }];
+    return `${preamble}\`\`\`xml\n<tool_calls>${JSON.stringify(list)}</tool_calls>\n\`\`\``;
+  }
+  const chosen = query.includes(TOOL_ALL_MARKER) ? tools : [first];
+  return preamble + chosen.map((t) => callLine(t.name, sampleArguments(t.parameters))).join('\n');
+}

@@ -1,0 +1,93 @@
+/**
+ * Picks where state lives, once, for the composition root (src/gateway.ts):
+ *  - REDIS_URL set: key state, admin key changes, client keys and limit counters in Redis, shared by every
+ *    replica (see redis.ts, ../limits/redis-limits.ts); the gateway still starts, and serves, when Redis is not
+ *    there (local state, `redis_up` 0, catch-up when it is back).
+ *  - otherwise: the SQLite file in DATA_DIR for key state and client keys, limits counted in memory.
+ */
+import type { Config } from '../config/config.js';
+import { ClientAccess } from '../limits/access.js';
+import { MemoryClientKeyStore, RedisClientKeyStore, SqliteClientKeyStore, type ClientKeyStore } from '../limits/key-store.js';
+import { LocalLimitStore, type LimitStore } from '../limits/limit-store.js';
+import { RedisLimitStore } from '../limits/redis-limits.js';
+import type { ClientKeyConfig } from '../limits/client-keys.js';
+import type { KeyPoolImpl } from '../pool/pool.js';
+import { resolveDataDir } from './data-dir.js';
+import { RedisStateStore } from './redis.js';
+import { RedisConnection, type RedisLogger } from './redis-connection.js';
+import { openStateStore } from './sqlite.js';
+import type { StateStore } from './types.js';
+
+export type SharedStateConfig = Pick<Config, 'DATA_DIR' | 'REDIS_URL' | 'REDIS_PREFIX' | 'REDIS_TIMEOUT_MS' | 'CLIENT_KEYS'>;
+
+export interface SharedState {
+  /** for the key pool */
+  store: StateStore;
+  /** named client keys and their limits, for the app's hooks and /admin/client-keys */
+  access: ClientAccess;
+  redis: RedisConnection | undefined;
+  /** With a shared store a key's status change is written (and so published) at once, not with the next batch. */
+  attachPool(pool: KeyPoolImpl): void;
+  setLogger(log: RedisLogger): void;
+  close(): Promise<void>;
+}
+
+export interface SharedStateOptions {
+  /** a StateStore given by the caller (tests): used as is and not closed here */
+  store?: StateStore | undefined;
+  /** client keys from the config file, merged after CLIENT_KEYS */
+  fileClientKeys?: readonly ClientKeyConfig[] | undefined;
+  onError?: (err: unknown, context: string) => void;
+}
+
+export async function openSharedState(config: SharedStateConfig, opts: SharedStateOptions = {}): Promise<SharedState> {
+  const onError = opts.onError ?? ((err, context) => console.error(context, err));
+  const configured = [...config.CLIENT_KEYS, ...(opts.fileClientKeys ?? [])];
+  let redis: RedisConnection | undefined;
+  let store: StateStore;
+  let keyStore: ClientKeyStore;
+  let limits: LimitStore;
+  let ownStore = opts.store === undefined;
+  if (config.REDIS_URL !== undefined) {
+    redis = new RedisConnection({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, commandTimeoutMs: config.REDIS_TIMEOUT_MS });
+    await redis.start();
+    store = opts.store ?? new RedisStateStore(redis, onError);
+    keyStore = new RedisClientKeyStore(redis);
+    limits = new RedisLimitStore(redis);
+  } else if (opts.store !== undefined) {
+    store = opts.store;
+    ownStore = false;
+    keyStore = new MemoryClientKeyStore();
+    limits = new LocalLimitStore();
+  } else {
+    const dir = resolveDataDir(config.DATA_DIR);
+    store = openStateStore(dir);
+    keyStore = new SqliteClientKeyStore(dir);
+    limits = new LocalLimitStore();
+  }
+  const access = new ClientAccess({ configured, store: keyStore, limits, onError });
+  await access.start();
+  const unhook: Array<() => void> = [];
+  return {
+    store,
+    access,
+    redis,
+    attachPool(pool) {
+      if (redis === undefined) return;
+      unhook.push(
+        pool.onChange((change) => {
+          if (change.type === 'state') void pool.flush();
+        }),
+      );
+    },
+    setLogger(log) {
+      redis?.setLogger(log);
+    },
+    async close() {
+      for (const u of unhook) u();
+      await access.close();
+      if (ownStore) await store.close();
+      await redis?.close();
+    },
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The dashboard in a real browser: Debian's chromium, headless, driven by playwright-core (no browser download).
+ * Sign in with the admin key, see the pool, disable a key and watch traffic avoid it, test, add and remove a
+ * key, check the charts, usage and errors fill in, and that the page fits a phone. Screenshots go to
+ * test-artifacts/ (gitignored). Without chromium the test fails: CI (.ci/run) installs it.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_KEY, UPSTREAM_KEYS, fingerprintKey, startStack, type Stack } from './harness.js';
+
+const ADMIN = 'adm-dashboard-0123456789';
+const ADDED = 'od-key-delta-444444';
+const [ALPHA] = UPSTREAM_KEYS as [string, string, string];
+const ARTIFACTS = path.resolve('test-artifacts');
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** CHROMIUM_PATH, else the first chromium on PATH. */
+function findChromium(): string | undefined {
+  const explicit = process.env.CHROMIUM_PATH;
+  if (explicit !== undefined && explicit !== '') return existsSync(explicit) ? explicit : undefined;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    for (const name of ['chromium', 'chromium-browser']) {
+      const candidate = path.join(dir, name);
+      if (dir !== '' && existsSync(candidate)) return candidate;
+    }
+  }
+  return undefined;
+}
+
+let stack: Stack;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+async function chat(): Promise<number> {
+  const res = await request(`${stack.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] }),
+  });
+  await res.body.dump();
+  return res.statusCode;
+}
+
+const row = (key: string) => page.locator(`#keys tr[data-fp="${fingerprintKey(key)}"]`);
+
+beforeAll(async () => {
+  const executablePath = findChromium();
+  if (executablePath === undefined) {
+    throw new Error(
+      "chromium not found (looked at CHROMIUM_PATH and PATH): install Debian's chromium package (apt-get install -y chromium); .ci/run installs it",
+    );
+  }
+  stack = await startStack({
+    keys: [...UPSTREAM_KEYS, ADDED],
+    env: { ADMIN_KEY: ADMIN, ONDEMAND_APIKEYS: UPSTREAM_KEYS.join(','), HEALTH_CHECK_INTERVAL: '0' },
+  });
+  browser = await chromium.launch({ executablePath, args: LAUNCH_ARGS, headless: true });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(msg.text());
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+describe('dashboard in chromium', () => {
+  it('refuses a wrong admin key, then signs in with the right one and shows the pool', async () => {
+    await page.goto(`${stack.url}/dashboard`);
+    await page.locator('#admin-key').fill('not-the-admin-key');
+    await page.locator('#signin-form button[type=submit]').click();
+    await expect.poll(() => page.locator('#signin-error').textContent()).toContain('refused');
+    expect(await page.locator('#app').isHidden()).toBe(true);
+
+    await page.locator('#admin-key').fill(ADMIN);
+    await page.locator('#signin-form button[type=submit]').click();
+    await page.locator('#keys tbody tr[data-fp]').first().waitFor();
+    expect(await page.locator('#keys tbody tr[data-fp]').count()).toBe(3);
+    for (const k of UPSTREAM_KEYS) expect(await row(k).getAttribute('data-state')).toBe('active');
+    expect(await page.locator('#circuit').textContent()).toContain('closed');
+    // the key is kept for this tab only
+    expect(await page.evaluate<string | null>("sessionStorage.getItem('odgw.adminKey')")).toBe(ADMIN);
+  });
+
+  it('disables a key: its state changes and traffic avoids it', async () => {
+    await row(ALPHA).locator('button[data-action=disable]').click();
+    await page.locator(`#keys tr[data-fp="${fingerprintKey(ALPHA)}"][data-state="disabled"]`).waitFor();
+    expect(await row(ALPHA).locator('.badge').textContent()).toBe('disabled');
+    expect(await row(ALPHA).locator('button[data-action=enable]').count()).toBe(1);
+
+    stack.sim.reset();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push(await chat());
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
+    const byKey = stack.sim.stats().byKey;
+    expect(byKey[ALPHA]?.queries ?? 0).toBe(0);
+    const others = UPSTREAM_KEYS.slice(1).reduce((n, k) => n + (byKey[k]?.queries ?? 0), 0);
+    expect(others).toBe(6);
+  });
+
+  it('tests a key from its row', async () => {
+    const beta = UPSTREAM_KEYS[1] as string;
+    await row(beta).locator('button[data-action=test]').click();
+    await expect.poll(() => page.locator('#key-message').textContent()).toMatch(/test: ok/);
+  });
+
+  it('adds a key, shows it without ever showing the key itself, and removes it', async () => {
+    await page.locator('#new-key').fill(ADDED);
+    await page.locator('#new-label').fill('delta');
+    await page.locator('#add-key-form button[type=submit]').click();
+    await row(ADDED).waitFor();
+    expect(await page.locator('#key-message').textContent()).toContain(`Added ${fingerprintKey(ADDED)}`);
+    expect(await row(ADDED).textContent()).toContain('delta');
+    expect(await page.locator('#new-key').inputValue()).toBe('');
+    expect(await page.content()).not.toContain(ADDED);
+    expect(stack.gateway.pool.list().map((k) => k.fingerprint)).toContain(fingerprintKey(ADDED));
+
+    // the screenshot shows the pool with the disabled and the new key, and the traffic so far
+    await page.locator('#usage-days').selectOption('1');
+    await expect.poll(() => page.locator('#usage-models').textContent()).toContain('gpt-4o');
+    expect(await page.locator('#chart-traffic rect').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row(ADDED).locator('button[data-action=remove]').click();
+    await row(ADDED).waitFor({ state: 'detached' });
+    expect(stack.gateway.pool.list().map((k) => k.fingerprint)).not.toContain(fingerprintKey(ADDED));
+  });
+
+  it('lists recent errors with their request ids', async () => {
+    const res = await request(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', 'x-request-id': 'req-dashboard-bad' },
+      body: '{"model":',
+    });
+    await res.body.dump();
+    expect(res.statusCode).toBe(400);
+    await page.locator('#usage-days').selectOption('7'); // any action refreshes the page's data
+    await expect.poll(() => page.locator('#errors').textContent()).toContain('req-dashboard-bad');
+    expect(await page.locator('#errors').textContent()).toContain('invalid_json');
+  });
+
+  it('fits a phone screen without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(() => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-phone.png'), fullPage: true });
+    expect(existsSync(path.join(ARTIFACTS, 'dashboard.png'))).toBe(true);
+  });
+
+  it('signs out and forgets the key; nothing on the page broke the content security policy', async () => {
+    await page.locator('#signout').click();
+    expect(await page.locator('#signin').isVisible()).toBe(true);
+    expect(await page.evaluate<string | null>("sessionStorage.getItem('odgw.adminKey')")).toBeNull();
+    expect(pageErrors.filter((e) => !/401|Unauthorized/i.test(e))).toEqual([]);
+  });
+});
