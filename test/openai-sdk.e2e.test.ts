@@ -88,6 +88,18 @@ describe('chat.completions.create (non-stream)', () => {
     expect(message.content).toBe(expectedAnswer('predefined-deepseek-r1', 'why?'));
   });
 
+  it('retries a non-stream answer that the upstream cuts midway on another key: nothing had reached the client', async () => {
+    stack.sim.setAllKeysBehavior({ kind: 'cut', afterDeltas: 2, times: 1 });
+    const raw = await client.chat.completions
+      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one two three four' }] })
+      .withResponse();
+    expect(raw.data.choices[0]?.message.content).toBe(expectedAnswer('predefined-openai-gpt4o', 'one two three four'));
+    expect(raw.response.headers.get('x-gateway-attempts')).toBe('2');
+    stack.sim.setAllKeysBehavior({ kind: 'stream_error', afterDeltas: 3, errorCode: 'server_error', message: 'flaky', times: 1 });
+    const again = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'five six seven' }] });
+    expect(again.choices[0]?.message.content).toBe(expectedAnswer('predefined-openai-gpt4o', 'five six seven'));
+  });
+
   it('counts usage with a tokenizer only when the upstream sends no metricsLog', async () => {
     const res = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'SIM_NO_METRICS hello' }] });
     expect(res.usage?.prompt_tokens).toBeGreaterThan(0);

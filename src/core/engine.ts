@@ -126,7 +126,9 @@ export class Engine {
         const body = buildQuery(request, endpointId);
         upstream = await this.deps.client.openQuery(lease.key, sessionId, body, attemptAbort.signal);
         const reader = new FrameReader(upstream, attemptAbort.signal);
-        const first = await reader.firstAnswerEvents();
+        // non-stream: nothing reaches the client before the answer is whole, so a failure anywhere in it can
+        // still go to another key; a stream commits at its first answer event
+        const first = req.stream ? await reader.firstAnswerEvents() : await reader.wholeAnswerEvents();
         const result: CompletionHandle['result'] = {};
         const handle: CompletionHandle = {
           endpointId,
@@ -216,17 +218,27 @@ class FrameReader {
       }
       for (const ev of batch) {
         if (ev.type === 'keepalive') continue;
-        if (ev.type === 'error' && seen.length === 0) {
-          throw new UpstreamFailure(`the upstream stream failed: ${ev.message}`, {
-            kind: 'stream_error',
-            phase: 'stream',
-            ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
-            upstreamMessage: ev.message,
-          });
-        }
+        if (ev.type === 'error' && seen.length === 0) throw streamErrorFailure(ev);
         seen.push(ev);
       }
       if (seen.length > 0) return seen;
+    }
+  }
+
+  /** Reads the whole answer, up to [DONE]; an upstream error or a cut anywhere throws (and can be retried). */
+  async wholeAnswerEvents(): Promise<UpstreamEvent[]> {
+    const all: UpstreamEvent[] = [];
+    for (;;) {
+      const batch = await this.next();
+      if (batch.length === 0) {
+        throw new UpstreamFailure('the upstream closed the stream before it finished', { kind: 'stream_error', phase: 'stream' });
+      }
+      for (const ev of batch) {
+        if (ev.type === 'keepalive') continue;
+        if (ev.type === 'error') throw streamErrorFailure(ev);
+        all.push(ev);
+        if (ev.type === 'done') return all;
+      }
     }
   }
 
@@ -282,12 +294,7 @@ async function* answerEvents(
             usage = { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens, totalTokens: ev.totalTokens, estimated: false };
             break;
           case 'error':
-            throw new UpstreamFailure(`the upstream stream failed: ${ev.message}`, {
-              kind: 'stream_error',
-              phase: 'stream',
-              ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
-              upstreamMessage: ev.message,
-            });
+            throw streamErrorFailure(ev);
           case 'done':
             finished = true;
             break;
@@ -388,4 +395,13 @@ export function failureToClientError(failure: UpstreamFailure | undefined, keysT
       });
     }
   }
+}
+
+function streamErrorFailure(ev: { message: string; errorCode: string | undefined }): UpstreamFailure {
+  return new UpstreamFailure(`the upstream stream failed: ${ev.message}`, {
+    kind: 'stream_error',
+    phase: 'stream',
+    ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
+    upstreamMessage: ev.message,
+  });
 }
