@@ -118,7 +118,6 @@ export const envSchema = z.object({
   SESSION_POOL_SIZE: int(0, 64).default(0),
   SESSION_POOL_TTL_SEC: int(1, 86_400).default(300),
   UPSTREAM_CONNECTIONS: int(0, 1_000_000).default(0),
-  DEMO: bool.default(false),
   // observability (src/observability, src/dashboard)
   METRICS_PUBLIC: bool.default(false),
   DASHBOARD: bool.default(true),
