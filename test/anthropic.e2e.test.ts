@@ -146,6 +146,31 @@ describe('messages.countTokens', () => {
   });
 });
 
+describe('images and documents', () => {
+  const PNG_1PX = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+  const PDF = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n').toString('base64');
+
+  it('uploads image and document blocks into the request session and the model sees them', async () => {
+    const res = await client.messages.create({
+      model: MODEL,
+      max_tokens: 50,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_1PX } },
+            { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF }, title: 'report.pdf' },
+            { type: 'text', text: 'what is in these?' },
+          ],
+        },
+      ],
+    });
+    const text = res.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+    expect(text).toMatch(/Attached: .*report\.pdf/);
+    expect(stack.sim.stats().mediaUploads).toBe(2);
+  });
+});
+
 describe('errors in Anthropic\'s shape', () => {
   it('400 without max_tokens', async () => {
     const err = (await client.messages.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] } as never).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
@@ -154,7 +179,7 @@ describe('errors in Anthropic\'s shape', () => {
   });
 
   it.each([
-    ['an image block', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://x/y.png' } }] }] }],
+    ['an image block with an unknown source type', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f_1' } }] }] }],
     ['a server tool', { messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'web_search_20250305', name: 'web_search' }] }],
     ['temperature above 1', { messages: [{ role: 'user', content: 'x' }], temperature: 1.5 }],
     ['a system role message', { messages: [{ role: 'system', content: 'x' }] }],

@@ -25,6 +25,9 @@ export function classifyFailure(f: UpstreamFailure): FailureClass {
   if (status === 401 || status === 402 || status === 403) return 'auth';
   if (status === 429) return 'rate';
   if (status === 408 || status >= 500 || status === 0) return 'transient';
+  // The query route only 404s when the session is gone (a pre-created session expired upstream): a fresh session,
+  // on any key, fixes it, and the client did nothing wrong.
+  if (status === 404 && f.phase === 'query') return 'transient';
   if (CLIENT_STATUSES.has(status) || (status >= 400 && status < 500)) return 'client';
   // A 1xx/2xx/3xx reported as a failure means the answer could not be used: the upstream's trouble, not the key's.
   return 'transient';

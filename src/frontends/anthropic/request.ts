@@ -3,12 +3,13 @@
  *
  * `system` (a string or text blocks) becomes the first system message. Message content is a string or blocks:
  * `text`; `tool_use` (assistant) → tool calls; `tool_result` (user) → tool messages, placed before the rest of
- * that user turn's text; `thinking` / `redacted_thinking` are skipped (OnDemand cannot take them back); images
- * and documents are refused with 400. `thinking: {type:"enabled", budget_tokens}` maps to OnDemand's
+ * that user turn's text; `thinking` / `redacted_thinking` are skipped (OnDemand cannot take them back); image
+ * and document blocks in a user turn become media, uploaded by the engine (src/ondemand/media.ts). `thinking: {type:"enabled", budget_tokens}` maps to OnDemand's
  * reasoningEffort (< 4096 low, < 16384 medium, else max). `top_k`, `metadata`, `service_tier` are ignored.
  */
 import { invalidRequest } from '../../core/errors.js';
-import type { GatewayRequest, GenerationParams, Message, ToolCall, ToolChoice, ToolSpec } from '../../core/types.js';
+import type { GatewayRequest, GenerationParams, MediaPart, Message, ToolCall, ToolChoice, ToolSpec } from '../../core/types.js';
+import { anthropicBlockToMediaPart } from '../../ondemand/media.js';
 import {
   isAbsent,
   isObject,
@@ -57,17 +58,22 @@ const ASSISTANT_SKIPPED: ReadonlySet<string> = new Set(['thinking', 'redacted_th
 function readUserTurn(raw: unknown[], param: string): Message[] {
   const out: Message[] = [];
   const texts: string[] = [];
+  const media: MediaPart[] = [];
   raw.forEach((block: unknown, j) => {
     const p = `${param}.${j}`;
     if (!isObject(block)) wrongType(p, 'an object', block);
-    if (block.type === 'tool_result') {
+    if (block.type === 'image' || block.type === 'document') {
+      media.push(anthropicBlockToMediaPart(block, p));
+    } else if (block.type === 'tool_result') {
       const id = requireString(block.tool_use_id, `${p}.tool_use_id`);
       let content = isAbsent(block.content) ? '' : textOfBlocks(block.content, `${p}.content`, NOTHING);
       if (optionalBoolean(block.is_error, `${p}.is_error`) === true) content = `Error: ${content}`;
       out.push({ role: 'tool', toolCallId: id, content });
     } else texts.push(textOfBlocks([block], param, NOTHING));
   });
-  if (texts.length > 0 || out.length === 0) out.push({ role: 'user', content: texts.join('\n') });
+  if (texts.length > 0 || media.length > 0 || out.length === 0) {
+    out.push(media.length > 0 ? { role: 'user', content: texts.join('\n'), media } : { role: 'user', content: texts.join('\n') });
+  }
   return out;
 }
 
