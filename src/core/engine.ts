@@ -92,78 +92,78 @@ export class Engine {
       const hasNextModel = step + 1 < plan.length;
       const tried = new Set<string>();
       let moveOn = false;
-    for (let attempt = 1; attempt <= this.deps.config.MAX_ATTEMPTS; attempt++) {
-      if (signal.aborted) throw clientGone();
-      if (attempt > 1 && performance.now() > deadline) break;
-      let lease: KeyLease;
-      try {
-        lease = await this.deps.pool.acquire({ exclude: tried, signal });
-      } catch (err) {
+      for (let attempt = 1; attempt <= this.deps.config.MAX_ATTEMPTS; attempt++) {
         if (signal.aborted) throw clientGone();
-        // no key left to try: the last upstream failure explains more than "pool empty" when we have one
-        if (lastFailure !== undefined && err instanceof GatewayError && tried.size > 0) {
-          if (fallBackAfterKeys(lastFailure, { hasNextModel })) {
+        if (attempt > 1 && performance.now() > deadline) break;
+        let lease: KeyLease;
+        try {
+          lease = await this.deps.pool.acquire({ exclude: tried, signal });
+        } catch (err) {
+          if (signal.aborted) throw clientGone();
+          // no key left to try: the last upstream failure explains more than "pool empty" when we have one
+          if (lastFailure !== undefined && err instanceof GatewayError && tried.size > 0) {
+            if (fallBackAfterKeys(lastFailure, { hasNextModel })) {
+              moveOn = true;
+              break;
+            }
+            throw failureToClientError(lastFailure, tried.size);
+          }
+          throw err;
+        }
+        tried.add(lease.fingerprint);
+        attempts++;
+        keysTried = Math.max(keysTried, tried.size);
+        const callStart = performance.now();
+        const attemptAbort = new AbortController();
+        const onAbort = (): void => attemptAbort.abort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        let upstream: UpstreamBody | undefined;
+        try {
+          const sessionId = this.deps.sessions
+            ? await this.deps.sessions.take(lease.key, lease.fingerprint, attemptAbort.signal)
+            : await this.deps.client.createSession(lease.key, attemptAbort.signal);
+          const request = prepare ? await prepare(lease.key, sessionId, planned.request, attemptAbort.signal) : planned.request;
+          const body = buildQuery(request, endpointId);
+          upstream = await this.deps.client.openQuery(lease.key, sessionId, body, attemptAbort.signal);
+          const reader = new FrameReader(upstream, attemptAbort.signal);
+          // non-stream: nothing reaches the client before the answer is whole, so a failure anywhere in it can
+          // still go to another key; a stream commits at its first answer event
+          const first = req.stream ? await reader.firstAnswerEvents() : await reader.wholeAnswerEvents();
+          const result: CompletionHandle['result'] = {};
+          const handle: CompletionHandle = {
+            endpointId,
+            model: planned.model,
+            keyFingerprint: lease.fingerprint,
+            attempts,
+            ttftMs: performance.now() - started,
+            result,
+            events: answerEvents(reader, first, body.query, lease, callStart, result, () => {
+              signal.removeEventListener('abort', onAbort);
+            }),
+            cancel: () => {
+              if (result.outcome !== undefined) return;
+              result.outcome = 'aborted';
+              reader.destroy();
+              lease.release({ ok: false, failure: new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase: 'stream' }) });
+              signal.removeEventListener('abort', onAbort);
+            },
+          };
+          return handle;
+        } catch (err) {
+          signal.removeEventListener('abort', onAbort);
+          upstream?.destroy();
+          const failure = toFailure(err, 'query', signal.aborted ? signal : undefined);
+          lease.release({ ok: false, failure });
+          if (failure.kind === 'client_aborted') throw clientGone();
+          const verdict = afterFailure(failure, { hasNextModel });
+          if (verdict === 'fail') throw failureToClientError(failure, tried.size);
+          lastFailure = failure;
+          if (verdict === 'next_model') {
             moveOn = true;
             break;
           }
-          throw failureToClientError(lastFailure, tried.size);
-        }
-        throw err;
-      }
-      tried.add(lease.fingerprint);
-      attempts++;
-      keysTried = Math.max(keysTried, tried.size);
-      const callStart = performance.now();
-      const attemptAbort = new AbortController();
-      const onAbort = (): void => attemptAbort.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      let upstream: UpstreamBody | undefined;
-      try {
-        const sessionId = this.deps.sessions
-          ? await this.deps.sessions.take(lease.key, lease.fingerprint, attemptAbort.signal)
-          : await this.deps.client.createSession(lease.key, attemptAbort.signal);
-        const request = prepare ? await prepare(lease.key, sessionId, planned.request, attemptAbort.signal) : planned.request;
-        const body = buildQuery(request, endpointId);
-        upstream = await this.deps.client.openQuery(lease.key, sessionId, body, attemptAbort.signal);
-        const reader = new FrameReader(upstream, attemptAbort.signal);
-        // non-stream: nothing reaches the client before the answer is whole, so a failure anywhere in it can
-        // still go to another key; a stream commits at its first answer event
-        const first = req.stream ? await reader.firstAnswerEvents() : await reader.wholeAnswerEvents();
-        const result: CompletionHandle['result'] = {};
-        const handle: CompletionHandle = {
-          endpointId,
-          model: planned.model,
-          keyFingerprint: lease.fingerprint,
-          attempts,
-          ttftMs: performance.now() - started,
-          result,
-          events: answerEvents(reader, first, body.query, lease, callStart, result, () => {
-            signal.removeEventListener('abort', onAbort);
-          }),
-          cancel: () => {
-            if (result.outcome !== undefined) return;
-            result.outcome = 'aborted';
-            reader.destroy();
-            lease.release({ ok: false, failure: new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase: 'stream' }) });
-            signal.removeEventListener('abort', onAbort);
-          },
-        };
-        return handle;
-      } catch (err) {
-        signal.removeEventListener('abort', onAbort);
-        upstream?.destroy();
-        const failure = toFailure(err, 'query', signal.aborted ? signal : undefined);
-        lease.release({ ok: false, failure });
-        if (failure.kind === 'client_aborted') throw clientGone();
-        const verdict = afterFailure(failure, { hasNextModel });
-        if (verdict === 'fail') throw failureToClientError(failure, tried.size);
-        lastFailure = failure;
-        if (verdict === 'next_model') {
-          moveOn = true;
-          break;
         }
       }
-    }
       if (!moveOn && !fallBackAfterKeys(lastFailure, { hasNextModel })) throw failureToClientError(lastFailure, tried.size);
     }
     throw failureToClientError(lastFailure, keysTried);
