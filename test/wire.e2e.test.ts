@@ -170,6 +170,12 @@ describe('upstream errors as the client sees them', () => {
       expect(json.error.message).toMatch(/gateway/i);
       expect(res.headers['retry-after']).toBeDefined();
       expect(JSON.stringify(json)).not.toContain(UPSTREAM_KEYS[0]);
+      // the failed request's log line still says what was tried
+      await expect
+        .poll(() => single.logs().split('\n').filter((l) => l.includes('"msg":"request"') && l.includes('"status":503')).length)
+        .toBe(1);
+      const line = JSON.parse(single.logs().split('\n').find((l) => l.includes('"msg":"request"') && l.includes('"status":503')) ?? '{}') as Record<string, unknown>;
+      expect(line).toMatchObject({ attempts: 1, endpoint: 'predefined-openai-gpt4o', upstreamKey: expect.stringMatching(/^k:[0-9a-f]{8}$/) });
     } finally {
       await single.close();
     }

@@ -39,6 +39,13 @@ export interface SessionSource {
   take(key: string, fingerprint: string, signal: AbortSignal): Promise<string>;
 }
 
+/** What the attempts so far were, for the request's log line when no answer comes (the engine fills it in). */
+export interface AttemptTrace {
+  attempts: number;
+  lastKey?: string;
+  endpoint?: string;
+}
+
 export interface CompletionHandle {
   endpointId: string;
   /** the model that answered (an alias or endpointId): differs from the requested one after auto routing or a fallback */
@@ -76,7 +83,7 @@ export class Engine {
    * Resolves when the first piece of the answer (content or reasoning) has arrived, or throws a GatewayError
    * once every allowed attempt has failed. The caller owns `signal`: aborting it aborts the upstream at once.
    */
-  async startCompletion(req: GatewayRequest, signal: AbortSignal): Promise<CompletionHandle> {
+  async startCompletion(req: GatewayRequest, signal: AbortSignal, trace?: AttemptTrace): Promise<CompletionHandle> {
     const plan = this.deps.planner?.plan(req) ?? [{ model: req.requestedModel, endpointId: this.resolveModel(req.requestedModel).endpointId, request: req }];
     const prepare = this.deps.prepareSession?.(req);
     const started = performance.now();
@@ -112,6 +119,11 @@ export class Engine {
         }
         tried.add(lease.fingerprint);
         attempts++;
+        if (trace) {
+          trace.attempts = attempts;
+          trace.lastKey = lease.fingerprint;
+          trace.endpoint = endpointId;
+        }
         keysTried = Math.max(keysTried, tried.size);
         const callStart = performance.now();
         const attemptAbort = new AbortController();

@@ -4,7 +4,7 @@
  * collect them and send one JSON body. The client hanging up aborts the upstream at once.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { CompletionHandle, Engine } from '../core/engine.js';
+import type { AttemptTrace, CompletionHandle, Engine } from '../core/engine.js';
 import { GatewayError } from '../core/errors.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, Usage } from '../core/types.js';
 import { applyToolEmulation } from '../core/tools/parser.js';
@@ -61,10 +61,16 @@ export async function runCompletion(
   request.gw.model = gwRequest.requestedModel;
   request.gw.stream = gwRequest.stream;
   let handle: CompletionHandle;
+  const trace: AttemptTrace = { attempts: 0 };
   try {
-    handle = await engine.startCompletion(gwRequest, abort.signal);
+    handle = await engine.startCompletion(gwRequest, abort.signal, trace);
   } catch (err) {
     reply.raw.off('close', onClose);
+    if (trace.attempts > 0) {
+      request.gw.attempts = trace.attempts;
+      if (trace.lastKey !== undefined) request.gw.upstreamKey = trace.lastKey;
+      if (trace.endpoint !== undefined) request.gw.endpoint = trace.endpoint;
+    }
     if (err instanceof GatewayError && err.code === 'client_closed_request') request.gw.outcome = 'client_closed';
     entry?.leave();
     throw entry?.reason ?? err;
