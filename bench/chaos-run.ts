@@ -1,6 +1,9 @@
 /**
  * The chaos run (issue 7), shared by `npm run chaos` (bench/chaos.ts) and its short version in the test suite
- * (test/chaos.short.test.ts). Loopback only, in one process: the simulator, the gateway, N client loops.
+ * (test/chaos.short.test.ts). Loopback only. The simulator always runs in its own process. The gateway runs
+ * either in this process beside the N client loops (`gateway: 'inline'`, the short test) or as its own child
+ * process, `node dist/main.js` (`gateway: 'process'`, the CLI), so that its RSS is measured without the load
+ * generator's: RSS from /proc/<pid>/status, heap from its own admin-protected /metrics.
  *
  * Keys: a few "anchor" keys never fail, so at least one key is healthy at every moment; the others get a random
  * fault every epoch (401, 429, 5xx, resets, stalls, streams cut / failed / stalled before or after the first delta)
@@ -15,7 +18,7 @@
  * simulator's open streams, and the gateway's open sockets all go to zero.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -25,6 +28,7 @@ import { loadConfig } from '../src/config/config.js';
 import { startGateway } from '../src/gateway.js';
 import type { KeyBehaviorSpec, SimStats } from '../src/simulator/types.js';
 import { checkChatStream, parseJson, post, shapeProblem } from '../test/fault-helpers.js';
+import { freePort, rssMb, startProc } from './procs.js';
 
 export interface ChaosOptions {
   seconds: number;
@@ -42,6 +46,23 @@ export interface ChaosOptions {
   /** extra gateway settings */
   env?: Record<string, string>;
   seed?: number;
+  /** where the gateway runs: in this process (default) or as `node dist/main.js` (needs `npm run build` first) */
+  gateway?: 'inline' | 'process';
+  /** node flags for the gateway process (e.g. --max-semi-space-size=16, --heapsnapshot-signal=SIGUSR2) */
+  gatewayNodeArgs?: string[];
+  /** memory sample period (default 2000 ms) */
+  sampleMs?: number;
+  /** how long to watch the idle gateway after the load stops (default 10 s) */
+  cooldownSeconds?: number;
+  /** called with the gateway's pid once it is up (process mode), e.g. to signal it for a heap snapshot */
+  onGatewayPid?: (pid: number) => void;
+}
+
+export interface MemorySample {
+  /** seconds since the load started (negative: before; past `seconds`: after the load stopped) */
+  t: number;
+  rssMB: number;
+  heapMB: number;
 }
 
 export interface ChaosReport {
@@ -58,12 +79,59 @@ export interface ChaosReport {
   faultsApplied: Record<string, number>;
   examples: { prebyte: string[]; malformed: string[] };
   end: { gatewayInFlight: number; gatewayStreams: number; simOpenStreams: number; gatewaySockets: number; settled: boolean };
-  /** the whole process (simulator excluded): gateway + load generator; rssEveryTenSecondsMB shows the trend */
-  memory: { rssStartMB: number; rssPeakMB: number; rssEndMB: number; rssEveryTenSecondsMB: number[]; heapAfterWarmupMB: number; heapEndMB: number; externalEndMB: number; gcExposed: boolean };
+  /**
+   * process mode: the gateway process alone (RSS from /proc, heap used from its /metrics, not after a forced GC);
+   * inline mode: this whole process, gateway + load generator (heap after a forced GC when --expose-gc is on).
+   */
+  memory: {
+    measured: 'gateway process' | 'gateway + load generator';
+    rssStartMB: number;
+    rssAfterWarmupMB: number;
+    rssPeakMB: number;
+    /** when the clients stopped */
+    rssEndMB: number;
+    /** `cooldownSeconds` after the clients stopped, idle */
+    rssAfterCooldownMB: number;
+    /** least-squares slope of RSS over the second half of the load, MB per minute */
+    rssSlopeSecondHalfMBPerMin: number;
+    heapSlopeSecondHalfMBPerMin: number;
+    /** RSS peak in the first and in the second half of the load: a leak raises the second */
+    rssPeakHalvesMB: [number, number];
+    /**
+     * lowest heap sample in each 20 s window of the load: the heap just after a major GC, so the live data. The
+     * heap used in between is a sawtooth (young objects promoted, collected at the next major GC) whose top says
+     * nothing about a leak; its floor does.
+     */
+    heapFloorsMB: number[];
+    heapFloorSlopeMBPerMin: number;
+    rssEveryTenSecondsMB: number[];
+    heapAfterWarmupMB: number;
+    heapEndMB: number;
+    heapAfterCooldownMB: number;
+    gcExposed: boolean;
+    /** the load generator's own RSS at the end (process mode; in inline mode it is inside the figures above) */
+    loadGeneratorRssEndMB: number;
+    samples: MemorySample[];
+  };
+  /** MAX_ATTEMPTS the gateway ran with */
+  maxAttempts: number;
   requestsPerSecond: number;
 }
 
+/** The gateway the clients talk to, wherever it runs. */
+interface GatewayUnderTest {
+  url: string;
+  pid: number | undefined;
+  memory(forceGc: boolean): Promise<{ rss: number; heap: number }>;
+  /** completions and started streams in flight */
+  inFlight(): Promise<{ completions: number; streams: number }>;
+  /** server-side sockets still open */
+  sockets(): Promise<number>;
+  close(): Promise<void>;
+}
+
 const CLIENT_KEY = 'sk-chaos-client-key-0123456789';
+const ADMIN_KEY = 'sk-chaos-admin-key-0123456789';
 const MB = 1024 * 1024;
 
 /** A small deterministic PRNG (mulberry32): the same seed gives the same fault schedule. */
@@ -119,8 +187,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
   const sim = await spawnSimulator(keys);
   const dataDir = mkdtempSync(join(tmpdir(), 'odgw-chaos-'));
-  const config = loadConfig({
+  const env: Record<string, string> = {
     PRIVATE_KEY: CLIENT_KEY,
+    ADMIN_KEY,
     ONDEMAND_APIKEYS: keys.join(','),
     ONDEMAND_BASE_URL: sim.url,
     PORT: '0',
@@ -140,9 +209,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     MAX_STREAMS_PER_CLIENT: '0',
     SHUTDOWN_GRACE_MS: '2000',
     ...opts.env,
-  });
-  const gateway = await startGateway(config, { logStream: new PassThrough().resume() });
-  const url = await gateway.listen();
+  };
+  // an empty value in opts.env removes the run's setting: the gateway's own default applies
+  for (const [k, v] of Object.entries(env)) if (v === '') delete env[k];
+  const maxAttempts = loadConfig(env).MAX_ATTEMPTS;
+  const mode = opts.gateway ?? 'inline';
+  const gateway = mode === 'process' ? await gatewayProcess(env, dataDir, opts.gatewayNodeArgs ?? []) : await gatewayInline(env);
+  if (gateway.pid !== undefined) opts.onGatewayPid?.(gateway.pid);
+  const url = gateway.url;
   const agent = new Agent({ keepAlive: true, maxSockets: opts.clients });
 
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -153,9 +227,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     if (list.length < 8) list.push(text.slice(0, 400));
   };
 
-  const rssStart = process.memoryUsage().rss;
+  await sleep(1000); // let the fresh process settle (lazy module init, first timers)
+  const first = await gateway.memory(true);
+  const rssStart = first.rss;
   let rssPeak = rssStart;
   const started = Date.now();
+  const samples: MemorySample[] = [{ t: -1, rssMB: round1(first.rss / MB), heapMB: round1(first.heap / MB) }];
   const deadline = started + opts.seconds * 1000;
   let faultsOn = true;
 
@@ -173,25 +250,32 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
   // progress and memory
   let heapAfterWarmup = 0;
+  let rssAfterWarmup = 0;
   const rssSamples: number[] = [];
+  const sampleMs = opts.sampleMs ?? 2_000;
+  const warmupMs = Math.min(20_000, (opts.seconds * 1000) / 5);
   const monitor = (async () => {
     let lastReport = Date.now();
     let warmed = false;
     while (Date.now() < deadline) {
-      await sleep(250);
-      const rss = process.memoryUsage().rss;
-      rssPeak = Math.max(rssPeak, rss);
-      if (!warmed && Date.now() - started > Math.min(10_000, (opts.seconds * 1000) / 5)) {
+      await sleep(Math.min(sampleMs, Math.max(1, deadline - Date.now())));
+      if (Date.now() >= deadline) break;
+      const warming = !warmed && Date.now() - started > warmupMs;
+      const m = await gateway.memory(warming);
+      rssPeak = Math.max(rssPeak, m.rss);
+      samples.push({ t: round1((Date.now() - started) / 1000), rssMB: round1(m.rss / MB), heapMB: round1(m.heap / MB) });
+      if (warming) {
         warmed = true;
-        gc?.();
-        heapAfterWarmup = process.memoryUsage().heapUsed;
+        heapAfterWarmup = m.heap;
+        rssAfterWarmup = m.rss;
       }
       if (Date.now() - lastReport >= 10_000) {
         lastReport = Date.now();
-        rssSamples.push(Math.round(rss / MB));
+        rssSamples.push(Math.round(m.rss / MB));
+        const inFlight = await gateway.inFlight();
         log(
           `${Math.round((Date.now() - started) / 1000)}s: ${counts.requests} requests, ok ${counts.ok}, midstream ${counts.midstream}, ` +
-            `prebyte ${counts.prebyte}, malformed ${counts.malformed}, in flight ${gateway.inflight.size}, rss ${Math.round(rss / MB)} MB`,
+            `prebyte ${counts.prebyte}, malformed ${counts.malformed}, in flight ${inFlight.completions}, gateway rss ${Math.round(m.rss / MB)} MB, heap ${Math.round(m.heap / MB)} MB`,
         );
       }
     }
@@ -231,41 +315,75 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   };
 
   await Promise.all([chaos, monitor, ...Array.from({ length: opts.clients }, (_, i) => client(i))]);
-  const elapsed = (Date.now() - started) / 1000;
+  const stopped = Date.now();
+  const elapsed = (stopped - started) / 1000;
+  const atEnd = await gateway.memory(false);
+  rssPeak = Math.max(rssPeak, atEnd.rss);
+  samples.push({ t: round1(elapsed), rssMB: round1(atEnd.rss / MB), heapMB: round1(atEnd.heap / MB) });
 
   // faults off; nothing may be left running
   faultsOn = false;
   await sim.reset();
   agent.destroy();
-  const sockets = (): Promise<number> => new Promise((r) => gateway.app.server.getConnections((_e, n) => r(n)));
-  let openSockets = await sockets();
+  let openSockets = await gateway.sockets();
   let simOpen = (await sim.stats()).openStreams;
-  for (let i = 0; i < 250 && (gateway.inflight.size > 0 || simOpen > 0); i++) {
+  let inFlight = await gateway.inFlight();
+  for (let i = 0; i < 250 && (inFlight.completions > 0 || simOpen > 0); i++) {
     await sleep(20);
     simOpen = (await sim.stats()).openStreams;
+    inFlight = await gateway.inFlight();
   }
-  const settled = gateway.inflight.size === 0 && simOpen === 0;
+  const settled = inFlight.completions === 0 && simOpen === 0;
   for (let i = 0; i < 100 && openSockets > 0; i++) {
     await sleep(20);
-    openSockets = await sockets();
+    openSockets = await gateway.sockets();
   }
-  gc?.();
   const end = {
-    gatewayInFlight: gateway.inflight.size,
-    gatewayStreams: gateway.inflight.streams,
+    gatewayInFlight: inFlight.completions,
+    gatewayStreams: inFlight.streams,
     simOpenStreams: simOpen,
     gatewaySockets: openSockets,
     settled,
   };
+
+  // the idle gateway after the load: RSS that stays up here is held, not in use
+  const cooldownMs = (opts.cooldownSeconds ?? 10) * 1000;
+  while (Date.now() - stopped < cooldownMs) {
+    await sleep(Math.min(sampleMs, Math.max(1, cooldownMs - (Date.now() - stopped))));
+    const m = await gateway.memory(false);
+    samples.push({ t: round1((Date.now() - started) / 1000), rssMB: round1(m.rss / MB), heapMB: round1(m.heap / MB) });
+  }
+  const afterCooldown = await gateway.memory(true);
+  samples.push({ t: round1((Date.now() - started) / 1000), rssMB: round1(afterCooldown.rss / MB), heapMB: round1(afterCooldown.heap / MB) });
+  const secondHalf = samples.filter((s) => s.t >= elapsed / 2 && s.t <= elapsed);
+  const during = samples.filter((s) => s.t >= 0 && s.t <= elapsed);
+  const floors: Array<[number, number]> = [];
+  for (let w = 0; w * 20 < elapsed; w++) {
+    const win = during.filter((s) => s.t >= w * 20 && s.t < (w + 1) * 20);
+    if (win.length === 0) continue;
+    const low = win.reduce((a, b) => (b.heapMB < a.heapMB ? b : a));
+    floors.push([low.t, low.heapMB]);
+  }
+  const peakOf = (list: MemorySample[]): number => Math.round(list.reduce((a, b) => Math.max(a, b.rssMB), 0));
   const memory = {
+    measured: mode === 'process' ? ('gateway process' as const) : ('gateway + load generator' as const),
     rssStartMB: Math.round(rssStart / MB),
+    rssAfterWarmupMB: Math.round(rssAfterWarmup / MB),
     rssPeakMB: Math.round(rssPeak / MB),
-    rssEndMB: Math.round(process.memoryUsage().rss / MB),
+    rssEndMB: Math.round(atEnd.rss / MB),
+    rssAfterCooldownMB: Math.round(afterCooldown.rss / MB),
+    rssSlopeSecondHalfMBPerMin: round1(slopePerMin(secondHalf.map((s) => [s.t, s.rssMB]))),
+    heapSlopeSecondHalfMBPerMin: round1(slopePerMin(secondHalf.map((s) => [s.t, s.heapMB]))),
+    rssPeakHalvesMB: [peakOf(during.filter((s) => s.t < elapsed / 2)), peakOf(secondHalf)] as [number, number],
+    heapFloorsMB: floors.map(([, h]) => Math.round(h)),
+    heapFloorSlopeMBPerMin: round1(slopePerMin(floors.slice(1))),
     rssEveryTenSecondsMB: rssSamples,
     heapAfterWarmupMB: Math.round(heapAfterWarmup / MB),
-    heapEndMB: Math.round(process.memoryUsage().heapUsed / MB),
-    externalEndMB: Math.round(process.memoryUsage().external / MB),
-    gcExposed: gc !== undefined,
+    heapEndMB: Math.round(atEnd.heap / MB),
+    heapAfterCooldownMB: Math.round(afterCooldown.heap / MB),
+    gcExposed: mode === 'inline' && gc !== undefined,
+    loadGeneratorRssEndMB: mode === 'process' ? Math.round(process.memoryUsage().rss / MB) : 0,
+    samples,
   };
 
   await gateway.close();
@@ -283,8 +401,115 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     examples,
     end,
     memory,
+    maxAttempts,
     requestsPerSecond: Math.round(counts.requests / Math.max(1, elapsed)),
   };
+}
+
+const round1 = (n: number): number => (Number.isFinite(n) ? Math.round(n * 10) / 10 : 0);
+
+/** Least-squares slope of y over t (seconds), per minute; 0 with fewer than 3 points. */
+function slopePerMin(points: Array<[number, number]>): number {
+  if (points.length < 3) return 0;
+  const n = points.length;
+  const mt = points.reduce((a, [t]) => a + t, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [t, y] of points) {
+    num += (t - mt) * (y - my);
+    den += (t - mt) ** 2;
+  }
+  return den === 0 ? 0 : (num / den) * 60;
+}
+
+/** The gateway in this process (the short test): its figures include the load generator. */
+async function gatewayInline(env: Record<string, string>): Promise<GatewayUnderTest> {
+  const gateway = await startGateway(loadConfig({ ...env, PORT: '0' }), { logStream: new PassThrough().resume() });
+  const url = await gateway.listen();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  return {
+    url,
+    pid: undefined,
+    memory: async (forceGc) => {
+      if (forceGc) gc?.();
+      const m = process.memoryUsage();
+      return { rss: m.rss, heap: m.heapUsed };
+    },
+    inFlight: async () => ({ completions: gateway.inflight.size, streams: gateway.inflight.streams }),
+    sockets: () => new Promise((r) => gateway.app.server.getConnections((_e, n) => r(n))),
+    close: () => gateway.close(),
+  };
+}
+
+/**
+ * The gateway as its own process, `node dist/main.js` (bench/procs.ts starts it, like the benchmark does). RSS is
+ * read from /proc, heap and in-flight counts from its /metrics (admin key), open sockets from /proc/net/tcp.
+ */
+async function gatewayProcess(env: Record<string, string>, dataDir: string, nodeArgs: string[]): Promise<GatewayUnderTest> {
+  const script = join(ROOT, 'dist', 'main.js');
+  const port = await freePort();
+  const proc = await startProc({
+    name: 'gateway',
+    script,
+    env: { ...env, PORT: String(port), LOG_LEVEL: env['LOG_LEVEL'] === 'silent' ? 'error' : (env['LOG_LEVEL'] ?? 'error') },
+    port,
+    core: undefined,
+    // not the repository: dist/main.js loads a .env from its working directory
+    cwd: dataDir,
+    readyPath: '/healthz',
+    nodeArgs,
+  });
+  const metrics = async (): Promise<Map<string, number>> => {
+    const res = await post(`${proc.url}/metrics`, undefined, { authorization: `Bearer ${ADMIN_KEY}` }, { method: 'GET', timeoutMs: 10_000 });
+    if (res.status !== 200) throw new Error(`gateway /metrics: ${res.status} ${res.body.slice(0, 200)}`);
+    const values = new Map<string, number>();
+    for (const line of res.body.split('\n')) {
+      const m = /^([a-z_]+)(?:\{[^}]*\})? (\S+)$/.exec(line);
+      if (m) values.set(m[1]!, (values.get(m[1]!) ?? 0) + Number(m[2]));
+    }
+    return values;
+  };
+  return {
+    url: proc.url,
+    pid: proc.pid,
+    memory: async () => {
+      const heap = (await metrics()).get('gateway_nodejs_heap_size_used_bytes') ?? NaN;
+      return { rss: rssMb(proc.pid) * MB, heap };
+    },
+    inFlight: async () => {
+      const m = await metrics();
+      return { completions: m.get('gateway_completions_in_flight') ?? NaN, streams: m.get('gateway_streams_in_flight') ?? NaN };
+    },
+    sockets: async () => serverSockets(port),
+    close: async () => {
+      await proc.stop();
+      if (proc.child.exitCode !== 0 && proc.child.signalCode === null) throw new Error(`gateway exited with ${String(proc.child.exitCode)}:\n${proc.output()}`);
+    },
+  };
+}
+
+/** TCP sockets on the gateway's side of `port` that are still open (not listening, not in TIME_WAIT or closed). */
+function serverSockets(port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let n = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      const local = f[1];
+      const state = f[3];
+      if (local === undefined || state === undefined || !local.endsWith(`:${hexPort}`)) continue;
+      // 0A listen, 06 time-wait, 07 close: nothing held open by the gateway
+      if (state !== '0A' && state !== '06' && state !== '07') n++;
+    }
+  }
+  return n;
 }
 
 interface SimProcess {

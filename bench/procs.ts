@@ -67,7 +67,8 @@ export async function startProc(o: StartOptions): Promise<Proc> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      const res = await Promise.race([request(`${url}${o.readyPath}`), exited]);
+      // reset: the probe's connection is closed after it, not kept alive to count as a client socket later
+      const res = await Promise.race([request(`${url}${o.readyPath}`, { reset: true }), exited]);
       await res.body.dump();
       if (res.statusCode === 200) break;
     } catch (err) {

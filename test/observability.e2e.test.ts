@@ -160,7 +160,7 @@ describe('traffic is counted', () => {
     const e = await call('/admin/errors/recent', ADMIN);
     expect(e.status).toBe(200);
     expect(e.body.data.map((x: any) => x.status)).toEqual([401, expect.any(Number)]);
-    expect(e.body.data[1]).toMatchObject({ requestId: 'req-observe-fail', model: 'gpt-4o', attempts: null, path: '/v1/chat/completions' });
+    expect(e.body.data[1]).toMatchObject({ requestId: 'req-observe-fail', model: 'gpt-4o', attempts: 3, path: '/v1/chat/completions' });
     expect(e.body.data[0]).toMatchObject({ code: 'invalid_api_key' });
     expect(e.text).not.toContain('sk-wrong');
   });
