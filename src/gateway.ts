@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 import type { Config } from './config/config.js';
 import { ConfigFileSource } from './config/file.js';
 import { Engine } from './core/engine.js';
@@ -81,9 +82,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   // REDIS_URL: state shared by the replicas in Redis; otherwise the SQLite file in DATA_DIR (src/store/shared.ts)
   const shared = await openSharedState(config, { store: opts.store, fileClientKeys: configFile?.current.clientKeys, onError: (err, context) => log.warn({ err }, context) });
   const store = shared.store;
-  const pool = await createKeyPool({ config, store, probe, fileKeys: configFile?.upstreamKeys(), onError: (err, context) => log.warn({ err }, `key pool: ${context}`) });
+  const pool = await createKeyPool({ config, store, peers: shared.peers, probe, fileKeys: configFile?.upstreamKeys(), onError: (err, context) => log.warn({ err }, `key pool: ${context}`) });
   shared.attachPool(pool);
-  const obs = createObservability({ config, pool, usageStore: opts.usageStore, inMemory: opts.store !== undefined, onError: (err, context) => log.warn({ err }, context) });
+  const obs = createObservability({ config, pool, usageStore: opts.usageStore ?? shared.usageStore, inMemory: opts.store !== undefined, onError: (err, context) => log.warn({ err }, context) });
   const health: HealthChecker = startHealthChecks({
     pool,
     intervalSec: config.HEALTH_CHECK_INTERVAL,
@@ -106,6 +107,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const adminKeys = new KeyChecker(config.ADMIN_KEY.length > 0 ? config.ADMIN_KEY : (configFile?.clientKeys() ?? config.PRIVATE_KEY));
   let shuttingDown = false;
   const inflight = new InFlight();
+  new Gauge({ name: 'gateway_completions_in_flight', help: 'Completions in flight, streamed or not (the shutdown drain waits for these)', registers: [obs.metrics.registry], collect() { this.set(inflight.size); } });
   const runner = { pingMs: config.KEEPALIVE_PING_MS, inflight, streamProbe: obs.streamProbe };
   const app = buildApp({
     config,

@@ -14,10 +14,11 @@ import type { KeyPool } from '../pool/types.js';
 import type { ClientAccessHook } from '../limits/access.js';
 import { isDashboardPath } from '../dashboard/routes.js';
 import { redactPath } from '../observability/redact.js';
-import { KeyChecker, presentedKey } from './auth.js';
+import { KeyChecker, presentedKey, presentedKeyDigest } from './auth.js';
 import { sendError } from './errors.js';
 import { applyLimits, serverLimits } from './limits.js';
 import { applySecurity } from './security.js';
+import { lazySchemaController } from './lazy-compilers.js';
 
 /** What one request did, for its single log line (and metrics). */
 export interface RequestRecord {
@@ -36,6 +37,8 @@ export interface RequestRecord {
   clientKey?: number;
   /** the named client key (CLIENT_KEYS, config file, admin API) that authenticated */
   clientName?: string;
+  /** sha256 of the presented client key, hashed once per request (auth, named keys, usage's fingerprint) */
+  keyDigest?: Buffer;
 }
 
 declare module 'fastify' {
@@ -80,6 +83,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: false, // limits.ts refuses new work while draining, OpenAI-shaped
     ...serverLimits(config),
     requestIdHeader: false,
+    schemaController: lazySchemaController, // ajv / fast-json-stringify only if a route declares a schema
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       const id = Array.isArray(incoming) ? incoming[0] : incoming;
@@ -107,14 +111,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       if (deps.adminKeys.match(key) < 0) throw unauthorized('This route needs the admin key (ADMIN_KEY).');
       return;
     }
-    const named = deps.clientAccess?.match(key);
+    const digest = key === undefined || key.length === 0 ? undefined : presentedKeyDigest(key);
+    if (digest !== undefined) request.gw.keyDigest = digest;
+    const named = deps.clientAccess?.match(key, digest);
     if (named !== undefined) {
       request.gw.clientKey = deps.clientKeys.size + named.index;
       request.gw.clientName = named.name;
       return;
     }
     if (openGateway()) return;
-    const index = deps.clientKeys.match(key);
+    const index = deps.clientKeys.match(key, digest);
     if (index < 0) {
       throw unauthorized(
         key === undefined

@@ -8,6 +8,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
+/**
+ * The SHA-256 of a presented key, computed once per request by the auth hook and kept on `request.gw` so the
+ * named-key lookup, the key check and usage's client fingerprint all reuse it (they all hash the same way).
+ */
+export const presentedKeyDigest = digest;
+
 export class KeyChecker {
   private digests: Buffer[];
 
@@ -24,10 +30,10 @@ export class KeyChecker {
     return this.digests.length;
   }
 
-  /** Index of the matching key, or -1. Timing does not depend on which key matched or how much of it. */
-  match(presented: string | undefined): number {
+  /** Index of the matching key, or -1 (`presentedDigest`: presentedKeyDigest(presented), when already known). Timing does not depend on which key matched or how much of it. */
+  match(presented: string | undefined, presentedDigest?: Buffer): number {
     if (presented === undefined || presented.length === 0) return -1;
-    const d = digest(presented);
+    const d = presentedDigest ?? digest(presented);
     let found = -1;
     for (let i = 0; i < this.digests.length; i++) {
       if (timingSafeEqual(d, this.digests[i] as Buffer) && found === -1) found = i;

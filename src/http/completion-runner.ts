@@ -125,7 +125,8 @@ async function streamAnswer(
     for await (const event of handle.events) {
       if (!writer.open) break;
       probe?.event(event);
-      await writer.write(encoder.encode(event));
+      const full = writer.write(encoder.encode(event)); // a promise only under backpressure
+      if (full !== undefined) await full;
     }
     writer.end(encoder.done());
   } catch (err) {

@@ -43,11 +43,14 @@ export class SseWriter {
     return !this.closed && !this.res.destroyed;
   }
 
-  /** Write one piece; resolves when the socket can take more (backpressure). */
-  async write(text: string): Promise<void> {
-    if (text.length === 0 || !this.open) return;
+  /**
+   * Write one piece. Returns a promise only when the socket is full (backpressure: it resolves on 'drain' or
+   * close), else undefined, so the usual chunk costs no promise: `const wait = writer.write(t); if (wait) await wait;`.
+   */
+  write(text: string): Promise<void> | undefined {
+    if (text.length === 0 || !this.open) return undefined;
     if (this.timer !== undefined) this.timer.refresh();
-    if (!this.res.write(text)) await waitDrain(this.res);
+    return this.res.write(text) ? undefined : waitDrain(this.res);
   }
 
   end(text = ''): void {

@@ -22,7 +22,7 @@ import type { LimitStore } from './limit-store.js';
 /** What the app's hooks need (src/http/app.ts). */
 export interface ClientAccessHook {
   /** the named key this presented key is, if any; `index` is its stable position among the named keys */
-  match(presented: string | undefined): { name: string; index: number } | undefined;
+  match(presented: string | undefined, presentedDigest?: Buffer): { name: string; index: number } | undefined;
   /** throws a GatewayError when the request must not go on */
   admit(request: FastifyRequest): Promise<void>;
   /** after the response: count its tokens (never throws, never awaited) */
@@ -68,8 +68,8 @@ export class ClientAccess implements ClientAccessHook {
     }
   }
 
-  match(presented: string | undefined): (ClientKeyInfo & { index: number }) | undefined {
-    return this.registry.match(presented);
+  match(presented: string | undefined, presentedDigest?: Buffer): (ClientKeyInfo & { index: number }) | undefined {
+    return this.registry.match(presented, presentedDigest);
   }
 
   async admit(request: FastifyRequest): Promise<void> {

@@ -127,9 +127,10 @@ export class ClientKeyRegistry {
     this.rebuild();
   }
 
-  match(presented: string | undefined): (ClientKeyInfo & { index: number }) | undefined {
+  /** `presentedDigest`: the raw sha256 of `presented` when the caller has it already (one hash per request). */
+  match(presented: string | undefined, presentedDigest?: Buffer): (ClientKeyInfo & { index: number }) | undefined {
     if (presented === undefined || presented.length === 0) return undefined;
-    return this.byDigest.get(keyDigest(presented));
+    return this.byDigest.get(presentedDigest !== undefined ? presentedDigest.toString('hex') : keyDigest(presented));
   }
 
   get(name: string): ClientKeyInfo | undefined {

@@ -67,7 +67,7 @@ export class Observability {
   /** Called once per request from the app's onResponse hook. Never throws. */
   readonly observe = (request: FastifyRequest, reply: FastifyReply): void => {
     const gw: RequestRecord = request.gw ?? {};
-    const path = redactPath(pathOf(request.url));
+    const rawPath = pathOf(request.url);
     const status = reply.statusCode;
     const durationMs = reply.elapsedTime;
     const tokensIn = gw.usage?.inputTokens ?? 0;
@@ -81,7 +81,9 @@ export class Observability {
       tokensIn,
       tokensOut,
     });
-    if (OPERATIONAL.test(path)) return;
+    // redaction never touches the first segment OPERATIONAL looks at (too short to look like a secret), so the raw
+    // path gives the same answer; the redacted one is built only for the recent-errors list
+    if (OPERATIONAL.test(rawPath)) return;
     const now = Date.now();
     const failed = status >= 400 || gw.outcome === 'error';
     this.traffic.record({ at: now, status, failed: gw.outcome === 'error', durationMs, ttftMs: gw.ttftMs, tokensIn, tokensOut });
@@ -90,7 +92,7 @@ export class Observability {
         at: new Date(now).toISOString(),
         requestId: request.id,
         method: request.method,
-        path,
+        path: redactPath(rawPath),
         status,
         code: gw.errorCode ?? null,
         model: gw.model ?? null,
@@ -131,6 +133,8 @@ export function clientFingerprint(key: string): string {
 function clientLabel(request: FastifyRequest, gw: RequestRecord): string {
   if (gw.clientName !== undefined) return gw.clientName;
   if (gw.clientKey === undefined || gw.clientKey < 0) return 'anonymous';
+  // the auth hook's digest of the key: the same sha256 clientFingerprint takes its 8 hex digits from
+  if (gw.keyDigest !== undefined) return `c:${gw.keyDigest.toString('hex', 0, 4)}`;
   const key = presentedKey(request.headers);
   return key === undefined ? 'anonymous' : clientFingerprint(key);
 }

@@ -15,9 +15,13 @@ import { classifyFailure } from '../pool/classify.js';
 import type { KeyPoolChange, KeyPoolImpl } from '../pool/pool.js';
 import type { AcquireOptions, CallOutcome, KeyLease, KeyPool, KeyStatus } from '../pool/types.js';
 import { redisUp } from '../store/redis-connection.js';
+import { PendingCounter, PendingHistogram } from './pending.js';
 
 const KEY_STATES: readonly KeyStatus[] = ['active', 'probation', 'cooling', 'degraded', 'dead', 'disabled'];
 const MODEL_LABELS = 50;
+const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
+const GAP_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
 /** What a streaming response reports while it runs (see completion-runner.ts). */
 export interface StreamProbe {
@@ -52,6 +56,9 @@ class LabelCap {
   }
 }
 
+const NO_LABELS = Object.freeze({}) as Record<string, string>;
+const noLabels = (): Record<string, string> => NO_LABELS;
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly models = new LabelCap(MODEL_LABELS);
@@ -68,47 +75,73 @@ export class GatewayMetrics {
   private readonly streams: Gauge;
   private pool: PoolView | undefined;
   private unwatch: (() => void) | undefined;
+  // the hot path's updates, in plain numbers; folded into the metrics above when the registry is read (pending.ts)
+  private readonly pendingRequests = new PendingCounter();
+  private readonly pendingTokens = new PendingCounter();
+  private readonly pendingCalls = new PendingCounter();
+  private readonly pendingDuration = new PendingHistogram(DURATION_BUCKETS);
+  private readonly pendingTtft = new PendingHistogram(TTFT_BUCKETS);
+  private readonly pendingGap = new PendingHistogram(GAP_BUCKETS);
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
+    const self = this;
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
     this.requests = new Counter({
       name: 'gateway_http_requests_total',
       help: 'HTTP requests answered, by route, model (API requests) and status',
       labelNames: ['route', 'model', 'status'],
       registers,
+      collect() {
+        self.pendingRequests.flush(this);
+      },
     });
     this.duration = new Histogram({
       name: 'gateway_request_duration_seconds',
       help: 'Time from request to the last byte of the response, by route',
       labelNames: ['route'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      buckets: DURATION_BUCKETS,
       registers,
+      collect() {
+        self.pendingDuration.flush(this);
+      },
     });
     this.ttft = new Histogram({
       name: 'gateway_time_to_first_token_seconds',
       help: 'Time from request to the first piece of the answer (failover included), by model',
       labelNames: ['model'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+      buckets: TTFT_BUCKETS,
       registers,
+      collect() {
+        self.pendingTtft.flush(this);
+      },
     });
     this.chunkGap = new Histogram({
       name: 'gateway_stream_chunk_gap_seconds',
       help: 'Gap between consecutive answer chunks written to streaming clients',
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      buckets: GAP_BUCKETS,
       registers,
+      collect() {
+        self.pendingGap.flush(this);
+      },
     });
     this.tokens = new Counter({
       name: 'gateway_tokens_total',
       help: 'Tokens by model and direction (in = prompt, out = completion)',
       labelNames: ['model', 'direction'],
       registers,
+      collect() {
+        self.pendingTokens.flush(this);
+      },
     });
     this.upstreamCalls = new Counter({
       name: 'gateway_upstream_calls_total',
       help: 'Upstream calls by key fingerprint and outcome class (ok, auth, rate, transient, edge, client)',
       labelNames: ['key', 'outcome'],
       registers,
+      collect() {
+        self.pendingCalls.flush(this);
+      },
     });
     this.failovers = new Counter({
       name: 'gateway_failovers_total',
@@ -134,7 +167,6 @@ export class GatewayMetrics {
       registers,
     });
     this.streams = new Gauge({ name: 'gateway_streams_in_flight', help: 'Streaming responses being written now', registers });
-    const self = this;
     new Gauge({
       name: 'gateway_keys',
       help: 'Keys in the pool by state',
@@ -187,12 +219,13 @@ export class GatewayMetrics {
 
   recordRequest(s: RequestSample): void {
     const model = s.model === undefined ? '' : this.models.label(s.model);
-    this.requests.inc({ route: s.route, model, status: String(s.status) });
-    this.duration.observe({ route: s.route }, s.durationMs / 1000);
+    const route = s.route;
+    this.pendingRequests.add(`${route}\u0000${model}\u0000${s.status}`, () => ({ route, model, status: String(s.status) }));
+    this.pendingDuration.observe(route, () => ({ route }), s.durationMs / 1000);
     if (s.model === undefined) return;
-    if (s.ttftMs !== undefined) this.ttft.observe({ model }, s.ttftMs / 1000);
-    if (s.tokensIn > 0) this.tokens.inc({ model, direction: 'in' }, s.tokensIn);
-    if (s.tokensOut > 0) this.tokens.inc({ model, direction: 'out' }, s.tokensOut);
+    if (s.ttftMs !== undefined) this.pendingTtft.observe(model, () => ({ model }), s.ttftMs / 1000);
+    if (s.tokensIn > 0) this.pendingTokens.add(`${model}\u0000in`, () => ({ model, direction: 'in' }), s.tokensIn);
+    if (s.tokensOut > 0) this.pendingTokens.add(`${model}\u0000out`, () => ({ model, direction: 'out' }), s.tokensOut);
   }
 
   /** Key gauges read the pool at scrape time; its change events feed the counters. */
@@ -223,7 +256,8 @@ export class GatewayMetrics {
           release: (outcome: CallOutcome) => {
             if (!settled) {
               settled = true;
-              this.upstreamCalls.inc({ key: lease.fingerprint, outcome: outcome.ok ? 'ok' : classifyFailure(outcome.failure) });
+              const cls = outcome.ok ? 'ok' : classifyFailure(outcome.failure);
+              this.pendingCalls.add(`${lease.fingerprint}\u0000${cls}`, () => ({ key: lease.fingerprint, outcome: cls }));
             }
             lease.release(outcome);
           },
@@ -242,7 +276,7 @@ export class GatewayMetrics {
       event: (event) => {
         if (event.type !== 'text' && event.type !== 'reasoning' && event.type !== 'tool_calls') return;
         const now = performance.now();
-        if (last >= 0) this.chunkGap.observe((now - last) / 1000);
+        if (last >= 0) this.pendingGap.observe('', noLabels, (now - last) / 1000);
         last = now;
       },
       end: () => {

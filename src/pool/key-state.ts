@@ -65,11 +65,19 @@ export const DEFAULT_KEY_STATE_SETTINGS: KeyStateSettings = {
   jitter: 0.1,
 };
 
+/** Outcomes of one key on the other replicas (REDIS_URL), within the window and since the key's status began. */
+export interface PeerCounts {
+  readonly ok: number;
+  readonly failed: number;
+}
+
 export interface TransitionContext {
   now: number;
   /** [0, 1); injected so jitter is reproducible in tests */
   random: () => number;
   settings: KeyStateSettings;
+  /** other replicas' outcomes of this key, judged together with `recent` (src/pool/peers.ts); none: this replica alone */
+  peers?: PeerCounts | undefined;
 }
 
 export type KeyEvent =
@@ -82,6 +90,8 @@ export type KeyEvent =
   | { type: 'operatorEnable' }
   /** the upstream circuit opened over failures this key was counted in: undo its cooldown */
   | { type: 'forgive' }
+  /** other replicas' outcomes of this key changed (ctx.peers): judge the transient-failure window again */
+  | { type: 'peerOutcomes' }
   | { type: 'tick' };
 
 export function initialKeyState(now: number): KeyState {
@@ -130,6 +140,8 @@ export function transition(s: KeyState, e: KeyEvent, ctx: TransitionContext): Ke
       return s.status === 'active' || s.status === 'probation' ? s : enterProbation(s, 'enabled by operator', ctx);
     case 'forgive':
       return forgive(s, ctx.now);
+    case 'peerOutcomes':
+      return onPeerOutcomes(s, ctx);
     case 'tick':
       return tick(s, ctx.now);
   }
@@ -246,7 +258,7 @@ function onTransient(counted: KeyState, s: KeyState, reason: string, ctx: Transi
   if (s.status === 'dead') return counted;
   if ((s.status === 'cooling' || s.status === 'degraded') && !lapsed(s, now)) return counted;
   const recent = remember(s.recent, now, false, settings.transientWindowSize);
-  if (windowTrips(recent, now, settings)) {
+  if (windowTrips(recent, now, settings, ctx.peers)) {
     const cooldown = Math.round(settings.transientCooldownMs * (1 + (ctx.random() * 2 - 1) * settings.jitter));
     return { ...enter({ ...counted, recent }, 'degraded', reason, now, now + cooldown) };
   }
@@ -254,10 +266,25 @@ function onTransient(counted: KeyState, s: KeyState, reason: string, ctx: Transi
   return s.status === 'cooling' || s.status === 'degraded' ? becomeActive(next, now) : next;
 }
 
-/** One timeout is noise; a key failing most of its recent calls is not. */
-function windowTrips(recent: readonly RecentOutcome[], now: number, settings: KeyStateSettings): boolean {
-  let total = 0;
-  let failed = 0;
+/**
+ * Other replicas failed this key: with this replica's own window, is it now failing most of its calls cluster-wide?
+ * Only an active (or lapsed) key or one on probation can be judged degraded this way; nothing else changes.
+ */
+function onPeerOutcomes(s: KeyState, ctx: TransitionContext): KeyState {
+  const { now, settings, peers } = ctx;
+  if (peers === undefined || peers.failed === 0) return s;
+  if (s.status === 'dead' || s.status === 'disabled') return s;
+  if ((s.status === 'cooling' || s.status === 'degraded') && !lapsed(s, now)) return s;
+  if (!windowTrips(s.recent, now, settings, peers)) return s;
+  const cooldown = Math.round(settings.transientCooldownMs * (1 + (ctx.random() * 2 - 1) * settings.jitter));
+  const own = s.recent.filter((r) => !r.ok && r.at > now - settings.transientWindowMs).length;
+  return enter(s, 'degraded', `transient failures on ${own + peers.failed} recent calls across replicas`, now, now + cooldown);
+}
+
+/** One timeout is noise; a key failing most of its recent calls (here and, with peers, on other replicas) is not. */
+function windowTrips(recent: readonly RecentOutcome[], now: number, settings: KeyStateSettings, peers?: PeerCounts): boolean {
+  let total = peers === undefined ? 0 : peers.ok + peers.failed;
+  let failed = peers === undefined ? 0 : peers.failed;
   for (const r of recent) {
     if (r.at <= now - settings.transientWindowMs) continue;
     total++;

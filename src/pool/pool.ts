@@ -26,6 +26,7 @@ import { assessExhaustion, circuitOpenError } from './exhausted.js';
 import { fingerprintKey } from './fingerprint.js';
 import { initialKeyState, isUsable, sameStatus, transition, type KeyEvent, type KeyState } from './key-state.js';
 import { Lease } from './lease.js';
+import type { PeerOutcomes } from './peers.js';
 import { probeReport, runProbe, type ProbeReport } from './probe.js';
 import { parseKeyState, toRecord } from './persist.js';
 import { KeySelector } from './select.js';
@@ -60,6 +61,8 @@ export interface KeyPoolOptions {
   store?: StateStore | undefined;
   probe?: ProbeFn | undefined;
   clock?: Clock | undefined;
+  /** other replicas' outcomes of the keys (REDIS_URL, src/store/redis-outcomes.ts): judged with this one's */
+  peers?: PeerOutcomes | undefined;
   /** background failures (a store write, a listener); never thrown at a caller */
   onError?: ((err: unknown, context: string) => void) | undefined;
 }
@@ -91,6 +94,8 @@ export class KeyPoolImpl implements KeyPool {
   private readonly probeFn: ProbeFn | undefined;
   private readonly onError: (err: unknown, context: string) => void;
   private unsubscribeStore: (() => void) | undefined;
+  readonly peers: PeerOutcomes | undefined;
+  private readonly unsubscribePeers: (() => void) | undefined;
 
   constructor(opts: KeyPoolOptions = {}) {
     this.settings = opts.settings ?? DEFAULT_POOL_SETTINGS;
@@ -107,6 +112,8 @@ export class KeyPoolImpl implements KeyPool {
     this.writer = opts.store && new StateWriter(opts.store, this.clock, this.settings.flushIntervalMs, recordOf, this.onError);
     for (const spec of opts.envKeys ?? []) this.upsertConfigured(spec, 'env', false);
     for (const spec of opts.fileKeys ?? []) this.upsertConfigured(spec, 'file', false);
+    this.peers = opts.peers;
+    this.unsubscribePeers = opts.peers?.onFailures((fps) => this.judgePeers(fps));
   }
 
   // ── the request path ────────────────────────────────────────────────────────────────────────────────────
@@ -149,6 +156,7 @@ export class KeyPoolImpl implements KeyPool {
     const now = this.clock.now();
     if (outcome.ok) {
       this.recordCircuit(entry.fingerprint, 'ok', now, trial, undefined);
+      this.peers?.record(entry.fingerprint, true);
       this.apply(entry, { type: 'success', latencyMs: outcome.latencyMs }, now);
       return;
     }
@@ -158,6 +166,7 @@ export class KeyPoolImpl implements KeyPool {
     const signal: CircuitSignal = cls === 'client' || cls === 'edge' || modelFailure ? 'ignored' : cls === 'auth' ? 'other' : cls;
     const verdict = this.recordCircuit(entry.fingerprint, signal, now, trial, f.retryAfterSec);
     const event: KeyEvent = { type: 'failure', cls, reason: describeFailure(f), retryAfterSec: f.retryAfterSec, punish: !verdict.suppress && !modelFailure };
+    if (cls === 'transient' && event.punish === true) this.peers?.record(entry.fingerprint, false);
     this.apply(entry, event, now);
     for (const fp of verdict.forgive) {
       const other = this.byFp.get(fp);
@@ -181,9 +190,21 @@ export class KeyPoolImpl implements KeyPool {
   private apply(entry: KeyEntry, event: KeyEvent, now = this.clock.now()): void {
     if (entry.removed) return;
     const prev = entry.state;
-    const next = transition(prev, event, { now, random: this.clock.random, settings: this.settings.keyState });
+    const judged = event.type === 'peerOutcomes' || (event.type === 'failure' && event.cls === 'transient');
+    const peers = judged ? this.peers?.counts(entry.fingerprint, prev.since) : undefined;
+    const next = transition(prev, event, { now, random: this.clock.random, settings: this.settings.keyState, peers });
     if (next === prev) return;
     this.setState(entry, next, true);
+  }
+
+  /** Other replicas saw these keys fail: judge their windows again (not while the upstream circuit holds). */
+  private judgePeers(fingerprints: readonly string[]): void {
+    if (this.circuit.info().phase !== 'closed') return;
+    const now = this.clock.now();
+    for (const fp of fingerprints) {
+      const e = this.byFp.get(fp);
+      if (e !== undefined) this.apply(e, { type: 'peerOutcomes' }, now);
+    }
   }
 
   private setState(entry: KeyEntry, next: KeyState, persist: boolean): void {
@@ -450,6 +471,7 @@ export class KeyPoolImpl implements KeyPool {
 
   /** For shutdown: stop the timer, write everything. The store itself is closed by its owner. */
   async close(): Promise<void> {
+    this.unsubscribePeers?.();
     this.unsubscribeStore?.();
     this.unsubscribeStore = undefined;
     await this.flush();

@@ -14,11 +14,15 @@ import type { ClientKeyConfig } from '../limits/client-keys.js';
 import type { KeyPoolImpl } from '../pool/pool.js';
 import { resolveDataDir } from './data-dir.js';
 import { RedisStateStore } from './redis.js';
+import { RedisUsageStore } from './redis-usage.js';
+import { RedisOutcomes } from './redis-outcomes.js';
+import { DEFAULT_KEY_STATE_SETTINGS } from '../pool/key-state.js';
 import { RedisConnection, type RedisLogger } from './redis-connection.js';
 import { openStateStore } from './sqlite.js';
-import type { StateStore } from './types.js';
+import type { StateStore, UsageStore } from './types.js';
 
-export type SharedStateConfig = Pick<Config, 'DATA_DIR' | 'REDIS_URL' | 'REDIS_PREFIX' | 'REDIS_TIMEOUT_MS' | 'CLIENT_KEYS'>;
+export type SharedStateConfig = Pick<Config, 'DATA_DIR' | 'REDIS_URL' | 'REDIS_PREFIX' | 'REDIS_TIMEOUT_MS' | 'CLIENT_KEYS'> &
+  Partial<Pick<Config, 'USAGE_RETENTION_DAYS'>>;
 
 export interface SharedState {
   /** for the key pool */
@@ -26,6 +30,10 @@ export interface SharedState {
   /** named client keys and their limits, for the app's hooks and /admin/client-keys */
   access: ClientAccess;
   redis: RedisConnection | undefined;
+  /** REDIS_URL: the cluster-wide usage counters (redis-usage.ts); undefined: the observability layer's own store */
+  usageStore: UsageStore | undefined;
+  /** REDIS_URL: other replicas' key outcomes, for the pool's transient-failure judgement (redis-outcomes.ts) */
+  peers: RedisOutcomes | undefined;
   /** With a shared store a key's status change is written (and so published) at once, not with the next batch. */
   attachPool(pool: KeyPoolImpl): void;
   setLogger(log: RedisLogger): void;
@@ -48,12 +56,16 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
   let keyStore: ClientKeyStore;
   let limits: LimitStore;
   let ownStore = opts.store === undefined;
+  let usageStore: RedisUsageStore | undefined;
+  let peers: RedisOutcomes | undefined;
   if (config.REDIS_URL !== undefined) {
     redis = new RedisConnection({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, commandTimeoutMs: config.REDIS_TIMEOUT_MS });
     await redis.start();
     store = opts.store ?? new RedisStateStore(redis, onError);
     keyStore = new RedisClientKeyStore(redis);
     limits = new RedisLimitStore(redis);
+    usageStore = new RedisUsageStore(redis, { retentionDays: config.USAGE_RETENTION_DAYS ?? 90, onError });
+    peers = new RedisOutcomes(redis, { windowMs: DEFAULT_KEY_STATE_SETTINGS.transientWindowMs });
   } else if (opts.store !== undefined) {
     store = opts.store;
     ownStore = false;
@@ -72,6 +84,8 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
     store,
     access,
     redis,
+    usageStore,
+    peers,
     attachPool(pool) {
       if (redis === undefined) return;
       unhook.push(
@@ -87,6 +101,8 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
       for (const u of unhook) u();
       await access.close();
       if (ownStore) await store.close();
+      await usageStore?.close();
+      peers?.close();
       await redis?.close();
     },
   };

@@ -8,7 +8,7 @@
  * is held to the end, then parsed as a whole: valid calls become one `tool_calls` event and the answer ends with
  * finish reason `tool_calls`; a malformed answer is returned as plain text, unchanged (docs/tools.md says why).
  */
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../../http/random-id.js';
 import type { CompletionHandle } from '../engine.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, ToolSpec } from '../types.js';
 import { wantsTools } from './prompt.js';
@@ -186,7 +186,7 @@ export interface ToolFilterOptions {
 }
 
 export function newToolCallId(prefix = 'call_'): string {
-  return `${prefix}${randomBytes(12).toString('hex')}`;
+  return `${prefix}${randomToken(12, 'hex')}`;
 }
 
 /** Event in, events out. Synchronous, so it can be tested with tables. */

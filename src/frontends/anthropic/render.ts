@@ -9,7 +9,7 @@
  * Blocks come in the order of the answer: thinking (from reasoning), text, tool_use.
  * Errors: `{"type":"error","error":{"type","message"}}`, as the HTTP body or as an `event: error` frame.
  */
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../../http/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';
 import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
@@ -17,7 +17,7 @@ import { sseEvent } from '../sse.js';
 
 type Json = Record<string, unknown>;
 
-export const newMessageId = (): string => `msg_${randomBytes(12).toString('hex')}`;
+export const newMessageId = (): string => `msg_${randomToken(12, 'hex')}`;
 
 export type StopReason = 'end_turn' | 'max_tokens' | 'tool_use' | 'refusal';
 

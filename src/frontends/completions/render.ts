@@ -4,7 +4,7 @@
  * `choices: []` and the usage, then `data: [DONE]`. Reasoning is not part of this API and is left out; an
  * error after the stream started is one `data: {"error":{...}}` frame and no [DONE], as for chat.
  */
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../../http/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import type { FinishReason, GatewayEvent, Usage } from '../../core/types.js';
 import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
@@ -12,7 +12,7 @@ import { toOpenAIUsage, type OpenAIUsage } from '../openai-chat/response.js';
 import { SSE_DONE, sseData } from '../sse.js';
 
 export function newTextCompletionId(): string {
-  return `cmpl-${randomBytes(18).toString('base64url')}`;
+  return `cmpl-${randomToken(18, 'base64url')}`;
 }
 
 export interface TextCompletionInit {

@@ -2,12 +2,12 @@
  * Non-streaming chat completions: GatewayEvents → one `chat.completion` object, in exactly the shape
  * openai-node, LangChain and the AI SDK read (see gateway-lessons §1).
  */
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../../http/random-id.js';
 import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';
 
 /** `chatcmpl-` + 24 url-safe random characters (18 random bytes). */
 export function newCompletionId(): string {
-  return `chatcmpl-${randomBytes(18).toString('base64url')}`;
+  return `chatcmpl-${randomToken(18, 'base64url')}`;
 }
 
 export interface OpenAIUsage {

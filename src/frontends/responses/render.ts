@@ -15,14 +15,14 @@
  * Every event carries `sequence_number` (0, 1, 2, …). There is no `[DONE]`. A failure after the stream started
  * is an `error` event followed by `response.failed`, as the API sends them.
  */
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '../../http/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';
 import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
 import { sseEvent } from '../sse.js';
 import type { ParsedResponsesRequest } from './request.js';
 
-const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+const hex = (bytes: number): string => randomToken(bytes, 'hex');
 export const newResponseId = (): string => `resp_${hex(24)}`;
 
 export interface ResponseInit {
