@@ -4,6 +4,7 @@
  * missing_required_parameter, invalid_type, invalid_value, unsupported_value. `null` means "not given".
  */
 import { invalidRequest } from '../core/errors.js';
+import type { GenerationParams } from '../core/types.js';
 
 export type Json = Record<string, unknown>;
 
@@ -116,4 +117,18 @@ export function optionalSchema(value: unknown, param: string): Record<string, un
 export function onlyOne(value: unknown, param: string): void {
   if (isAbsent(value) || value === 1) return;
   unsupported(param, `${JSON.stringify(value)}. Only 1 is supported: OnDemand returns one answer per request.`);
+}
+
+/** temperature, top_p, presence_penalty, frequency_penalty as OpenAI names them, in OnDemand's ranges */
+export function readSamplingParams(body: Json): GenerationParams {
+  const params: GenerationParams = {};
+  const temperature = optionalNumberIn(body.temperature, 'temperature', 0, 2);
+  if (temperature !== undefined) params.temperature = temperature;
+  const topP = optionalNumberIn(body.top_p, 'top_p', 0, 1);
+  if (topP !== undefined) params.topP = topP;
+  const presencePenalty = optionalNumberIn(body.presence_penalty, 'presence_penalty', 0, 2);
+  if (presencePenalty !== undefined) params.presencePenalty = presencePenalty;
+  const frequencyPenalty = optionalNumberIn(body.frequency_penalty, 'frequency_penalty', 0, 2);
+  if (frequencyPenalty !== undefined) params.frequencyPenalty = frequencyPenalty;
+  return params;
 }

@@ -9,12 +9,12 @@
  */
 import type { GatewayRequest, GenerationParams } from '../../core/types.js';
 import {
+  readSamplingParams,
   isAbsent,
   isObject,
   missing,
   onlyOne,
   optionalBoolean,
-  optionalNumberIn,
   optionalPositiveInt,
   readStopList,
   requireModel,
@@ -59,15 +59,7 @@ export function parseCompletionsRequest(body: unknown): ParsedCompletionsRequest
     if (!isObject(body.stream_options)) wrongType('stream_options', 'an object', body.stream_options);
     includeUsage = optionalBoolean(body.stream_options.include_usage, 'stream_options.include_usage') ?? false;
   }
-  const params: GenerationParams = {};
-  const temperature = optionalNumberIn(body.temperature, 'temperature', 0, 2);
-  if (temperature !== undefined) params.temperature = temperature;
-  const topP = optionalNumberIn(body.top_p, 'top_p', 0, 1);
-  if (topP !== undefined) params.topP = topP;
-  const presencePenalty = optionalNumberIn(body.presence_penalty, 'presence_penalty', 0, 2);
-  if (presencePenalty !== undefined) params.presencePenalty = presencePenalty;
-  const frequencyPenalty = optionalNumberIn(body.frequency_penalty, 'frequency_penalty', 0, 2);
-  if (frequencyPenalty !== undefined) params.frequencyPenalty = frequencyPenalty;
+  const params: GenerationParams = readSamplingParams(body);
   const maxTokens = optionalPositiveInt(body.max_tokens, 'max_tokens');
   if (maxTokens !== undefined) params.maxTokens = maxTokens;
   const stop = readStopList(body.stop, 'stop', 4);

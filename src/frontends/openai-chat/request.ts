@@ -19,6 +19,20 @@ import type {
   ToolChoice,
   ToolSpec,
 } from '../../core/types.js';
+import {
+  invalidValue,
+  isAbsent,
+  isObject,
+  missing,
+  optionalBoolean,
+  optionalPositiveInt,
+  optionalString,
+  quoteList,
+  readSamplingParams,
+  requireString,
+  wrongType,
+  type Json,
+} from '../validate.js';
 
 export interface ParsedChatRequest {
   request: GatewayRequest;
@@ -31,75 +45,7 @@ export interface ChatRequestOptions {
   acceptMedia?: boolean;
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** null and undefined both mean "not given" */
-const isAbsent = (value: unknown): value is null | undefined => value === undefined || value === null;
-
-// ---- errors -------------------------------------------------------------------------------------------------
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-function missing(param: string, hint = ''): never {
-  throw invalidRequest(`Missing required parameter: '${param}'.${hint}`, param, 'missing_required_parameter');
-}
-
-function wrongType(param: string, expected: string, value: unknown): never {
-  throw invalidRequest(
-    `Invalid type for '${param}': expected ${expected}, but got ${describe(value)}.`,
-    param,
-    'invalid_type',
-  );
-}
-
-function invalidValue(param: string, detail: string): never {
-  throw invalidRequest(`Invalid '${param}': ${detail}`, param, 'invalid_value');
-}
-
-const quoteList = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
-
-// ---- scalars ------------------------------------------------------------------------------------------------
-
-function requireString(value: unknown, param: string): string {
-  if (isAbsent(value)) missing(param);
-  if (typeof value !== 'string') wrongType(param, 'a string', value);
-  if (value.trim() === '') invalidValue(param, 'expected a non-empty string.');
-  return value;
-}
-
-function optionalString(value: unknown, param: string): string | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value !== 'string') wrongType(param, 'a string', value);
-  return value;
-}
-
-function optionalBoolean(value: unknown, param: string): boolean | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value !== 'boolean') wrongType(param, 'a boolean', value);
-  return value;
-}
-
-/** A number in OnDemand's range; the message says OnDemand's range, since OpenAI's is wider for penalties. */
-function optionalNumberIn(value: unknown, param: string, min: number, max: number): number | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) wrongType(param, 'a number', value);
-  if (value < min || value > max) invalidValue(param, `${value}. OnDemand accepts ${min} to ${max}.`);
-  return value;
-}
-
-function optionalPositiveInt(value: unknown, param: string): number | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value !== 'number') wrongType(param, 'an integer', value);
-  if (!Number.isInteger(value) || value < 1) invalidValue(param, `${value}. Expected a positive integer.`);
-  return value;
-}
+// ---- fields ------------------------------------------------------------------------------------------------
 
 function readStop(value: unknown): string[] | undefined {
   if (isAbsent(value)) return undefined;
@@ -151,15 +97,7 @@ function readIncludeUsage(value: unknown): boolean {
 }
 
 function readParams(body: Json): GenerationParams {
-  const params: GenerationParams = {};
-  const temperature = optionalNumberIn(body.temperature, 'temperature', 0, 2);
-  if (temperature !== undefined) params.temperature = temperature;
-  const topP = optionalNumberIn(body.top_p, 'top_p', 0, 1);
-  if (topP !== undefined) params.topP = topP;
-  const presencePenalty = optionalNumberIn(body.presence_penalty, 'presence_penalty', 0, 2);
-  if (presencePenalty !== undefined) params.presencePenalty = presencePenalty;
-  const frequencyPenalty = optionalNumberIn(body.frequency_penalty, 'frequency_penalty', 0, 2);
-  if (frequencyPenalty !== undefined) params.frequencyPenalty = frequencyPenalty;
+  const params = readSamplingParams(body);
   // max_tokens is deprecated in favour of max_completion_tokens; both are checked, the newer one wins
   const maxTokens = optionalPositiveInt(body.max_tokens, 'max_tokens');
   const maxCompletionTokens = optionalPositiveInt(body.max_completion_tokens, 'max_completion_tokens');
