@@ -151,11 +151,17 @@ describe('three replicas, one redis', () => {
     const [a, b, c] = replicas as [Replica, Replica, Replica];
     const statuses: number[] = [];
     let stop = false;
+    // held while the one-shot 401 below is meant for A: traffic through B or C could otherwise take it
+    let hold = false;
+    let trafficBusy = false;
     // steady traffic through all three replicas, with and without a limited key, for the whole outage
     const traffic = (async () => {
       for (let i = 0; !stop; i++) {
+        while (hold) await new Promise((r) => setTimeout(r, 5));
         const r = replicas[i % 3] as Replica;
+        trafficBusy = true;
         const res = await chat(r.url, i % 2 === 0 ? CLIENT_KEY : OPS_KEY);
+        trafficBusy = false;
         statuses.push(res.status);
       }
     })();
@@ -168,8 +174,11 @@ describe('three replicas, one redis', () => {
 
     // during the outage a key dies through A only (the simulator fails it once, then it would work again)
     const flaky = UPSTREAM_KEYS[1] as string;
+    hold = true;
+    await until('the traffic loop is paused', () => !trafficBusy);
     sim.setKeyBehavior(flaky, { kind: 'http', status: 401, times: 1 });
     for (let i = 0; i < 6 && (sim.stats().byKey[flaky]?.failures ?? 0) === 0; i++) statuses.push((await chat(a.url)).status);
+    hold = false;
     expect(sim.stats().byKey[flaky]?.failures).toBe(1);
     expect(stateOn(a, flaky)).toBe('dead');
     expect(stateOn(b, flaky)).not.toBe('dead');

@@ -54,3 +54,51 @@ describe('session pool', () => {
     expect(stats.crossKeyQueries).toBe(0);
   });
 });
+
+describe('session pool: sessions the upstream forgot', () => {
+  const KEYS = ['od-key-pool-stale-001', 'od-key-pool-stale-002'];
+  const ADMIN = 'admin-key-for-the-stale-session-test';
+  let stale: Stack;
+
+  beforeAll(async () => {
+    stale = await startStack({ keys: KEYS, env: { SESSION_POOL_SIZE: '3', SESSION_POOL_TTL_SEC: '600', MAX_ATTEMPTS: '3', ADMIN_KEY: ADMIN } });
+  });
+  afterAll(async () => stale.close());
+
+  it('a query on a forgotten pooled session is retried once, with a freshly created session, and no key is blamed', async () => {
+    const post = async (stream: boolean, said: string) => {
+      const res = await request(`${stale.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', stream, messages: [{ role: 'user', content: said }] }),
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+      });
+      return { status: res.statusCode, body: await res.body.text() };
+    };
+    // warm both keys' pools (each key is warmed on its first request; round robin or not, a few requests do it)
+    for (let i = 0; i < 4; i++) expect((await post(false, `warm ${i}`)).status).toBe(200);
+    await until(() => stale.sim.stats().sessionsCreated >= 4 + 2 * 3);
+    expect(stale.sim.forgetSessions()).toBeGreaterThan(0);
+    const before = stale.sim.stats();
+
+    // the first request: a pooled session on a forgotten session (404), then another key with a session made for it
+    const res = await post(false, 'after the upstream forgot');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).choices[0].message.content).toContain('You said: after the upstream forgot');
+    expect(stale.sim.stats().queries - before.queries).toBe(2);
+    // a 404 also empties that key's pool: at most one more 404 (the other key's) over the next requests
+    for (let i = 0; i < 4; i++) {
+      const streamed = await post(i % 2 === 0, `after ${i}`);
+      expect(streamed.status).toBe(200);
+      expect(streamed.body).toContain(i % 2 === 0 ? 'data: [DONE]' : `You said: after ${i}`);
+    }
+    expect(stale.sim.stats().queries - before.queries).toBeLessThanOrEqual(2 + 4 + 1);
+
+    const keys = await request(`${stale.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(keys.statusCode).toBe(200);
+    const list = (await keys.body.json()) as { data: Array<{ state: string; consecutiveFailures: number }> };
+    expect(list.data).toHaveLength(2);
+    for (const k of list.data) expect(k.state).toBe('active');
+  });
+});

@@ -14,7 +14,7 @@ import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { ModelRouter } from '../ondemand/models.js';
 import { buildQuery } from '../ondemand/query.js';
 import { estimateUsage } from '../ondemand/tokens.js';
-import { classifyFailure } from '../pool/classify.js';
+import { classifyFailure, isSessionGone } from '../pool/classify.js';
 import type { KeyLease, KeyPool } from '../pool/types.js';
 import { GatewayError } from './errors.js';
 import { afterFailure, fallBackAfterKeys, type ModelPlanner } from './model-plan.js';
@@ -37,6 +37,8 @@ export type SessionPrepare = (key: string, sessionId: string, request: GatewayRe
 
 export interface SessionSource {
   take(key: string, fingerprint: string, signal: AbortSignal): Promise<string>;
+  /** the upstream forgot a session taken for this key: drop the key's other ready sessions */
+  discard?(key: string): void;
 }
 
 /** What the attempts so far were, for the request's log line when no answer comes (the engine fills it in). */
@@ -91,6 +93,9 @@ export class Engine {
     let lastFailure: UpstreamFailure | undefined;
     let attempts = 0;
     let keysTried = 0;
+    // a pooled session the upstream forgot (404 on the query route) says its siblings may be gone too: the
+    // attempts after it create their session instead of taking a pooled one
+    let freshSession = false;
 
     // each model of the plan gets the usual key failover; a model failure moves on to the next (before the first byte)
     for (const [step, planned] of plan.entries()) {
@@ -126,18 +131,18 @@ export class Engine {
         }
         keysTried = Math.max(keysTried, tried.size);
         const callStart = performance.now();
-        const attemptAbort = new AbortController();
-        const onAbort = (): void => attemptAbort.abort();
-        signal.addEventListener('abort', onAbort, { once: true });
+        // Every attempt runs on the caller's signal (no controller of its own): the engine never aborts an attempt
+        // by signal, a failed attempt's upstream body is destroyed below, and the calls before it have settled.
         let upstream: UpstreamBody | undefined;
         try {
-          const sessionId = this.deps.sessions
-            ? await this.deps.sessions.take(lease.key, lease.fingerprint, attemptAbort.signal)
-            : await this.deps.client.createSession(lease.key, attemptAbort.signal);
-          const request = prepare ? await prepare(lease.key, sessionId, planned.request, attemptAbort.signal) : planned.request;
+          const sessionId =
+            this.deps.sessions && !freshSession
+              ? await this.deps.sessions.take(lease.key, lease.fingerprint, signal)
+              : await this.deps.client.createSession(lease.key, signal);
+          const request = prepare ? await prepare(lease.key, sessionId, planned.request, signal) : planned.request;
           const body = buildQuery(request, endpointId);
-          upstream = await this.deps.client.openQuery(lease.key, sessionId, body, attemptAbort.signal);
-          const reader = new FrameReader(upstream, attemptAbort.signal);
+          upstream = await this.deps.client.openQuery(lease.key, sessionId, body, signal);
+          const reader = new FrameReader(upstream, signal);
           // non-stream: nothing reaches the client before the answer is whole, so a failure anywhere in it can
           // still go to another key; a stream commits at its first answer event
           const first = req.stream ? await reader.firstAnswerEvents() : await reader.wholeAnswerEvents();
@@ -149,24 +154,24 @@ export class Engine {
             attempts,
             ttftMs: performance.now() - started,
             result,
-            events: answerEvents(reader, first, body.query, lease, callStart, result, () => {
-              signal.removeEventListener('abort', onAbort);
-            }),
+            events: answerEvents(reader, first, body.query, lease, callStart, result),
             cancel: () => {
               if (result.outcome !== undefined) return;
               result.outcome = 'aborted';
               reader.destroy();
               lease.release({ ok: false, failure: new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase: 'stream' }) });
-              signal.removeEventListener('abort', onAbort);
             },
           };
           return handle;
         } catch (err) {
-          signal.removeEventListener('abort', onAbort);
           upstream?.destroy();
           const failure = toFailure(err, 'query', signal.aborted ? signal : undefined);
           lease.release({ ok: false, failure });
           if (failure.kind === 'client_aborted') throw clientGone();
+          if (isSessionGone(failure)) {
+            freshSession = true;
+            this.deps.sessions?.discard?.(lease.key);
+          }
           const verdict = afterFailure(failure, { hasNextModel });
           if (verdict === 'fail') throw failureToClientError(failure, tried.size);
           lastFailure = failure;
@@ -285,7 +290,6 @@ async function* answerEvents(
   lease: KeyLease,
   callStart: number,
   result: CompletionHandle['result'],
-  cleanup: () => void,
 ): AsyncGenerator<GatewayEvent> {
   let usage: Usage | undefined;
   let completion = '';
@@ -341,7 +345,6 @@ async function* answerEvents(
       lease.release({ ok: false, failure: new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase: 'stream' }) });
       result.outcome = 'aborted';
     }
-    cleanup();
   }
 }
 

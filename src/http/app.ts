@@ -19,6 +19,7 @@ import { sendError } from './errors.js';
 import { applyLimits, serverLimits } from './limits.js';
 import { applySecurity } from './security.js';
 import { lazySchemaController } from './lazy-compilers.js';
+import { syncHook } from './sync-hook.js';
 
 /** What one request did, for its single log line (and metrics). */
 export interface RequestRecord {
@@ -97,7 +98,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.decorateRequest('gw', null as unknown as RequestRecord);
   applySecurity(app, config); // CORS preflight must answer before auth
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', syncHook((request, reply) => {
     request.gw = {};
     void reply.header('x-request-id', request.id);
     const path = pathOf(request);
@@ -129,7 +130,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       );
     }
     request.gw.clientKey = index;
-  });
+  }));
 
   applyLimits(app, config, deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {});
   if (deps.clientAccess) app.addHook('preHandler', async (request) => deps.clientAccess?.admit(request));
@@ -147,7 +148,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
 
   const logsRequests = ['trace', 'debug', 'info'].includes(config.LOG_LEVEL);
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', syncHook((request, reply) => {
     deps.observe?.(request, reply);
     const gw = request.gw;
     if (gw !== null) deps.clientAccess?.settle(gw);
@@ -175,7 +176,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       },
       'request',
     );
-  });
+  }));
 
   const root = async (): Promise<{ status: string; name: string }> => ({ status: 'ok', name: 'ondemand-gateway' });
   app.get('/', root);

@@ -17,6 +17,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 import { GatewayError } from '../core/errors.js';
+import { syncHook } from './sync-hook.js';
 
 export type LimitsConfig = Pick<
   Config,
@@ -86,7 +87,7 @@ export function applyLimits(app: FastifyInstance, config: LimitsConfig, deps: Li
   const isShuttingDown = deps.isShuttingDown ?? (() => false);
   const streams = new StreamCounter(config.MAX_STREAMS_PER_CLIENT);
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', syncHook((request, reply) => {
     if (!isShuttingDown() || request.method === 'GET' || request.method === 'HEAD') return;
     void reply.header('connection', 'close');
     throw new GatewayError('The gateway is shutting down and takes no new requests; retry, another instance will answer.', {
@@ -95,9 +96,9 @@ export function applyLimits(app: FastifyInstance, config: LimitsConfig, deps: Li
       code: 'server_shutting_down',
       retryAfterSec: 1,
     });
-  });
+  }));
 
-  app.addHook('preHandler', async (request, reply) => {
+  app.addHook('preHandler', syncHook((request, reply) => {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
     checkMessages(body as Record<string, unknown>, config);
@@ -105,7 +106,7 @@ export function applyLimits(app: FastifyInstance, config: LimitsConfig, deps: Li
       const release = streams.enter(clientOf(request));
       reply.raw.once('close', release);
     }
-  });
+  }));
 }
 
 function clientOf(request: FastifyRequest): string {

@@ -58,7 +58,8 @@ export function applySecurity(app: FastifyInstance, config: Pick<Config, 'CORS_O
     });
   }
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // callback style: no promise per response
+  app.addHook('onSend', (_request, reply, payload, done) => {
     void reply.header('x-content-type-options', 'nosniff');
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('text/html')) {
@@ -66,6 +67,6 @@ export function applySecurity(app: FastifyInstance, config: Pick<Config, 'CORS_O
         if (!reply.hasHeader(name)) void reply.header(name, value);
       }
     }
-    return payload;
+    done(null, payload);
   });
 }

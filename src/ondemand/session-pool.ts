@@ -102,6 +102,18 @@ export class SessionPool implements SessionSource {
     return created;
   }
 
+  /**
+   * The upstream forgot a session this pool handed out (404 on its query): the key's other ready sessions are as
+   * old or older than the ones made since, so all are dropped (counted as expired) and the pool is refilled.
+   */
+  discard(key: string): void {
+    const entry = this.keys.get(key);
+    if (entry === undefined || entry.ready.length === 0) return;
+    this.counters.expired += entry.ready.length;
+    entry.ready.length = 0;
+    this.refill();
+  }
+
   /** Fill this key's pool ahead of its first request. */
   warm(key: string, fingerprint: string): void {
     this.entry(key, fingerprint);

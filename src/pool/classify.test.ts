@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UpstreamFailure, type UpstreamFailureInit } from '../ondemand/failure.js';
-import { classifyFailure, describeFailure, isModelFailure } from './classify.js';
+import { classifyFailure, describeFailure, isModelFailure, isSessionGone } from './classify.js';
 import type { FailureClass } from './types.js';
 
 const http = (status: number, extra: Partial<UpstreamFailureInit> = {}): UpstreamFailure =>
@@ -47,6 +47,12 @@ describe('classifyFailure', () => {
 });
 
 describe('isModelFailure / describeFailure', () => {
+  it('a session gone is a 404 on the query route only', () => {
+    expect(isSessionGone(http(404))).toBe(true);
+    expect(isSessionGone(http(404, { phase: 'session' }))).toBe(false);
+    expect(isSessionGone(http(410))).toBe(false);
+    expect(isSessionGone(kind('network'))).toBe(false);
+  });
   it('recognises model errors only', () => {
     expect(isModelFailure(http(500, { errorCode: 'model_error' }))).toBe(true);
     expect(isModelFailure(http(500, { errorCode: 'server_error' }))).toBe(false);

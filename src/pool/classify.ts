@@ -42,6 +42,14 @@ export function isModelFailure(f: UpstreamFailure): boolean {
   return f.errorCode === 'model_error';
 }
 
+/**
+ * The query route's 404: the session is gone upstream (a pooled session it forgot). Not the key's fault, so it never
+ * cools a key or trips the circuit; the engine retries it with a freshly created session.
+ */
+export function isSessionGone(f: UpstreamFailure): boolean {
+  return f.kind === 'http' && f.status === 404 && f.phase === 'query';
+}
+
 /** Short, key-free text for a key's `reason`/`lastError`, e.g. "401 unauthenticated", "connect_timeout". */
 export function describeFailure(f: UpstreamFailure): string {
   if (f.kind !== 'http') return f.errorCode === undefined ? f.kind : `${f.kind} ${f.errorCode}`;

@@ -160,6 +160,15 @@ describe('punishment', () => {
     expect(pool.list()[0]).toMatchObject({ state: 'active', failures: 6, lastError: '500 model_error' });
   });
 
+  it('a session the upstream forgot (404 on the query route) never cools a key', async () => {
+    const pool = makePool(KEYS.slice(0, 1));
+    for (let i = 0; i < 6; i++) (await pool.acquire()).release(failed(404, { phase: 'query' }));
+    expect(pool.list()[0]).toMatchObject({ state: 'active', failures: 6, lastError: '404' });
+    // the same count of a transient failure that is the key's does
+    for (let i = 0; i < 6 && pool.list()[0]!.state === 'active'; i++) (await pool.acquire()).release(failed(502));
+    expect(pool.list()[0]!.state).not.toBe('active');
+  });
+
   it('repeated timeouts degrade a key briefly', async () => {
     const pool = makePool(KEYS.slice(0, 1));
     for (let i = 0; i < 3; i++) (await pool.acquire()).release(timedOut());

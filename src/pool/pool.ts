@@ -19,7 +19,7 @@
 import type { Config } from '../config/config.js';
 import type { RemoteKeyChange, StateStore } from '../store/types.js';
 import { UpstreamCircuit, type CircuitInfo, type CircuitSignal } from './circuit.js';
-import { classifyFailure, describeFailure, isModelFailure } from './classify.js';
+import { classifyFailure, describeFailure, isModelFailure, isSessionGone } from './classify.js';
 import { sleep, systemClock, type Clock } from './clock.js';
 import { keyInfo, setEntryState, type KeyEntry } from './entry.js';
 import { assessExhaustion, circuitOpenError } from './exhausted.js';
@@ -162,7 +162,7 @@ export class KeyPoolImpl implements KeyPool {
     }
     const f = outcome.failure;
     const cls = classifyFailure(f);
-    const modelFailure = cls === 'transient' && isModelFailure(f);
+    const modelFailure = cls === 'transient' && (isModelFailure(f) || isSessionGone(f));
     const signal: CircuitSignal = cls === 'client' || cls === 'edge' || modelFailure ? 'ignored' : cls === 'auth' ? 'other' : cls;
     const verdict = this.recordCircuit(entry.fingerprint, signal, now, trial, f.retryAfterSec);
     const event: KeyEvent = { type: 'failure', cls, reason: describeFailure(f), retryAfterSec: f.retryAfterSec, punish: !verdict.suppress && !modelFailure };

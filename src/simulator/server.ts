@@ -36,7 +36,14 @@ import type {
 
 const JSON_LIMIT = 10 * 1024 * 1024;
 const RAW_LIMIT = 64 * 1024 * 1024;
-const MAX_SESSIONS = 50_000;
+/**
+ * Sessions are forgotten by age, oldest first, once there are more than SESSIONS_KEPT and only those older than
+ * SESSION_MIN_AGE_MS (a benchmark creates hundreds of thousands; a pooled one created early must still work);
+ * MAX_SESSIONS bounds memory whatever their age.
+ */
+const SESSIONS_KEPT = 50_000;
+const SESSION_MIN_AGE_MS = 30 * 60_000;
+const MAX_SESSIONS = 1_000_000;
 const MAX_MEDIA = 10_000;
 const MAX_QUERY_BODIES = 100;
 const REASONING_EFFORTS = ['low', 'medium', 'max'];
@@ -82,6 +89,8 @@ interface SessionRec {
   externalUserId: string;
   pluginIds: string[];
   createdAt: string;
+  /** performance.now() at creation, for forgetting by age */
+  bornMs: number;
   ownerKey: string;
   messages: MessageRec[];
   media: MediaRec[];
@@ -296,6 +305,12 @@ export class SimServer implements Simulator {
     this.opts = toRuntime(partial, this.opts);
   }
 
+  forgetSessions(): number {
+    const n = this.sessions.size;
+    this.sessions.clear();
+    return n;
+  }
+
   stats(): SimStats {
     const byKey: Record<string, KeyStats> = {};
     for (const [k, v] of Object.entries(this.st.byKey)) byKey[k] = { ...v };
@@ -458,14 +473,26 @@ export class SimServer implements Simulator {
       externalUserId: ext,
       pluginIds: [...plugins],
       createdAt: new Date().toISOString(),
+      bornMs: performance.now(),
       ownerKey: key,
       messages: [],
       media: [],
     };
     this.sessions.set(s.id, s);
-    if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+    this.forgetOldSessions();
     this.st.sessionsCreated++;
     sendJson(res, 201, { message: 'Session created successfully', data: sessionView(s) });
+  }
+
+  /** Past SESSIONS_KEPT, forget the oldest sessions that are old enough; past MAX_SESSIONS, the oldest whatever their age. */
+  private forgetOldSessions(): void {
+    if (this.sessions.size <= SESSIONS_KEPT) return;
+    const now = performance.now();
+    for (const [id, s] of this.sessions) {
+      if (this.sessions.size <= SESSIONS_KEPT) return;
+      if (this.sessions.size <= MAX_SESSIONS && now - s.bornMs < SESSION_MIN_AGE_MS) return;
+      this.sessions.delete(id);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -112,4 +112,6 @@ export interface Simulator {
   reset(): void;
   setOptions(partial: MutableOptions): void;
   stats(): SimStats;
+  /** forget every session, as the upstream does when sessions expire on its side; returns how many */
+  forgetSessions(): number;
 }
