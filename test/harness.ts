@@ -32,14 +32,26 @@ export interface StackOptions {
   keys?: string[];
 }
 
-export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+export interface GatewayUnderTest {
+  gateway: Gateway;
+  config: Config;
+  /** gateway origin, e.g. http://127.0.0.1:40123 */
+  url: string;
+  dataDir: string;
+  /** every log line the gateway wrote so far */
+  logs(): string;
+  /** closes the gateway and removes its data dir */
+  close(): Promise<void>;
+}
+
+/** One gateway on an ephemeral loopback port in front of `upstreamUrl`, with its own data dir and captured logs. */
+export async function startTestGateway(upstreamUrl: string, opts: { env?: Record<string, string>; keys?: string[] } = {}): Promise<GatewayUnderTest> {
   const keys = opts.keys ?? UPSTREAM_KEYS;
-  const sim = await startSimulator({ keys, ...opts.sim });
   const dataDir = mkdtempSync(join(tmpdir(), 'odgw-test-'));
   const config = loadConfig({
     PRIVATE_KEY: CLIENT_KEY,
     ONDEMAND_APIKEYS: keys.join(','),
-    ONDEMAND_BASE_URL: sim.url,
+    ONDEMAND_BASE_URL: upstreamUrl,
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
@@ -56,16 +68,32 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const gateway = await startGateway(config, { logStream });
   const url = await gateway.listen();
   return {
-    sim,
     gateway,
     config,
     url,
-    baseURL: `${url}/v1`,
+    dataDir,
     logs: () => logText,
     async close() {
       await gateway.close();
-      await sim.close();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const keys = opts.keys ?? UPSTREAM_KEYS;
+  const sim = await startSimulator({ keys, ...opts.sim });
+  const gw = await startTestGateway(sim.url, { keys, ...(opts.env ? { env: opts.env } : {}) });
+  return {
+    sim,
+    gateway: gw.gateway,
+    config: gw.config,
+    url: gw.url,
+    baseURL: `${gw.url}/v1`,
+    logs: gw.logs,
+    async close() {
+      await gw.close();
+      await sim.close();
     },
   };
 }

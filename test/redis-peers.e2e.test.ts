@@ -3,24 +3,14 @@
  * simulator. A key answering 5xx once through each replica goes degraded on all three, as it would on one replica
  * that had seen the three failures; two failures across the cluster are not enough (as on one replica).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.js';
-import { startGateway, type Gateway } from '../src/gateway.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import type { RedisOutcomes } from '../src/store/redis-outcomes.js';
-import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS } from './harness.js';
+import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS, startTestGateway, type GatewayUnderTest } from './harness.js';
 import { startRedis, type RedisServer } from './redis-helper.js';
 
-interface Replica {
-  gateway: Gateway;
-  url: string;
-  dataDir: string;
-}
+type Replica = GatewayUnderTest;
 
 let redis: RedisServer;
 let sim: Simulator;
@@ -28,22 +18,8 @@ const replicas: Replica[] = [];
 const BAD = UPSTREAM_KEYS[0] as string;
 const FP = fingerprintKey(BAD);
 
-async function startReplica(): Promise<Replica> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'odgw-redis-peers-'));
-  const config = loadConfig({
-    PRIVATE_KEY: CLIENT_KEY,
-    ONDEMAND_APIKEYS: UPSTREAM_KEYS.join(','),
-    ONDEMAND_BASE_URL: sim.url,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    HEALTH_CHECK_INTERVAL: '0',
-    SHUTDOWN_GRACE_MS: '1000',
-    REDIS_URL: redis.url,
-  });
-  const gateway = await startGateway(config, { logStream: new PassThrough().resume() });
-  return { gateway, url: await gateway.listen(), dataDir };
+function startReplica(): Promise<Replica> {
+  return startTestGateway(sim.url, { env: { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '1000', REDIS_URL: redis.url } });
 }
 
 async function chat(url: string): Promise<number> {
@@ -89,10 +65,7 @@ beforeAll(async () => {
 }, 20_000);
 
 afterAll(async () => {
-  for (const r of replicas) {
-    await r.gateway.close();
-    rmSync(r.dataDir, { recursive: true, force: true });
-  }
+  for (const r of replicas) await r.close();
   await sim?.close();
   await redis?.stop();
 });

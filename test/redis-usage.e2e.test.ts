@@ -3,48 +3,24 @@
  * `/admin/usage` on any replica shows the cluster's totals; a flush whose reply is lost is counted exactly once;
  * Redis going away keeps the counts in memory and writes them once it is back.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.js';
-import { startGateway, type Gateway } from '../src/gateway.js';
 import { UsageRecorder } from '../src/observability/usage.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { RedisConnection, redisUp } from '../src/store/redis-connection.js';
 import { RedisUsageStore } from '../src/store/redis-usage.js';
 import type { UsageRow } from '../src/store/types.js';
-import { CLIENT_KEY, UPSTREAM_KEYS } from './harness.js';
+import { CLIENT_KEY, UPSTREAM_KEYS, startTestGateway, type GatewayUnderTest } from './harness.js';
 import { startRedis, type RedisServer } from './redis-helper.js';
 
-interface Replica {
-  gateway: Gateway;
-  url: string;
-  dataDir: string;
-}
+type Replica = GatewayUnderTest;
 
 let redis: RedisServer;
 let sim: Simulator;
 const replicas: Replica[] = [];
 
-async function startReplica(): Promise<Replica> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'odgw-redis-usage-'));
-  const config = loadConfig({
-    PRIVATE_KEY: CLIENT_KEY,
-    ONDEMAND_APIKEYS: UPSTREAM_KEYS.join(','),
-    ONDEMAND_BASE_URL: sim.url,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    HEALTH_CHECK_INTERVAL: '0',
-    SHUTDOWN_GRACE_MS: '1000',
-    REDIS_URL: redis.url,
-  });
-  const gateway = await startGateway(config, { logStream: new PassThrough().resume() });
-  return { gateway, url: await gateway.listen(), dataDir };
+function startReplica(): Promise<Replica> {
+  return startTestGateway(sim.url, { env: { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '1000', REDIS_URL: redis.url } });
 }
 
 interface Sent {
@@ -90,10 +66,7 @@ beforeAll(async () => {
 }, 20_000);
 
 afterAll(async () => {
-  for (const r of replicas) {
-    await r.gateway.close();
-    rmSync(r.dataDir, { recursive: true, force: true });
-  }
+  for (const r of replicas) await r.close();
   await sim?.close();
   await redis?.stop();
 });

@@ -3,61 +3,30 @@
  * through one replica is skipped by the others, a client limit holds across replicas, and Redis going away
  * (SIGKILL) and coming back (empty, same port) fails no client request and ends with every replica agreeing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { createClient } from 'redis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.js';
-import { startGateway, type Gateway } from '../src/gateway.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { redisUp } from '../src/store/redis-connection.js';
-import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS } from './harness.js';
+import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS, startTestGateway, type GatewayUnderTest } from './harness.js';
 import { startRedis, type RedisServer } from './redis-helper.js';
 
 const TEAM_KEY = 'sk-team-limited-0123456789';
 const OPS_KEY = 'sk-ops-generous-0123456789';
 const TEAM_RPM = 5;
 
-interface Replica {
-  gateway: Gateway;
-  url: string;
-  logs: () => string;
-  dataDir: string;
-}
+type Replica = GatewayUnderTest;
 
 let redis: RedisServer;
 let sim: Simulator;
 const replicas: Replica[] = [];
 
-async function startReplica(): Promise<Replica> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'odgw-redis-'));
-  const config = loadConfig({
-    PRIVATE_KEY: CLIENT_KEY,
-    ONDEMAND_APIKEYS: UPSTREAM_KEYS.join(','),
-    ONDEMAND_BASE_URL: sim.url,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'info',
-    HEALTH_CHECK_INTERVAL: '0',
-    SHUTDOWN_GRACE_MS: '1000',
-    REDIS_URL: redis.url,
-    CLIENT_KEYS: JSON.stringify([
-      { name: 'team', key: TEAM_KEY, rpm: TEAM_RPM },
-      { name: 'ops', key: OPS_KEY, rpm: 10_000 },
-    ]),
-  });
-  const logStream = new PassThrough();
-  let text = '';
-  logStream.on('data', (c: Buffer) => {
-    text += c.toString('utf8');
-  });
-  const gateway = await startGateway(config, { logStream });
-  const url = await gateway.listen();
-  return { gateway, url, logs: () => text, dataDir };
+function startReplica(): Promise<Replica> {
+  const clientKeys = [
+    { name: 'team', key: TEAM_KEY, rpm: TEAM_RPM },
+    { name: 'ops', key: OPS_KEY, rpm: 10_000 },
+  ];
+  return startTestGateway(sim.url, { env: { SHUTDOWN_GRACE_MS: '1000', REDIS_URL: redis.url, CLIENT_KEYS: JSON.stringify(clientKeys) } });
 }
 
 async function chat(url: string, key = CLIENT_KEY): Promise<{ status: number; body: any; retryAfter: string | undefined }> {
@@ -103,8 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const r of replicas) {
-    await r.gateway.close();
-    rmSync(r.dataDir, { recursive: true, force: true });
+    await r.close();
   }
   await sim?.close();
   await redis?.stop();
