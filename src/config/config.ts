@@ -2,6 +2,7 @@
  * Configuration: read once from the environment (and an optional .env file), validated with zod, frozen.
  * A wrong or missing setting stops the start with a message naming it. Every setting is in the README table.
  */
+import { parseJsonText } from './json-text.js';
 import { z } from 'zod';
 import { clientKeysEnv } from '../limits/client-keys.js';
 import { parseAutoRoutes } from '../core/auto-route.js';
@@ -48,17 +49,12 @@ const list = z.string().transform((v, ctx) => {
   }
 });
 
-const modelMap = z.string().transform((v, ctx) => {
-  if (v.trim() === '') return {} as Record<string, string>;
-  try {
-    const parsed: unknown = JSON.parse(v);
-    const result = z.record(z.string(), z.string().min(1)).safeParse(parsed);
-    if (result.success) return result.data;
-    ctx.addIssue({ code: 'custom', message: 'expected a JSON object of alias -> endpointId strings' });
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
-  }
-  return z.NEVER;
+const modelMap = jsonSetting((raw): Record<string, string> => {
+  const parsed = parseJsonText(raw);
+  if (parsed === undefined) return {};
+  const result = z.record(z.string(), z.string().min(1)).safeParse(parsed);
+  if (!result.success) throw new Error('expected a JSON object of alias -> endpointId strings');
+  return result.data;
 });
 
 const url = z

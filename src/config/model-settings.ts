@@ -4,6 +4,7 @@
  * default. Also the hook for "which models may this client key use" (`isModelAllowed`), for the client-key
  * section of the config file. Shape and rules: docs/models.md.
  */
+import { parseJsonText } from './json-text.js';
 import { z } from 'zod';
 import type { GatewayRequest, GenerationParams, ReasoningEffort } from '../core/types.js';
 import { normaliseModelName } from '../ondemand/models.js';
@@ -49,14 +50,8 @@ export function parseModelSettings(value: unknown): Record<string, ModelSetting>
 
 /** MODEL_SETTINGS: '' → {}; otherwise a JSON object. */
 export function parseModelSettingsEnv(raw: string): Record<string, ModelSetting> {
-  if (raw.trim() === '') return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error('not valid JSON');
-  }
-  return parseModelSettings(json);
+  const json = parseJsonText(raw);
+  return json === undefined ? {} : parseModelSettings(json);
 }
 
 /** A lookup over several layers, later layers winning per model (env first, then the config file). */

@@ -3,6 +3,7 @@
  * Rules are tried in order; the first whose every condition holds names the model; none → DEFAULT_MODEL.
  * Pure: no I/O, tested as a table (auto-route.test.ts). The rules and their defaults: docs/models.md.
  */
+import { parseJsonText } from '../config/json-text.js';
 import type { GatewayRequest } from './types.js';
 
 export type AutoCondition = 'images' | 'files' | 'tools' | 'reasoning' | 'long_context';
@@ -37,8 +38,8 @@ const CONDITIONS: ReadonlySet<string> = new Set(['images', 'files', 'tools', 're
  * An empty string gives the defaults; `[]` turns every rule off (auto always means DEFAULT_MODEL).
  */
 export function parseAutoRoutes(raw: string): AutoRule[] {
-  if (raw.trim() === '') return DEFAULT_AUTO_ROUTES.map((r) => ({ ...r, when: [...r.when] }));
-  const parsed: unknown = JSON.parse(raw);
+  const parsed = parseJsonText(raw);
+  if (parsed === undefined) return DEFAULT_AUTO_ROUTES.map((r) => ({ ...r, when: [...r.when] }));
   if (!Array.isArray(parsed)) throw new Error('expected a JSON array of {"when", "model"} rules');
   return parsed.map((item: unknown, i): AutoRule => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new Error(`rule ${i}: expected an object`);

@@ -6,6 +6,7 @@
  * its per-model settings applied. The engine walks the plan before the first answer byte only; the decisions
  * (`afterFailure`, `fallBackAfterKeys`) are pure and tested as tables (model-plan.test.ts).
  */
+import { parseJsonText } from '../config/json-text.js';
 import type { ModelSettings } from '../config/model-settings.js';
 import { applyModelSetting } from '../config/model-settings.js';
 import type { UpstreamFailure } from '../ondemand/failure.js';
@@ -34,13 +35,8 @@ export interface ModelPlanner {
 
 /** `{"claude-sonnet-4-6": ["claude-3.7-sonnet", "gpt-4o"]}`; '' → {}. Throws an Error with a readable message. */
 export function parseFallbacks(raw: string): Record<string, string[]> {
-  if (raw.trim() === '') return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error('not valid JSON');
-  }
+  const json = parseJsonText(raw);
+  if (json === undefined) return {};
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('expected a JSON object of model -> [fallback models]');
   const out: Record<string, string[]> = {};
   for (const [model, chain] of Object.entries(json)) {
