@@ -77,7 +77,7 @@ export interface StreamResult {
   error?: string;
 }
 
-/** One streamed exchange, every read stamped; no timers anywhere on this path. */
+/** One streamed exchange, every read stamped; no timers and no promise per chunk on this path. */
 export async function timedStream(target: Target, pool: Pool): Promise<StreamResult> {
   const marker = target.kind === 'proxy' ? PROXY_CONTENT : DIRECT_CONTENT;
   const started = performance.now();
@@ -91,24 +91,40 @@ export async function timedStream(target: Target, pool: Pool): Promise<StreamRes
       await res.body.dump();
       return { ok: false, ttftMs, gaps, error: `status ${res.statusCode}` };
     }
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      const now = performance.now();
-      if (chunk.indexOf(marker) >= 0) {
-        if (Number.isNaN(ttftMs)) ttftMs = now - started;
-        else gaps.push(now - last);
-        last = now;
-      }
-      if (!done && chunk.indexOf(DONE) >= 0) done = true;
-    }
+    await new Promise<void>((resolve, reject) => {
+      res.body.on('data', (chunk: Buffer) => {
+        const now = performance.now();
+        if (chunk.indexOf(marker) >= 0) {
+          if (Number.isNaN(ttftMs)) ttftMs = now - started;
+          else gaps.push(now - last);
+          last = now;
+        }
+        if (!done && chunk.indexOf(DONE) >= 0) done = true;
+      });
+      res.body.once('end', resolve);
+      res.body.once('error', reject);
+    });
     return done ? { ok: true, ttftMs, gaps } : { ok: false, ttftMs, gaps, error: 'no [DONE]' };
   } catch (err) {
     return { ok: false, ttftMs, gaps, error: (err as Error).message };
   }
 }
 
-/** N streams started over rampMs, each on its own connection; resolves when all have ended. */
+/** Open `n` keep-alive connections to the target before a phase, so no stream pays for a TCP handshake. */
+async function preconnect(target: Target, pool: Pool, n: number): Promise<void> {
+  const path = target.kind === 'proxy' ? '/healthz' : '/__sim/options';
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      const res = await pool.request({ method: 'GET', path });
+      await res.body.dump();
+    }),
+  );
+}
+
+/** N streams started over rampMs, each on its own (already open) connection; resolves when all have ended. */
 export async function concurrentStreams(target: Target, n: number, rampMs: number): Promise<StreamResult[]> {
   const pool = dispatcherFor(target, n);
+  await preconnect(target, pool, n);
   const runs: Promise<StreamResult>[] = [];
   const perMs = n / Math.max(1, rampMs);
   const t0 = performance.now();

@@ -57,7 +57,8 @@ describe('chat.completions.create (non-stream)', () => {
     expect(expected.indexOf('My name is Ada.')).toBeLessThan(expected.indexOf('Hello Ada.'));
     await client.chat.completions.create({ model: 'gpt-4o', messages });
     const stats = stack.sim.stats();
-    expect(stats.sessionsCreated).toBe(2);
+    // the session pool (on by default) creates sessions ahead of time; none is ever queried twice
+    expect(stats.sessionsCreated).toBeGreaterThanOrEqual(2);
     expect(stats.sessionsReused).toBe(0);
   });
 

@@ -31,6 +31,12 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
+/** past the point where the pool starts refills (after the caller's own next-tick work) */
+async function tick(): Promise<void> {
+  await flush();
+  await new Promise((r) => setImmediate(r));
+}
+
 const never = new AbortController().signal;
 
 function setup(opts: { size?: number; ttlMs?: number; concurrency?: number } = {}) {
@@ -51,14 +57,33 @@ function setup(opts: { size?: number; ttlMs?: number; concurrency?: number } = {
 }
 
 describe('SessionPool', () => {
-  it('creates inline on an empty pool, then fills up off the request path', async () => {
+  it('creates inline on an empty pool, then fills up off the request path once that worked', async () => {
     const { client, pool } = setup({ size: 2 });
     const first = pool.take('key-a', 'k:a', never);
-    // one inline creation + two refills
-    expect(client.calls.map((c) => c.key)).toEqual(['key-a', 'key-a', 'key-a']);
+    // the inline creation goes out alone
+    expect(client.calls.map((c) => c.key)).toEqual(['key-a']);
     await client.settleAll();
     await expect(first).resolves.toMatch(/^key-a-s/);
+    await tick();
+    expect(client.calls.map((c) => c.key)).toEqual(['key-a', 'key-a']);
+    await client.settleAll();
     expect(pool.stats()).toMatchObject({ misses: 1, hits: 0, ready: 2, refilled: 2 });
+  });
+
+  it('asks a key that refuses sessions once, by the request, and starts no refills for it', async () => {
+    const { client, pool } = setup({ size: 2 });
+    const first = pool.take('key-a', 'k:a', never);
+    await client.failAll();
+    await expect(first).rejects.toThrow('upstream down');
+    await tick();
+    expect(client.calls).toHaveLength(0);
+    expect(pool.stats()).toMatchObject({ misses: 1, refilled: 0, refillFailures: 0, ready: 0 });
+    // nor when another key's take starts refills
+    const other = pool.take('key-b', 'k:b', never);
+    await client.settleAll();
+    await other;
+    await tick();
+    expect(client.calls.map((c) => c.key)).toEqual(['key-b', 'key-b']);
   });
 
   it('hands each session out once and refills after every take', async () => {
@@ -70,6 +95,10 @@ describe('SessionPool', () => {
       const id = await pool.take('key-a', 'k:a', never);
       expect(seen.has(id)).toBe(false);
       seen.add(id);
+      // the refill waits until the caller's query has gone out (undici writes on the next tick)
+      await new Promise((r) => process.nextTick(r));
+      expect(client.calls).toHaveLength(0);
+      await new Promise((r) => setImmediate(r));
       expect(client.calls).toHaveLength(1); // the refill for the one just taken
       await client.settleAll();
     }
@@ -81,9 +110,12 @@ describe('SessionPool', () => {
     pool.warm('key-a', 'k:a');
     await client.settleAll();
     const b = pool.take('key-b', 'k:b', never);
-    expect(client.calls.map((c) => c.key)).toEqual(['key-b', 'key-b']);
+    expect(client.calls.map((c) => c.key)).toEqual(['key-b']);
     await client.settleAll();
     expect(await b).toMatch(/^key-b-/);
+    await tick();
+    expect(client.calls.map((c) => c.key)).toEqual(['key-b']);
+    await client.settleAll();
     expect(await pool.take('key-a', 'k:a', never)).toMatch(/^key-a-/);
   });
 
@@ -94,9 +126,12 @@ describe('SessionPool', () => {
     advance(5_001);
     const taken = pool.take('key-a', 'k:a', never);
     expect(pool.stats().expired).toBe(2);
-    expect(client.calls).toHaveLength(3); // inline + 2 refills
+    expect(client.calls).toHaveLength(1); // inline
     await client.settleAll();
     await taken;
+    await tick();
+    expect(client.calls).toHaveLength(2); // 2 refills
+    await client.settleAll();
     expect(pool.stats()).toMatchObject({ hits: 0, misses: 1, ready: 2 });
   });
 
@@ -122,9 +157,14 @@ describe('SessionPool', () => {
     expect(client.calls).toHaveLength(1); // inline only: refills are paused
     await client.settleAll();
     await expect(taken).resolves.toMatch(/^key-a-/);
+    await tick();
+    expect(client.calls).toHaveLength(0); // still paused
     advance(101);
     void pool.take('key-a', 'k:a', never).catch(() => undefined);
-    expect(client.calls).toHaveLength(2); // inline + the refill, tried again after the pause
+    expect(client.calls).toHaveLength(1); // inline
+    await client.settleAll();
+    await tick();
+    expect(client.calls).toHaveLength(1); // the refill, tried again after the pause
     await client.settleAll();
     expect(pool.stats()).toMatchObject({ refillFailures: 1, refilled: 1, ready: 1 });
   });
@@ -134,11 +174,20 @@ describe('SessionPool', () => {
     const ac = new AbortController();
     const taken = pool.take('key-a', 'k:a', ac.signal);
     expect(client.calls[0]?.signal).toBe(ac.signal);
-    expect(client.calls[1]?.signal).not.toBe(ac.signal);
+    await client.settleAll();
+    await taken;
+    await tick();
+    expect(client.calls).toHaveLength(1);
+    expect(client.calls[0]?.signal).not.toBe(ac.signal);
     ac.abort();
-    await expect(taken).rejects.toThrow('aborted');
+    expect(client.calls[0]?.signal?.aborted).toBe(false);
     await client.settleAll();
     expect(pool.stats().ready).toBe(1);
+    // a request that goes away while its own creation is in flight takes it down with it
+    const other = new AbortController();
+    const gone = pool.take('key-b', 'k:b', other.signal);
+    other.abort();
+    await expect(gone).rejects.toThrow('aborted');
   });
 
   it('stop() aborts refills in flight and starts no more', async () => {

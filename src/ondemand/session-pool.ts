@@ -6,11 +6,13 @@
  *   - a session is handed out once and then forgotten: two conversations never share one (ondemand-api.md §2);
  *   - a session belongs to the key that created it and is only handed out for that key;
  *   - sessions expire after a TTL, unused, so a stale one is never sent a query;
- *   - refills run off the request path, at most `concurrency` at a time over all keys, and a key whose refill
- *     failed is left alone for a growing pause (no timer: the next take after the pause tries again); the
- *     request path never waits for the pool: a take on an empty pool creates its session inline, as without one;
+ *   - refills run off the request path (after the request's own query has been sent), at most `concurrency` at a
+ *     time over all keys, and a key whose refill failed is left alone for a growing pause (no timer: the next take
+ *     after the pause tries again); the request path never waits for the pool: a take on an empty pool creates its
+ *     session inline, as without one;
  *   - stop() aborts the refills in flight and starts no more.
- * A key is warmed on its first take (or by warm()), so keys nobody uses cost nothing.
+ * A key is warmed after its first successful take (or by warm()), so keys nobody uses, or that refuse sessions,
+ * cost nothing.
  */
 import { performance } from 'node:perf_hooks';
 import type { SessionSource } from '../core/engine.js';
@@ -50,6 +52,8 @@ interface KeySessions {
   /** no refill before this time (after failures) */
   pausedUntil: number;
   failuresInRow: number;
+  /** refills run only for a key whose last own creation worked (or that was warmed on purpose) */
+  proven: boolean;
 }
 
 export interface SessionPoolStats {
@@ -92,13 +96,24 @@ export class SessionPool implements SessionSource {
     const session = entry.ready.shift();
     if (session !== undefined) {
       this.counters.hits++;
-      this.refill();
+      // after the caller's query is on the wire (undici writes on the next tick): a refill sent first would make
+      // the upstream create a session before it starts this request's answer
+      this.refillSoon();
       return session.id;
     }
     this.counters.misses++;
-    // the request's own creation goes out first; the refills follow it
+    // the request's own creation goes out alone; the refills follow only once it worked, so a key that refuses
+    // sessions (dead, rate-limited) is asked once, by the request, and not three times
     const created = this.opts.client.createSession(key, signal);
-    this.refill();
+    created.then(
+      () => {
+        entry.proven = true;
+        this.refillSoon();
+      },
+      () => {
+        entry.proven = false;
+      },
+    );
     return created;
   }
 
@@ -116,7 +131,7 @@ export class SessionPool implements SessionSource {
 
   /** Fill this key's pool ahead of its first request. */
   warm(key: string, fingerprint: string): void {
-    this.entry(key, fingerprint);
+    this.entry(key, fingerprint).proven = true;
     this.refill();
   }
 
@@ -136,7 +151,7 @@ export class SessionPool implements SessionSource {
   private entry(key: string, fingerprint: string): KeySessions {
     let entry = this.keys.get(key);
     if (entry === undefined) {
-      entry = { key, fingerprint, ready: [], creating: 0, pausedUntil: 0, failuresInRow: 0 };
+      entry = { key, fingerprint, ready: [], creating: 0, pausedUntil: 0, failuresInRow: 0, proven: false };
       this.keys.set(key, entry);
     }
     return entry;
@@ -152,13 +167,24 @@ export class SessionPool implements SessionSource {
     }
   }
 
+  private refillScheduled = false;
+
+  private refillSoon(): void {
+    if (this.refillScheduled) return;
+    this.refillScheduled = true;
+    setImmediate(() => {
+      this.refillScheduled = false;
+      this.refill();
+    });
+  }
+
   /** Start as many refills as the concurrency allows, for the keys whose pool is short. */
   private refill(): void {
     if (this.stopping.signal.aborted) return;
     const now = this.now();
     for (const entry of this.keys.values()) {
       if (this.inFlight.size >= this.concurrency) return;
-      if (entry.pausedUntil > now) continue;
+      if (!entry.proven || entry.pausedUntil > now) continue;
       while (entry.ready.length + entry.creating < this.opts.size && this.inFlight.size < this.concurrency) {
         this.createFor(entry);
       }
