@@ -9,7 +9,8 @@ import { Pool } from 'undici';
 
 export interface Target {
   name: string;
-  kind: 'direct' | 'proxy';
+  /** hop: one GET of a path that answers at once, on a proxy's core: what any proxy's extra exchange costs */
+  kind: 'direct' | 'proxy' | 'hop';
   /** origin: the proxy, or the simulator for direct */
   url: string;
 }
@@ -59,6 +60,12 @@ async function open(target: Target, pool: Pool, stream: boolean) {
 
 /** One non-streamed exchange, read to the end; milliseconds from sending to the last byte. */
 export async function timedRequest(target: Target, pool: Pool): Promise<number> {
+  if (target.kind === 'hop') {
+    const t0 = performance.now();
+    const res = await pool.request({ method: 'GET', path: '/' });
+    await res.body.dump();
+    return performance.now() - t0;
+  }
   const started = performance.now();
   const res = await open(target, pool, false);
   const body = Buffer.from(await res.body.arrayBuffer());

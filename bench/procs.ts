@@ -157,3 +157,30 @@ export function cpuModel(): string {
     return 'unknown';
   }
 }
+
+/**
+ * Count the instructions a process retires until stop() (`perf stat -e instructions -p`). Resolves undefined where
+ * perf is missing or the machine does not expose the counter.
+ */
+export function countInstructions(pid: number): { stop(): Promise<number | undefined> } {
+  let child: ChildProcess | undefined;
+  let err = '';
+  try {
+    child = spawn('perf', ['stat', '-x', ',', '-e', 'instructions', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.on('error', () => undefined);
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8')));
+  } catch {
+    child = undefined;
+  }
+  return {
+    async stop() {
+      if (!child || child.exitCode !== null || child.pid === undefined) return undefined;
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGINT');
+      await exited;
+      const line = err.split('\n').find((l) => l.includes('instructions'));
+      const n = Number(line?.split(',')[0]);
+      return Number.isFinite(n) && n > 0 ? n : undefined;
+    },
+  };
+}

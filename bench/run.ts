@@ -35,7 +35,7 @@ import {
   type StreamResult,
   type Target,
 } from './load.js';
-import { cpuModel, cpuMs, freePort, hasTaskset, peakRssMb, pinSelf, resetPeak, rssMb, rssSampler, sleep, startProc, type Proc } from './procs.js';
+import { countInstructions, cpuModel, cpuMs, freePort, hasTaskset, peakRssMb, pinSelf, resetPeak, rssMb, rssSampler, sleep, startProc, type Proc } from './procs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
@@ -120,6 +120,9 @@ interface ThroughputRow {
   p99: number;
   errors: number;
   cpuMsPerReq: number;
+  /** thousands of instructions the proxy retired per request (perf stat; NaN where perf cannot count): unlike CPU
+   * time, hardly moved by other work on the machine */
+  kInstrPerReq: number;
   /** share of core 1 (simulator + load generator) in use: near 100 % means the load side was the limit */
   loadCoreBusy: number;
 }
@@ -127,6 +130,7 @@ interface ThroughputRow {
 async function throughputPhase(proxy: Proc, sim: Proc, seconds: number): Promise<ThroughputRow> {
   const opts = { url: `${proxy.url}/v1/chat/completions`, method: 'POST' as const, headers: chatHeaders, body: chatBody(false), connections: 64, pipelining: 1 };
   await autocannon({ ...opts, duration: PLAN.warmSec });
+  const instructions = countInstructions(proxy.pid);
   const cpu0 = cpuMs(proxy.pid);
   const sim0 = cpuMs(sim.pid);
   const self0 = process.cpuUsage();
@@ -134,6 +138,7 @@ async function throughputPhase(proxy: Proc, sim: Proc, seconds: number): Promise
   const r = await autocannon({ ...opts, duration: seconds });
   const wallMs = performance.now() - t0;
   const cpu = cpuMs(proxy.pid) - cpu0;
+  const instr = await instructions.stop();
   const self = process.cpuUsage(self0);
   const loadMs = cpuMs(sim.pid) - sim0 + (self.user + self.system) / 1000;
   const ok = r['2xx'];
@@ -142,6 +147,7 @@ async function throughputPhase(proxy: Proc, sim: Proc, seconds: number): Promise
     p99: r.latency.p99,
     errors: r.errors + r.timeouts + r.non2xx,
     cpuMsPerReq: ok > 0 ? cpu / ok : NaN,
+    kInstrPerReq: ok > 0 && instr !== undefined ? instr / ok / 1000 : NaN,
     loadCoreBusy: loadMs / wallMs,
   };
 }
@@ -308,10 +314,15 @@ async function main(): Promise<void> {
     // a. added latency, concurrency 1
     const nanRow = { p50: NaN, p99: NaN };
     const latency = Object.fromEntries(PROXIES.map((p) => [p, { ...nanRow, addedP50: NaN, addedP99: NaN }])) as Record<ProxyName, LatencyRow>;
+    let hopLatency = nanRow;
     let withRtt: Record<string, { p50: number; p99: number }> = Object.fromEntries(['direct', ...PROXIES].map((p) => [p, nanRow]));
     if (PHASES.has('a')) {
       log(`a. latency, concurrency 1, ${PLAN.latencyRounds} rounds alternating direct / baseline / gateway / gateway-nopool`);
-      const lat = await latencyPhase([direct, ...PROXIES.map((p) => targets[p])], PLAN.latencyRounds);
+      // hop: one plain GET answered at once by the baseline (node:http on the proxies' core), in the same alternation:
+      // the least any HTTP proxy in this layout adds, before doing any work
+      const hop: Target = { name: 'hop', kind: 'hop', url: proxies.baseline.url };
+      const lat = await latencyPhase([direct, ...PROXIES.map((p) => targets[p]), hop], PLAN.latencyRounds);
+      hopLatency = lat['hop']!;
       for (const p of PROXIES) {
         latency[p] = { p50: lat[p]!.p50, p99: lat[p]!.p99, addedP50: lat[p]!.p50 - lat['direct']!.p50, addedP99: lat[p]!.p99 - lat['direct']!.p99 };
       }
@@ -326,7 +337,7 @@ async function main(): Promise<void> {
 
     // b. throughput, closed loop of 64
     const throughput = Object.fromEntries(
-      PROXIES.map((p) => [p, { rps: NaN, p99: NaN, errors: NaN, cpuMsPerReq: NaN, loadCoreBusy: NaN }]),
+      PROXIES.map((p) => [p, { rps: NaN, p99: NaN, errors: NaN, cpuMsPerReq: NaN, kInstrPerReq: NaN, loadCoreBusy: NaN }]),
     ) as Record<ProxyName, ThroughputRow>;
     for (const p of PHASES.has('b') ? PROXIES : []) {
       log(`b. throughput: ${p}, 64 connections, ${PLAN.throughputSec} s`);
@@ -363,7 +374,7 @@ async function main(): Promise<void> {
     ) as Record<ProxyName, number>;
     const peakRss = Object.fromEntries(PROXIES.map((p) => [p, streams[p]!.length > 0 ? Math.max(...streams[p]!.map((r) => r.peakRssMb ?? 0)) : NaN])) as Record<ProxyName, number>;
 
-    const report = buildReport({ loadBefore: load0, pinned, latency, withRtt, throughput, streams, warmRss, idleRss, peakRss, after5sRss, afterRss, backNearIdleSec });
+    const report = buildReport({ loadBefore: load0, pinned, latency, hopLatency, withRtt, throughput, streams, warmRss, idleRss, peakRss, after5sRss, afterRss, backNearIdleSec });
     process.stdout.write(`${report.text}\n`);
     const outDir = join(root, 'bench-results');
     mkdirSync(outDir, { recursive: true });
@@ -381,6 +392,8 @@ interface Results {
   loadBefore: number;
   pinned: boolean;
   latency: Record<ProxyName, LatencyRow>;
+  /** one HTTP exchange with a server on the proxies' core that answers at once */
+  hopLatency: { p50: number; p99: number };
   withRtt: Record<string, { p50: number; p99: number }>;
   throughput: Record<ProxyName, ThroughputRow>;
   streams: Record<string, StreamRow[]>;
@@ -407,6 +420,7 @@ function buildReport(r: Results): { text: string; json: unknown } {
   const direct = r.withRtt['direct']!;
   rows.push(['a. added latency p50 (ms), c=1', '0', f(lat.baseline.addedP50), f(lat.gateway.addedP50), f(lat['gateway-nopool'].addedP50), ratio(lat.gateway.addedP50, lat.baseline.addedP50)]);
   rows.push(['a. added latency p99 (ms), c=1', '0', f(lat.baseline.addedP99), f(lat.gateway.addedP99), f(lat['gateway-nopool'].addedP99), ratio(lat.gateway.addedP99, lat.baseline.addedP99)]);
+  rows.push(['a. floor: one bare HTTP exchange with core 0, p50 / p99 (ms)', `${f(r.hopLatency.p50)} / ${f(r.hopLatency.p99)}`, '', '', '', '']);
   rows.push([
     `a'. latency p50 (ms), session RTT ${SESSION_RTT_MS} ms`,
     f(direct.p50),
@@ -419,6 +433,7 @@ function buildReport(r: Results): { text: string; json: unknown } {
   rows.push(['b. req/s, 64 conns, upstream 20 ms', '-', f(tp.baseline.rps, 0), f(tp.gateway.rps, 0), f(tp['gateway-nopool'].rps, 0), ratio(tp.gateway.rps, tp.baseline.rps)]);
   rows.push(['b. p99 (ms)', '-', f(tp.baseline.p99), f(tp.gateway.p99), f(tp['gateway-nopool'].p99), ratio(tp.gateway.p99, tp.baseline.p99)]);
   rows.push(['b. proxy CPU ms / request', '-', f(tp.baseline.cpuMsPerReq, 3), f(tp.gateway.cpuMsPerReq, 3), f(tp['gateway-nopool'].cpuMsPerReq, 3), ratio(tp.gateway.cpuMsPerReq, tp.baseline.cpuMsPerReq)]);
+  rows.push(['b. proxy instructions / request (k, perf)', '-', f(tp.baseline.kInstrPerReq, 0), f(tp.gateway.kInstrPerReq, 0), f(tp['gateway-nopool'].kInstrPerReq, 0), ratio(tp.gateway.kInstrPerReq, tp.baseline.kInstrPerReq)]);
   rows.push(['b. errors', '-', f(tp.baseline.errors, 0), f(tp.gateway.errors, 0), f(tp['gateway-nopool'].errors, 0), '']);
   rows.push(['b. load core (1) busy', '-', `${f(tp.baseline.loadCoreBusy * 100, 0)}%`, `${f(tp.gateway.loadCoreBusy * 100, 0)}%`, `${f(tp['gateway-nopool'].loadCoreBusy * 100, 0)}%`, '']);
   const s = r.streams;

@@ -17,6 +17,22 @@ const ev = (extra: Partial<UsageEvent> = {}): UsageEvent => ({
   ...extra,
 });
 
+describe('utcDay', () => {
+  it.each([
+    [Date.UTC(2025, 5, 10, 0, 0, 0, 0), '2025-06-10'],
+    [Date.UTC(2025, 5, 10, 23, 59, 59, 999), '2025-06-10'],
+    [Date.UTC(2025, 5, 11), '2025-06-11'],
+    [Date.UTC(2025, 5, 10, 12), '2025-06-10'],
+    [DAY - 1, '1970-01-01'],
+    [0, '1970-01-01'],
+    [Date.UTC(2024, 1, 29, 5), '2024-02-29'],
+    [Date.UTC(2025, 5, 11, 0, 0, 0, 1), '2025-06-11'],
+  ])('%i is %s, in any order of calls', (ms, day) => {
+    expect(utcDay(ms)).toBe(day);
+    expect(utcDay(ms)).toBe(day);
+  });
+});
+
 function recorder(store: UsageStore, now = T0, retentionDays = 0) {
   return new UsageRecorder({ store, flushIntervalMs: 0, retentionDays, now: () => now, onError: () => {} });
 }

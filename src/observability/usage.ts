@@ -51,8 +51,16 @@ export interface UsageRecorderOptions {
 const MODEL_MAX = 100;
 const DAY_MS = 86_400_000;
 
+let dayStart = 0;
+let dayText = '1970-01-01';
+
+/** "YYYY-MM-DD" of a ms epoch in UTC (the last day's text is kept: this runs once per request). */
 export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  if (ms >= dayStart && ms < dayStart + DAY_MS) return dayText;
+  const text = new Date(ms).toISOString().slice(0, 10);
+  dayStart = Math.floor(ms / DAY_MS) * DAY_MS;
+  dayText = text;
+  return text;
 }
 
 export class UsageRecorder {

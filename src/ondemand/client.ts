@@ -4,11 +4,11 @@
  * UpstreamFailure; nothing here decides about keys or retries (that is src/core/engine.ts and src/pool).
  */
 import { randomUUID } from 'node:crypto';
-import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import { UpstreamFailure } from './failure.js';
 import type { UpstreamFailureInit } from './failure.js';
 import type { OnDemandQueryBody } from './query.js';
+import { Pool, errors as undiciErrors, request } from './undici-lean.js';
 
 export interface OnDemandClientOptions {
   baseUrl: string;
@@ -36,7 +36,9 @@ export class OnDemandClient {
       connectTimeout: opts.connectTimeoutMs,
       headersTimeout: opts.firstByteTimeoutMs,
       bodyTimeout: opts.idleTimeoutMs,
-      keepAliveTimeout: 30_000,
+      // an idle upstream socket is closed after 10 s (unless the server's keep-alive hint says less): long enough
+      // to carry a conversation's next turn, short enough that the sockets of a burst do not hold memory for long
+      keepAliveTimeout: 10_000,
     });
     this.headersBase = { 'user-agent': opts.userAgent, 'content-type': 'application/json', accept: 'application/json' };
   }
@@ -96,7 +98,7 @@ export class OnDemandClient {
   ): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.pool.request({
+      res = await request(this.pool, {
         method,
         path,
         headers: { ...this.headersBase, accept, apikey: key, ...(contentType !== undefined ? { 'content-type': contentType } : {}) },
