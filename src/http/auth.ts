@@ -3,10 +3,11 @@
  * SDK sends) or `Authorization: Bearer <key>` (what OpenAI clients send). Keys are compared in constant time:
  * both sides are hashed to equal-length digests and every configured key is checked, match or not.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+/** SHA-256, one shot (no Hash object per request). */
+const digest = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 /**
  * The SHA-256 of a presented key, computed once per request by the auth hook and kept on `request.gw` so the

@@ -46,7 +46,7 @@ export class OnDemandClient {
   /** POST /chat/v1/sessions: a fresh session, used for one client request only. */
   async createSession(key: string, signal?: AbortSignal): Promise<string> {
     const res = await this.call('session', '/chat/v1/sessions', key, { externalUserId: `gw-${randomUUID()}`, pluginIds: [] }, signal);
-    const json = await readJson(res.body, 'session');
+    const json = await readJson(res, 'session');
     const id = (json as { data?: { id?: unknown } } | null)?.data?.id;
     if (typeof id !== 'string' || id.length === 0) {
       throw new UpstreamFailure('upstream session answer has no data.id', { kind: 'http', phase: 'session', status: 502 });
@@ -63,19 +63,19 @@ export class OnDemandClient {
   /** GET a JSON document (the endpoint catalogue). */
   async getJson(path: string, key: string, signal?: AbortSignal): Promise<unknown> {
     const res = await this.send('catalogue', 'GET', path, key, undefined, signal, 'application/json');
-    return readJson(res.body, 'catalogue');
+    return readJson(res, 'catalogue');
   }
 
   /** POST /media/v1/public/file (JSON): OnDemand fetches `url` itself. Resolves with the parsed answer. */
   async uploadMediaUrl(key: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     const res = await this.call('media', '/media/v1/public/file', key, body, signal);
-    return readJson(res.body, 'media');
+    return readJson(res, 'media');
   }
 
   /** POST /media/v1/public/file/raw (multipart/form-data built by src/ondemand/media.ts). */
   async uploadMediaRaw(key: string, form: { body: Buffer; contentType: string }, signal?: AbortSignal): Promise<unknown> {
     const res = await this.send('media', 'POST', '/media/v1/public/file/raw', key, form.body, signal, 'application/json', form.contentType);
-    return readJson(res.body, 'media');
+    return readJson(res, 'media');
   }
 
   async close(): Promise<void> {
@@ -192,8 +192,14 @@ async function readCapped(body: UpstreamBody, cap: number): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-async function readJson(body: UpstreamBody, phase: UpstreamFailureInit['phase']): Promise<unknown> {
-  const text = await readCapped(body, 4 * 1024 * 1024).catch((err: unknown) => {
+const MAX_JSON_BODY = 4 * 1024 * 1024;
+
+async function readJson(res: Dispatcher.ResponseData, phase: UpstreamFailureInit['phase']): Promise<unknown> {
+  // a body whose declared length fits is read in one go (undici's text(): no async iterator, no promise per
+  // chunk); one without a length, or too long, is read chunk by chunk up to the cap
+  const declared = Number(res.headers['content-length']);
+  const read = Number.isInteger(declared) && declared <= MAX_JSON_BODY ? res.body.text() : readCapped(res.body, MAX_JSON_BODY);
+  const text = await read.catch((err: unknown) => {
     throw toFailure(err, phase);
   });
   try {
