@@ -14,6 +14,7 @@ import { chatRoutes } from './frontends/openai-chat/route.js';
 import { responsesRoutes } from './frontends/responses/route.js';
 import { buildApp } from './http/app.js';
 import { KeyChecker } from './http/auth.js';
+import { IdleGc } from './http/idle-gc.js';
 import { InFlight, drainAndClose } from './http/inflight.js';
 import { modelRoutes } from './http/models-routes.js';
 import { OnDemandClient, toFailure } from './ondemand/client.js';
@@ -78,7 +79,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     }
   };
   // the app's logger once it exists; pool restore errors before that go to stderr
-  let log: { warn: (obj: object, msg: string) => void } = { warn: (obj, msg) => console.error(msg, obj) };
+  let log: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void } = {
+    warn: (obj, msg) => console.error(msg, obj),
+    info: () => undefined,
+  };
   // REDIS_URL: state shared by the replicas in Redis; otherwise the SQLite file in DATA_DIR (src/store/shared.ts)
   const shared = await openSharedState(config, { store: opts.store, fileClientKeys: configFile?.current.clientKeys, onError: (err, context) => log.warn({ err }, context) });
   const store = shared.store;
@@ -106,7 +110,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const clientKeys = new KeyChecker(configFile?.clientKeys() ?? config.PRIVATE_KEY);
   const adminKeys = new KeyChecker(config.ADMIN_KEY.length > 0 ? config.ADMIN_KEY : (configFile?.clientKeys() ?? config.PRIVATE_KEY));
   let shuttingDown = false;
-  const inflight = new InFlight();
+  const mb = (bytes: number): number => Math.round(bytes / 1048576);
+  const idleGc: IdleGc | undefined =
+    config.IDLE_GC_SEC > 0
+      ? new IdleGc({
+          idleMs: config.IDLE_GC_SEC * 1000,
+          inFlight: () => inflight.size,
+          onCollect: (before, after, ms) => log.info({ heapUsedMb: mb(before), afterMb: mb(after), ms: Math.round(ms) }, 'idle: heap collected'),
+        })
+      : undefined;
+  const inflight: InFlight = new InFlight(idleGc ? () => idleGc.idle() : undefined);
   new Gauge({ name: 'gateway_completions_in_flight', help: 'Completions in flight, streamed or not (the shutdown drain waits for these)', registers: [obs.metrics.registry], collect() { this.set(inflight.size); } });
   const runner = { pingMs: config.KEEPALIVE_PING_MS, inflight, streamProbe: obs.streamProbe };
   const app = buildApp({
@@ -159,6 +172,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       if (shuttingDown) return;
       shuttingDown = true;
       configFile?.close();
+      idleGc?.stop();
       models.stop();
       await health.stop();
       await drainAndClose(app, inflight, config.SHUTDOWN_GRACE_MS);

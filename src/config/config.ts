@@ -111,6 +111,7 @@ export const envSchema = z.object({
   CONFIG_POLL_MS: int(0, 3_600_000).default(5_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
   KEEPALIVE_PING_MS: int(0, 600_000).default(15_000),
+  IDLE_GC_SEC: int(0, 3600).default(15),
   SESSION_POOL_SIZE: int(0, 64).default(2),
   SESSION_POOL_TTL_SEC: int(1, 86_400).default(300),
   UPSTREAM_CONNECTIONS: int(0, 1_000_000).default(0),

@@ -33,6 +33,9 @@ export class InFlight {
   private readonly entries = new Set<Entry>();
   private waiters: Array<() => void> = [];
 
+  /** `onIdle`: called each time the last completion in flight leaves (src/http/idle-gc.ts) */
+  constructor(private readonly onIdle?: () => void) {}
+
   /** completions in flight (streaming or not) */
   get size(): number {
     return this.entries.size;
@@ -69,6 +72,7 @@ export class InFlight {
   }
 
   private wake(): void {
+    this.onIdle?.();
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
