@@ -47,10 +47,10 @@ const PHASES = new Set((phasesArg ?? 'a,b,c').split(',').map((p) => p.trim()));
 const proxyCoreArg = process.argv.find((a) => a.startsWith('--proxy-core='))?.slice('--proxy-core='.length);
 
 const PLAN = quick
-  ? { latencyRounds: 150, poolRounds: 60, throughputSec: 5, warmSec: 1, streamCounts: [100, 500], idleMs: 5000, settleMs: 5000 }
+  ? { latencyRounds: 150, poolRounds: 60, throughputSec: 5, warmSec: 1, streamCounts: [100, 500], idleMs: 5000, settleMs: 20_000 }
   : { latencyRounds: 1000, poolRounds: 300, throughputSec: 15, warmSec: 3, streamCounts: [100, 500, 1000, 2000], idleMs: 20_000, settleMs: 30_000 };
 /** "near idle" after the load: at most this times the idle RSS */
-const NEAR_IDLE = 1.25;
+const NEAR_IDLE = 1.5;
 const UPSTREAM_FIRST_BYTE_MS = 20;
 const SESSION_RTT_MS = 20;
 const STREAM_DELTAS = 64;
