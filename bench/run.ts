@@ -48,7 +48,7 @@ const proxyCoreArg = process.argv.find((a) => a.startsWith('--proxy-core='))?.sl
 
 const PLAN = quick
   ? { latencyRounds: 150, poolRounds: 60, throughputSec: 5, warmSec: 1, streamCounts: [100, 500], idleMs: 5000, settleMs: 20_000 }
-  : { latencyRounds: 1000, poolRounds: 300, throughputSec: 15, warmSec: 3, streamCounts: [100, 500, 1000, 2000], idleMs: 20_000, settleMs: 30_000 };
+  : { latencyRounds: 1000, poolRounds: 300, throughputSec: 15, warmSec: 3, streamCounts: [100, 500, 1000, 2000], idleMs: 30_000, settleMs: 30_000 };
 /** "near idle" after the load: at most this times the idle RSS */
 const NEAR_IDLE = 1.5;
 const UPSTREAM_FIRST_BYTE_MS = 20;
@@ -165,7 +165,7 @@ interface StreamRow {
   gapMax: number;
   cpuMsPerStream?: number;
   peakRssMb?: number;
-  /** tries run for this count (the row is the first that held, else the one with the fewest stalls) */
+  /** tries run for this count (the row is the one that held, which is the last, else the one with the fewest stalls) */
   tries?: number;
 }
 
@@ -360,14 +360,17 @@ async function main(): Promise<void> {
         const tries = n <= 500 ? STREAM_TRIES : 1;
         let best: StreamRow | undefined;
         let peak = 0;
-        for (let t = 1; t <= tries; t++) {
+        let run = 0;
+        while (run < tries) {
+          run++;
           const row = await streamPhase(target, name === 'direct' ? undefined : proxies[name], n);
-          row.tries = t;
           peak = Math.max(peak, row.peakRssMb ?? 0);
           if (best === undefined || row.stalled < best.stalled) best = row;
           await sleep(500);
           if (row.held) break;
         }
+        // a held row is the last try run (the loop stops there)
+        best!.tries = run;
         if (name !== 'direct') best!.peakRssMb = peak;
         streams[name]!.push(best!);
       }

@@ -65,9 +65,9 @@ describe('IdleGc', () => {
     expect(s.gcs()).toBe(2);
   });
 
-  it('does nothing when the heap did not grow (by more than 4 MiB)', () => {
+  it('does nothing when the heap did not grow (by more than 32 MiB)', () => {
     const s = setup();
-    s.setHeap(24 * MB);
+    s.setHeap(50 * MB);
     s.idleGc.idle();
     s.advance(60_000);
     expect(s.gcs()).toBe(0);

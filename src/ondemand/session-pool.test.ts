@@ -148,6 +148,20 @@ describe('SessionPool', () => {
     expect(pool.stats().ready).toBe(6);
   });
 
+  it('stops refilling a key whose refill failed until a request of its own gets a session again', async () => {
+    const { client, pool, advance } = setup({ size: 2 });
+    pool.warm('key-a', 'k:a');
+    await client.failAll();
+    // other keys' takes do not restart refills for key-a, however long it has been (the pause is long over)
+    advance(60_000);
+    const b = pool.take('key-b', 'k:b', never);
+    await client.settleAll();
+    await b;
+    await tick();
+    expect(client.calls.map((c) => c.key)).toEqual(['key-b', 'key-b']);
+    await client.settleAll();
+  });
+
   it('pauses a key whose refill failed, and the take still gets a session inline', async () => {
     const { client, pool, errors, advance } = setup({ size: 1 });
     pool.warm('key-a', 'k:a');

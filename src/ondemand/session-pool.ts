@@ -205,6 +205,9 @@ export class SessionPool implements SessionSource {
         (err: unknown) => {
           if (this.stopping.signal.aborted) return;
           this.counters.refillFailures++;
+          // no more refills for this key until a request's own creation on it works again: a key that died is
+          // not asked again by the pool, only by the requests the key pool still sends it (none, once it is dead)
+          entry.proven = false;
           entry.failuresInRow++;
           entry.pausedUntil = this.now() + Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (entry.failuresInRow - 1));
           this.opts.onError?.(err, entry.fingerprint);
