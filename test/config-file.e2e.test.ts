@@ -16,7 +16,7 @@ import { ConfigError, loadConfig } from '../src/config/config.js';
 import { startGateway } from '../src/gateway.js';
 import type { KeyInfo } from '../src/pool/types.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
-import { CLIENT_KEY, fingerprintKey, startStack, type Stack, type StackOptions } from './harness.js';
+import { CLIENT_KEY, fingerprintKey, startStack, eventually, type Stack, type StackOptions } from './harness.js';
 
 const FILE_CLIENT = 'sk-file-client-key-aaaa1111';
 const FILE_CLIENT_2 = 'sk-file-client-key-bbbb2222';
@@ -76,18 +76,6 @@ async function keyList(s: Stack, adminKey: string): Promise<KeyInfo[]> {
 const fps = (list: readonly { fingerprint: string }[]) => list.map((k) => k.fingerprint).sort();
 const fpsOf = (...keys: string[]) => keys.map((k) => fingerprintKey(k)).sort();
 
-async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
 
 function expectNoSecretIn(text: string): void {
   for (const secret of ALL_SECRETS) expect(text).not.toContain(secret);

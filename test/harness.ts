@@ -100,3 +100,27 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
 /** The fingerprint the gateway shows for a raw upstream key. */
 export { fingerprintKey } from '../src/pool/fingerprint.js';
+
+/** Polls until `check` passes (bounded): for effects that happen after the response, never for timing. */
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/** Polls `cond` every 10 ms until it holds (bounded, failing with `what`); resolves with the milliseconds it took. */
+export async function until(what: string, cond: () => boolean, timeoutMs = 8000): Promise<number> {
+  const started = Date.now();
+  while (!cond()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return Date.now() - started;
+}

@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KeyInfo } from '../src/pool/types.js';
-import { CLIENT_KEY, UPSTREAM_KEYS, fingerprintKey, startStack, type Stack, type StackOptions } from './harness.js';
+import { CLIENT_KEY, UPSTREAM_KEYS, fingerprintKey, startStack, eventually, type Stack, type StackOptions } from './harness.js';
 
 const [ALPHA, BETA, GAMMA] = UPSTREAM_KEYS as [string, string, string];
 const FP = { alpha: fingerprintKey(ALPHA), beta: fingerprintKey(BETA), gamma: fingerprintKey(GAMMA) };
@@ -88,19 +88,6 @@ async function untilKeyTried(s: Stack, key: string, body: Record<string, unknown
   throw new Error(`the pool never tried ${fingerprintKey(key)}`);
 }
 
-/** Polls until `check` passes (bounded): for effects that happen after the response, never for timing. */
-async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
 
 describe('a key that fails before the answer: the client never notices', () => {
   it('401: fails over, the client gets 200, the key is dead with its reason', async () => {

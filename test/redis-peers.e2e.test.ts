@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import type { RedisOutcomes } from '../src/store/redis-outcomes.js';
-import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS, startTestGateway, type GatewayUnderTest } from './harness.js';
+import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS, startTestGateway, until, type GatewayUnderTest } from './harness.js';
 import { startRedis, type RedisServer } from './redis-helper.js';
 
 type Replica = GatewayUnderTest;
@@ -32,13 +32,6 @@ async function chat(url: string): Promise<number> {
   return res.statusCode;
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 8000): Promise<void> {
-  const started = Date.now();
-  while (!cond()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const stateOn = (r: Replica) => r.gateway.pool.get(FP)?.state;
 const failuresOn = (r: Replica) => r.gateway.pool.get(FP)?.failures ?? 0;

@@ -10,7 +10,7 @@ import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { RedisConnection, redisUp } from '../src/store/redis-connection.js';
 import { RedisUsageStore } from '../src/store/redis-usage.js';
 import type { UsageRow } from '../src/store/types.js';
-import { CLIENT_KEY, UPSTREAM_KEYS, startTestGateway, type GatewayUnderTest } from './harness.js';
+import { CLIENT_KEY, UPSTREAM_KEYS, startTestGateway, until, type GatewayUnderTest } from './harness.js';
 import { startRedis, type RedisServer } from './redis-helper.js';
 
 type Replica = GatewayUnderTest;
@@ -47,13 +47,6 @@ async function usageOn(r: Replica): Promise<{ status: number; body: any }> {
   return { status: res.statusCode, body: await res.body.json() };
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 8000): Promise<void> {
-  const started = Date.now();
-  while (!cond()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function row(day: string, requests: number): UsageRow {
   return { day, model: 'gpt-4o', client: 'c:multi', upstreamKey: 'k:test', requests, tokensIn: 10 * requests, tokensOut: 3 * requests, errors: 0 };

@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { redisUp } from '../src/store/redis-connection.js';
-import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS, startTestGateway, type GatewayUnderTest } from './harness.js';
+import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS, startTestGateway, until, type GatewayUnderTest } from './harness.js';
 import { startRedis, type RedisServer } from './redis-helper.js';
 
 const TEAM_KEY = 'sk-team-limited-0123456789';
@@ -41,14 +41,6 @@ async function chat(url: string, key = CLIENT_KEY): Promise<{ status: number; bo
 }
 
 /** Polls a condition (never a timing assertion: the bound only keeps a broken build from hanging). */
-async function until(what: string, cond: () => boolean, timeoutMs = 8000): Promise<number> {
-  const started = Date.now();
-  while (!cond()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return Date.now() - started;
-}
 
 async function metricsOf(r: Replica): Promise<string> {
   const res = await request(`${r.url}/metrics`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } });

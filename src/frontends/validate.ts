@@ -4,7 +4,7 @@
  * missing_required_parameter, invalid_type, invalid_value, unsupported_value. `null` means "not given".
  */
 import { invalidRequest } from '../core/errors.js';
-import type { GenerationParams } from '../core/types.js';
+import type { GenerationParams, ToolSpec } from '../core/types.js';
 
 export type Json = Record<string, unknown>;
 
@@ -111,6 +111,24 @@ export function optionalSchema(value: unknown, param: string): Record<string, un
   if (isAbsent(value)) return undefined;
   if (!isObject(value)) wrongType(param, 'an object', value);
   return value;
+}
+
+/** A request's `tools` list: absent or empty → undefined; else every element read by `readTool` (k: its index). */
+export function readToolList(value: unknown, readTool: (tool: unknown, k: number) => ToolSpec): ToolSpec[] | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!Array.isArray(value)) wrongType('tools', 'an array', value);
+  if (value.length === 0) return undefined;
+  return value.map((tool: unknown, k) => readTool(tool, k));
+}
+
+/** One tool's name (required), description and parameter schema (`schemaField`), from `def` whose fields sit at `param`. */
+export function readToolSpec(def: Json, param: string, schemaField: string): ToolSpec {
+  const spec: ToolSpec = { name: requireString(def.name, `${param}.name`) };
+  const description = optionalString(def.description, `${param}.description`);
+  if (description !== undefined) spec.description = description;
+  const schema = optionalSchema(def[schemaField], `${param}.${schemaField}`);
+  if (schema !== undefined) spec.parameters = schema;
+  return spec;
 }
 
 /** `only` (n, best_of): absent or exactly 1 */

@@ -11,17 +11,17 @@ import { invalidRequest } from '../../core/errors.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, ToolCall, ToolChoice, ToolSpec } from '../../core/types.js';
 import { anthropicBlockToMediaPart } from '../../ondemand/media.js';
 import {
+  invalidValue,
   isAbsent,
   isObject,
-  invalidValue,
   missing,
   optionalBoolean,
   optionalNumberIn,
   optionalPositiveInt,
-  optionalSchema,
-  optionalString,
   quoteList,
   readStopList,
+  readToolList,
+  readToolSpec,
   requireModel,
   requireObject,
   requireString,
@@ -120,19 +120,12 @@ function readMessages(value: unknown): Message[] {
 }
 
 function readTools(value: unknown): ToolSpec[] | undefined {
-  if (isAbsent(value)) return undefined;
-  if (!Array.isArray(value)) wrongType('tools', 'an array', value);
-  if (value.length === 0) return undefined;
-  return value.map((tool: unknown, k): ToolSpec => {
+  return readToolList(value, (tool, k) => {
     const param = `tools.${k}`;
     const t = requireObject(tool, param);
     if (!isAbsent(t.type) && t.type !== 'custom') unsupported(`${param}.type`, `${JSON.stringify(t.type)}. Only custom (client) tools are supported.`);
-    const spec: ToolSpec = { name: requireString(t.name, `${param}.name`) };
-    const description = optionalString(t.description, `${param}.description`);
-    if (description !== undefined) spec.description = description;
-    const schema = optionalSchema(t.input_schema, `${param}.input_schema`);
-    if (schema === undefined) missing(`${param}.input_schema`);
-    spec.parameters = schema;
+    const spec = readToolSpec(t, param, 'input_schema');
+    if (spec.parameters === undefined) missing(`${param}.input_schema`);
     return spec;
   });
 }

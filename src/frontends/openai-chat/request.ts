@@ -29,6 +29,8 @@ import {
   optionalString,
   quoteList,
   readSamplingParams,
+  readToolList,
+  readToolSpec,
   requireString,
   wrongType,
   type Json,
@@ -279,10 +281,7 @@ function readMessages(value: unknown, acceptMedia: boolean): Message[] {
 // ---- tools --------------------------------------------------------------------------------------------------
 
 function readTools(value: unknown): ToolSpec[] | undefined {
-  if (isAbsent(value)) return undefined;
-  if (!Array.isArray(value)) wrongType('tools', 'an array', value);
-  if (value.length === 0) return undefined;
-  return value.map((tool: unknown, k): ToolSpec => {
+  return readToolList(value, (tool, k) => {
     const param = `tools[${k}]`;
     if (!isObject(tool)) wrongType(param, 'an object', tool);
     if (tool.type !== 'function') {
@@ -291,14 +290,7 @@ function readTools(value: unknown): ToolSpec[] | undefined {
     const fn = tool.function;
     if (isAbsent(fn)) missing(`${param}.function`);
     if (!isObject(fn)) wrongType(`${param}.function`, 'an object', fn);
-    const spec: ToolSpec = { name: requireString(fn.name, `${param}.function.name`) };
-    const description = optionalString(fn.description, `${param}.function.description`);
-    if (description !== undefined) spec.description = description;
-    if (!isAbsent(fn.parameters)) {
-      if (!isObject(fn.parameters)) wrongType(`${param}.function.parameters`, 'an object', fn.parameters);
-      spec.parameters = fn.parameters;
-    }
-    return spec;
+    return readToolSpec(fn, `${param}.function`, 'parameters');
   });
 }
 

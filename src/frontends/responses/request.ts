@@ -11,16 +11,17 @@
 import { invalidRequest } from '../../core/errors.js';
 import type { GatewayRequest, GenerationParams, Message, ReasoningEffort, ToolChoice, ToolSpec } from '../../core/types.js';
 import {
+  invalidValue,
   isAbsent,
   isObject,
   missing,
-  invalidValue,
   optionalBoolean,
   optionalNumberIn,
   optionalPositiveInt,
-  optionalSchema,
   optionalString,
   quoteList,
+  readToolList,
+  readToolSpec,
   requireModel,
   requireString,
   requireText,
@@ -140,19 +141,11 @@ function readInput(value: unknown): Message[] {
 }
 
 function readTools(value: unknown): ToolSpec[] | undefined {
-  if (isAbsent(value)) return undefined;
-  if (!Array.isArray(value)) wrongType('tools', 'an array', value);
-  if (value.length === 0) return undefined;
-  return value.map((tool: unknown, k): ToolSpec => {
+  return readToolList(value, (tool, k) => {
     const param = `tools[${k}]`;
     if (!isObject(tool)) wrongType(param, 'an object', tool);
     if (tool.type !== 'function') unsupported(`${param}.type`, `${JSON.stringify(tool.type ?? null)}. Only 'function' tools are supported.`);
-    const spec: ToolSpec = { name: requireString(tool.name, `${param}.name`) };
-    const description = optionalString(tool.description, `${param}.description`);
-    if (description !== undefined) spec.description = description;
-    const parameters = optionalSchema(tool.parameters, `${param}.parameters`);
-    if (parameters !== undefined) spec.parameters = parameters;
-    return spec;
+    return readToolSpec(tool, param, 'parameters');
   });
 }
 
