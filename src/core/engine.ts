@@ -6,10 +6,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
-import type { OnDemandClient, UpstreamBody } from '../ondemand/client.js';
+import type { OnDemandClient, QueryStream } from '../ondemand/client.js';
 import { toFailure } from '../ondemand/client.js';
 import { UpstreamFailure } from '../ondemand/failure.js';
-import { createFrameParser } from '../ondemand/frames.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { ModelRouter } from '../ondemand/models.js';
 import { buildQuery } from '../ondemand/query.js';
@@ -56,8 +55,8 @@ export interface CompletionHandle {
   attempts: number;
   /** milliseconds from start to the first answer event */
   ttftMs: number;
-  /** the answer; throws GatewayError if the upstream fails after the answer started */
-  events: AsyncIterable<GatewayEvent>;
+  /** the answer, in batches (one per upstream read, never empty); throws GatewayError if the upstream fails after the answer started */
+  events: AsyncIterable<GatewayEvent[]>;
   /** filled in as the stream completes */
   result: { usage?: Usage; outcome?: 'ok' | 'error' | 'aborted' };
   /** stop early (the client left, or the front end failed): aborts the upstream and frees the key; idempotent */
@@ -133,7 +132,7 @@ export class Engine {
         const callStart = performance.now();
         // Every attempt runs on the caller's signal (no controller of its own): the engine never aborts an attempt
         // by signal, a failed attempt's upstream body is destroyed below, and the calls before it have settled.
-        let upstream: UpstreamBody | undefined;
+        let upstream: QueryStream | undefined;
         try {
           const sessionId =
             this.deps.sessions && !freshSession
@@ -142,10 +141,10 @@ export class Engine {
           const request = prepare ? await prepare(lease.key, sessionId, planned.request, signal) : planned.request;
           const body = buildQuery(request, endpointId);
           upstream = await this.deps.client.openQuery(lease.key, sessionId, body, signal);
-          const reader = new FrameReader(upstream, signal);
+          const reader = upstream;
           // non-stream: nothing reaches the client before the answer is whole, so a failure anywhere in it can
           // still go to another key; a stream commits at its first answer event
-          const first = req.stream ? await reader.firstAnswerEvents() : await reader.wholeAnswerEvents();
+          const first = req.stream ? await firstAnswerEvents(reader) : await wholeAnswerEvents(reader);
           const result: CompletionHandle['result'] = {};
           const handle: CompletionHandle = {
             endpointId,
@@ -187,129 +186,75 @@ export class Engine {
   }
 }
 
-/** Pulls upstream events off the body, one network chunk at a time. */
-class FrameReader {
-  private readonly parser = createFrameParser();
-  private readonly iterator: AsyncIterator<Buffer>;
-  private pending: UpstreamEvent[] = [];
-  private ended = false;
-
-  constructor(
-    private readonly body: UpstreamBody,
-    private readonly signal: AbortSignal,
-  ) {
-    this.iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  }
-
-  /** Next batch of events; an empty array means the body has ended. */
-  async next(): Promise<UpstreamEvent[]> {
-    if (this.pending.length > 0) {
-      const out = this.pending;
-      this.pending = [];
-      return out;
+/** Reads until an event a client would see (content, reasoning, the end, or an error); keepalives are dropped. */
+async function firstAnswerEvents(reader: QueryStream): Promise<UpstreamEvent[]> {
+  const seen: UpstreamEvent[] = [];
+  for (;;) {
+    const batch = await reader.next();
+    if (batch.length === 0) {
+      throw new UpstreamFailure('the upstream stream ended before any answer', { kind: 'stream_error', phase: 'stream' });
     }
-    while (!this.ended) {
-      let step: IteratorResult<Buffer>;
-      try {
-        step = await this.iterator.next();
-      } catch (err) {
-        throw toFailure(err, 'stream', this.signal.aborted ? this.signal : undefined);
-      }
-      if (step.done === true) {
-        this.ended = true;
-        return this.parser.end();
-      }
-      const events = this.parser.push(step.value);
-      if (events.length > 0) return events;
+    for (const ev of batch) {
+      if (ev.type === 'keepalive') continue;
+      if (ev.type === 'error' && seen.length === 0) throw streamErrorFailure(ev);
+      seen.push(ev);
     }
-    return [];
-  }
-
-  /** Reads until an event a client would see (content, reasoning, the end, or an error); keepalives are dropped. */
-  async firstAnswerEvents(): Promise<UpstreamEvent[]> {
-    const seen: UpstreamEvent[] = [];
-    for (;;) {
-      const batch = await this.next();
-      if (batch.length === 0) {
-        throw new UpstreamFailure('the upstream stream ended before any answer', { kind: 'stream_error', phase: 'stream' });
-      }
-      for (const ev of batch) {
-        if (ev.type === 'keepalive') continue;
-        if (ev.type === 'error' && seen.length === 0) throw streamErrorFailure(ev);
-        seen.push(ev);
-      }
-      if (seen.length > 0) return seen;
-    }
-  }
-
-  /** Reads the whole answer, up to [DONE]; an upstream error or a cut anywhere throws (and can be retried). */
-  async wholeAnswerEvents(): Promise<UpstreamEvent[]> {
-    const all: UpstreamEvent[] = [];
-    for (;;) {
-      const batch = await this.next();
-      if (batch.length === 0) {
-        throw new UpstreamFailure('the upstream closed the stream before it finished', { kind: 'stream_error', phase: 'stream' });
-      }
-      for (const ev of batch) {
-        if (ev.type === 'keepalive') continue;
-        if (ev.type === 'error') throw streamErrorFailure(ev);
-        all.push(ev);
-        if (ev.type === 'done') return all;
-      }
-    }
-  }
-
-  destroy(): void {
-    this.body.destroy();
-  }
-
-  /**
-   * The answer is complete ([DONE]): let the body run to its end in the background instead of destroying it.
-   * Destroying a body that has not emitted 'end' makes undici build a RequestAbortedError (a stack trace per
-   * request) and abort the request; reading the last bytes costs nothing. A body that goes on past 64 KiB is cut.
-   */
-  finish(): void {
-    if (this.ended) return;
-    this.ended = true;
-    void (async () => {
-      let bytes = 0;
-      for (;;) {
-        const step = await this.iterator.next();
-        if (step.done === true) return;
-        bytes += step.value.length;
-        if (bytes > 64 * 1024) return this.body.destroy();
-      }
-    })().catch(() => undefined); // a failure after the answer was complete changes nothing
+    if (seen.length > 0) return seen;
   }
 }
 
+/** Reads the whole answer, up to [DONE]; an upstream error or a cut anywhere throws (and can be retried). */
+async function wholeAnswerEvents(reader: QueryStream): Promise<UpstreamEvent[]> {
+  const all: UpstreamEvent[] = [];
+  for (;;) {
+    const batch = await reader.next();
+    if (batch.length === 0) {
+      throw new UpstreamFailure('the upstream closed the stream before it finished', { kind: 'stream_error', phase: 'stream' });
+    }
+    for (const ev of batch) {
+      if (ev.type === 'keepalive') continue;
+      if (ev.type === 'error') throw streamErrorFailure(ev);
+      all.push(ev);
+      if (ev.type === 'done') return all;
+    }
+  }
+}
+
+/**
+ * The answer as batches of events, one per network read (the first is what startCompletion already read): a
+ * front end writes a batch at once, so a read of several upstream frames costs one socket write, and the
+ * consumer awaits once per read, not once per event.
+ */
 async function* answerEvents(
-  reader: FrameReader,
+  reader: QueryStream,
   first: UpstreamEvent[],
   queryText: string,
   lease: KeyLease,
   callStart: number,
   result: CompletionHandle['result'],
-): AsyncGenerator<GatewayEvent> {
+): AsyncGenerator<GatewayEvent[]> {
   let usage: Usage | undefined;
   let completion = '';
   let finished = false;
   let batch = first;
   try {
     for (;;) {
+      const out: GatewayEvent[] = [];
       for (const ev of batch) {
         switch (ev.type) {
           case 'delta':
             completion += ev.text;
-            yield { type: 'text', text: ev.text };
+            out.push({ type: 'text', text: ev.text });
             break;
           case 'thinking':
-            yield { type: 'reasoning', text: ev.text };
+            out.push({ type: 'reasoning', text: ev.text });
             break;
           case 'metrics':
             usage = { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens, totalTokens: ev.totalTokens, estimated: false };
             break;
           case 'error':
+            // what came before the error in this read still reaches the client
+            if (out.length > 0) yield out;
             throw streamErrorFailure(ev);
           case 'done':
             finished = true;
@@ -319,19 +264,22 @@ async function* answerEvents(
         }
         if (finished) break;
       }
-      if (finished) break;
+      if (finished) {
+        reader.finish();
+        usage ??= estimateUsage(queryText, completion);
+        result.usage = usage;
+        result.outcome = 'ok';
+        lease.release({ ok: true, latencyMs: performance.now() - callStart });
+        out.push({ type: 'usage', usage }, { type: 'end', finishReason: 'stop' });
+        yield out;
+        return;
+      }
+      if (out.length > 0) yield out;
       batch = await reader.next();
       if (batch.length === 0) {
         throw new UpstreamFailure('the upstream closed the stream before it finished', { kind: 'stream_error', phase: 'stream' });
       }
     }
-    reader.finish();
-    usage ??= estimateUsage(queryText, completion);
-    result.usage = usage;
-    result.outcome = 'ok';
-    lease.release({ ok: true, latencyMs: performance.now() - callStart });
-    yield { type: 'usage', usage };
-    yield { type: 'end', finishReason: 'stop' };
   } catch (err) {
     reader.destroy();
     const failure = toFailure(err, 'stream');

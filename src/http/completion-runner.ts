@@ -122,10 +122,12 @@ async function streamAnswer(
   entry?.streaming((err) => writer.end(writer.open ? encoder.error(err) : ''));
   try {
     if (encoder.start) await writer.write(encoder.start());
-    for await (const event of handle.events) {
+    for await (const batch of handle.events) {
       if (!writer.open) break;
-      probe?.event(event);
-      const full = writer.write(encoder.encode(event)); // a promise only under backpressure
+      probe?.write(batch);
+      let text = '';
+      for (const event of batch) text += encoder.encode(event);
+      const full = writer.write(text); // a promise only under backpressure
       if (full !== undefined) await full;
     }
     writer.end(encoder.done());
@@ -145,23 +147,25 @@ async function collect(handle: CompletionHandle): Promise<CollectedAnswer> {
   const toolCalls: ToolCall[] = [];
   let usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: true };
   let finishReason: FinishReason = 'stop';
-  for await (const ev of handle.events) {
-    switch (ev.type) {
-      case 'text':
-        text += ev.text;
-        break;
-      case 'reasoning':
-        reasoning += ev.text;
-        break;
-      case 'tool_calls':
-        toolCalls.push(...ev.calls);
-        break;
-      case 'usage':
-        usage = ev.usage;
-        break;
-      case 'end':
-        finishReason = ev.finishReason;
-        break;
+  for await (const batch of handle.events) {
+    for (const ev of batch) {
+      switch (ev.type) {
+        case 'text':
+          text += ev.text;
+          break;
+        case 'reasoning':
+          reasoning += ev.text;
+          break;
+        case 'tool_calls':
+          toolCalls.push(...ev.calls);
+          break;
+        case 'usage':
+          usage = ev.usage;
+          break;
+        case 'end':
+          finishReason = ev.finishReason;
+          break;
+      }
     }
   }
   return { text, reasoning, toolCalls, usage, finishReason };

@@ -25,8 +25,8 @@ const GAP_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 1
 
 /** What a streaming response reports while it runs (see completion-runner.ts). */
 export interface StreamProbe {
-  /** one answer event is about to be written */
-  event(event: GatewayEvent): void;
+  /** a batch of answer events is about to be written (one socket write) */
+  write(events: readonly GatewayEvent[]): void;
   /** the stream is over, however it ended; idempotent */
   end(): void;
 }
@@ -58,6 +58,8 @@ class LabelCap {
 
 const NO_LABELS = Object.freeze({}) as Record<string, string>;
 const noLabels = (): Record<string, string> => NO_LABELS;
+/** a piece of the answer itself (what the chunk gap is measured between), not usage or the end */
+const carriesAnswer = (event: GatewayEvent): boolean => event.type === 'text' || event.type === 'reasoning' || event.type === 'tool_calls';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -273,8 +275,8 @@ export class GatewayMetrics {
     let last = -1;
     let ended = false;
     return {
-      event: (event) => {
-        if (event.type !== 'text' && event.type !== 'reasoning' && event.type !== 'tool_calls') return;
+      write: (events) => {
+        if (!events.some(carriesAnswer)) return;
         const now = performance.now();
         if (last >= 0) this.pendingGap.observe('', noLabels, (now - last) / 1000);
         last = now;

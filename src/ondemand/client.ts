@@ -1,14 +1,17 @@
 /**
  * The thin I/O edge to OnDemand: create a session, open a streamed query, make a cheap probe call.
- * Uses one undici Pool for the configured origin (never taken from a request). Every failure becomes an
- * UpstreamFailure; nothing here decides about keys or retries (that is src/core/engine.ts and src/pool).
+ * Uses one undici Pool for the configured origin (never taken from a request). Every call is one exchange on
+ * undici's dispatch API (src/ondemand/exchange.ts), and every failure becomes an UpstreamFailure; nothing here
+ * decides about keys or retries (that is src/core/engine.ts and src/pool).
  */
 import { randomUUID } from 'node:crypto';
-import type { Dispatcher } from 'undici';
+import { JsonExchange, QueryStream } from './exchange.js';
 import { UpstreamFailure } from './failure.js';
 import type { UpstreamFailureInit } from './failure.js';
 import type { OnDemandQueryBody } from './query.js';
-import { Pool, errors as undiciErrors, request } from './undici-lean.js';
+import { Pool } from './undici-lean.js';
+
+export { parseRetryAfter, QueryStream, toFailure } from './exchange.js';
 
 export interface OnDemandClientOptions {
   baseUrl: string;
@@ -22,9 +25,7 @@ export interface OnDemandClientOptions {
   connections?: number;
 }
 
-export type UpstreamBody = Dispatcher.ResponseData['body'];
-
-const MAX_ERROR_BODY = 64 * 1024;
+type Phase = UpstreamFailureInit['phase'];
 
 export class OnDemandClient {
   private readonly pool: Pool;
@@ -45,8 +46,7 @@ export class OnDemandClient {
 
   /** POST /chat/v1/sessions: a fresh session, used for one client request only. */
   async createSession(key: string, signal?: AbortSignal): Promise<string> {
-    const res = await this.call('session', '/chat/v1/sessions', key, { externalUserId: `gw-${randomUUID()}`, pluginIds: [] }, signal);
-    const json = await readJson(res, 'session');
+    const json = await this.json('session', 'POST', '/chat/v1/sessions', key, JSON.stringify({ externalUserId: `gw-${randomUUID()}`, pluginIds: [] }), signal);
     const id = (json as { data?: { id?: unknown } } | null)?.data?.id;
     if (typeof id !== 'string' || id.length === 0) {
       throw new UpstreamFailure('upstream session answer has no data.id', { kind: 'http', phase: 'session', status: 502 });
@@ -54,157 +54,53 @@ export class OnDemandClient {
     return id;
   }
 
-  /** POST /chat/v1/sessions/{id}/query with responseMode stream; resolves once a 2xx arrives, with the body unread. */
-  async openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal?: AbortSignal): Promise<UpstreamBody> {
-    const res = await this.call('query', `/chat/v1/sessions/${encodeURIComponent(sessionId)}/query`, key, body, signal, 'text/event-stream');
-    return res.body;
+  /**
+   * POST /chat/v1/sessions/{id}/query with responseMode stream; resolves once a 2xx arrives, with the answer's
+   * events to be read from the stream (`next()`), which the caller must `finish()` or `destroy()`.
+   */
+  openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal?: AbortSignal): Promise<QueryStream> {
+    if (signal?.aborted) return Promise.reject(clientClosed('query'));
+    const stream = new QueryStream(signal);
+    this.pool.dispatch(this.options('POST', `/chat/v1/sessions/${encodeURIComponent(sessionId)}/query`, key, JSON.stringify(body), 'text/event-stream'), stream);
+    return stream.opened;
   }
 
   /** GET a JSON document (the endpoint catalogue). */
-  async getJson(path: string, key: string, signal?: AbortSignal): Promise<unknown> {
-    const res = await this.send('catalogue', 'GET', path, key, undefined, signal, 'application/json');
-    return readJson(res, 'catalogue');
+  getJson(path: string, key: string, signal?: AbortSignal): Promise<unknown> {
+    return this.json('catalogue', 'GET', path, key, undefined, signal);
   }
 
   /** POST /media/v1/public/file (JSON): OnDemand fetches `url` itself. Resolves with the parsed answer. */
-  async uploadMediaUrl(key: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
-    const res = await this.call('media', '/media/v1/public/file', key, body, signal);
-    return readJson(res, 'media');
+  uploadMediaUrl(key: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
+    return this.json('media', 'POST', '/media/v1/public/file', key, JSON.stringify(body), signal);
   }
 
   /** POST /media/v1/public/file/raw (multipart/form-data built by src/ondemand/media.ts). */
-  async uploadMediaRaw(key: string, form: { body: Buffer; contentType: string }, signal?: AbortSignal): Promise<unknown> {
-    const res = await this.send('media', 'POST', '/media/v1/public/file/raw', key, form.body, signal, 'application/json', form.contentType);
-    return readJson(res, 'media');
+  uploadMediaRaw(key: string, form: { body: Buffer; contentType: string }, signal?: AbortSignal): Promise<unknown> {
+    return this.json('media', 'POST', '/media/v1/public/file/raw', key, form.body, signal, form.contentType);
   }
 
   async close(): Promise<void> {
     await this.pool.close();
   }
 
-  private call(phase: UpstreamFailureInit['phase'], path: string, key: string, json: unknown, signal?: AbortSignal, accept?: string) {
-    return this.send(phase, 'POST', path, key, JSON.stringify(json), signal, accept);
+  private json(phase: Phase, method: 'GET' | 'POST', path: string, key: string, body: string | Buffer | undefined, signal?: AbortSignal, contentType?: string): Promise<unknown> {
+    if (signal?.aborted) return Promise.reject(clientClosed(phase));
+    const exchange = new JsonExchange(phase, signal);
+    this.pool.dispatch(this.options(method, path, key, body, 'application/json', contentType), exchange);
+    return exchange.answer;
   }
 
-  private async send(
-    phase: UpstreamFailureInit['phase'],
-    method: 'GET' | 'POST',
-    path: string,
-    key: string,
-    body: string | Buffer | undefined,
-    signal: AbortSignal | undefined,
-    accept = 'application/json',
-    contentType?: string,
-  ): Promise<Dispatcher.ResponseData> {
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(this.pool, {
-        method,
-        path,
-        headers: { ...this.headersBase, accept, apikey: key, ...(contentType !== undefined ? { 'content-type': contentType } : {}) },
-        body: body ?? null,
-        signal: signal ?? null,
-      });
-    } catch (err) {
-      throw toFailure(err, phase, signal);
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    throw await httpFailure(res, phase);
+  private options(method: 'GET' | 'POST', path: string, key: string, body: string | Buffer | undefined, accept: string, contentType?: string) {
+    return {
+      method,
+      path,
+      headers: { ...this.headersBase, accept, apikey: key, ...(contentType !== undefined ? { 'content-type': contentType } : {}) },
+      body: body ?? null,
+    };
   }
 }
 
-/** Turn an undici/network error into an UpstreamFailure; the message never carries the key. */
-export function toFailure(err: unknown, phase: UpstreamFailureInit['phase'], signal?: AbortSignal): UpstreamFailure {
-  if (err instanceof UpstreamFailure) return err;
-  if (signal?.aborted) {
-    return new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase, cause: err });
-  }
-  const code = (err as { code?: string } | null)?.code ?? '';
-  if (err instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new UpstreamFailure('connecting to the upstream timed out', { kind: 'connect_timeout', phase, cause: err });
-  }
-  if (err instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return new UpstreamFailure('the upstream sent no answer within the first-byte timeout', { kind: 'first_byte_timeout', phase, cause: err });
-  }
-  if (err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new UpstreamFailure('the upstream stream went quiet past the idle timeout', { kind: 'idle_timeout', phase, cause: err });
-  }
-  const detail = code !== '' ? code : err instanceof Error ? err.name : 'error';
-  return new UpstreamFailure(`upstream connection failed (${detail})`, { kind: 'network', phase, cause: err });
-}
-
-async function httpFailure(res: Dispatcher.ResponseData, phase: UpstreamFailureInit['phase']): Promise<UpstreamFailure> {
-  const contentType = String(res.headers['content-type'] ?? '');
-  let text = '';
-  try {
-    text = await readCapped(res.body, MAX_ERROR_BODY);
-  } catch {
-    // the status is what matters; a broken error body changes nothing
-  }
-  const trimmed = text.trimStart();
-  const htmlBody = contentType.includes('text/html') || trimmed.startsWith('<');
-  let errorCode: string | undefined;
-  let upstreamMessage: string | undefined;
-  if (!htmlBody && trimmed.startsWith('{')) {
-    try {
-      const parsed = JSON.parse(trimmed) as { errorCode?: unknown; message?: unknown; error?: unknown };
-      if (typeof parsed.errorCode === 'string') errorCode = parsed.errorCode;
-      if (typeof parsed.message === 'string') upstreamMessage = parsed.message.slice(0, 500);
-    } catch {
-      // not JSON after all
-    }
-  } else if (htmlBody) {
-    const m = /error code:?\s*(\d{3,4})/i.exec(text);
-    if (m?.[1] !== undefined) errorCode = `edge_${m[1]}`;
-    upstreamMessage = 'the upstream edge answered with an HTML page';
-  }
-  const init: UpstreamFailureInit = { kind: 'http', phase, status: res.statusCode, htmlBody };
-  if (errorCode !== undefined) init.errorCode = errorCode;
-  if (upstreamMessage !== undefined) init.upstreamMessage = upstreamMessage;
-  const retryAfterSec = parseRetryAfter(res.headers['retry-after']);
-  if (retryAfterSec !== undefined) init.retryAfterSec = retryAfterSec;
-  return new UpstreamFailure(`upstream answered ${res.statusCode}${errorCode ? ` ${errorCode}` : ''}`, init);
-}
-
-/** Retry-After as seconds (delta-seconds or an HTTP date), undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.max(0, Math.ceil(Number(v)));
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, Math.ceil((at - now) / 1000));
-}
-
-async function readCapped(body: UpstreamBody, cap: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    if (size + buf.length > cap) {
-      parts.push(buf.subarray(0, cap - size));
-      body.destroy();
-      break;
-    }
-    parts.push(buf);
-    size += buf.length;
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
-
-const MAX_JSON_BODY = 4 * 1024 * 1024;
-
-async function readJson(res: Dispatcher.ResponseData, phase: UpstreamFailureInit['phase']): Promise<unknown> {
-  // a body whose declared length fits is read in one go (undici's text(): no async iterator, no promise per
-  // chunk); one without a length, or too long, is read chunk by chunk up to the cap
-  const declared = Number(res.headers['content-length']);
-  const read = Number.isInteger(declared) && declared <= MAX_JSON_BODY ? res.body.text() : readCapped(res.body, MAX_JSON_BODY);
-  const text = await read.catch((err: unknown) => {
-    throw toFailure(err, phase);
-  });
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new UpstreamFailure('upstream answered with invalid JSON', { kind: 'http', phase, status: 502 });
-  }
+function clientClosed(phase: Phase): UpstreamFailure {
+  return new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase });
 }

@@ -263,9 +263,13 @@ function nextCandidate(s: string, from: number): number {
   return Math.min(lt, tick);
 }
 
-export async function* withToolCalls(events: AsyncIterable<GatewayEvent>, opts: ToolFilterOptions): AsyncGenerator<GatewayEvent> {
+export async function* withToolCalls(batches: AsyncIterable<GatewayEvent[]>, opts: ToolFilterOptions): AsyncGenerator<GatewayEvent[]> {
   const filter = new ToolCallFilter(opts);
-  for await (const event of events) yield* filter.push(event);
+  for await (const batch of batches) {
+    const out: GatewayEvent[] = [];
+    for (const event of batch) for (const e of filter.push(event)) out.push(e);
+    if (out.length > 0) yield out;
+  }
 }
 
 export interface ToolLog {
