@@ -11,8 +11,8 @@
  *      also direct to the simulator, which is the load generator's own ceiling;
  *   d. RSS idle (after warm-up), at the peak of the stream load, and after the load.
  * The proxies run on core 0, the simulator and this load generator on core 1 (taskset). Loopback only.
- * Prints one table and writes bench-results/latest.json. With --profile, the gateway also writes a --cpu-prof
- * profile to bench-results/profiles/ (summarise it with `npx tsx bench/profile-summary.ts <file>`).
+ * Prints one table and writes bench-results/latest.json. With --profile, the gateway and the baseline also write
+ * a --cpu-prof profile to bench-results/profiles/ (summarise one with `npx tsx bench/profile-summary.ts <file>`).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -244,6 +244,10 @@ async function main(): Promise<void> {
     procs.push(sim);
 
     const proxies = {} as Record<ProxyName, Proc>;
+    const profileDir = join(root, 'bench-results', 'profiles');
+    if (profile) mkdirSync(profileDir, { recursive: true });
+    /** --profile: the gateway and the baseline each write a --cpu-prof profile, to be compared side by side */
+    const profileArgs = (name: ProxyName) => (profile && name !== 'gateway-nopool' ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] } : {});
     for (const name of PROXIES) {
       const port = await freePort();
       if (name === 'baseline') {
@@ -255,12 +259,11 @@ async function main(): Promise<void> {
           core: proxyCore,
           cwd: work,
           readyPath: '/',
+          ...profileArgs(name),
         });
       } else {
         const dataDir = join(work, name);
         mkdirSync(dataDir);
-        const profileDir = join(root, 'bench-results', 'profiles');
-        if (profile && name === 'gateway') mkdirSync(profileDir, { recursive: true });
         proxies[name] = await startProc({
           name,
           script: join(root, 'dist', 'main.js'),
@@ -282,7 +285,7 @@ async function main(): Promise<void> {
           core: proxyCore,
           cwd: work,
           readyPath: '/healthz',
-          ...(profile && name === 'gateway' ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+          ...profileArgs(name),
         });
       }
       procs.push(proxies[name]);

@@ -30,6 +30,7 @@ type Phase = UpstreamFailureInit['phase'];
 export class OnDemandClient {
   private readonly pool: Pool;
   private readonly headersBase: Record<string, string>;
+  private readonly headers = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(private readonly opts: OnDemandClientOptions) {
     this.pool = new Pool(opts.baseUrl, {
@@ -92,12 +93,20 @@ export class OnDemandClient {
   }
 
   private options(method: 'GET' | 'POST', path: string, key: string, body: string | Buffer | undefined, accept: string, contentType?: string) {
-    return {
-      method,
-      path,
-      headers: { ...this.headersBase, accept, apikey: key, ...(contentType !== undefined ? { 'content-type': contentType } : {}) },
-      body: body ?? null,
-    };
+    return { method, path, headers: contentType === undefined ? this.headersFor(key, accept) : { ...this.headersFor(key, accept), 'content-type': contentType }, body: body ?? null };
+  }
+
+  /** The request headers for a key and an Accept value, built once (undici only reads them). */
+  private headersFor(key: string, accept: string): Record<string, string> {
+    const cacheKey = `${accept}\n${key}`;
+    let headers = this.headers.get(cacheKey);
+    if (headers === undefined) {
+      // keys come and go (admin API, config reload): a cache grown past any real pool starts over
+      if (this.headers.size >= 4096) this.headers.clear();
+      headers = Object.freeze({ ...this.headersBase, accept, apikey: key });
+      this.headers.set(cacheKey, headers);
+    }
+    return headers;
   }
 }
 
