@@ -17,7 +17,7 @@ import { KeyChecker } from './http/auth.js';
 import { IdleGc } from './http/idle-gc.js';
 import { InFlight, drainAndClose } from './http/inflight.js';
 import { modelRoutes } from './http/models-routes.js';
-import { OnDemandClient, toFailure } from './ondemand/client.js';
+import { KEEP_ALIVE_MS, OnDemandClient, toFailure } from './ondemand/client.js';
 import { createModelLayer, type ModelLayer } from './ondemand/model-layer.js';
 import { SessionPool } from './ondemand/session-pool.js';
 import { keyAdminRoutes } from './pool/admin-routes.js';
@@ -116,6 +116,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       ? new IdleGc({
           idleMs: config.IDLE_GC_SEC * 1000,
           inFlight: () => inflight.size,
+          // quiet for longer than the upstream sockets' keep-alive: the Pool has no live socket left to lose
+          ...(config.IDLE_GC_SEC * 1000 >= KEEP_ALIVE_MS ? { beforeCollect: () => client.recycle() } : {}),
           onCollect: (before, after, ms) => log.info({ heapUsedMb: mb(before), afterMb: mb(after), ms: Math.round(ms) }, 'idle: heap collected'),
         })
       : undefined;

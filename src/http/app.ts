@@ -133,7 +133,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }));
 
   applyLimits(app, config, deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {});
-  if (deps.clientAccess) app.addHook('preHandler', async (request) => deps.clientAccess?.admit(request));
+  const access = deps.clientAccess;
+  if (access) {
+    // callback style: a request without a named client key (most of them) passes without a promise
+    app.addHook('preHandler', (request, _reply, done) => {
+      if (request.gw?.clientName === undefined) return done();
+      access.admit(request).then(() => done(), done);
+    });
+  }
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>
     sendError(

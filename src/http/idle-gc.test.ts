@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { IdleGc, v8Gc } from './idle-gc.js';
+import { IdleGc, SETTLE_MS, v8Gc } from './idle-gc.js';
 
 const MB = 1024 * 1024;
 
 /** A fake clock and timer list: time moves only when the test says so. */
-function setup(opts: { idleMs?: number; heap?: number } = {}) {
+function setup(opts: { idleMs?: number; heap?: number; beforeCollect?: () => void } = {}) {
   let now = 0;
   let heap = opts.heap ?? 20 * MB;
   let inFlight = 0;
@@ -13,6 +13,7 @@ function setup(opts: { idleMs?: number; heap?: number } = {}) {
   const idleGc = new IdleGc({
     idleMs: opts.idleMs ?? 5000,
     inFlight: () => inFlight,
+    ...(opts.beforeCollect ? { beforeCollect: opts.beforeCollect } : {}),
     heapUsed: () => heap,
     gc: () => {
       gcs++;
@@ -63,6 +64,32 @@ describe('IdleGc', () => {
     s.idleGc.idle();
     s.advance(5000);
     expect(s.gcs()).toBe(2);
+  });
+
+  it('with beforeCollect: runs it once per quiet spell, then collects SETTLE_MS later if still quiet', () => {
+    let prepared = 0;
+    const s = setup({ beforeCollect: () => void prepared++ });
+    s.setHeap(150 * MB);
+    s.idleGc.idle();
+    s.advance(5000);
+    expect([prepared, s.gcs()]).toEqual([1, 0]);
+    s.advance(SETTLE_MS - 1);
+    expect(s.gcs()).toBe(0);
+    s.advance(1);
+    expect([prepared, s.gcs()]).toEqual([1, 1]);
+
+    // traffic during the settle time: the collection waits for a new quiet spell, which prepares again
+    s.setHeap(150 * MB);
+    s.idleGc.idle();
+    s.advance(5000);
+    expect(prepared).toBe(2);
+    s.setInFlight(1);
+    s.advance(SETTLE_MS);
+    expect(s.gcs()).toBe(1);
+    s.setInFlight(0);
+    s.idleGc.idle();
+    s.advance(5000 + SETTLE_MS);
+    expect([prepared, s.gcs()]).toEqual([3, 2]);
   });
 
   it('does nothing when the heap did not grow (by more than 32 MiB)', () => {

@@ -28,6 +28,8 @@ export interface IdleGcOptions {
   heapUsed?: () => number;
   /** run a full collection */
   gc?: () => void;
+  /** SETTLE_MS before a collection: drop what only a burst needed (the upstream client's connection Pool) */
+  beforeCollect?: () => Promise<void> | void;
   /** collect only when the heap grew by more than this since the last collection (default 32 MiB) */
   minGrowthBytes?: number;
   now?: () => number;
@@ -60,8 +62,13 @@ export function v8Gc(): () => void {
   return exposedGc;
 }
 
+/** from beforeCollect to the collection */
+export const SETTLE_MS = 6000;
+
 export class IdleGc {
   private lastIdleAt = 0;
+  /** the idle moment beforeCollect last ran for */
+  private preparedAt = -1;
   private timer: unknown;
   private baseline: number;
   private collections = 0;
@@ -108,8 +115,19 @@ export class IdleGc {
     if (this.stopped || this.opts.inFlight() > 0) return; // busy again: the next idle() re-arms
     const quietFor = this.now() - this.lastIdleAt;
     if (quietFor < this.opts.idleMs) return this.arm(this.opts.idleMs - quietFor);
+    if (this.heapUsed() - this.baseline <= this.minGrowth) return;
+    if (this.opts.beforeCollect !== undefined && this.preparedAt !== this.lastIdleAt) {
+      this.preparedAt = this.lastIdleAt;
+      Promise.resolve(this.opts.beforeCollect()).catch(() => undefined);
+      // collect a little later: what beforeCollect let go of is garbage by then, and V8, seeing allocation stopped,
+      // also shrinks the young generation (right after a burst of allocation it keeps it at its largest)
+      return this.arm(SETTLE_MS);
+    }
+    this.collect();
+  }
+
+  private collect(): void {
     const before = this.heapUsed();
-    if (before - this.baseline <= this.minGrowth) return;
     const started = this.now();
     (this.opts.gc ?? v8Gc())();
     this.collections++;

@@ -27,22 +27,42 @@ export interface OnDemandClientOptions {
 
 type Phase = UpstreamFailureInit['phase'];
 
+/** how long an idle upstream socket is kept open */
+export const KEEP_ALIVE_MS = 10_000;
+
 export class OnDemandClient {
-  private readonly pool: Pool;
+  private pool: Pool;
   private readonly headersBase: Record<string, string>;
   private readonly headers = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(private readonly opts: OnDemandClientOptions) {
-    this.pool = new Pool(opts.baseUrl, {
-      connections: opts.connections === 0 ? null : (opts.connections ?? 256),
-      connectTimeout: opts.connectTimeoutMs,
-      headersTimeout: opts.firstByteTimeoutMs,
-      bodyTimeout: opts.idleTimeoutMs,
+    this.pool = this.newPool();
+    this.headersBase = { 'user-agent': opts.userAgent, 'content-type': 'application/json', accept: 'application/json' };
+  }
+
+  private newPool(): Pool {
+    return new Pool(this.opts.baseUrl, {
+      connections: this.opts.connections === 0 ? null : (this.opts.connections ?? 256),
+      connectTimeout: this.opts.connectTimeoutMs,
+      headersTimeout: this.opts.firstByteTimeoutMs,
+      bodyTimeout: this.opts.idleTimeoutMs,
       // an idle upstream socket is closed after 10 s (unless the server's keep-alive hint says less): long enough
       // to carry a conversation's next turn, short enough that the sockets of a burst do not hold memory for long
-      keepAliveTimeout: 10_000,
+      keepAliveTimeout: KEEP_ALIVE_MS,
     });
-    this.headersBase = { 'user-agent': opts.userAgent, 'content-type': 'application/json', accept: 'application/json' };
+  }
+
+  /**
+   * Go on with a fresh connection Pool; the old one closes once its calls in flight are done. undici's Pool keeps
+   * a client object for every connection it ever opened, closed ones included (about 5 KB each, ~10 MB after a
+   * burst of 2000 streams), for as long as the Pool lives. The gateway calls this when it has been idle for longer
+   * than KEEP_ALIVE_MS (src/http/idle-gc.ts), when every socket of the old Pool is closed already. Resolves once
+   * the old Pool is closed.
+   */
+  recycle(): Promise<void> {
+    const old = this.pool;
+    this.pool = this.newPool();
+    return old.close().catch(() => undefined);
   }
 
   /** POST /chat/v1/sessions: a fresh session, used for one client request only. */
