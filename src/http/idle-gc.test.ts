@@ -4,7 +4,7 @@ import { IdleGc, SETTLE_MS, v8Gc } from './idle-gc.js';
 const MB = 1024 * 1024;
 
 /** A fake clock and timer list: time moves only when the test says so. */
-function setup(opts: { idleMs?: number; heap?: number; beforeCollect?: () => void } = {}) {
+function setup(opts: { idleMs?: number; heap?: number; beforeCollect?: () => void; followUpMs?: number } = {}) {
   let now = 0;
   let heap = opts.heap ?? 20 * MB;
   let inFlight = 0;
@@ -14,6 +14,7 @@ function setup(opts: { idleMs?: number; heap?: number; beforeCollect?: () => voi
     idleMs: opts.idleMs ?? 5000,
     inFlight: () => inFlight,
     ...(opts.beforeCollect ? { beforeCollect: opts.beforeCollect } : {}),
+    followUpMs: opts.followUpMs ?? 0,
     heapUsed: () => heap,
     gc: () => {
       gcs++;
@@ -90,6 +91,32 @@ describe('IdleGc', () => {
     s.idleGc.idle();
     s.advance(5000 + SETTLE_MS);
     expect([prepared, s.gcs()]).toEqual([3, 2]);
+  });
+
+  it('with a follow-up: one more collection followUpMs after, only if nothing started in between', () => {
+    const s = setup({ followUpMs: 1000 });
+    s.setHeap(150 * MB);
+    s.idleGc.idle();
+    s.advance(5000);
+    expect(s.gcs()).toBe(1);
+    s.advance(999);
+    expect(s.gcs()).toBe(1);
+    s.advance(1);
+    expect(s.gcs()).toBe(2);
+    s.advance(60_000);
+    expect([s.gcs(), s.armed()]).toEqual([2, 0]);
+
+    // a request came and went before the follow-up: no follow-up, and the usual wait starts from its end
+    s.setHeap(150 * MB);
+    s.idleGc.idle();
+    s.advance(5000);
+    expect(s.gcs()).toBe(3);
+    s.advance(500);
+    s.idleGc.idle();
+    s.advance(500);
+    expect(s.gcs()).toBe(3);
+    s.advance(60_000);
+    expect([s.gcs(), s.armed()]).toEqual([3, 0]);
   });
 
   it('does nothing when the heap did not grow (by more than 32 MiB)', () => {

@@ -28,6 +28,10 @@ export interface IdleGcOptions {
   heapUsed?: () => number;
   /** run a full collection */
   gc?: () => void;
+  /** a second collection this long after the first, if still quiet (default 1000; 0 = none): V8 gives back its young
+   * generation only at a collection that follows a quiet interval, which the first one, right after the burst and
+   * beforeCollect, often does not */
+  followUpMs?: number;
   /** SETTLE_MS before a collection: drop what only a burst needed (the upstream client's connection Pool) */
   beforeCollect?: () => Promise<void> | void;
   /** collect only when the heap grew by more than this since the last collection (default 32 MiB) */
@@ -69,6 +73,9 @@ export class IdleGc {
   private lastIdleAt = 0;
   /** the idle moment beforeCollect last ran for */
   private preparedAt = -1;
+  /** the armed timer is the follow-up of the collection made at collectedAt */
+  private followUp = false;
+  private collectedAt = 0;
   private timer: unknown;
   private baseline: number;
   private collections = 0;
@@ -112,6 +119,11 @@ export class IdleGc {
 
   private fire(): void {
     this.timer = undefined;
+    if (this.followUp) {
+      this.followUp = false;
+      // nothing started since the collection: one more, which lets V8 shrink its young generation
+      if (!this.stopped && this.opts.inFlight() === 0 && this.lastIdleAt <= this.collectedAt) (this.opts.gc ?? v8Gc())();
+    }
     if (this.stopped || this.opts.inFlight() > 0) return; // busy again: the next idle() re-arms
     const quietFor = this.now() - this.lastIdleAt;
     if (quietFor < this.opts.idleMs) return this.arm(this.opts.idleMs - quietFor);
@@ -119,8 +131,7 @@ export class IdleGc {
     if (this.opts.beforeCollect !== undefined && this.preparedAt !== this.lastIdleAt) {
       this.preparedAt = this.lastIdleAt;
       Promise.resolve(this.opts.beforeCollect()).catch(() => undefined);
-      // collect a little later: what beforeCollect let go of is garbage by then, and V8, seeing allocation stopped,
-      // also shrinks the young generation (right after a burst of allocation it keeps it at its largest)
+      // collect a little later: what beforeCollect let go of (and what closing it allocated) is garbage by then
       return this.arm(SETTLE_MS);
     }
     this.collect();
@@ -132,6 +143,12 @@ export class IdleGc {
     (this.opts.gc ?? v8Gc())();
     this.collections++;
     this.baseline = this.heapUsed();
-    this.opts.onCollect?.(before, this.baseline, this.now() - started);
+    this.collectedAt = this.now();
+    this.opts.onCollect?.(before, this.baseline, this.collectedAt - started);
+    const followUpMs = this.opts.followUpMs ?? 1000;
+    if (followUpMs > 0 && this.timer === undefined) {
+      this.followUp = true;
+      this.arm(followUpMs);
+    }
   }
 }
