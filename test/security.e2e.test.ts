@@ -123,6 +123,8 @@ describe('CORS through the gateway', () => {
     expect(json.headers['access-control-allow-origin']).toBe('https://chat.example');
     const stream = await post(`${cors.url}/v1/chat/completions`, chat(true), { ...auth(CLIENT_KEY), origin: 'https://chat.example' });
     expect(stream.headers['access-control-allow-origin']).toBe('https://chat.example');
+    // the streamed answer bypasses fastify's onSend hook: its writer sets nosniff itself
+    expect(stream.headers['x-content-type-options']).toBe('nosniff');
     expect(checkChatStream(stream.body).ok).toBe(true);
     const other = await post(`${cors.url}/v1/chat/completions`, chat(), { ...auth(CLIENT_KEY), origin: 'https://other.example' });
     expect(other.status).toBe(200);

@@ -26,6 +26,8 @@ export class SseWriter {
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
+      // fastify's onSend hook (src/http/security.ts) does not run for a hijacked reply
+      'x-content-type-options': 'nosniff',
       ...opts.headers,
     });
     res.flushHeaders();
