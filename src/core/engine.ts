@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
 import type { OnDemandClient, QueryStream } from '../ondemand/client.js';
-import { toFailure } from '../ondemand/client.js';
+import { clientClosed, toFailure } from '../ondemand/client.js';
 import { UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { ModelRouter } from '../ondemand/models.js';
@@ -140,8 +140,8 @@ export class Engine {
               : await this.deps.client.createSession(lease.key, signal);
           const request = prepare ? await prepare(lease.key, sessionId, planned.request, signal) : planned.request;
           const body = buildQuery(request, endpointId);
-          upstream = await this.deps.client.openQuery(lease.key, sessionId, body, signal);
-          const reader = upstream;
+          const reader = await this.deps.client.openQuery(lease.key, sessionId, body, signal);
+          upstream = reader;
           // non-stream: nothing reaches the client before the answer is whole, so a failure anywhere in it can
           // still go to another key; a stream commits at its first answer event
           const first = req.stream ? await firstAnswerEvents(reader) : await wholeAnswerEvents(reader);
@@ -158,7 +158,7 @@ export class Engine {
               if (result.outcome !== undefined) return;
               result.outcome = 'aborted';
               reader.destroy();
-              lease.release({ ok: false, failure: new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase: 'stream' }) });
+              lease.release({ ok: false, failure: clientClosed('stream') });
             },
           };
           return handle;
@@ -290,7 +290,7 @@ async function* answerEvents(
     if (result.outcome === undefined) {
       // the consumer stopped iterating (client hung up): abort the upstream now
       reader.destroy();
-      lease.release({ ok: false, failure: new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase: 'stream' }) });
+      lease.release({ ok: false, failure: clientClosed('stream') });
       result.outcome = 'aborted';
     }
   }

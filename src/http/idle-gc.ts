@@ -122,7 +122,7 @@ export class IdleGc {
     if (this.followUp) {
       this.followUp = false;
       // nothing started since the collection: one more, which lets V8 shrink its young generation
-      if (!this.stopped && this.opts.inFlight() === 0 && this.lastIdleAt <= this.collectedAt) (this.opts.gc ?? v8Gc())();
+      if (!this.stopped && this.opts.inFlight() === 0 && this.lastIdleAt <= this.collectedAt) this.gc();
     }
     if (this.stopped || this.opts.inFlight() > 0) return; // busy again: the next idle() re-arms
     const quietFor = this.now() - this.lastIdleAt;
@@ -137,10 +137,14 @@ export class IdleGc {
     this.collect();
   }
 
+  private gc(): void {
+    (this.opts.gc ?? v8Gc())();
+  }
+
   private collect(): void {
     const before = this.heapUsed();
     const started = this.now();
-    (this.opts.gc ?? v8Gc())();
+    this.gc();
     this.collections++;
     this.baseline = this.heapUsed();
     this.collectedAt = this.now();

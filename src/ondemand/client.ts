@@ -5,13 +5,13 @@
  * decides about keys or retries (that is src/core/engine.ts and src/pool).
  */
 import { randomUUID } from 'node:crypto';
-import { JsonExchange, QueryStream } from './exchange.js';
+import { clientClosed, JsonExchange, QueryStream } from './exchange.js';
 import { UpstreamFailure } from './failure.js';
 import type { UpstreamFailureInit } from './failure.js';
 import type { OnDemandQueryBody } from './query.js';
 import { Pool } from './undici-lean.js';
 
-export { parseRetryAfter, QueryStream, toFailure } from './exchange.js';
+export { clientClosed, parseRetryAfter, QueryStream, toFailure } from './exchange.js';
 
 export interface OnDemandClientOptions {
   baseUrl: string;
@@ -128,8 +128,4 @@ export class OnDemandClient {
     }
     return headers;
   }
-}
-
-function clientClosed(phase: Phase): UpstreamFailure {
-  return new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase });
 }

@@ -51,7 +51,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
   ) {
     if (signal !== undefined) {
       this.onAbort = () => {
-        this.fail(new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase: this.currentPhase() }));
+        this.fail(clientClosed(this.currentPhase()));
         this.abortUpstream();
       };
       signal.addEventListener('abort', this.onAbort, { once: true });
@@ -68,7 +68,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || this.settled) return; // 1xx: the real answer follows
     if (statusCode < 300) {
       this.open = true;
-      this.onOpen(headers);
+      this.onOpen();
     } else {
       this.errorStatus = statusCode;
       this.errorHeaders = headers;
@@ -111,7 +111,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
     return this.open ? this.bodyPhase() : this.phase;
   }
 
-  protected abstract onOpen(headers: Headers): void;
+  protected abstract onOpen(): void;
   protected abstract onBody(chunk: Buffer): void;
   protected abstract onEnd(): void;
   /** called once, with the exchange's failure */
@@ -235,7 +235,7 @@ export class QueryStream extends Exchange {
       this.settled = true;
       return;
     }
-    this.fail(new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase: 'stream' }));
+    this.fail(clientClosed('stream'));
     this.abortUpstream();
   }
 
@@ -331,7 +331,7 @@ export class QueryStream extends Exchange {
 export function toFailure(err: unknown, phase: Phase, signal?: AbortSignal): UpstreamFailure {
   if (err instanceof UpstreamFailure) return err;
   if (signal?.aborted) {
-    return new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase, cause: err });
+    return clientClosed(phase, err);
   }
   const code = (err as { code?: string } | null)?.code ?? '';
   if (err instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') {
@@ -345,6 +345,11 @@ export function toFailure(err: unknown, phase: Phase, signal?: AbortSignal): Ups
   }
   const detail = code !== '' ? code : err instanceof Error ? err.name : 'error';
   return new UpstreamFailure(`upstream connection failed (${detail})`, { kind: 'network', phase, cause: err });
+}
+
+/** Our own client hung up (or the gateway gave the call up): never the key's fault. */
+export function clientClosed(phase: Phase, cause?: unknown): UpstreamFailure {
+  return new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase, ...(cause !== undefined ? { cause } : {}) });
 }
 
 /** A non-2xx answer: its status, OnDemand's errorCode and message when the body is JSON, an edge page when HTML. */
