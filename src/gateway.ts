@@ -118,7 +118,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
           inFlight: () => inflight.size,
           // quiet for longer than the upstream sockets' keep-alive: the Pool has no live socket left to lose
           ...(config.IDLE_GC_SEC * 1000 >= KEEP_ALIVE_MS ? { beforeCollect: () => client.recycle() } : {}),
-          onCollect: (before, after, ms) => log.info({ heapUsedMb: mb(before), afterMb: mb(after), ms: Math.round(ms) }, 'idle: heap collected'),
+          onCollect: (before, after, ms) => log.info({ heapMb: mb(before), afterMb: mb(after), ms: Math.round(ms) }, 'idle: heap collected'),
         })
       : undefined;
   const inflight: InFlight = new InFlight(idleGc ? () => idleGc.idle() : undefined);

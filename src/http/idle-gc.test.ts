@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { IdleGc, SETTLE_MS, v8Gc } from './idle-gc.js';
+import { getHeapStatistics } from 'node:v8';
+import { FOLLOW_UP_MS, heldHeapBytes, IdleGc, SETTLE_MS, v8Gc } from './idle-gc.js';
 
 const MB = 1024 * 1024;
 
 /** A fake clock and timer list: time moves only when the test says so. */
-function setup(opts: { idleMs?: number; heap?: number; beforeCollect?: () => void; followUpMs?: number } = {}) {
+function setup(opts: { idleMs?: number; heap?: number; beforeCollect?: () => void; followUpMs?: number | null } = {}) {
   let now = 0;
   let heap = opts.heap ?? 20 * MB;
   let inFlight = 0;
@@ -14,8 +15,8 @@ function setup(opts: { idleMs?: number; heap?: number; beforeCollect?: () => voi
     idleMs: opts.idleMs ?? 5000,
     inFlight: () => inFlight,
     ...(opts.beforeCollect ? { beforeCollect: opts.beforeCollect } : {}),
-    followUpMs: opts.followUpMs ?? 0,
-    heapUsed: () => heap,
+    ...(opts.followUpMs === null ? {} : { followUpMs: opts.followUpMs ?? 0 }),
+    heapHeld: () => heap,
     gc: () => {
       gcs++;
       heap = 22 * MB;
@@ -119,6 +120,18 @@ describe('IdleGc', () => {
     expect([s.gcs(), s.armed()]).toEqual([3, 0]);
   });
 
+  it('by default the follow-up comes after V8\'s 5 s allocation-rate window, so that window holds only quiet time', () => {
+    expect(FOLLOW_UP_MS).toBeGreaterThan(5000);
+    const s = setup({ followUpMs: null });
+    s.setHeap(150 * MB);
+    s.idleGc.idle();
+    s.advance(5000);
+    s.advance(FOLLOW_UP_MS - 1);
+    expect(s.gcs()).toBe(1);
+    s.advance(1);
+    expect(s.gcs()).toBe(2);
+  });
+
   it('does nothing when the heap did not grow (by more than 32 MiB)', () => {
     const s = setup();
     s.setHeap(50 * MB);
@@ -167,6 +180,13 @@ describe('IdleGc', () => {
 
   it('rejects a quiet time that makes no sense', () => {
     expect(() => new IdleGc({ idleMs: 0, inFlight: () => 0 })).toThrow(RangeError);
+  });
+
+  it('measures the heap V8 holds outside its young generation', () => {
+    const held = heldHeapBytes();
+    const total = getHeapStatistics().total_heap_size;
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThan(total); // the young generation always has at least one page
   });
 
   it("V8's own gc() is reachable and frees garbage", () => {
