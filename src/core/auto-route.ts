@@ -68,6 +68,7 @@ export function estimatePromptTokens(req: GatewayRequest): number {
     for (const c of m.toolCalls ?? []) chars += c.arguments.length + c.name.length;
   }
   for (const t of req.tools ?? []) chars += t.name.length + (t.description?.length ?? 0) + JSON.stringify(t.parameters ?? {}).length;
+  if (req.responseFormat?.type === 'json_schema') chars += JSON.stringify(req.responseFormat.schema ?? {}).length;
   return Math.ceil(chars / 4);
 }
 

@@ -58,6 +58,14 @@ export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
 export type ClientApi = 'chat' | 'completions' | 'responses' | 'messages';
 
+/**
+ * Structured output the client asked for (chat `response_format`, Responses `text.format`); plain text is the
+ * absence of one. OnDemand has no such mode, so it is emulated: docs/structured-output.md.
+ */
+export type ResponseFormat =
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema?: Record<string, unknown>; strict?: boolean; description?: string };
+
 export interface GatewayRequest {
   api: ClientApi;
   /** The model name exactly as the client sent it; echoed back in responses. */
@@ -66,6 +74,7 @@ export interface GatewayRequest {
   params: GenerationParams;
   tools?: ToolSpec[];
   toolChoice?: ToolChoice;
+  responseFormat?: ResponseFormat;
   stream: boolean;
 }
 

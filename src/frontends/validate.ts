@@ -4,7 +4,7 @@
  * missing_required_parameter, invalid_type, invalid_value, unsupported_value. `null` means "not given".
  */
 import { invalidRequest } from '../core/errors.js';
-import type { GenerationParams, ToolSpec } from '../core/types.js';
+import type { GenerationParams, ResponseFormat, ToolSpec } from '../core/types.js';
 
 export type Json = Record<string, unknown>;
 
@@ -129,6 +129,34 @@ export function readToolSpec(def: Json, param: string, schemaField: string): Too
   const schema = optionalSchema(def[schemaField], `${param}.${schemaField}`);
   if (schema !== undefined) spec.parameters = schema;
   return spec;
+}
+
+const FORMAT_TYPES: readonly string[] = ['text', 'json_object', 'json_schema'];
+
+/**
+ * A structured-output request at `param`: chat's `response_format` (name, schema, strict and description nested
+ * in `json_schema`) or Responses' `text.format` (the same fields beside `type`). `text` or absent → undefined.
+ * The schema name is not held to OpenAI's character pattern: it only labels the schema in the prompt.
+ */
+export function readResponseFormat(value: unknown, param: string, nested: boolean): ResponseFormat | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!isObject(value)) wrongType(param, 'an object', value);
+  const type = value.type;
+  if (isAbsent(type)) missing(`${param}.type`);
+  if (typeof type !== 'string') wrongType(`${param}.type`, 'a string', type);
+  if (!FORMAT_TYPES.includes(type)) invalidValue(`${param}.type`, `'${type}'. Supported values are: ${quoteList(FORMAT_TYPES)}.`);
+  if (type === 'text') return undefined;
+  if (type === 'json_object') return { type };
+  const at = nested ? `${param}.json_schema` : param;
+  const def = nested ? requireObject(value.json_schema, at) : value;
+  const format: ResponseFormat = { type: 'json_schema', name: requireString(def.name, `${at}.name`) };
+  const schema = optionalSchema(def.schema, `${at}.schema`);
+  if (schema !== undefined) format.schema = schema;
+  const strict = optionalBoolean(def.strict, `${at}.strict`);
+  if (strict !== undefined) format.strict = strict;
+  const description = optionalString(def.description, `${at}.description`);
+  if (description !== undefined) format.description = description;
+  return format;
 }
 
 /** `only` (n, best_of): absent or exactly 1 */

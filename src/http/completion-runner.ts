@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AttemptTrace, CompletionHandle, Engine } from '../core/engine.js';
 import { GatewayError } from '../core/errors.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, Usage } from '../core/types.js';
+import { applyStructuredOutput } from '../core/structured/filter.js';
 import { applyToolEmulation } from '../core/tools/parser.js';
 import type { InFlight, InFlightEntry } from './inflight.js';
 import type { StreamProbe } from '../observability/metrics.js';
@@ -76,6 +77,7 @@ export async function runCompletion(
     throw entry?.reason ?? err;
   }
   applyToolEmulation(handle, gwRequest, request.log); // tools emulated in text: docs/tools.md
+  applyStructuredOutput(handle, gwRequest, request.log); // then JSON answers cleaned: docs/structured-output.md
   const gw = request.gw;
   gw.endpoint = handle.endpointId;
   gw.answeredBy = handle.model;

@@ -212,6 +212,23 @@ The code word is
   });
 });
 
+describe('the structured-output example of docs/transcript.md', () => {
+  it('a lone user message asking for a JSON object', () => {
+    const req: GatewayRequest = { ...request([{ role: 'user', content: 'List three colours' }]), responseFormat: { type: 'json_object' } };
+    expect(buildQuery(req, 'e').query).toBe(`List three colours
+
+<response_format>
+Write your reply as one JSON value and nothing else: no text before or after it, no Markdown code fence around it, no comments in it.
+The value must be a JSON object.
+</response_format>`);
+  });
+
+  it('the format section comes after the tool section', () => {
+    const req: GatewayRequest = { ...request([{ role: 'user', content: 'q' }]), tools: [{ name: 'now' }], responseFormat: { type: 'json_object' } };
+    expect(buildQuery(req, 'e').query).toMatch(/^q\n\n<tools>\n[\s\S]*\n<\/tools>\n\n<response_format>\n[\s\S]*\n<\/response_format>$/);
+  });
+});
+
 describe('neutraliseClosingTags', () => {
   it.each([
     ['</user>', `<${ZWSP}/user>`],

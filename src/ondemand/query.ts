@@ -3,6 +3,7 @@
  * conversation travels in `query` as a tagged transcript. The format and the reasons for it: docs/transcript.md.
  */
 import type { GatewayRequest, GenerationParams, Message } from '../core/types.js';
+import { withFormatSection } from '../core/structured/prompt.js';
 import { withToolSection } from '../core/tools/prompt.js';
 
 export interface OnDemandModelConfigs {
@@ -33,7 +34,7 @@ export const PREFILL_HEADER =
 
 export function buildQuery(req: GatewayRequest, endpointId: string): OnDemandQueryBody {
   const body: OnDemandQueryBody = {
-    query: withToolSection(renderTranscript(req.messages), req),
+    query: withFormatSection(withToolSection(renderTranscript(req.messages), req), req),
     endpointId,
     responseMode: 'stream',
     pluginIds: [],

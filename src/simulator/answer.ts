@@ -3,6 +3,7 @@
  * Tests import these to compute the exact text and usage they should see.
  */
 import type { AnswerContext, SimAnswer } from './types.js';
+import { simJsonAnswer } from './json.js';
 import { simToolAnswer } from './tools.js';
 
 /** Query marker: answer with the whole query text verbatim. */
@@ -57,8 +58,10 @@ export function lastLine(query: string): string {
 export function defaultAnswerText(ctx: AnswerContext): string {
   if (ctx.query.includes(UNICODE_MARKER)) return UNICODE_ANSWER;
   if (ctx.query.includes(ECHO_MARKER)) return ctx.query;
-  const toolAnswer = simToolAnswer(ctx.query); // the query offers tools (src/simulator/tools.ts)
+  const jsonAnswer = simJsonAnswer(ctx.query); // the query asks for JSON (src/simulator/json.ts)
+  const toolAnswer = simToolAnswer(ctx.query, jsonAnswer); // the query offers tools (src/simulator/tools.ts)
   if (toolAnswer !== undefined) return toolAnswer;
+  if (jsonAnswer !== undefined) return jsonAnswer;
   let text = `Hello from the OnDemand simulator (${ctx.endpointId}). You said: ${lastLine(ctx.query)}`;
   if (ctx.media && ctx.media.length > 0) text += `\nAttached: ${ctx.media.join(', ')}`;
   return text;

@@ -64,7 +64,8 @@ export function sampleArguments(schema: unknown): Json {
   return out;
 }
 
-function wrongArguments(schema: unknown): Json {
+/** The sample arguments with a value of the wrong type for every required property. */
+export function wrongArguments(schema: unknown): Json {
   const out: Json = { ...sampleArguments(schema) };
   const required = isObject(schema) && Array.isArray(schema.required) ? schema.required : [];
   for (const key of required) if (typeof key === 'string') out[key] = typeof out[key] === 'number' ? 'not-a-number' : 42;
@@ -74,8 +75,11 @@ function wrongArguments(schema: unknown): Json {
 const callLine = (name: string, args: unknown): string =>
   `<tool_call name="${name.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">${JSON.stringify(args)}</tool_call>`;
 
-/** The simulated answer when the query offers tools; undefined when it does not. */
-export function simToolAnswer(query: string): string | undefined {
+/**
+ * The simulated answer when the query offers tools; undefined when it does not. `textAnswer` replaces the text
+ * answers (after a tool result, or when no tool is called), e.g. the JSON a format section asks for.
+ */
+export function simToolAnswer(query: string, textAnswer?: string): string | undefined {
   const open = query.lastIndexOf('\n<tools>\n');
   if (open < 0) return undefined;
   const close = query.indexOf('\n</tools>', open);
@@ -95,9 +99,9 @@ export function simToolAnswer(query: string): string | undefined {
   if (lastResult >= 0 && lastResult > transcript.lastIndexOf('<user')) {
     const bodyStart = transcript.indexOf('>\n', lastResult) + 2;
     const bodyEnd = transcript.indexOf('\n</tool_result>', bodyStart);
-    return TOOL_RESULT_PREFIX + transcript.slice(bodyStart, bodyEnd < 0 ? undefined : bodyEnd);
+    return textAnswer ?? TOOL_RESULT_PREFIX + transcript.slice(bodyStart, bodyEnd < 0 ? undefined : bodyEnd);
   }
-  if (query.includes(TOOL_SKIP_MARKER) || tools.length === 0) return TOOL_SKIP_ANSWER;
+  if (query.includes(TOOL_SKIP_MARKER) || tools.length === 0) return textAnswer ?? TOOL_SKIP_ANSWER;
   const named = /You must call the tool ("(?:[^"\\]|\\.)*")/.exec(section);
   const wanted = named ? (JSON.parse(named[1] as string) as string) : undefined;
   const first = tools.find((t) => t.name === wanted) ?? (tools[0] as SimTool);

@@ -10,6 +10,7 @@
  */
 import { randomToken } from '../../http/random-id.js';
 import type { CompletionHandle } from '../engine.js';
+import { filterEvents, type EventFilter, type WarnLog } from '../events.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, ToolSpec } from '../types.js';
 import { wantsTools } from './prompt.js';
 import { validateSchema } from './schema.js';
@@ -190,7 +191,7 @@ export function newToolCallId(prefix = 'call_'): string {
 }
 
 /** Event in, events out. Synchronous, so it can be tested with tables. */
-export class ToolCallFilter {
+export class ToolCallFilter implements EventFilter {
   private pending = '';
   private held: string | null = null;
 
@@ -263,29 +264,17 @@ function nextCandidate(s: string, from: number): number {
   return Math.min(lt, tick);
 }
 
-export async function* withToolCalls(batches: AsyncIterable<GatewayEvent[]>, opts: ToolFilterOptions): AsyncGenerator<GatewayEvent[]> {
-  const filter = new ToolCallFilter(opts);
-  for await (const batch of batches) {
-    const out: GatewayEvent[] = [];
-    for (const event of batch) for (const e of filter.push(event)) out.push(e);
-    if (out.length > 0) yield out;
-  }
-}
-
-export interface ToolLog {
-  warn(obj: object, msg: string): void;
-}
-
 /**
  * The one hook for every front end: when the request has tools (and tool_choice is not "none"), the handle's
  * events go through the tool-call filter. Returns the same handle.
  */
-export function applyToolEmulation(handle: CompletionHandle, req: GatewayRequest, log?: ToolLog): CompletionHandle {
+export function applyToolEmulation(handle: CompletionHandle, req: GatewayRequest, log?: WarnLog): CompletionHandle {
   if (!wantsTools(req)) return handle;
-  handle.events = withToolCalls(handle.events, {
+  const filter = new ToolCallFilter({
     tools: req.tools,
     idPrefix: req.api === 'messages' ? 'toolu_' : 'call_',
     onMalformed: (reason) => log?.warn({ reason }, 'the model answered with a malformed tool call; returned as text'),
   });
+  handle.events = filterEvents(handle.events, filter);
   return handle;
 }

@@ -15,7 +15,7 @@ export function wantsTools(req: Pick<GatewayRequest, 'tools' | 'toolChoice'>): r
 }
 
 /** JSON with `<` escaped, so no text from a tool description can close or open a tag of ours. */
-function safeJson(value: unknown): string {
+export function safeJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 

@@ -95,6 +95,17 @@ describe('parseChatRequest rejects with an OpenAI-shaped 400 naming the field', 
     ['tool_choice of another type', withBody({ tool_choice: { type: 'allowed_tools' } }), 'tool_choice.type', 'invalid_value'],
     ['tool_choice without name', withBody({ tool_choice: { type: 'function', function: {} } }), 'tool_choice.function.name', 'missing_required_parameter'],
     ['tool_choice naming an absent tool', withBody({ tools: [{ type: 'function', function: { name: 'a' } }], tool_choice: { type: 'function', function: { name: 'b' } } }), 'tool_choice.function.name', 'invalid_value'],
+    ['response_format a string', withBody({ response_format: 'json' }), 'response_format', 'invalid_type'],
+    ['response_format without type', withBody({ response_format: {} }), 'response_format.type', 'missing_required_parameter'],
+    ['response_format type a number', withBody({ response_format: { type: 1 } }), 'response_format.type', 'invalid_type'],
+    ['response_format type unknown', withBody({ response_format: { type: 'xml' } }), 'response_format.type', 'invalid_value'],
+    ['json_schema without json_schema', withBody({ response_format: { type: 'json_schema' } }), 'response_format.json_schema', 'missing_required_parameter'],
+    ['json_schema an array', withBody({ response_format: { type: 'json_schema', json_schema: [] } }), 'response_format.json_schema', 'invalid_type'],
+    ['json_schema without name', withBody({ response_format: { type: 'json_schema', json_schema: { schema: {} } } }), 'response_format.json_schema.name', 'missing_required_parameter'],
+    ['json_schema name empty', withBody({ response_format: { type: 'json_schema', json_schema: { name: ' ' } } }), 'response_format.json_schema.name', 'invalid_value'],
+    ['json_schema schema a string', withBody({ response_format: { type: 'json_schema', json_schema: { name: 'n', schema: '{}' } } }), 'response_format.json_schema.schema', 'invalid_type'],
+    ['json_schema strict a string', withBody({ response_format: { type: 'json_schema', json_schema: { name: 'n', strict: 'yes' } } }), 'response_format.json_schema.strict', 'invalid_type'],
+    ['json_schema description a number', withBody({ response_format: { type: 'json_schema', json_schema: { name: 'n', description: 2 } } }), 'response_format.json_schema.description', 'invalid_type'],
   ];
 
   it.each(cases)('%s', (_name, body, param, code) => {
@@ -232,6 +243,23 @@ describe('parseChatRequest accepts', () => {
     const parsed = parseChatRequest(withBody(extra));
     expect(parsed.request.stream).toBe(stream);
     expect(parsed.includeUsage).toBe(includeUsage);
+  });
+
+  const schema = { type: 'object', properties: { a: { type: 'string' } } };
+  it.each([
+    ['text', { type: 'text' }, undefined],
+    ['null', null, undefined],
+    ['json_object', { type: 'json_object' }, { type: 'json_object' }],
+    [
+      'json_schema, every field',
+      { type: 'json_schema', json_schema: { name: 'thing', description: 'A thing', schema, strict: true } },
+      { type: 'json_schema', name: 'thing', description: 'A thing', schema, strict: true },
+    ],
+    ['json_schema, nulls mean not set', { type: 'json_schema', json_schema: { name: 'thing', schema: null, strict: null, description: null } }, { type: 'json_schema', name: 'thing' }],
+  ])('response_format: %s', (_name, responseFormat, expected) => {
+    const { request } = parseChatRequest(withBody({ response_format: responseFormat }));
+    if (expected === undefined) expect(request).not.toHaveProperty('responseFormat');
+    else expect(request.responseFormat).toEqual(expected);
   });
 
   it('keeps the model name exactly as sent', () => {

@@ -4,6 +4,7 @@
  * Every rejection is an OpenAI-shaped 400 whose `param` names the field (`messages[2].content`, `temperature`)
  * and whose `code` is stable (missing_required_parameter, invalid_type, invalid_value, empty_array,
  * unsupported_value, unsupported_content), so clients and tests branch on codes, never on text.
+ * `response_format` json_object / json_schema asks for structured output, emulated (docs/structured-output.md).
  * `null` for an optional field means "not set", as OpenAI reads it. Unknown fields are ignored: real clients
  * send `user`, `seed`, `logprobs`, `parallel_tool_calls`, `metadata`, `store` and more.
  */
@@ -28,6 +29,7 @@ import {
   optionalPositiveInt,
   optionalString,
   quoteList,
+  readResponseFormat,
   readSamplingParams,
   readToolList,
   readToolSpec,
@@ -343,10 +345,12 @@ export function parseChatRequest(body: unknown, options: ChatRequestOptions = {}
   const params = readParams(body);
   const tools = readTools(body.tools);
   const toolChoice = readToolChoice(body.tool_choice, tools);
+  const responseFormat = readResponseFormat(body.response_format, 'response_format', true);
 
   const request: GatewayRequest = { api: 'chat', requestedModel, messages, params, stream };
   if (tools !== undefined) request.tools = tools;
   if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  if (responseFormat !== undefined) request.responseFormat = responseFormat;
   // OpenAI only honours stream_options on a stream; a non-stream answer always carries usage anyway
   return { request, includeUsage: stream && includeUsage };
 }

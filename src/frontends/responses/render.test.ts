@@ -120,7 +120,34 @@ describe('parseResponsesRequest', () => {
     ['tool_choice naming an absent tool', { model: 'm', input: 'x', tool_choice: { type: 'function', name: 'f' } }, 'tool_choice.name'],
     ['max_output_tokens zero', { model: 'm', input: 'x', max_output_tokens: 0 }, 'max_output_tokens'],
     ['background', { model: 'm', input: 'x', background: true }, 'background'],
+    ['text a string', { model: 'm', input: 'x', text: 'json' }, 'text'],
+    ['text.format without type', { model: 'm', input: 'x', text: { format: {} } }, 'text.format.type'],
+    ['text.format type unknown', { model: 'm', input: 'x', text: { format: { type: 'grammar' } } }, 'text.format.type'],
+    ['json_schema without name', { model: 'm', input: 'x', text: { format: { type: 'json_schema', schema: {} } } }, 'text.format.name'],
+    ['json_schema schema an array', { model: 'm', input: 'x', text: { format: { type: 'json_schema', name: 'n', schema: [] } } }, 'text.format.schema'],
+    ['json_schema strict a number', { model: 'm', input: 'x', text: { format: { type: 'json_schema', name: 'n', strict: 1 } } }, 'text.format.strict'],
   ])('400 for %s', (_name, body, param) => {
     expect(() => parseResponsesRequest(body)).toThrow(expect.objectContaining({ status: 400, param }));
+  });
+
+  const schema = { type: 'object', properties: { a: { type: 'string' } } };
+  it.each<[string, unknown, unknown, unknown]>([
+    // name, text, request.responseFormat, the response's text.format
+    ['absent', undefined, undefined, { type: 'text' }],
+    ['null format, verbosity ignored', { format: null, verbosity: 'low' }, undefined, { type: 'text' }],
+    ['text', { format: { type: 'text' } }, undefined, { type: 'text' }],
+    ['json_object', { format: { type: 'json_object' } }, { type: 'json_object' }, { type: 'json_object' }],
+    [
+      'json_schema',
+      { format: { type: 'json_schema', name: 'thing', description: 'A thing', schema, strict: true } },
+      { type: 'json_schema', name: 'thing', description: 'A thing', schema, strict: true },
+      { type: 'json_schema', name: 'thing', description: 'A thing', schema, strict: true },
+    ],
+    ['json_schema, strict not given', { format: { type: 'json_schema', name: 'thing', schema } }, { type: 'json_schema', name: 'thing', schema }, { type: 'json_schema', name: 'thing', schema, strict: false }],
+  ])('text.format: %s', (_name, text, format, echoed) => {
+    const parsed = parseResponsesRequest({ model: 'm', input: 'x', text });
+    expect(parsed.request.responseFormat).toEqual(format);
+    const res = renderResponse({ ...init, echo: parsed.echo }, { text: '{}', reasoning: '', toolCalls: [], usage, finishReason: 'stop' });
+    expect(res.text).toEqual({ format: echoed });
   });
 });

@@ -17,7 +17,7 @@
  */
 import { randomToken } from '../../http/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
-import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';
+import type { FinishReason, GatewayEvent, ResponseFormat, ToolCall, Usage } from '../../core/types.js';
 import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
 import { sseEvent } from '../sse.js';
 import type { ParsedResponsesRequest } from './request.js';
@@ -43,6 +43,17 @@ export function toResponsesUsage(usage: Usage | null): Json | null {
     output_tokens_details: { reasoning_tokens: 0 },
     total_tokens: usage.totalTokens,
   };
+}
+
+/** `text.format` as the API echoes it: the format the client asked for, `text` when none. */
+export function textFormat(format: ResponseFormat | null): Json {
+  if (format === null) return { type: 'text' };
+  if (format.type === 'json_object') return { type: 'json_object' };
+  const out: Json = { type: 'json_schema', name: format.name };
+  if (format.description !== undefined) out.description = format.description;
+  if (format.schema !== undefined) out.schema = format.schema;
+  out.strict = format.strict ?? false;
+  return out;
 }
 
 type Status = 'in_progress' | 'completed' | 'incomplete' | 'failed';
@@ -72,7 +83,7 @@ export function responseObject(init: ResponseInit, status: Status, output: Json[
     reasoning: { effort: e.reasoningEffort, summary: null },
     store: false,
     temperature: e.temperature,
-    text: { format: { type: 'text' } },
+    text: { format: textFormat(e.format) },
     tool_choice: e.toolChoice,
     tools: e.tools,
     top_p: e.topP,

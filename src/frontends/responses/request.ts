@@ -7,9 +7,10 @@
  * `function_call_output` items (tool results); `reasoning` items are skipped (OnDemand cannot take them back).
  * The gateway keeps no state, so `previous_response_id`, `conversation` and `background` are refused
  * (400 unsupported_value): send the whole conversation in `input`. Only `function` tools are supported.
+ * `text.format` (json_object, json_schema) asks for structured output, emulated: docs/structured-output.md.
  */
 import { invalidRequest } from '../../core/errors.js';
-import type { GatewayRequest, GenerationParams, Message, ReasoningEffort, ToolChoice, ToolSpec } from '../../core/types.js';
+import type { GatewayRequest, GenerationParams, Message, ReasoningEffort, ResponseFormat, ToolChoice, ToolSpec } from '../../core/types.js';
 import {
   invalidValue,
   isAbsent,
@@ -20,6 +21,7 @@ import {
   optionalPositiveInt,
   optionalString,
   quoteList,
+  readResponseFormat,
   readToolList,
   readToolSpec,
   requireModel,
@@ -45,6 +47,8 @@ export interface ParsedResponsesRequest {
     metadata: Record<string, unknown>;
     reasoningEffort: string | null;
     store: boolean;
+    /** text.format; null is plain text */
+    format: ResponseFormat | null;
   };
 }
 
@@ -149,6 +153,13 @@ function readTools(value: unknown): ToolSpec[] | undefined {
   });
 }
 
+/** `text.format` (structured output); `text.verbosity` and other fields of `text` are ignored. */
+function readTextFormat(value: unknown): ResponseFormat | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!isObject(value)) wrongType('text', 'an object', value);
+  return readResponseFormat(value.format, 'text.format', false);
+}
+
 function readToolChoice(value: unknown, tools: ToolSpec[] | undefined): ToolChoice | undefined {
   if (isAbsent(value)) return undefined;
   if (typeof value === 'string') {
@@ -200,10 +211,12 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   const parallel = optionalBoolean(body.parallel_tool_calls, 'parallel_tool_calls') ?? true;
   const store = optionalBoolean(body.store, 'store') ?? true;
   const metadata = isAbsent(body.metadata) ? {} : isObject(body.metadata) ? body.metadata : wrongType('metadata', 'an object', body.metadata);
+  const format = readTextFormat(body.text);
 
   const request: GatewayRequest = { api: 'responses', requestedModel, messages, params, stream };
   if (tools !== undefined) request.tools = tools;
   if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  if (format !== undefined) request.responseFormat = format;
   return {
     request,
     echo: {
@@ -217,6 +230,7 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
       metadata,
       reasoningEffort: effortName,
       store,
+      format: format ?? null,
     },
   };
 }
