@@ -76,24 +76,37 @@ const callLine = (name: string, args: unknown): string =>
   `<tool_call name="${name.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">${JSON.stringify(args)}</tool_call>`;
 
 /**
+ * The last `<tag>` section the gateway appended to the query (tools, response_format): where it opens, its text,
+ * and the objects on its JSON lines (one per tool, or the format's schema line).
+ */
+export function querySection(query: string, tag: string): { open: number; text: string; entries: Json[] } | undefined {
+  const open = query.lastIndexOf(`\n<${tag}>\n`);
+  if (open < 0) return undefined;
+  const close = query.indexOf(`\n</${tag}>`, open);
+  const text = query.slice(open, close < 0 ? query.length : close);
+  const entries: Json[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const value = JSON.parse(line) as unknown;
+      if (isObject(value)) entries.push(value);
+    } catch {
+      // not a JSON line
+    }
+  }
+  return { open, text, entries };
+}
+
+/**
  * The simulated answer when the query offers tools; undefined when it does not. `textAnswer` replaces the text
  * answers (after a tool result, or when no tool is called), e.g. the JSON a format section asks for.
  */
 export function simToolAnswer(query: string, textAnswer?: string): string | undefined {
-  const open = query.lastIndexOf('\n<tools>\n');
-  if (open < 0) return undefined;
-  const close = query.indexOf('\n</tools>', open);
-  const section = query.slice(open, close < 0 ? query.length : close);
+  const found = querySection(query, 'tools');
+  if (found === undefined) return undefined;
+  const { open, text: section } = found;
   const tools: SimTool[] = [];
-  for (const line of section.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      const tool = JSON.parse(line) as unknown;
-      if (isObject(tool) && typeof tool.name === 'string') tools.push({ name: tool.name, parameters: tool.parameters });
-    } catch {
-      // not a tool line
-    }
-  }
+  for (const entry of found.entries) if (typeof entry.name === 'string') tools.push({ name: entry.name, parameters: entry.parameters });
   const transcript = query.slice(0, open);
   const lastResult = transcript.lastIndexOf('<tool_result');
   if (lastResult >= 0 && lastResult > transcript.lastIndexOf('<user')) {
