@@ -14,18 +14,18 @@ import { chatRoutes } from './frontends/openai-chat/route.js';
 import { responsesRoutes } from './frontends/responses/route.js';
 import { buildApp } from './http/app.js';
 import { KeyChecker } from './http/auth.js';
-import { IdleGc } from './http/idle-gc.js';
+import { IdleGc } from './runtime/idle-gc.js';
 import { InFlight, drainAndClose } from './http/inflight.js';
 import { modelRoutes } from './http/models-routes.js';
 import { KEEP_ALIVE_MS, OnDemandClient, toFailure } from './ondemand/client.js';
-import { createModelLayer, type ModelLayer } from './ondemand/model-layer.js';
+import { createModelLayer, type ModelLayer } from './wiring/models.js';
 import { SessionPool } from './ondemand/session-pool.js';
-import { keyAdminRoutes } from './pool/admin-routes.js';
-import { startHealthChecks, type HealthChecker } from './pool/health.js';
-import { createKeyPool, type KeyPoolImpl } from './pool/pool.js';
-import type { CallOutcome } from './pool/types.js';
-import { clientKeyAdminRoutes } from './limits/admin-routes.js';
-import { openSharedState } from './store/shared.js';
+import { keyAdminRoutes } from './http/admin-keys.js';
+import { startHealthChecks, type HealthChecker } from './keypool/health.js';
+import { createKeyPool, type KeyPool } from './keypool/pool.js';
+import type { CallOutcome } from './keypool/types.js';
+import { clientKeyAdminRoutes } from './http/admin-client-keys.js';
+import { openSharedState } from './wiring/state.js';
 import type { StateStore, UsageStore } from './store/types.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { createObservability, type Observability } from './observability/index.js';
@@ -41,14 +41,14 @@ export interface GatewayOptions {
 
 export interface Gateway {
   app: FastifyInstance;
-  pool: KeyPoolImpl;
+  pool: KeyPool;
   engine: Engine;
   client: OnDemandClient;
   /** completions and streams in flight (the shutdown drain waits for them) */
   inflight: InFlight;
   /** metrics, usage, the last hour's traffic and recent errors (src/observability) */
   observability: Observability;
-  /** the live model catalogue, planner and media preparer (src/ondemand/model-layer.ts) */
+  /** the live model catalogue, planner and media preparer (src/wiring/models.ts) */
   models: ModelLayer;
   /** CONFIG_FILE when set: reload() on SIGHUP (main.ts) */
   configFile: ConfigFileSource | undefined;
@@ -83,7 +83,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     warn: (obj, msg) => console.error(msg, obj),
     info: () => undefined,
   };
-  // REDIS_URL: state shared by the replicas in Redis; otherwise the SQLite file in DATA_DIR (src/store/shared.ts)
+  // REDIS_URL: state shared by the replicas in Redis; otherwise the SQLite file in DATA_DIR (src/wiring/state.ts)
   const shared = await openSharedState(config, { store: opts.store, fileClientKeys: configFile?.current.clientKeys, onError: (err, context) => log.warn({ err }, context) });
   const store = shared.store;
   const pool = await createKeyPool({ config, store, peers: shared.peers, probe, fileKeys: configFile?.upstreamKeys(), onError: (err, context) => log.warn({ err }, `key pool: ${context}`) });

@@ -1,7 +1,7 @@
 /** POST /v1/messages and /v1/messages/count_tokens through the official @anthropic-ai/sdk. */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { countTokens } from '../src/ondemand/tokens.js';
+import { countTokens } from '../src/core/tokens.js';
 import { simUsage, THINKING_TEXT } from '../src/simulator/index.js';
 import { CLIENT_KEY, startStack, type Stack } from './harness.js';
 

@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/config.js';
 import { startGateway } from '../src/gateway.js';
-import type { KeyInfo } from '../src/pool/types.js';
+import type { KeyInfo } from '../src/keypool/types.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { CLIENT_KEY, fingerprintKey, startStack, eventually, type Stack, type StackOptions } from './harness.js';
 

@@ -99,7 +99,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 }
 
 /** The fingerprint the gateway shows for a raw upstream key. */
-export { fingerprintKey } from '../src/pool/fingerprint.js';
+export { fingerprintKey } from '../src/ondemand/key-fingerprint.js';
 
 /** Polls until `check` passes (bounded): for effects that happen after the response, never for timing. */
 export async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KeyInfo } from '../src/pool/types.js';
+import type { KeyInfo } from '../src/keypool/types.js';
 import { CLIENT_KEY, UPSTREAM_KEYS, fingerprintKey, startStack, eventually, type Stack, type StackOptions } from './harness.js';
 
 const [ALPHA, BETA, GAMMA] = UPSTREAM_KEYS as [string, string, string];

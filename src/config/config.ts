@@ -4,7 +4,7 @@
  */
 import { parseJsonText } from './json-text.js';
 import { z } from 'zod';
-import { clientKeysEnv } from '../limits/client-keys.js';
+import { clientKeysEnv } from '../client-keys/keys.js';
 import { parseAutoRoutes } from '../core/auto-route.js';
 import { parseFallbacks } from '../core/model-plan.js';
 import { DEFAULT_MEDIA_TYPES } from '../ondemand/media.js';
@@ -88,7 +88,7 @@ export const envSchema = z.object({
   FIRST_BYTE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
   IDLE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
   BODY_LIMIT_BYTES: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
-  // limits and security (src/http/limits.ts, src/http/security.ts)
+  // limits and security (src/http/server-limits.ts, src/http/security.ts)
   MAX_MESSAGES: int(1, 1_000_000).default(2048),
   MAX_MESSAGE_CHARS: int(1, 512 * 1024 * 1024).default(1_000_000),
   MAX_HEADER_BYTES: int(1024, 1024 * 1024).default(16 * 1024),
@@ -97,7 +97,7 @@ export const envSchema = z.object({
   MAX_STREAMS_PER_CLIENT: int(0, 1_000_000).default(256),
   CORS_ORIGINS: list.default([]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // key pool (src/pool)
+  // key pool (src/keypool)
   MAX_ATTEMPTS: int(1, 20).default(3),
   RETRY_DEADLINE_MS: int(100, 3_600_000).default(60_000),
   BAD_KEY_RETRY_INTERVAL: int(1, 86_400 * 7).default(600),
@@ -119,7 +119,7 @@ export const envSchema = z.object({
   METRICS_PUBLIC: bool.default(false),
   DASHBOARD: bool.default(true),
   USAGE_RETENTION_DAYS: int(0, 3650).default(90),
-  // shared state for several replicas (src/store/shared.ts) and named client keys (src/limits)
+  // shared state for several replicas (src/wiring/state.ts) and named client keys (src/client-keys/)
   REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, 'expected redis://[user:password@]host:port[/db] or rediss://…').optional(),
   REDIS_PREFIX: z.string().trim().min(1).max(64).default('odgw:'),
   REDIS_TIMEOUT_MS: int(10, 60_000).default(200),

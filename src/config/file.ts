@@ -12,8 +12,8 @@ import { watch, readFileSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { KeyChecker } from '../http/auth.js';
-import type { KeyPoolImpl, KeySpec } from '../pool/pool.js';
-import { clientKeysSchema } from '../limits/client-keys.js';
+import type { KeyPool, KeySpec } from '../keypool/pool.js';
+import { clientKeysSchema } from '../client-keys/keys.js';
 import { ConfigError, type Config } from './config.js';
 
 const key = z.string().trim().min(1, 'must not be empty').max(1024).regex(/^\S+$/, 'must not contain whitespace');
@@ -35,7 +35,7 @@ const upstreamKey = z.union([
 export const configFileSchema = z.looseObject({
   privateKeys: z.array(key).optional(),
   ondemandKeys: z.array(upstreamKey).optional(),
-  /** named client keys with limits (src/limits/client-keys.ts) */
+  /** named client keys with limits (src/client-keys/keys.ts) */
   clientKeys: clientKeysSchema.optional(),
 });
 
@@ -71,7 +71,7 @@ function safeIssueMessage(message: string): string {
 }
 
 export interface ConfigFileTargets {
-  pool: Pick<KeyPoolImpl, 'replaceSource' | 'list'>;
+  pool: Pick<KeyPool, 'replaceSource' | 'list'>;
   clientKeys: KeyChecker;
   /** set when ADMIN_KEY is unset: the admin key then follows the client keys */
   adminKeys?: KeyChecker | undefined;

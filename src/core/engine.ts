@@ -12,16 +12,16 @@ import { UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { ModelRouter } from '../ondemand/models.js';
 import { buildQuery } from '../ondemand/query.js';
-import { estimateUsage } from '../ondemand/tokens.js';
-import { classifyFailure, isSessionGone } from '../pool/classify.js';
-import type { KeyLease, KeyPool } from '../pool/types.js';
+import { estimateUsage } from './tokens.js';
+import { classifyFailure, isSessionGone } from '../keypool/classify.js';
+import type { KeyLease, KeyLeaser } from '../keypool/types.js';
 import { GatewayError } from './errors.js';
 import { afterFailure, fallBackAfterKeys, type ModelPlanner } from './model-plan.js';
 import type { GatewayEvent, GatewayRequest, Usage } from './types.js';
 
 export interface EngineDeps {
   config: Pick<Config, 'MAX_ATTEMPTS' | 'RETRY_DEADLINE_MS'>;
-  pool: KeyPool;
+  pool: KeyLeaser;
   client: OnDemandClient;
   router: ModelRouter;
   /** a fresh session id for this key; the session pool (if any) sits behind this */

@@ -12,7 +12,7 @@ import { applyModelSetting } from '../config/model-settings.js';
 import type { UpstreamFailure } from '../ondemand/failure.js';
 import type { ModelRouter } from '../ondemand/models.js';
 import { normaliseModelName } from '../ondemand/models.js';
-import { classifyFailure, isModelFailure } from '../pool/classify.js';
+import { classifyFailure, isModelFailure } from '../keypool/classify.js';
 import { chooseAutoModel } from './auto-route.js';
 import type { AutoRule } from './auto-route.js';
 import { GatewayError } from './errors.js';

@@ -10,16 +10,16 @@ import type { Engine } from '../core/engine.js';
 import { GatewayError } from '../core/errors.js';
 import type { Usage } from '../core/types.js';
 import type { ModelRouter } from '../ondemand/models.js';
-import type { KeyPool } from '../pool/types.js';
-import type { ClientAccessHook } from '../limits/access.js';
+import type { KeyLeaser } from '../keypool/types.js';
+import type { ClientAccessHook } from '../client-keys/access.js';
 import { isDashboardPath } from '../dashboard/routes.js';
 import { redactPath } from '../observability/redact.js';
 import { KeyChecker, presentedKey, presentedKeyDigest } from './auth.js';
 import { sendError } from './errors.js';
-import { applyLimits, serverLimits } from './limits.js';
+import { applyLimits, serverLimits } from './server-limits.js';
 import { applySecurity } from './security.js';
-import { lazySchemaController } from './lazy-compilers.js';
-import { syncHook } from './sync-hook.js';
+import { lazySchemaController } from '../runtime/lazy-compilers.js';
+import { syncHook } from '../runtime/sync-hook.js';
 
 /** What one request did, for its single log line (and metrics). */
 export interface RequestRecord {
@@ -51,11 +51,11 @@ declare module 'fastify' {
 export interface AppDeps {
   config: Config;
   engine: Engine;
-  pool: KeyPool;
+  pool: KeyLeaser;
   router: ModelRouter;
   clientKeys: KeyChecker;
   adminKeys: KeyChecker;
-  /** named client keys with limits (src/limits/access.ts) */
+  /** named client keys with limits (src/client-keys/access.ts) */
   clientAccess?: ClientAccessHook;
   /** pino destination for tests; defaults to stdout */
   logStream?: NodeJS.WritableStream;

@@ -33,7 +33,7 @@ export class InFlight {
   private readonly entries = new Set<Entry>();
   private waiters: Array<() => void> = [];
 
-  /** `onIdle`: called each time the last completion in flight leaves (src/http/idle-gc.ts) */
+  /** `onIdle`: called each time the last completion in flight leaves (src/runtime/idle-gc.ts) */
   constructor(private readonly onIdle?: () => void) {}
 
   /** completions in flight (streaming or not) */

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 import { presentedKey } from '../http/auth.js';
 import type { RequestRecord } from '../http/app.js';
-import { fingerprintKey } from '../pool/fingerprint.js';
+import { fingerprintKey } from '../ondemand/key-fingerprint.js';
 import { SqliteUsageStore } from '../store/sqlite-usage.js';
 import type { UsageStore } from '../store/types.js';
 import { GatewayMetrics, type PoolView, type StreamProbe } from './metrics.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KeyPoolImpl } from '../pool/pool.js';
-import { failed, ok } from '../pool/test-helpers.js';
+import { KeyPool } from '../keypool/pool.js';
+import { failed, ok } from '../keypool/test-helpers.js';
 import { GatewayMetrics } from './metrics.js';
 
 async function value(m: GatewayMetrics, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
@@ -12,7 +12,7 @@ async function value(m: GatewayMetrics, name: string, labels: Record<string, str
 describe('GatewayMetrics', () => {
   it('counts each lease once, by key and outcome class, and a failover for each further attempt', async () => {
     const m = new GatewayMetrics({ defaultMetrics: false });
-    const pool = new KeyPoolImpl({ envKeys: ['key-one-1111', 'key-two-2222'] });
+    const pool = new KeyPool({ envKeys: ['key-one-1111', 'key-two-2222'] });
     m.watchPool(pool);
     const engineView = m.instrumentPool(pool);
     const first = await engineView.acquire({ exclude: new Set() });

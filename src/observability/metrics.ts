@@ -11,9 +11,9 @@
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GatewayEvent } from '../core/types.js';
-import { classifyFailure } from '../pool/classify.js';
-import type { KeyPoolChange, KeyPoolImpl } from '../pool/pool.js';
-import type { AcquireOptions, CallOutcome, KeyLease, KeyPool, KeyStatus } from '../pool/types.js';
+import { classifyFailure } from '../keypool/classify.js';
+import type { KeyPoolChange, KeyPool } from '../keypool/pool.js';
+import type { AcquireOptions, CallOutcome, KeyLease, KeyLeaser, KeyStatus } from '../keypool/types.js';
 import { redisUp } from '../store/redis-connection.js';
 import { PendingCounter, PendingHistogram } from './pending.js';
 
@@ -42,7 +42,7 @@ export interface RequestSample {
   tokensOut: number;
 }
 
-export type PoolView = Pick<KeyPoolImpl, 'list' | 'onChange' | 'circuitInfo'>;
+export type PoolView = Pick<KeyPool, 'list' | 'onChange' | 'circuitInfo'>;
 
 /** Keeps the first `max` distinct values of a label; later ones read "other". */
 class LabelCap {
@@ -246,7 +246,7 @@ export class GatewayMetrics {
   }
 
   /** The pool as the engine sees it, counting each upstream call's outcome and each failover on the way. */
-  instrumentPool(pool: KeyPool): KeyPool {
+  instrumentPool(pool: KeyLeaser): KeyLeaser {
     return {
       acquire: async (options?: AcquireOptions): Promise<KeyLease> => {
         const lease = await pool.acquire(options);

@@ -3,7 +3,7 @@ import { catalogueBody } from '../simulator/catalogue.js';
 import { createLiveModelRouter, deriveAlias, derivedAliases, parseCatalogue, readCatalogue, startCatalogueLoader, usableKeys } from './catalogue.js';
 import { UpstreamFailure } from './failure.js';
 import { BUILTIN_ALIASES } from './models.js';
-import { fingerprintKey } from '../pool/fingerprint.js';
+import { fingerprintKey } from './key-fingerprint.js';
 
 describe('deriveAlias', () => {
   it.each([

@@ -2,14 +2,14 @@
  * The thin I/O edge to OnDemand: create a session, open a streamed query, make a cheap probe call.
  * Uses one undici Pool for the configured origin (never taken from a request). Every call is one exchange on
  * undici's dispatch API (src/ondemand/exchange.ts), and every failure becomes an UpstreamFailure; nothing here
- * decides about keys or retries (that is src/core/engine.ts and src/pool).
+ * decides about keys or retries (that is src/core/engine.ts and src/keypool).
  */
 import { randomUUID } from 'node:crypto';
 import { clientClosed, JsonExchange, QueryStream } from './exchange.js';
 import { UpstreamFailure } from './failure.js';
 import type { UpstreamFailureInit } from './failure.js';
 import type { OnDemandQueryBody } from './query.js';
-import { Pool } from './undici-lean.js';
+import { Pool } from '../runtime/undici-lean.js';
 
 export { clientClosed, parseRetryAfter, QueryStream, toFailure } from './exchange.js';
 
@@ -56,7 +56,7 @@ export class OnDemandClient {
    * Go on with a fresh connection Pool; the old one closes once its calls in flight are done. undici's Pool keeps
    * a client object for every connection it ever opened, closed ones included (about 5 KB each, ~10 MB after a
    * burst of 2000 streams), for as long as the Pool lives. The gateway calls this when it has been idle for longer
-   * than KEEP_ALIVE_MS (src/http/idle-gc.ts), when every socket of the old Pool is closed already. Resolves once
+   * than KEEP_ALIVE_MS (src/runtime/idle-gc.ts), when every socket of the old Pool is closed already. Resolves once
    * the old Pool is closed.
    */
   recycle(): Promise<void> {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonExchange, QueryStream } from './exchange.js';
 import type { UpstreamFailure } from './failure.js';
 import type { UpstreamEvent } from './frames.js';
-import { Pool } from './undici-lean.js';
+import { Pool } from '../runtime/undici-lean.js';
 
 type PoolOptions = ConstructorParameters<typeof Pool>[1];
 

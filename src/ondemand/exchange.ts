@@ -13,7 +13,7 @@ import { UpstreamFailure } from './failure.js';
 import type { UpstreamFailureInit } from './failure.js';
 import { createFrameParser } from './frames.js';
 import type { UpstreamEvent } from './frames.js';
-import { errors as undiciErrors } from './undici-lean.js';
+import { errors as undiciErrors } from '../runtime/undici-lean.js';
 
 type Phase = UpstreamFailureInit['phase'];
 type Headers = Record<string, string | string[] | undefined>;

@@ -1,6 +1,6 @@
 /**
  * Everything that can go wrong talking to OnDemand, as one value carrying what the key pool needs to judge it
- * (src/pool/classify.ts) and what the client needs to be told (src/core/engine.ts).
+ * (src/keypool/classify.ts) and what the client needs to be told (src/core/engine.ts).
  */
 
 export type UpstreamFailureKind =

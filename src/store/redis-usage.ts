@@ -126,7 +126,7 @@ export class RedisUsageStore implements UsageStore {
     return 0;
   }
 
-  /** The connection belongs to src/store/shared.ts. One last try for unconfirmed batches. */
+  /** The connection belongs to src/wiring/state.ts. One last try for unconfirmed batches. */
   async close(): Promise<void> {
     this.unhook();
     if (this.held.length === 0) return;

@@ -1,14 +1,14 @@
-/** RedisStateStore and RedisLimitStore against a real redis-server (test/redis-helper.ts starts one). */
+/** RedisStateStore and RedisQuotaStore against a real redis-server (test/redis-helper.ts starts one). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../../test/redis-helper.js';
-import { RedisLimitStore } from '../limits/redis-limits.js';
-import { DEFAULT_POOL_SETTINGS } from '../pool/settings.js';
-import { KeyPoolImpl } from '../pool/pool.js';
-import { failed } from '../pool/test-helpers.js';
-import { initialKeyState, type KeyState } from '../pool/key-state.js';
+import { RedisQuotaStore } from './redis-quotas.js';
+import { DEFAULT_POOL_SETTINGS } from '../keypool/settings.js';
+import { KeyPool } from '../keypool/pool.js';
+import { failed } from '../keypool/test-helpers.js';
+import { initialKeyState, type KeyState } from '../keypool/key-state.js';
 import { RedisStateStore } from './redis.js';
 import { RedisConnection } from './redis-connection.js';
-import { openSharedState } from './shared.js';
+import { openSharedState } from '../wiring/state.js';
 import type { KeyRecord, RemoteKeyChange } from './types.js';
 
 let redis: RedisServer;
@@ -83,8 +83,8 @@ describe('RedisStateStore', () => {
     const config = { DATA_DIR: undefined, REDIS_URL: redis.url, REDIS_PREFIX: p, REDIS_TIMEOUT_MS: 500, CLIENT_KEYS: [] };
     const sa = await openSharedState(config);
     const sb = await openSharedState(config);
-    const a = new KeyPoolImpl({ settings, envKeys: ['key-one-aaaa', 'key-two-bbbb'], store: sa.store });
-    const b = new KeyPoolImpl({ settings, envKeys: ['key-one-aaaa', 'key-two-bbbb'], store: sb.store });
+    const a = new KeyPool({ settings, envKeys: ['key-one-aaaa', 'key-two-bbbb'], store: sa.store });
+    const b = new KeyPool({ settings, envKeys: ['key-one-aaaa', 'key-two-bbbb'], store: sb.store });
     await a.restore();
     await b.restore();
     sa.attachPool(a);
@@ -101,11 +101,11 @@ describe('RedisStateStore', () => {
   });
 });
 
-describe('RedisLimitStore', () => {
+describe('RedisQuotaStore', () => {
   it('admits exactly N of many concurrent requests from several replicas', async () => {
     const p = `t${++prefixN}:`;
-    const stores = [new RedisLimitStore(await connect(p)), new RedisLimitStore(await connect(p)), new RedisLimitStore(await connect(p))];
-    const verdicts = await Promise.all(Array.from({ length: 30 }, (_, i) => (stores[i % 3] as RedisLimitStore).hitMinute('team', 7, Date.now())));
+    const stores = [new RedisQuotaStore(await connect(p)), new RedisQuotaStore(await connect(p)), new RedisQuotaStore(await connect(p))];
+    const verdicts = await Promise.all(Array.from({ length: 30 }, (_, i) => (stores[i % 3] as RedisQuotaStore).hitMinute('team', 7, Date.now())));
     expect(verdicts.filter((v) => v.allowed)).toHaveLength(7);
     for (const v of verdicts.filter((x) => !x.allowed)) {
       expect(v.retryAfterSec).toBeGreaterThanOrEqual(1);
@@ -115,7 +115,7 @@ describe('RedisLimitStore', () => {
 
   it('counts tokens per day across replicas', async () => {
     const p = `t${++prefixN}:`;
-    const [s1, s2] = [new RedisLimitStore(await connect(p)), new RedisLimitStore(await connect(p))];
+    const [s1, s2] = [new RedisQuotaStore(await connect(p)), new RedisQuotaStore(await connect(p))];
     const now = Date.now();
     expect((await s1.checkDay('team', 100, now)).allowed).toBe(true);
     await s1.addTokens('team', 60, now);
@@ -134,7 +134,7 @@ describe('Redis away', () => {
     const p = `t${++prefixN}:`;
     const conn = await connect(p);
     const store = new RedisStateStore(conn);
-    const limits = new RedisLimitStore(conn);
+    const limits = new RedisQuotaStore(conn);
     await redis.kill();
     await until('the connection notices', () => !conn.isUp());
 

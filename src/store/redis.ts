@@ -15,7 +15,7 @@
  * link is back every local record is written again (the same rule decides) and the whole hash is read back
  * into the pool, so replicas converge without anyone restarting.
  */
-import type { KeySource } from '../pool/types.js';
+import type { KeySource } from '../keypool/types.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { KeyRecord, RemoteKeyChange, StateStore } from './types.js';
 
@@ -130,7 +130,7 @@ export class RedisStateStore implements StateStore {
     return () => this.listeners.delete(onChange);
   }
 
-  /** The connection is owned by whoever opened it (src/store/shared.ts); this only stops listening. */
+  /** The connection is owned by whoever opened it (src/wiring/state.ts); this only stops listening. */
   close(): void {
     for (const u of this.unhook) u();
     this.listeners.clear();

@@ -5,7 +5,7 @@
 import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { KeySource } from '../pool/types.js';
+import type { KeySource } from '../keypool/types.js';
 import { resolveDataDir } from './data-dir.js';
 import type { KeyRecord, StateStore } from './types.js';
 

@@ -4,7 +4,7 @@
  *
  * Methods may answer synchronously (SQLite) or with a promise (Redis): the pool awaits either.
  */
-import type { KeySource } from '../pool/types.js';
+import type { KeySource } from '../keypool/types.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 

@@ -8,7 +8,7 @@
  * is held to the end, then parsed as a whole: valid calls become one `tool_calls` event and the answer ends with
  * finish reason `tool_calls`; a malformed answer is returned as plain text, unchanged (docs/tools.md says why).
  */
-import { randomToken } from '../../http/random-id.js';
+import { randomToken } from '../../runtime/random-id.js';
 import type { CompletionHandle } from '../engine.js';
 import { filterEvents, type EventFilter, type WarnLog } from '../events.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, ToolSpec } from '../types.js';

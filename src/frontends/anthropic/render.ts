@@ -9,7 +9,7 @@
  * Blocks come in the order of the answer: thinking (from reasoning), text, tool_use.
  * Errors: `{"type":"error","error":{"type","message"}}`, as the HTTP body or as an `event: error` frame.
  */
-import { randomToken } from '../../http/random-id.js';
+import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';
 import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';

@@ -9,7 +9,7 @@ import type { GatewayRequest } from '../../core/types.js';
 import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
 import { buildQuery } from '../../ondemand/query.js';
-import { countTokens } from '../../ondemand/tokens.js';
+import { countTokens } from '../../core/tokens.js';
 import { parseMessagesRequest } from './request.js';
 import { createMessagesEncoder, newMessageId, renderAnthropicError, renderMessage } from './render.js';
 

@@ -4,7 +4,7 @@
  * `choices: []` and the usage, then `data: [DONE]`. Reasoning is not part of this API and is left out; an
  * error after the stream started is one `data: {"error":{...}}` frame and no [DONE], as for chat.
  */
-import { randomToken } from '../../http/random-id.js';
+import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import type { FinishReason, GatewayEvent, Usage } from '../../core/types.js';
 import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';

@@ -2,7 +2,7 @@
  * Non-streaming chat completions: GatewayEvents → one `chat.completion` object, in exactly the shape
  * openai-node, LangChain and the AI SDK read (see gateway-lessons §1).
  */
-import { randomToken } from '../../http/random-id.js';
+import { randomToken } from '../../runtime/random-id.js';
 import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';
 
 /** `chatcmpl-` + 24 url-safe random characters (18 random bytes). */

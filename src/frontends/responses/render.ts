@@ -15,7 +15,7 @@
  * Every event carries `sequence_number` (0, 1, 2, …). There is no `[DONE]`. A failure after the stream started
  * is an `error` event followed by `response.failed`, as the API sends them.
  */
-import { randomToken } from '../../http/random-id.js';
+import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import type { FinishReason, GatewayEvent, ResponseFormat, ToolCall, Usage } from '../../core/types.js';
 import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';

@@ -6,9 +6,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { GatewayError, invalidRequest } from '../core/errors.js';
-import type { KeyPoolImpl } from './pool.js';
+import type { KeyPool } from '../keypool/pool.js';
 
-export type KeyAdmin = Pick<KeyPoolImpl, 'list' | 'circuitInfo' | 'add' | 'remove' | 'enable' | 'disable' | 'test' | 'hasProbe'>;
+export type KeyAdmin = Pick<KeyPool, 'list' | 'circuitInfo' | 'add' | 'remove' | 'enable' | 'disable' | 'test' | 'hasProbe'>;
 
 const addKeyBody = z.object({
   key: z.string().trim().min(1).max(1024).regex(/^\S+$/, 'must not contain whitespace'),

@@ -1,11 +1,11 @@
 /**
- * The contract between the engine (src/core/engine.ts) and the key pool (src/pool/pool.ts).
+ * The contract between the engine (src/core/engine.ts) and the key pool (src/keypool/pool.ts).
  * The engine asks for a lease, calls the upstream with it, and reports how the call went; the pool decides
  * everything else (which key, cooldowns, death, recovery, the upstream-wide circuit).
  */
 import type { UpstreamFailure } from '../ondemand/failure.js';
 
-/** How a failure reflects on the key that made the call (src/pool/classify.ts decides). */
+/** How a failure reflects on the key that made the call (src/keypool/classify.ts decides). */
 export type FailureClass =
   /** 401, a 403 that is not an edge block, 402, credit/quota text: the key is dead until a probe says otherwise */
   | 'auth'
@@ -37,7 +37,7 @@ export interface AcquireOptions {
   signal?: AbortSignal;
 }
 
-export interface KeyPool {
+export interface KeyLeaser {
   /**
    * A usable key, least busy first. When none is usable now but one is due back within the configured short wait
    * (ALL_KEYS_OUT_WAIT_MS), waits for it. Otherwise throws a GatewayError: 429 when every key is only
@@ -51,7 +51,7 @@ export interface KeyPool {
 /** Where a key came from; decides what survives a restart or a config reload (see the merge rule in pool.ts). */
 export type KeySource = 'env' | 'file' | 'admin';
 
-/** A key's health status (src/pool/key-state.ts has the transitions). */
+/** A key's health status (src/keypool/key-state.ts has the transitions). */
 export type KeyStatus = 'active' | 'probation' | 'cooling' | 'degraded' | 'dead' | 'disabled';
 
 /** What operators, the dashboard and metrics see of a key. Never the raw key. */

@@ -15,9 +15,9 @@ import {
   type ClientKeyConfig,
   type ClientKeyInfo,
   type StoredClientKey,
-} from './client-keys.js';
-import type { ClientKeyStore } from './key-store.js';
-import type { LimitStore } from './limit-store.js';
+} from './keys.js';
+import type { ClientKeyStore } from '../store/client-key-store.js';
+import type { QuotaStore } from '../store/quota-store.js';
 
 /** What the app's hooks need (src/http/app.ts). */
 export interface ClientAccessHook {
@@ -32,7 +32,7 @@ export interface ClientAccessHook {
 export interface ClientAccessOptions {
   configured: readonly ClientKeyConfig[];
   store: ClientKeyStore;
-  limits: LimitStore;
+  limits: QuotaStore;
   now?: () => number;
   onError?: (err: unknown, context: string) => void;
 }
@@ -40,7 +40,7 @@ export interface ClientAccessOptions {
 export class ClientAccess implements ClientAccessHook {
   readonly registry: ClientKeyRegistry;
   private readonly store: ClientKeyStore;
-  private readonly limits: LimitStore;
+  private readonly limits: QuotaStore;
   private readonly now: () => number;
   private readonly onError: (err: unknown, context: string) => void;
   private unsubscribe: (() => void) | undefined;

@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../core/errors.js';
-import { fingerprintKey } from './fingerprint.js';
-import { KeyPoolImpl, type KeyPoolChange, type KeyPoolOptions } from './pool.js';
+import { fingerprintKey } from '../ondemand/key-fingerprint.js';
+import { KeyPool, type KeyPoolChange, type KeyPoolOptions } from './pool.js';
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from './settings.js';
 import { failed, ok, testClock, timedOut } from './test-helpers.js';
 import type { KeyLease } from './types.js';
@@ -13,7 +13,7 @@ const fp = (key: string) => fingerprintKey(key);
 
 function makePool(keys: readonly string[] = KEYS, opts: Partial<KeyPoolOptions> & { tune?: Partial<PoolSettings> } = {}) {
   const { tune, ...rest } = opts;
-  return new KeyPoolImpl({ envKeys: keys, clock: testClock, settings: { ...DEFAULT_POOL_SETTINGS, ...tune }, onError: () => {}, ...rest });
+  return new KeyPool({ envKeys: keys, clock: testClock, settings: { ...DEFAULT_POOL_SETTINGS, ...tune }, onError: () => {}, ...rest });
 }
 
 async function rejection(p: Promise<unknown>): Promise<GatewayError> {

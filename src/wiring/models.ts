@@ -8,10 +8,10 @@ import { createModelSettings, parseModelSettings, type ModelSetting, type ModelS
 import type { SessionPrepare } from '../core/engine.js';
 import { createModelPlanner, type ModelPlanner } from '../core/model-plan.js';
 import type { GatewayRequest } from '../core/types.js';
-import type { KeyPoolImpl } from '../pool/pool.js';
-import { createLiveModelRouter, startCatalogueLoader, usableKeys, type CatalogueLoader, type LiveModelRouter } from './catalogue.js';
-import type { OnDemandClient } from './client.js';
-import { createMediaPreparer } from './media.js';
+import type { KeyPool } from '../keypool/pool.js';
+import { createLiveModelRouter, startCatalogueLoader, usableKeys, type CatalogueLoader, type LiveModelRouter } from '../ondemand/catalogue.js';
+import type { OnDemandClient } from '../ondemand/client.js';
+import { createMediaPreparer } from '../ondemand/media.js';
 
 type Log = { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
 
@@ -33,7 +33,7 @@ const AUTO_OFF = new Set(['off', 'none', 'false', '0']);
 
 export function createModelLayer(
   config: Config,
-  deps: { client: OnDemandClient; pool: Pick<KeyPoolImpl, 'list'>; knownKeys: () => string[]; fileModels?: unknown },
+  deps: { client: OnDemandClient; pool: Pick<KeyPool, 'list'>; knownKeys: () => string[]; fileModels?: unknown },
 ): ModelLayer {
   const autoName = AUTO_OFF.has(config.AUTO_MODEL_NAME.toLowerCase()) ? '' : config.AUTO_MODEL_NAME;
   const router = createLiveModelRouter({

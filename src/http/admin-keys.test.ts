@@ -1,17 +1,17 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../core/errors.js';
-import { keyAdminRoutes } from './admin-routes.js';
-import { fingerprintKey } from './fingerprint.js';
-import { KeyPoolImpl } from './pool.js';
-import { failed, ok } from './test-helpers.js';
-import type { ProbeFn } from './types.js';
+import { keyAdminRoutes } from './admin-keys.js';
+import { fingerprintKey } from '../ondemand/key-fingerprint.js';
+import { KeyPool } from '../keypool/pool.js';
+import { failed, ok } from '../keypool/test-helpers.js';
+import type { ProbeFn } from '../keypool/types.js';
 
 let app: FastifyInstance;
-let pool: KeyPoolImpl;
+let pool: KeyPool;
 
 async function build(probe?: ProbeFn) {
-  pool = new KeyPoolImpl({ envKeys: ['sk-env-one'], probe, onError: () => {} });
+  pool = new KeyPool({ envKeys: ['sk-env-one'], probe, onError: () => {} });
   app = Fastify();
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof GatewayError) return reply.code(err.status).send(err.toOpenAI());

@@ -8,8 +8,8 @@
  * timeout. When Redis is unreachable or slow the local store counts instead: limits hold per replica during the
  * outage, and tokens counted meanwhile are added to Redis when it is back.
  */
-import type { RedisConnection } from '../store/redis-connection.js';
-import { dayOf, DAY_MS, LocalLimitStore, MINUTE_MS, secondsToNextDay, type LimitStore, type LimitVerdict } from './limit-store.js';
+import type { RedisConnection } from './redis-connection.js';
+import { dayOf, DAY_MS, MemoryQuotaStore, MINUTE_MS, secondsToNextDay, type QuotaStore, type QuotaVerdict } from './quota-store.js';
 
 const RPM_SCRIPT = `
 local t = redis.call('TIME')
@@ -31,8 +31,8 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return n
 `;
 
-export class RedisLimitStore implements LimitStore {
-  private readonly local = new LocalLimitStore();
+export class RedisQuotaStore implements QuotaStore {
+  private readonly local = new MemoryQuotaStore();
   /** tokens counted while Redis was away: name -> day -> tokens */
   private readonly unsynced = new Map<string, Map<string, number>>();
   private seq = 0;
@@ -44,7 +44,7 @@ export class RedisLimitStore implements LimitStore {
     });
   }
 
-  async hitMinute(name: string, limit: number, now: number): Promise<LimitVerdict> {
+  async hitMinute(name: string, limit: number, now: number): Promise<QuotaVerdict> {
     if (this.conn.isUp()) {
       try {
         const member = `${this.conn.origin}:${++this.seq}`;
@@ -57,7 +57,7 @@ export class RedisLimitStore implements LimitStore {
     return this.local.hitMinute(name, limit, now);
   }
 
-  async checkDay(name: string, limit: number, now: number): Promise<LimitVerdict> {
+  async checkDay(name: string, limit: number, now: number): Promise<QuotaVerdict> {
     if (this.conn.isUp()) {
       try {
         const used = Number((await this.conn.client.get(this.dayKey(name, now))) ?? 0) + this.unsyncedToday(name, now);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fingerprintKey } from './fingerprint.js';
+import { fingerprintKey } from '../ondemand/key-fingerprint.js';
 import { HealthChecker, startHealthChecks } from './health.js';
-import { KeyPoolImpl } from './pool.js';
+import { KeyPool } from './pool.js';
 import { failed, ok, testClock } from './test-helpers.js';
 import type { CallOutcome, ProbeFn } from './types.js';
 
@@ -19,7 +19,7 @@ function scriptedProbe(answer: (key: string) => CallOutcome | Promise<CallOutcom
 }
 
 function setup(keys: string[], probe: ProbeFn) {
-  const pool = new KeyPoolImpl({ envKeys: keys, probe, clock: testClock, onError: () => {} });
+  const pool = new KeyPool({ envKeys: keys, probe, clock: testClock, onError: () => {} });
   const checkers: HealthChecker[] = [];
   const start = (intervalSec: number, concurrency = 4, checkAtStart = false, probeTimeoutMs = 30_000) => {
     const hc = startHealthChecks({ pool, intervalSec, concurrency, checkAtStart, probeTimeoutMs, clock: testClock });

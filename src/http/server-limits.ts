@@ -17,7 +17,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 import { GatewayError } from '../core/errors.js';
-import { syncHook } from './sync-hook.js';
+import { syncHook } from '../runtime/sync-hook.js';
 
 export type LimitsConfig = Pick<
   Config,

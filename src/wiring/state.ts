@@ -1,25 +1,25 @@
 /**
  * Picks where state lives, once, for the composition root (src/gateway.ts):
  *  - REDIS_URL set: key state, admin key changes, client keys and limit counters in Redis, shared by every
- *    replica (see redis.ts, ../limits/redis-limits.ts); the gateway still starts, and serves, when Redis is not
+ *    replica (see redis.ts, redis-quotas.ts); the gateway still starts, and serves, when Redis is not
  *    there (local state, `redis_up` 0, catch-up when it is back).
  *  - otherwise: the SQLite file in DATA_DIR for key state and client keys, limits counted in memory.
  */
 import type { Config } from '../config/config.js';
-import { ClientAccess } from '../limits/access.js';
-import { MemoryClientKeyStore, RedisClientKeyStore, SqliteClientKeyStore, type ClientKeyStore } from '../limits/key-store.js';
-import { LocalLimitStore, type LimitStore } from '../limits/limit-store.js';
-import { RedisLimitStore } from '../limits/redis-limits.js';
-import type { ClientKeyConfig } from '../limits/client-keys.js';
-import type { KeyPoolImpl } from '../pool/pool.js';
-import { resolveDataDir } from './data-dir.js';
-import { RedisStateStore } from './redis.js';
-import { RedisUsageStore } from './redis-usage.js';
-import { RedisOutcomes } from './redis-outcomes.js';
-import { DEFAULT_KEY_STATE_SETTINGS } from '../pool/key-state.js';
-import { RedisConnection, type RedisLogger } from './redis-connection.js';
-import { openStateStore } from './sqlite.js';
-import type { StateStore, UsageStore } from './types.js';
+import { ClientAccess } from '../client-keys/access.js';
+import { MemoryClientKeyStore, RedisClientKeyStore, SqliteClientKeyStore, type ClientKeyStore } from '../store/client-key-store.js';
+import { MemoryQuotaStore, type QuotaStore } from '../store/quota-store.js';
+import { RedisQuotaStore } from '../store/redis-quotas.js';
+import type { ClientKeyConfig } from '../client-keys/keys.js';
+import type { KeyPool } from '../keypool/pool.js';
+import { resolveDataDir } from '../store/data-dir.js';
+import { RedisStateStore } from '../store/redis.js';
+import { RedisUsageStore } from '../store/redis-usage.js';
+import { RedisOutcomes } from '../store/redis-outcomes.js';
+import { DEFAULT_KEY_STATE_SETTINGS } from '../keypool/key-state.js';
+import { RedisConnection, type RedisLogger } from '../store/redis-connection.js';
+import { openStateStore } from '../store/sqlite.js';
+import type { StateStore, UsageStore } from '../store/types.js';
 
 export type SharedStateConfig = Pick<Config, 'DATA_DIR' | 'REDIS_URL' | 'REDIS_PREFIX' | 'REDIS_TIMEOUT_MS' | 'CLIENT_KEYS'> &
   Partial<Pick<Config, 'USAGE_RETENTION_DAYS'>>;
@@ -35,7 +35,7 @@ export interface SharedState {
   /** REDIS_URL: other replicas' key outcomes, for the pool's transient-failure judgement (redis-outcomes.ts) */
   peers: RedisOutcomes | undefined;
   /** With a shared store a key's status change is written (and so published) at once, not with the next batch. */
-  attachPool(pool: KeyPoolImpl): void;
+  attachPool(pool: KeyPool): void;
   setLogger(log: RedisLogger): void;
   close(): Promise<void>;
 }
@@ -54,7 +54,7 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
   let redis: RedisConnection | undefined;
   let store: StateStore;
   let keyStore: ClientKeyStore;
-  let limits: LimitStore;
+  let limits: QuotaStore;
   let ownStore = opts.store === undefined;
   let usageStore: RedisUsageStore | undefined;
   let peers: RedisOutcomes | undefined;
@@ -63,19 +63,19 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
     await redis.start();
     store = opts.store ?? new RedisStateStore(redis, onError);
     keyStore = new RedisClientKeyStore(redis);
-    limits = new RedisLimitStore(redis);
+    limits = new RedisQuotaStore(redis);
     usageStore = new RedisUsageStore(redis, { retentionDays: config.USAGE_RETENTION_DAYS ?? 90, onError });
     peers = new RedisOutcomes(redis, { windowMs: DEFAULT_KEY_STATE_SETTINGS.transientWindowMs });
   } else if (opts.store !== undefined) {
     store = opts.store;
     ownStore = false;
     keyStore = new MemoryClientKeyStore();
-    limits = new LocalLimitStore();
+    limits = new MemoryQuotaStore();
   } else {
     const dir = resolveDataDir(config.DATA_DIR);
     store = openStateStore(dir);
     keyStore = new SqliteClientKeyStore(dir);
-    limits = new LocalLimitStore();
+    limits = new MemoryQuotaStore();
   }
   const access = new ClientAccess({ configured, store: keyStore, limits, onError });
   await access.start();

@@ -16,7 +16,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { KeyState } from './key-state.js';
 import type { KeyPoolChange } from './pool.js';
 
-/** What the scheduler needs of the pool (KeyPoolImpl provides it). */
+/** What the scheduler needs of the pool (KeyPool provides it). */
 export interface HealthTarget {
   keyStates(): Iterable<{ fingerprint: string; state: KeyState; inFlight: number }>;
   probeKey(fingerprint: string, signal: AbortSignal): Promise<CallOutcome | undefined>;

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { KeyRecord, RemoteKeyChange, StateStore } from '../store/types.js';
-import { fingerprintKey } from './fingerprint.js';
+import { fingerprintKey } from '../ondemand/key-fingerprint.js';
 import { initialKeyState } from './key-state.js';
-import { KeyPoolImpl } from './pool.js';
+import { KeyPool } from './pool.js';
 import { failed, ok, testClock } from './test-helpers.js';
 
 const T0 = Date.UTC(2025, 0, 1);
@@ -48,7 +48,7 @@ describe('persistence batching', () => {
   it('never writes on the request path: one batch per flush interval, and on close', async () => {
     const store = new MemoryStore();
     const errors: unknown[] = [];
-    const pool = new KeyPoolImpl({ envKeys: ['sk-a', 'sk-b'], store, clock: testClock, onError: (e) => errors.push(e) });
+    const pool = new KeyPool({ envKeys: ['sk-a', 'sk-b'], store, clock: testClock, onError: (e) => errors.push(e) });
     await pool.restore();
     for (let i = 0; i < 20; i++) (await pool.acquire()).release(ok());
     expect(store.saves).toHaveLength(0);
@@ -65,7 +65,7 @@ describe('persistence batching', () => {
   it('a failed write is reported and retried', async () => {
     const store = new MemoryStore();
     const errors: unknown[] = [];
-    const pool = new KeyPoolImpl({ envKeys: ['sk-a'], store, clock: testClock, onError: (e) => errors.push(e) });
+    const pool = new KeyPool({ envKeys: ['sk-a'], store, clock: testClock, onError: (e) => errors.push(e) });
     store.failNext = true;
     pool.add('sk-admin');
     await pool.flush();
@@ -78,7 +78,7 @@ describe('persistence batching', () => {
 describe('remote changes (a shared store)', () => {
   it('applies another replica\'s state and keys without writing them back', async () => {
     const store = new MemoryStore();
-    const pool = new KeyPoolImpl({ envKeys: ['sk-a'], store, clock: testClock });
+    const pool = new KeyPool({ envKeys: ['sk-a'], store, clock: testClock });
     await pool.restore();
     const seen: string[] = [];
     pool.onChange((c) => seen.push(c.type));

@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { RedisConnection } from '../store/redis-connection.js';
-import { DATABASE_FILE } from '../store/sqlite.js';
-import type { MaybePromise } from '../store/types.js';
-import type { StoredClientKey } from './client-keys.js';
+import type { RedisConnection } from './redis-connection.js';
+import { DATABASE_FILE } from './sqlite.js';
+import type { MaybePromise } from './types.js';
+import type { StoredClientKey } from '../client-keys/keys.js';
 
 export interface ClientKeyStore {
   list(): MaybePromise<StoredClientKey[]>;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ClientKeyRegistry, clientKeysEnv, keyDigest } from './client-keys.js';
-import { LocalLimitStore, secondsToNextDay } from './limit-store.js';
+import { ClientKeyRegistry, clientKeysEnv, keyDigest } from './keys.js';
+import { MemoryQuotaStore, secondsToNextDay } from '../store/quota-store.js';
 
-describe('LocalLimitStore', () => {
+describe('MemoryQuotaStore', () => {
   it('admits N in any 60 s (sliding), says when the oldest leaves the window', () => {
-    const s = new LocalLimitStore();
+    const s = new MemoryQuotaStore();
     const t0 = 1_000_000;
     expect(s.hitMinute('a', 2, t0).allowed).toBe(true);
     expect(s.hitMinute('a', 2, t0 + 30_000).allowed).toBe(true);
@@ -15,7 +15,7 @@ describe('LocalLimitStore', () => {
   });
 
   it('counts tokens per UTC day', () => {
-    const s = new LocalLimitStore();
+    const s = new MemoryQuotaStore();
     const day = Date.UTC(2025, 0, 31, 23, 59, 0);
     s.addTokens('a', 90, day);
     expect(s.checkDay('a', 100, day).allowed).toBe(true);

@@ -4,7 +4,7 @@
  * for other models it is an approximation.
  */
 import { createRequire } from 'node:module';
-import type { Usage } from '../core/types.js';
+import type { Usage } from './types.js';
 
 type CountFn = typeof import('gpt-tokenizer/encoding/o200k_base').countTokens;
 let countO200k: CountFn | undefined;

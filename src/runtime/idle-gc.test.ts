@@ -202,7 +202,7 @@ describe('IdleGc', () => {
 
 describe('InFlight tells the idle collector when the last completion leaves', () => {
   it('calls onIdle once per quiet moment, not while others are still in flight', async () => {
-    const { InFlight } = await import('./inflight.js');
+    const { InFlight } = await import('../http/inflight.js');
     let idles = 0;
     const inflight = new InFlight(() => idles++);
     const a = inflight.enter(new AbortController());

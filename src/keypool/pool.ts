@@ -23,7 +23,7 @@ import { classifyFailure, describeFailure, isModelFailure, isSessionGone } from 
 import { sleep, systemClock, type Clock } from './clock.js';
 import { keyInfo, setEntryState, type KeyEntry } from './entry.js';
 import { assessExhaustion, circuitOpenError } from './exhausted.js';
-import { fingerprintKey } from './fingerprint.js';
+import { fingerprintKey } from '../ondemand/key-fingerprint.js';
 import { initialKeyState, isUsable, sameStatus, transition, type KeyEvent, type KeyState } from './key-state.js';
 import { Lease } from './lease.js';
 import type { PeerOutcomes } from './peers.js';
@@ -37,7 +37,7 @@ import type {
   CallOutcome,
   KeyInfo,
   KeyLease,
-  KeyPool,
+  KeyLeaser,
   KeySource,
   KeyStatus,
   ProbeFn,
@@ -72,16 +72,16 @@ export interface CreateKeyPoolOptions extends Omit<KeyPoolOptions, 'settings' | 
 }
 
 /** The way in: settings and env keys from the config, then the store's keys and state merged in. */
-export async function createKeyPool(opts: CreateKeyPoolOptions): Promise<KeyPoolImpl> {
+export async function createKeyPool(opts: CreateKeyPoolOptions): Promise<KeyPool> {
   const { config, ...rest } = opts;
-  const pool = new KeyPoolImpl({ ...rest, settings: poolSettingsFromConfig(config), envKeys: config.ONDEMAND_APIKEYS });
+  const pool = new KeyPool({ ...rest, settings: poolSettingsFromConfig(config), envKeys: config.ONDEMAND_APIKEYS });
   await pool.restore();
   return pool;
 }
 
 const SOURCE_RANK: Record<KeySource, number> = { env: 3, file: 2, admin: 1 };
 
-export class KeyPoolImpl implements KeyPool {
+export class KeyPool implements KeyLeaser {
   private entries: KeyEntry[] = [];
   private readonly byFp = new Map<string, KeyEntry>();
   private readonly settings: PoolSettings;

@@ -5,8 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { GatewayError, invalidRequest } from '../core/errors.js';
-import type { ClientAccess } from './access.js';
-import { clientKeyCreateSchema } from './client-keys.js';
+import type { ClientAccess } from '../client-keys/access.js';
+import { clientKeyCreateSchema } from '../client-keys/keys.js';
 
 type ClientKeyAdmin = Pick<ClientAccess, 'list' | 'create' | 'remove'>;
 

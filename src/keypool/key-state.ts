@@ -76,7 +76,7 @@ export interface TransitionContext {
   /** [0, 1); injected so jitter is reproducible in tests */
   random: () => number;
   settings: KeyStateSettings;
-  /** other replicas' outcomes of this key, judged together with `recent` (src/pool/peers.ts); none: this replica alone */
+  /** other replicas' outcomes of this key, judged together with `recent` (src/keypool/peers.ts); none: this replica alone */
   peers?: PeerCounts | undefined;
 }
 

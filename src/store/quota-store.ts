@@ -6,22 +6,22 @@
  * The local store counts in this process's memory: the single-instance store, and the fallback of the Redis one
  * while Redis is unreachable (limits are then per replica until it is back).
  */
-import type { MaybePromise } from '../store/types.js';
+import type { MaybePromise } from './types.js';
 
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 
-export interface LimitVerdict {
+export interface QuotaVerdict {
   allowed: boolean;
   /** when refused: seconds until a retry can succeed */
   retryAfterSec?: number;
 }
 
-export interface LimitStore {
+export interface QuotaStore {
   /** Counts one request against `limit` requests a minute, or refuses it (and then does not count it). */
-  hitMinute(name: string, limit: number, now: number): MaybePromise<LimitVerdict>;
+  hitMinute(name: string, limit: number, now: number): MaybePromise<QuotaVerdict>;
   /** Whether `name` is still under `limit` tokens today (nothing is counted). */
-  checkDay(name: string, limit: number, now: number): MaybePromise<LimitVerdict>;
+  checkDay(name: string, limit: number, now: number): MaybePromise<QuotaVerdict>;
   addTokens(name: string, tokens: number, now: number): MaybePromise<void>;
   close(): MaybePromise<void>;
 }
@@ -35,11 +35,11 @@ export function secondsToNextDay(now: number): number {
   return Math.max(1, Math.ceil((DAY_MS - (now % DAY_MS)) / 1000));
 }
 
-export class LocalLimitStore implements LimitStore {
+export class MemoryQuotaStore implements QuotaStore {
   private readonly minute = new Map<string, number[]>();
   private readonly day = new Map<string, { day: string; tokens: number }>();
 
-  hitMinute(name: string, limit: number, now: number): LimitVerdict {
+  hitMinute(name: string, limit: number, now: number): QuotaVerdict {
     const log = (this.minute.get(name) ?? []).filter((t) => t > now - MINUTE_MS);
     this.minute.set(name, log);
     if (log.length < limit) {
@@ -50,7 +50,7 @@ export class LocalLimitStore implements LimitStore {
     return { allowed: false, retryAfterSec: Math.max(1, Math.ceil((oldest + MINUTE_MS - now) / 1000)) };
   }
 
-  checkDay(name: string, limit: number, now: number): LimitVerdict {
+  checkDay(name: string, limit: number, now: number): QuotaVerdict {
     return this.tokensToday(name, now) < limit ? { allowed: true } : { allowed: false, retryAfterSec: secondsToNextDay(now) };
   }
 
