@@ -7,7 +7,10 @@
  *   any ──401/402/403/credit text──▶ dead ──probe ok──▶ probation ──K successes or T elapsed──▶ active
  *   any ──operator──▶ disabled ──operator──▶ probation
  */
+import type { PeerCounts } from '../store/types.js';
 import type { FailureClass, KeyStatus } from './types.js';
+
+export type { PeerCounts };
 
 /** One request outcome kept for the transient-failure window. */
 export interface RecentOutcome {
@@ -66,17 +69,12 @@ export const DEFAULT_KEY_STATE_SETTINGS: KeyStateSettings = {
 };
 
 /** Outcomes of one key on the other replicas (REDIS_URL), within the window and since the key's status began. */
-export interface PeerCounts {
-  readonly ok: number;
-  readonly failed: number;
-}
-
 export interface TransitionContext {
   now: number;
   /** [0, 1); injected so jitter is reproducible in tests */
   random: () => number;
   settings: KeyStateSettings;
-  /** other replicas' outcomes of this key, judged together with `recent` (src/keypool/peers.ts); none: this replica alone */
+  /** other replicas' outcomes of this key, judged together with `recent` (PeerOutcomes in src/store/types.ts); none: this replica alone */
   peers?: PeerCounts | undefined;
 }
 

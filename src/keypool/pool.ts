@@ -26,7 +26,7 @@ import { assessExhaustion, circuitOpenError } from './exhausted.js';
 import { fingerprintKey } from '../ondemand/key-fingerprint.js';
 import { initialKeyState, isUsable, sameStatus, transition, type KeyEvent, type KeyState } from './key-state.js';
 import { Lease } from './lease.js';
-import type { PeerOutcomes } from './peers.js';
+import type { PeerOutcomes } from '../store/types.js';
 import { probeReport, runProbe, type ProbeReport } from './probe.js';
 import { parseKeyState, toRecord } from './persist.js';
 import { KeySelector } from './select.js';

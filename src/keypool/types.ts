@@ -48,8 +48,9 @@ export interface KeyLeaser {
   usableCount(): number;
 }
 
-/** Where a key came from; decides what survives a restart or a config reload (see the merge rule in pool.ts). */
-export type KeySource = 'env' | 'file' | 'admin';
+import type { KeySource } from '../store/types.js';
+
+export type { KeySource };
 
 /** A key's health status (src/keypool/key-state.ts has the transitions). */
 export type KeyStatus = 'active' | 'probation' | 'cooling' | 'degraded' | 'dead' | 'disabled';

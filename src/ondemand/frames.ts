@@ -9,6 +9,7 @@
  * Nothing here throws on upstream input.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
+import { readFlatObject } from '../runtime/flat-json.js';
 
 export type UpstreamEvent =
   /** eventType fulfillment: a piece of the answer, to append */
@@ -179,80 +180,16 @@ export function translateParsed(text: string): UpstreamEvent {
   }
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const CLOSE = 0x7d;
-const FIELD_OTHER = 0;
-const FIELD_EVENT_TYPE = 1;
-const FIELD_ANSWER = 2;
-const FIELD_THINKING = 3;
-/** where the last readString/skipValue stopped (one past the value); module state, the parser is synchronous */
-let scanEnd = 0;
+const FRAME_FIELDS = ['eventType', 'answer', 'thinking'] as const;
 
 /**
- * The fast path: `text` (starting with `{`) read as a JSON object whose values are all strings, numbers, true,
- * false or null, written without whitespace and with plain (unescaped) keys, which is how the upstream writes
- * its frames. Gives the event JSON.parse + translateParsed would give, or undefined whenever the text is anything
- * else (nested values, whitespace, an escaped key, anything malformed): the caller then parses it in full. Only
- * valid JSON is accepted (strings are checked for control characters and bad escapes, numbers against the
- * grammar), and a repeated key keeps its last value, as in JSON.parse.
+ * The fast path: a flat, compact frame (how the simulator and some upstream relays write deltas) read without
+ * building it; undefined for anything else, which the caller then parses in full.
  */
 export function translateFlatObject(text: string): UpstreamEvent | undefined {
-  const n = text.length;
-  let eventType: string | undefined;
-  let answer: string | undefined;
-  let thinking: string | undefined;
-  let i = 1;
-  if (text.charCodeAt(1) === CLOSE) {
-    i = 2;
-  } else {
-    for (;;) {
-      if (text.charCodeAt(i) !== QUOTE) return undefined;
-      const keyStart = i + 1;
-      let j = keyStart;
-      for (; j < n; j++) {
-        const c = text.charCodeAt(j);
-        if (c === QUOTE) break;
-        if (c === BACKSLASH || c < 0x20) return undefined;
-      }
-      if (j >= n || text.charCodeAt(j + 1) !== COLON) return undefined;
-      const keyLength = j - keyStart;
-      const field =
-        keyLength === 9 && text.startsWith('eventType', keyStart)
-          ? FIELD_EVENT_TYPE
-          : keyLength === 6 && text.startsWith('answer', keyStart)
-            ? FIELD_ANSWER
-            : keyLength === 8 && text.startsWith('thinking', keyStart)
-              ? FIELD_THINKING
-              : FIELD_OTHER;
-      i = j + 2;
-      if (text.charCodeAt(i) === QUOTE) {
-        const value = readString(text, i + 1, field !== FIELD_OTHER);
-        if (value === undefined) return undefined;
-        if (field === FIELD_EVENT_TYPE) eventType = value;
-        else if (field === FIELD_ANSWER) answer = value;
-        else if (field === FIELD_THINKING) thinking = value;
-      } else {
-        if (!skipScalar(text, i)) return undefined;
-        // a number, true, false or null: not a string, whatever an earlier duplicate said
-        if (field === FIELD_EVENT_TYPE) eventType = undefined;
-        else if (field === FIELD_ANSWER) answer = undefined;
-        else if (field === FIELD_THINKING) thinking = undefined;
-      }
-      i = scanEnd;
-      const c = text.charCodeAt(i);
-      if (c === COMMA) {
-        i++;
-        continue;
-      }
-      if (c !== CLOSE) return undefined;
-      i++;
-      break;
-    }
-  }
-  if (i !== n) return undefined;
+  const fields = readFlatObject(text, FRAME_FIELDS);
+  if (fields === undefined) return undefined;
+  const [eventType, answer, thinking] = fields;
   switch (eventType) {
     case 'fulfillment':
       return answer !== undefined && answer !== '' ? { type: 'delta', text: answer } : KEEPALIVE;
@@ -262,132 +199,6 @@ export function translateFlatObject(text: string): UpstreamEvent | undefined {
       // metricsLog without a publicMetrics object, statusLog, unknown types, no eventType
       return KEEPALIVE;
   }
-}
-
-/**
- * A JSON string whose opening quote is just before `start`: its value ('' when `decode` is false, to save the
- * copy), or undefined if it is not valid JSON. Sets scanEnd past the closing quote.
- */
-function readString(text: string, start: number, decode: boolean): string | undefined {
-  const n = text.length;
-  let i = start;
-  for (; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      scanEnd = i + 1;
-      return decode ? text.slice(start, i) : '';
-    }
-    if (c === BACKSLASH) break;
-    if (c < 0x20) return undefined;
-  }
-  if (i >= n) return undefined;
-  // escapes: decode piece by piece
-  let out = decode ? text.slice(start, i) : '';
-  let runStart = i;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      scanEnd = i + 1;
-      return decode ? out + text.slice(runStart, i) : '';
-    }
-    if (c < 0x20) return undefined;
-    if (c !== BACKSLASH) {
-      i++;
-      continue;
-    }
-    if (decode) out += text.slice(runStart, i);
-    const e = text.charCodeAt(i + 1);
-    let ch: string;
-    switch (e) {
-      case QUOTE:
-        ch = '"';
-        break;
-      case BACKSLASH:
-        ch = '\\';
-        break;
-      case 0x2f:
-        ch = '/';
-        break;
-      case 0x62:
-        ch = '\b';
-        break;
-      case 0x66:
-        ch = '\f';
-        break;
-      case 0x6e:
-        ch = '\n';
-        break;
-      case 0x72:
-        ch = '\r';
-        break;
-      case 0x74:
-        ch = '\t';
-        break;
-      case 0x75: {
-        let code = 0;
-        for (let k = i + 2; k < i + 6; k++) {
-          const h = hexValue(text.charCodeAt(k));
-          if (h < 0) return undefined;
-          code = code * 16 + h;
-        }
-        ch = String.fromCharCode(code);
-        i += 4;
-        break;
-      }
-      default:
-        return undefined;
-    }
-    if (decode) out += ch;
-    i += 2;
-    runStart = i;
-  }
-  return undefined;
-}
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  return -1;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-/** A JSON number, true, false or null starting at `start`; sets scanEnd past it. Objects and arrays are refused. */
-function skipScalar(text: string, start: number): boolean {
-  let i = start;
-  let c = text.charCodeAt(i);
-  if (c === 0x74 /* t */ || c === 0x66 /* f */ || c === 0x6e /* n */) {
-    const word = c === 0x74 ? 'true' : c === 0x66 ? 'false' : 'null';
-    if (!text.startsWith(word, i)) return false;
-    scanEnd = i + word.length;
-    return true;
-  }
-  if (c === 0x2d /* - */) c = text.charCodeAt(++i);
-  if (c === 0x30) {
-    i++;
-  } else if (c >= 0x31 && c <= 0x39) {
-    i++;
-    while (isDigit(text.charCodeAt(i))) i++;
-  } else {
-    return false;
-  }
-  if (text.charCodeAt(i) === 0x2e /* . */) {
-    i++;
-    if (!isDigit(text.charCodeAt(i))) return false;
-    while (isDigit(text.charCodeAt(i))) i++;
-  }
-  c = text.charCodeAt(i);
-  if (c === 0x65 || c === 0x45 /* e E */) {
-    c = text.charCodeAt(++i);
-    if (c === 0x2b || c === 0x2d /* + - */) i++;
-    if (!isDigit(text.charCodeAt(i))) return false;
-    while (isDigit(text.charCodeAt(i))) i++;
-  }
-  scanEnd = i;
-  return true;
 }
 
 function translateMarker(text: string): UpstreamEvent {

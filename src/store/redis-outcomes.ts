@@ -11,8 +11,7 @@
  * own writes are subtracted, so the view holds only the other replicas' calls. Redis down: the batch is dropped
  * (these counts only matter for a minute) and the view is empty, so each replica judges on its own calls.
  */
-import type { PeerCounts } from '../keypool/key-state.js';
-import type { PeerOutcomes } from '../keypool/peers.js';
+import type { PeerCounts, PeerOutcomes } from './types.js';
 import type { RedisConnection } from './redis-connection.js';
 
 const WRITE_SCRIPT = `

@@ -15,9 +15,8 @@
  * link is back every local record is written again (the same rule decides) and the whole hash is read back
  * into the pool, so replicas converge without anyone restarting.
  */
-import type { KeySource } from '../keypool/types.js';
 import type { RedisConnection } from './redis-connection.js';
-import type { KeyRecord, RemoteKeyChange, StateStore } from './types.js';
+import type { KeyRecord, KeySource, RemoteKeyChange, StateStore } from './types.js';
 
 const SAVE_SCRIPT = `
 local skipped = {}

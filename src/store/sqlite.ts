@@ -5,9 +5,8 @@
 import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { KeySource } from '../keypool/types.js';
 import { resolveDataDir } from './data-dir.js';
-import type { KeyRecord, StateStore } from './types.js';
+import type { KeyRecord, KeySource, StateStore } from './types.js';
 
 export const DATABASE_FILE = 'gateway.sqlite';
 

@@ -4,9 +4,10 @@
  *
  * Methods may answer synchronously (SQLite) or with a promise (Redis): the pool awaits either.
  */
-import type { KeySource } from '../keypool/types.js';
-
 export type MaybePromise<T> = T | Promise<T>;
+
+/** Where a key came from; decides what survives a restart or a config reload (the merge rule in the key pool). */
+export type KeySource = 'env' | 'file' | 'admin';
 
 export interface KeyRecord {
   /** primary key: "k:" + 8 (rarely 16) hex digits of sha256(key) */
@@ -67,4 +68,29 @@ export interface UsageStore {
   /** drops rows older than beforeDay; returns how many went */
   pruneUsage(beforeDay: string): MaybePromise<number>;
   close(): MaybePromise<void>;
+}
+
+/** Calls with one key seen by other replicas within the key's transient-failure window. */
+export interface PeerCounts {
+  readonly ok: number;
+  readonly failed: number;
+}
+
+/**
+ * Other replicas' view of the keys (REDIS_URL): each replica publishes its keys' call outcomes, and reads back the
+ * others' counts into a local view, refreshed in the background (src/store/redis-outcomes.ts). The pool never
+ * waits for it: it reads the local view when it judges a key's transient-failure window (key-state.ts gets the
+ * counts as input), and judges again when the view shows new failures.
+ */
+
+export interface PeerOutcomes {
+  /** this replica's outcome of a call with this key (batched; never waits) */
+  record(fingerprint: string, ok: boolean): void;
+  /**
+   * The other replicas' outcomes of this key within the transient window, counted only from `sinceMs` on (the key's
+   * current status began then: older outcomes were judged already). Undefined when the view is not fresh.
+   */
+  counts(fingerprint: string, sinceMs: number): PeerCounts | undefined;
+  /** called with the keys for which other replicas reported new failures */
+  onFailures(listener: (fingerprints: readonly string[]) => void): () => void;
 }
