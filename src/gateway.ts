@@ -25,6 +25,7 @@ import { startHealthChecks, type HealthChecker } from './keypool/health.js';
 import { createKeyPool, type KeyPool } from './keypool/pool.js';
 import type { CallOutcome } from './keypool/types.js';
 import { clientKeyAdminRoutes } from './http/admin-client-keys.js';
+import { applyConfigReloads } from './wiring/reload.js';
 import { openSharedState } from './wiring/state.js';
 import type { StateStore, UsageStore } from './store/types.js';
 import { dashboardRoutes } from './dashboard/routes.js';
@@ -149,10 +150,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   });
   log = app.log;
   shared.setLogger(app.log);
-  configFile?.onReload((file) => shared.access.registry.setConfigured([...config.CLIENT_KEYS, ...(file.clientKeys ?? [])]));
-  configFile?.onReload((file) => models.setFileSettings(file['models']));
   await models.start(app.log);
-  configFile?.watch({ pool, clientKeys, adminKeys: config.ADMIN_KEY.length > 0 ? undefined : adminKeys, log: app.log }, { pollMs: config.CONFIG_POLL_MS });
+  if (configFile) {
+    applyConfigReloads(configFile, { config, pool, clientKeys, adminKeys: config.ADMIN_KEY.length > 0 ? undefined : adminKeys, access: shared.access, models, log: app.log });
+  }
   if (clientKeys.size === 0 && shared.access.registry.size === 0) app.log.warn('ALLOW_NO_AUTH=true and no PRIVATE_KEY: anyone who can reach this port can use your OnDemand keys');
 
   const gateway: Gateway = {

@@ -3,16 +3,14 @@
  *
  * Read at start (a broken file stops the start, naming CONFIG_FILE), then re-read when it changes — fs.watch on its
  * directory (editors and Kubernetes swap files by rename, which a watch on the file itself misses), debounced, plus
- * a poll because some mounts deliver no events at all — and on SIGHUP (main.ts). A reload swaps the client keys
- * (KeyChecker.setKeys) and this source's upstream keys (pool.replaceSource('file', …)); requests in flight keep
- * the key they leased. A broken file on reload keeps the last good configuration and logs why; nothing here throws
- * at a caller after start. No key ever reaches a log or an error message: only counts and field paths.
+ * a poll because some mounts deliver no events at all — and on SIGHUP (main.ts). This file only reads, checks and
+ * announces a new configuration (`onReload`); the parts apply it themselves (src/wiring/reload.ts), and requests in
+ * flight keep the key they leased. A broken file on reload keeps the last good configuration and logs why; nothing
+ * here throws at a caller after start. No key ever reaches a log or an error message: only counts and field paths.
  */
 import { watch, readFileSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { KeyChecker } from '../http/auth.js';
-import type { KeyPool, KeySpec } from '../keypool/pool.js';
 import { clientKeysSchema } from '../client-keys/keys.js';
 import { ConfigError, type Config } from './config.js';
 
@@ -70,13 +68,17 @@ function safeIssueMessage(message: string): string {
   return message.includes('"') ? 'invalid value' : message;
 }
 
-export interface ConfigFileTargets {
-  pool: Pick<KeyPool, 'replaceSource' | 'list'>;
-  clientKeys: KeyChecker;
-  /** set when ADMIN_KEY is unset: the admin key then follows the client keys */
-  adminKeys?: KeyChecker | undefined;
-  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+/** An upstream key as the file gives it: the bare key, or with a weight and a label. */
+export type UpstreamKeySpec = string | { key: string; weight?: number | undefined; label?: string | undefined };
+
+export interface ConfigLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
+
+/** Applies a newly read file to one part; may return counts for the reload's log line (never keys). */
+export type ReloadListener = (file: ConfigFile, source: ConfigFileSource) => Record<string, number> | void;
 
 export interface WatchOptions {
   /** quiet time after the last change event before the file is read (editors write in several steps) */
@@ -90,13 +92,13 @@ type EnvPart = Pick<Config, 'PRIVATE_KEY' | 'ALLOW_NO_AUTH'>;
 export class ConfigFileSource {
   private file: ConfigFile;
   private text: string;
-  private targets: ConfigFileTargets | undefined;
+  private log: ConfigLog | undefined;
   private watcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
   private lastError = '';
   private closed = false;
-  private readonly listeners = new Set<(file: ConfigFile) => void>();
+  private readonly listeners = new Set<ReloadListener>();
 
   private constructor(
     readonly path: string,
@@ -135,22 +137,19 @@ export class ConfigFileSource {
     return [...new Set([...this.env.PRIVATE_KEY, ...(file.privateKeys ?? [])])];
   }
 
-  upstreamKeys(file: ConfigFile = this.file): KeySpec[] {
+  upstreamKeys(file: ConfigFile = this.file): UpstreamKeySpec[] {
     return (file.ondemandKeys ?? []).map((k) => (typeof k === 'string' ? k : { key: k.key, weight: k.weight, label: k.label }));
   }
 
-  /** Called with each newly applied file (after the keys are swapped); for settings others keep in the file. */
-  onReload(listener: (file: ConfigFile) => void): () => void {
+  /** Called with each newly read file, in the order registered; each part applies what it keeps in the file. */
+  onReload(listener: ReloadListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** Starts applying changes to these targets: watch + poll. The keys of the start are already in place. */
-  watch(targets: ConfigFileTargets, opts: WatchOptions): void {
-    this.targets = targets;
-    if (targets.pool.list().length === 0) {
-      targets.log.warn({ configFile: this.path }, 'no upstream keys: ONDEMAND_APIKEYS is empty and CONFIG_FILE lists no ondemandKeys; add some to the file or through the admin API');
-    }
+  /** Starts watching and polling; each change read is announced to the reload listeners. */
+  watch(log: ConfigLog, opts: WatchOptions): void {
+    this.log = log;
     const debounceMs = opts.debounceMs ?? 200;
     const onEvent = (_event: string, name: string | Buffer | null): void => {
       // Any event in the directory may be ours (a rename onto the file, a ..data symlink swap); the read decides.
@@ -167,12 +166,12 @@ export class ConfigFileSource {
     try {
       this.watcher = watch(path.dirname(this.path), { persistent: false }, onEvent);
       this.watcher.on('error', (err) => {
-        targets.log.warn({ configFile: this.path, err: describeError(err) }, 'CONFIG_FILE: watching stopped; changes are picked up by the poll and SIGHUP only');
+        log.warn({ configFile: this.path, err: describeError(err) }, 'CONFIG_FILE: watching stopped; changes are picked up by the poll and SIGHUP only');
         this.watcher?.close();
         this.watcher = undefined;
       });
     } catch (err) {
-      targets.log.warn({ configFile: this.path, err: describeError(err) }, 'CONFIG_FILE: cannot watch its directory; changes are picked up by the poll and SIGHUP only');
+      log.warn({ configFile: this.path, err: describeError(err) }, 'CONFIG_FILE: cannot watch its directory; changes are picked up by the poll and SIGHUP only');
     }
     if (opts.pollMs > 0) {
       this.pollTimer = setInterval(() => this.reload('poll'), opts.pollMs);
@@ -185,8 +184,8 @@ export class ConfigFileSource {
    * configuration was applied. Never throws: a bad file keeps the last good configuration and is logged once.
    */
   reload(trigger: 'change' | 'poll' | 'SIGHUP' | string = 'SIGHUP'): boolean {
-    const targets = this.targets;
-    if (this.closed || targets === undefined) return false;
+    const log = this.log;
+    if (this.closed || log === undefined) return false;
     const forced = trigger === 'SIGHUP';
     let text: string;
     let file: ConfigFile;
@@ -203,7 +202,7 @@ export class ConfigFileSource {
       const message = describeError(err);
       // The poll would repeat the same complaint every few seconds: say it once per distinct problem.
       if (forced || message !== this.lastError) {
-        targets.log.error(
+        log.error(
           { configFile: this.path, trigger, err: message },
           `CONFIG_FILE reload failed, keeping the last good configuration: ${message}`,
         );
@@ -212,32 +211,17 @@ export class ConfigFileSource {
       return false;
     }
     this.lastError = '';
-    const before = new Set(targets.pool.list().map((k) => k.fingerprint));
-    const clientKeys = this.clientKeys(file);
-    targets.clientKeys.setKeys(clientKeys);
-    targets.adminKeys?.setKeys(clientKeys);
-    targets.pool.replaceSource('file', this.upstreamKeys(file));
-    const after = targets.pool.list().map((k) => k.fingerprint);
     this.text = text;
     this.file = file;
-    targets.log.info(
-      {
-        configFile: this.path,
-        trigger,
-        clientKeys: clientKeys.length,
-        upstreamKeys: after.length,
-        added: after.filter((fp) => !before.has(fp)).length,
-        removed: [...before].filter((fp) => !after.includes(fp)).length,
-      },
-      'CONFIG_FILE reloaded',
-    );
+    const counts: Record<string, number> = { clientKeys: this.clientKeys(file).length };
     for (const listener of this.listeners) {
       try {
-        listener(file);
+        Object.assign(counts, listener(file, this));
       } catch (err) {
-        targets.log.error({ configFile: this.path, err: describeError(err) }, 'CONFIG_FILE reload listener failed');
+        log.error({ configFile: this.path, err: describeError(err) }, 'CONFIG_FILE reload listener failed');
       }
     }
+    log.info({ configFile: this.path, trigger, ...counts }, 'CONFIG_FILE reloaded');
     return true;
   }
 

@@ -13,7 +13,7 @@ import type { ModelRouter } from '../ondemand/models.js';
 import type { KeyLeaser } from '../keypool/types.js';
 import type { ClientAccessHook } from '../client-keys/access.js';
 import { isDashboardPath } from '../dashboard/routes.js';
-import { redactPath } from '../observability/redact.js';
+import { redactPath } from './redact.js';
 import { KeyChecker, presentedKey, presentedKeyDigest } from './auth.js';
 import { sendError } from './errors.js';
 import { applyLimits, serverLimits } from './server-limits.js';

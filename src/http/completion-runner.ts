@@ -10,7 +10,7 @@ import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, Usage } from
 import { applyStructuredOutput } from '../core/structured/filter.js';
 import { applyToolEmulation } from '../core/tools/parser.js';
 import type { InFlight, InFlightEntry } from './inflight.js';
-import type { StreamProbe } from '../observability/metrics.js';
+import type { StreamProbe } from './stream-probe.js';
 import { SseWriter } from './stream-writer.js';
 
 /** The front end's streaming half: turns engine events into its wire format. */

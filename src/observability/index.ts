@@ -12,7 +12,7 @@ import { SqliteUsageStore } from '../store/sqlite-usage.js';
 import type { UsageStore } from '../store/types.js';
 import { GatewayMetrics, type PoolView, type StreamProbe } from './metrics.js';
 import { RecentErrors } from './recent-errors.js';
-import { redactPath } from './redact.js';
+import { redactPath } from '../http/redact.js';
 import { metricsRoute, observabilityAdminRoutes } from './routes.js';
 import { TrafficSeries } from './timeseries.js';
 import { UsageRecorder } from './usage.js';

@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GatewayEvent } from '../core/types.js';
+import type { StreamProbe } from '../http/stream-probe.js';
 import { classifyFailure } from '../keypool/classify.js';
 import type { KeyPoolChange, KeyPool } from '../keypool/pool.js';
 import type { AcquireOptions, CallOutcome, KeyLease, KeyLeaser, KeyStatus } from '../keypool/types.js';
@@ -23,13 +24,7 @@ const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
 const GAP_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
-/** What a streaming response reports while it runs (see completion-runner.ts). */
-export interface StreamProbe {
-  /** a batch of answer events is about to be written (one socket write) */
-  write(events: readonly GatewayEvent[]): void;
-  /** the stream is over, however it ended; idempotent */
-  end(): void;
-}
+export type { StreamProbe };
 
 export interface RequestSample {
   /** the route pattern (e.g. /v1/chat/completions), "unmatched" for 404s */

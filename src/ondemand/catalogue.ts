@@ -5,7 +5,6 @@
  * the built-in table does not know is `deriveAlias` below, documented in docs/models.md.
  */
 import { fingerprintKey } from './key-fingerprint.js';
-import type { KeyPool } from '../keypool/pool.js';
 import type { OnDemandClient } from './client.js';
 import { toFailure } from './client.js';
 import { BUILTIN_ALIASES, createModelRouter, normaliseModelName } from './models.js';
@@ -231,7 +230,7 @@ export const CATALOGUE_KEYS_TRIED = 3;
  * refresh, and key health is judged on real traffic and probes. Keys added only through the admin API are not
  * known here (the pool never hands out raw keys); env and config-file keys are.
  */
-export function usableKeys(pool: Pick<KeyPool, 'list'>, known: readonly string[]): string[] {
+export function usableKeys(pool: { list(): ReadonlyArray<{ fingerprint: string; state: string }> }, known: readonly string[]): string[] {
   const byFp = new Map<string, string>();
   for (const key of known) {
     byFp.set(fingerprintKey(key), key);

@@ -11,7 +11,7 @@ import type { GatewayRequest } from '../core/types.js';
 import type { KeyPool } from '../keypool/pool.js';
 import { createLiveModelRouter, startCatalogueLoader, usableKeys, type CatalogueLoader, type LiveModelRouter } from '../ondemand/catalogue.js';
 import type { OnDemandClient } from '../ondemand/client.js';
-import { createMediaPreparer } from '../ondemand/media.js';
+import { createMediaPreparer } from '../core/media.js';
 
 type Log = { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
 

@@ -9,7 +9,7 @@
  */
 import { invalidRequest } from '../../core/errors.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, ToolCall, ToolChoice, ToolSpec } from '../../core/types.js';
-import { anthropicBlockToMediaPart } from '../../ondemand/media.js';
+import { anthropicBlockToMediaPart } from '../../core/media.js';
 import {
   invalidValue,
   isAbsent,

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../core/errors.js';
-import type { GatewayRequest, MediaPart } from '../core/types.js';
+import { GatewayError } from './errors.js';
+import type { GatewayRequest, MediaPart } from './types.js';
 import { multipartBoundary, parseMultipart } from '../simulator/media.js';
-import { UpstreamFailure } from './failure.js';
-import {
-  anthropicBlockToMediaPart,
-  attachmentBlock,
-  buildMultipart,
-  createMediaPreparer,
-  DEFAULT_MEDIA_TYPES,
-  MEDIA_PLUGINS,
-  sniffMime,
-  uploadOne,
-  validateMediaPart,
-  validateMedia,
-  withAttachments,
-  type MediaClient,
-} from './media.js';
+import { UpstreamFailure } from '../ondemand/failure.js';
+import { buildMultipart, DEFAULT_MEDIA_TYPES, MEDIA_PLUGINS, sniffMime, uploadOne, type MediaClient } from '../ondemand/media.js';
+import { anthropicBlockToMediaPart, attachmentBlock, createMediaPreparer, validateMediaPart, validateMedia, withAttachments } from './media.js';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
 const PDF = Buffer.from('%PDF-1.4 hello');
