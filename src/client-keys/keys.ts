@@ -9,6 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { StoredClientKey } from '../store/types.js';
 
 const NAME = /^[A-Za-z0-9][\w.@-]{0,63}$/;
 
@@ -66,20 +67,11 @@ export const clientKeysEnv = z.string().transform((v, ctx) => {
 });
 
 /** What the gateway knows of a client key; the key itself only as its digest. */
-export interface ClientKeyInfo {
-  name: string;
-  /** hex sha256 of the key */
-  digest: string;
-  models?: string[] | undefined;
-  rpm?: number | undefined;
-  tpd?: number | undefined;
+export interface ClientKeyInfo extends StoredClientKey {
   source: 'config' | 'admin';
-  /** ms epoch, admin keys */
-  createdAt?: number | undefined;
 }
 
-/** The stored form of an admin-added key (SQLite row / Redis hash value). */
-export type StoredClientKey = Omit<ClientKeyInfo, 'source'>;
+export type { StoredClientKey };
 
 export function keyDigest(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');

@@ -2,7 +2,7 @@
  * Configuration: read once from the environment (and an optional .env file), validated with zod, frozen.
  * A wrong or missing setting stops the start with a message naming it. Every setting is in the README table.
  */
-import { parseJsonText } from './json-text.js';
+import { parseJsonText } from '../core/json-text.js';
 import { z } from 'zod';
 import { clientKeysEnv } from '../client-keys/keys.js';
 import { parseAutoRoutes } from '../core/auto-route.js';

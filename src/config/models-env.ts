@@ -3,7 +3,7 @@
  * parsing lives beside the code that uses it, so the config file loader can reuse the same functions.
  */
 import { z } from 'zod';
-import { parseModelSettingsEnv } from './model-settings.js';
+import { parseModelSettingsEnv } from '../core/model-settings.js';
 
 /** A string setting read by `parse`; its Error becomes the setting's message. */
 export function jsonSetting<T>(parse: (raw: string) => T) {

@@ -3,7 +3,7 @@
  * Rules are tried in order; the first whose every condition holds names the model; none → DEFAULT_MODEL.
  * Pure: no I/O, tested as a table (auto-route.test.ts). The rules and their defaults: docs/models.md.
  */
-import { parseJsonText } from '../config/json-text.js';
+import { parseJsonText } from './json-text.js';
 import type { GatewayRequest } from './types.js';
 
 export type AutoCondition = 'images' | 'files' | 'tools' | 'reasoning' | 'long_context';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createModelSettings } from '../config/model-settings.js';
+import { createModelSettings } from './model-settings.js';
 import { UpstreamFailure, type UpstreamFailureInit } from '../ondemand/failure.js';
 import { createModelRouter } from '../ondemand/models.js';
 import { DEFAULT_AUTO_ROUTES } from './auto-route.js';

@@ -6,9 +6,9 @@
  * its per-model settings applied. The engine walks the plan before the first answer byte only; the decisions
  * (`afterFailure`, `fallBackAfterKeys`) are pure and tested as tables (model-plan.test.ts).
  */
-import { parseJsonText } from '../config/json-text.js';
-import type { ModelSettings } from '../config/model-settings.js';
-import { applyModelSetting } from '../config/model-settings.js';
+import { parseJsonText } from './json-text.js';
+import type { ModelSettings } from './model-settings.js';
+import { applyModelSetting } from './model-settings.js';
 import type { UpstreamFailure } from '../ondemand/failure.js';
 import type { ModelRouter } from '../ondemand/models.js';
 import { normaliseModelName } from '../ondemand/models.js';

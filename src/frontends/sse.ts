@@ -8,12 +8,6 @@
 /** Ends an OpenAI stream; sent exactly once, after the last chunk. */
 export const SSE_DONE = 'data: [DONE]\n\n';
 
-/**
- * Keep-alive. A comment line, never a named event without data: openai-node JSON-parses every `data`, and an
- * `event: ping` frame makes it throw.
- */
-export const SSE_COMMENT_PING = ': ping\n\n';
-
 const LINE_BREAK = /\r\n|\r|\n/;
 
 function dataLines(payload: string): string {

@@ -11,7 +11,11 @@ export interface StreamWriterOptions {
   pingMs: number;
 }
 
-const PING = ': ping\n\n';
+/**
+ * Keep-alive. A comment line, never a named event without data: openai-node JSON-parses every `data`, and an
+ * `event: ping` frame makes it throw.
+ */
+export const SSE_COMMENT_PING = ': ping\n\n';
 
 export class SseWriter {
   private timer: NodeJS.Timeout | undefined;
@@ -33,7 +37,7 @@ export class SseWriter {
     res.flushHeaders();
     if (opts.pingMs > 0) {
       this.timer = setInterval(() => {
-        if (!this.closed) res.write(PING);
+        if (!this.closed) res.write(SSE_COMMENT_PING);
       }, opts.pingMs);
       this.timer.unref();
     }

@@ -16,7 +16,6 @@
  *    and keeps the state of those that stay. Calls in flight on a removed key finish normally.
  *  - The store keeps the raw key only for admin keys; the data directory therefore holds secrets.
  */
-import type { Config } from '../config/config.js';
 import type { RemoteKeyChange, StateStore } from '../store/types.js';
 import { UpstreamCircuit, type CircuitInfo, type CircuitSignal } from './circuit.js';
 import { classifyFailure, describeFailure, isModelFailure, isSessionGone } from './classify.js';
@@ -31,7 +30,7 @@ import { probeReport, runProbe, type ProbeReport } from './probe.js';
 import { parseKeyState, toRecord } from './persist.js';
 import { KeySelector } from './select.js';
 import { StateWriter } from './state-writer.js';
-import { DEFAULT_POOL_SETTINGS, poolSettingsFromConfig, type PoolConfig, type PoolSettings } from './settings.js';
+import { DEFAULT_POOL_SETTINGS, type PoolSettings } from './settings.js';
 import type {
   AcquireOptions,
   CallOutcome,
@@ -65,18 +64,6 @@ export interface KeyPoolOptions {
   peers?: PeerOutcomes | undefined;
   /** background failures (a store write, a listener); never thrown at a caller */
   onError?: ((err: unknown, context: string) => void) | undefined;
-}
-
-export interface CreateKeyPoolOptions extends Omit<KeyPoolOptions, 'settings' | 'envKeys'> {
-  config: PoolConfig & Pick<Config, 'ONDEMAND_APIKEYS'>;
-}
-
-/** The way in: settings and env keys from the config, then the store's keys and state merged in. */
-export async function createKeyPool(opts: CreateKeyPoolOptions): Promise<KeyPool> {
-  const { config, ...rest } = opts;
-  const pool = new KeyPool({ ...rest, settings: poolSettingsFromConfig(config), envKeys: config.ONDEMAND_APIKEYS });
-  await pool.restore();
-  return pool;
 }
 
 const SOURCE_RANK: Record<KeySource, number> = { env: 3, file: 2, admin: 1 };

@@ -7,8 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { RedisConnection } from './redis-connection.js';
 import { DATABASE_FILE } from './sqlite.js';
-import type { MaybePromise } from './types.js';
-import type { StoredClientKey } from '../client-keys/keys.js';
+import type { MaybePromise, StoredClientKey } from './types.js';
 
 export interface ClientKeyStore {
   list(): MaybePromise<StoredClientKey[]>;

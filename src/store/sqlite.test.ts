@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprintKey } from '../ondemand/key-fingerprint.js';
-import { createKeyPool } from '../keypool/pool.js';
+import { createKeyPool } from '../wiring/key-pool.js';
 import { failed } from '../keypool/test-helpers.js';
 import { resolveDataDir } from './data-dir.js';
 import { DATABASE_FILE, SqliteStateStore } from './sqlite.js';

@@ -43,6 +43,18 @@ export interface StateStore {
   subscribe?(onChange: (change: RemoteKeyChange) => void): () => void;
 }
 
+/** A client key added through the admin API, as stored (SQLite row / Redis hash value); the key only as its digest. */
+export interface StoredClientKey {
+  name: string;
+  /** hex sha256 of the key */
+  digest: string;
+  models?: string[] | undefined;
+  rpm?: number | undefined;
+  tpd?: number | undefined;
+  /** ms epoch */
+  createdAt?: number | undefined;
+}
+
 /**
  * Usage accounting (src/observability/usage.ts): counters per UTC day, model, client key and upstream key. The
  * recorder aggregates in memory and hands the store increments in batches, never on the request path. Neither

@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
-import { createModelSettings, parseModelSettings, type ModelSetting, type ModelSettings } from '../config/model-settings.js';
+import { createModelSettings, parseModelSettings, type ModelSetting, type ModelSettings } from '../core/model-settings.js';
 import type { SessionPrepare } from '../core/engine.js';
 import { createModelPlanner, type ModelPlanner } from '../core/model-plan.js';
 import type { GatewayRequest } from '../core/types.js';

@@ -31,6 +31,7 @@ import {
   quoteList,
   readResponseFormat,
   readSamplingParams,
+  readStopList,
   readToolList,
   readToolSpec,
   requireString,
@@ -45,28 +46,11 @@ export interface ParsedChatRequest {
 }
 
 export interface ChatRequestOptions {
-  /** Let image and file parts through as Message.media. Off until media upload exists. */
+  /** Let image and file parts through as Message.media (the chat route does); off, they are refused with a 400. */
   acceptMedia?: boolean;
 }
 
 // ---- fields ------------------------------------------------------------------------------------------------
-
-function readStop(value: unknown): string[] | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value === 'string') {
-    if (value === '') invalidValue('stop', 'expected a non-empty string.');
-    return [value];
-  }
-  if (!Array.isArray(value)) wrongType('stop', 'a string or an array of strings', value);
-  if (value.length > 4) invalidValue('stop', `${value.length} sequences. At most 4 are allowed.`);
-  if (value.length === 0) return undefined;
-  return value.map((item: unknown, k) => {
-    const param = `stop[${k}]`;
-    if (typeof item !== 'string') wrongType(param, 'a string', item);
-    if (item === '') invalidValue(param, 'expected a non-empty string.');
-    return item;
-  });
-}
 
 const REASONING_EFFORT: ReadonlyMap<string, ReasoningEffort> = new Map([
   ['minimal', 'low'],
@@ -107,7 +91,7 @@ function readParams(body: Json): GenerationParams {
   const maxCompletionTokens = optionalPositiveInt(body.max_completion_tokens, 'max_completion_tokens');
   const max = maxCompletionTokens ?? maxTokens;
   if (max !== undefined) params.maxTokens = max;
-  const stop = readStop(body.stop);
+  const stop = readStopList(body.stop, 'stop', 4);
   if (stop !== undefined) params.stop = stop;
   const reasoningEffort = readReasoningEffort(body.reasoning_effort);
   if (reasoningEffort !== undefined) params.reasoningEffort = reasoningEffort;

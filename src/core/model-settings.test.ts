@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GatewayRequest } from '../core/types.js';
+import type { GatewayRequest } from './types.js';
 import { applyModelSetting, createModelSettings, isModelAllowed, parseModelSettings, parseModelSettingsEnv } from './model-settings.js';
 
 const base: GatewayRequest = { api: 'chat', requestedModel: 'gpt-4o', stream: false, params: { temperature: 1 }, messages: [{ role: 'user', content: 'hi' }] };

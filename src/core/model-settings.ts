@@ -6,7 +6,7 @@
  */
 import { parseJsonText } from './json-text.js';
 import { z } from 'zod';
-import type { GatewayRequest, GenerationParams, ReasoningEffort } from '../core/types.js';
+import type { GatewayRequest, GenerationParams, ReasoningEffort } from './types.js';
 import { normaliseModelName } from '../ondemand/models.js';
 
 const effort = z.enum(['minimal', 'low', 'medium', 'high', 'max']);
