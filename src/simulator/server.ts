@@ -5,22 +5,28 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NO_METRICS_MARKER, UNICODE_MARKER, defaultAnswer, simTokens, splitDeltas } from './answer.js';
+import { NO_METRICS_MARKER, UNICODE_MARKER, simTokens, splitDeltas } from './answer.js';
 import { BehaviorStore, parseKeyBehavior, type CallKind } from './behaviors.js';
-import { catalogueBody, isAcceptedEndpoint } from './catalogue.js';
+import { catalogueBody } from './catalogue.js';
 import { buildScript, errorFrame, heartbeatFrame, layoutWrites, type StreamEnding } from './frames.js';
 import {
   BodyTooLarge,
+  JSON_BODY_LIMIT,
+  decodePathSegment,
   defaultErrorBody,
+  header,
   isDefaultUserAgent,
   parseJson,
+  pause,
   readBody,
+  resetSocket,
   sendEdgeHtml,
   sendJson,
   sendText,
   statusForErrorCode,
 } from './http.js';
 import { guessMime, multipartBoundary, nameFromUrl, parseMultipart, simulatedContext } from './media.js';
+import { parseOptionsPatch, toRuntime, type RuntimeOptions } from './options.js';
 import { playStream } from './stream.js';
 import type {
   AnswerContext,
@@ -33,8 +39,8 @@ import type {
   Simulator,
   SimulatorOptions,
 } from './types.js';
+import { isObj, isStringArray, readSessionBody, validateQueryBody } from './validate.js';
 
-const JSON_LIMIT = 10 * 1024 * 1024;
 const RAW_LIMIT = 64 * 1024 * 1024;
 /**
  * Sessions are forgotten by age, oldest first, once there are more than SESSIONS_KEPT and only those older than
@@ -46,19 +52,6 @@ const SESSION_MIN_AGE_MS = 30 * 60_000;
 const MAX_SESSIONS = 1_000_000;
 const MAX_MEDIA = 10_000;
 const MAX_QUERY_BODIES = 100;
-const REASONING_EFFORTS = ['low', 'medium', 'max'];
-
-interface RuntimeOptions {
-  firstByteDelayMs: number;
-  deltaIntervalMs: number;
-  /** 0: about one per word */
-  deltas: number;
-  sessionDelayMs: number;
-  heartbeatMs: number;
-  answer: (ctx: AnswerContext) => SimAnswer;
-}
-
-const NUMERIC_OPTIONS = ['firstByteDelayMs', 'deltaIntervalMs', 'deltas', 'sessionDelayMs', 'heartbeatMs'] as const;
 
 interface MessageRec {
   id: string;
@@ -112,120 +105,19 @@ function matchRoute(method: string, path: string): Route | undefined {
     if (path === '/media/v1/public/file') return { name: 'mediaJson' };
     if (path === '/media/v1/public/file/raw') return { name: 'mediaRaw' };
     const m = /^\/chat\/v1\/sessions\/([^/]+)\/query$/.exec(path);
-    if (m) return { name: 'query', id: decodeSegment(m[1]!) };
+    if (m) return { name: 'query', id: decodePathSegment(m[1]!) };
     return undefined;
   }
   if (method === 'GET') {
     if (path === '/chat/v1/sessions') return { name: 'listSessions' };
     if (path === '/config/v1/public/endpoints') return { name: 'endpoints' };
     const m = /^\/chat\/v1\/sessions\/([^/]+)(\/messages)?$/.exec(path);
-    if (m) return m[2] ? { name: 'messages', id: decodeSegment(m[1]!) } : { name: 'getSession', id: decodeSegment(m[1]!) };
+    if (m) return m[2] ? { name: 'messages', id: decodePathSegment(m[1]!) } : { name: 'getSession', id: decodePathSegment(m[1]!) };
   }
   return undefined;
-}
-
-function decodeSegment(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 const hex24 = (): string => randomBytes(12).toString('hex');
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-const inRange = (v: unknown, lo: number, hi: number): boolean => typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi;
-
-/** Wait `ms` unless the client goes away first; resolves false when the response is gone. */
-function pause(res: ServerResponse, ms: number): Promise<boolean> {
-  if (ms <= 0) return Promise.resolve(!res.destroyed);
-  return new Promise((resolve) => {
-    const onClose = (): void => {
-      clearTimeout(t);
-      resolve(false);
-    };
-    const t = setTimeout(() => {
-      res.off('close', onClose);
-      resolve(!res.destroyed);
-    }, ms);
-    res.once('close', onClose);
-  });
-}
-
-function resetSocket(req: IncomingMessage): void {
-  const s = req.socket;
-  if (typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
-  else s.destroy();
-}
-
-/** Validate the query body like the real API; returns an error message or undefined. */
-export function validateQueryBody(b: Record<string, unknown>): string | undefined {
-  if (typeof b['query'] !== 'string' || b['query'].length === 0) return 'query is required';
-  if (typeof b['endpointId'] !== 'string' || b['endpointId'].length === 0) return 'endpointId is required';
-  const mode = b['responseMode'];
-  if (mode === undefined || mode === null) return 'responseMode is required';
-  if (mode !== 'sync' && mode !== 'stream' && mode !== 'webhook') return 'responseMode must be one of sync, stream, webhook';
-  if (!isAcceptedEndpoint(b['endpointId'])) return `Invalid endpointId: ${b['endpointId']}`;
-  const plugins = b['pluginIds'];
-  if (plugins !== undefined && !(isStringArray(plugins) && plugins.length <= 20)) return 'pluginIds must be an array of at most 20 strings';
-  const effort = b['reasoningEffort'];
-  if (effort !== undefined && !(typeof effort === 'string' && REASONING_EFFORTS.includes(effort))) {
-    return 'reasoningEffort must be one of low, medium, max';
-  }
-  if (b['reasoningMode'] !== undefined && typeof b['reasoningMode'] !== 'string') return 'reasoningMode must be a string';
-  for (const f of ['fulfillmentOnly', 'onlyFulfillment']) {
-    if (b[f] !== undefined && typeof b[f] !== 'boolean') return `${f} must be a boolean`;
-  }
-  const mc = b['modelConfigs'];
-  if (mc === undefined) return undefined;
-  if (!isObj(mc)) return 'modelConfigs must be an object';
-  if (mc['fulfillmentPrompt'] !== undefined && typeof mc['fulfillmentPrompt'] !== 'string') return 'modelConfigs.fulfillmentPrompt must be a string';
-  const stops = mc['stopSequences'];
-  if (stops !== undefined) {
-    if (!isStringArray(stops)) return 'modelConfigs.stopSequences must be an array of strings';
-    if (stops.length > 4) return 'modelConfigs.stopSequences must contain at most 4 items';
-  }
-  if (mc['temperature'] !== undefined && !inRange(mc['temperature'], 0, 2)) return 'modelConfigs.temperature must be between 0 and 2';
-  if (mc['topP'] !== undefined && !inRange(mc['topP'], 0, 1)) return 'modelConfigs.topP must be between 0 and 1';
-  for (const f of ['presencePenalty', 'frequencyPenalty']) {
-    if (mc[f] !== undefined && !inRange(mc[f], 0, 2)) return `modelConfigs.${f} must be between 0 and 2`;
-  }
-  const max = mc['maxTokens'];
-  if (max !== undefined && !(typeof max === 'number' && Number.isInteger(max) && max > 0)) return 'modelConfigs.maxTokens must be a positive integer';
-  return undefined;
-}
-
-/** Validate a JSON options patch from the control surface; throws Error with a readable message. */
-export function parseOptionsPatch(raw: unknown): MutableOptions {
-  if (!isObj(raw)) throw new Error('body must be a JSON object');
-  const out: MutableOptions = {};
-  for (const [k, v] of Object.entries(raw)) {
-    if (!(NUMERIC_OPTIONS as readonly string[]).includes(k)) throw new Error(`unknown option ${k}`);
-    if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new Error(`${k} must be a non-negative number`);
-    out[k as (typeof NUMERIC_OPTIONS)[number]] = v;
-  }
-  return out;
-}
-
-function toRuntime(o: SimulatorOptions | MutableOptions, base?: RuntimeOptions): RuntimeOptions {
-  const r: RuntimeOptions = base
-    ? { ...base }
-    : { firstByteDelayMs: 0, deltaIntervalMs: 0, deltas: 0, sessionDelayMs: 0, heartbeatMs: 0, answer: defaultAnswer };
-  for (const k of NUMERIC_OPTIONS) {
-    const v = o[k];
-    if (v === undefined) continue;
-    if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${k} must be a non-negative number`);
-    r[k] = v;
-  }
-  if (o.answer) r.answer = o.answer;
-  return r;
-}
 
 function emptyStats(): SimStats {
   return {
@@ -383,7 +275,7 @@ export class SimServer implements Simulator {
       this.st.queries++;
     }
 
-    const body = method === 'POST' ? await readBody(req, route.name === 'mediaRaw' ? RAW_LIMIT : JSON_LIMIT) : Buffer.alloc(0);
+    const body = method === 'POST' ? await readBody(req, route.name === 'mediaRaw' ? RAW_LIMIT : JSON_BODY_LIMIT) : Buffer.alloc(0);
     if (method !== 'POST') req.resume();
     const json = route.name === 'mediaRaw' ? ({ ok: false } as const) : parseJson(body);
     if (route.name === 'query' && json.ok) {
@@ -453,25 +345,15 @@ export class SimServer implements Simulator {
 
   private async createSession(res: ServerResponse, key: string, json: { ok: true; value: unknown } | { ok: false }): Promise<void> {
     if (!json.ok || !isObj(json.value)) return this.fail(res, key, 400, 'invalid_request', 'Request body must be a JSON object');
-    const b = json.value;
-    const ext = b['externalUserId'];
-    if (typeof ext !== 'string' || ext.length === 0) return this.fail(res, key, 400, 'invalid_request', 'externalUserId is required');
-    const plugins = b['pluginIds'] ?? [];
-    if (!(isStringArray(plugins) && plugins.length <= 20)) {
-      return this.fail(res, key, 400, 'invalid_request', 'pluginIds must be an array of at most 20 strings');
-    }
-    if (b['agentIds'] !== undefined && !isStringArray(b['agentIds'])) return this.fail(res, key, 400, 'invalid_request', 'agentIds must be an array of strings');
-    const meta = b['contextMetadata'];
-    if (meta !== undefined && !(Array.isArray(meta) && meta.every((m) => isObj(m) && typeof m['key'] === 'string'))) {
-      return this.fail(res, key, 400, 'invalid_request', 'contextMetadata must be an array of {key, value}');
-    }
+    const body = readSessionBody(json.value);
+    if ('error' in body) return this.fail(res, key, 400, 'invalid_request', body.error);
     if (!(await pause(res, this.opts.sessionDelayMs))) return;
 
     const s: SessionRec = {
       id: hex24(),
       companyId: this.companyId(key),
-      externalUserId: ext,
-      pluginIds: [...plugins],
+      externalUserId: body.externalUserId,
+      pluginIds: body.pluginIds,
       createdAt: new Date().toISOString(),
       bornMs: performance.now(),
       ownerKey: key,
@@ -707,7 +589,7 @@ export class SimServer implements Simulator {
 
   private async control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? 'GET';
-    const body = method === 'POST' ? await readBody(req, JSON_LIMIT) : Buffer.alloc(0);
+    const body = method === 'POST' ? await readBody(req, JSON_BODY_LIMIT) : Buffer.alloc(0);
     if (method !== 'POST') req.resume();
     const bad = (message: string): void => sendJson(res, 400, { errorCode: 'invalid_request', message });
     const jsonBody = (): unknown => {
@@ -733,7 +615,7 @@ export class SimServer implements Simulator {
       }
       const km = /^\/__sim\/keys\/([^/]+)$/.exec(path);
       if (method === 'POST' && km) {
-        this.setKeyBehavior(decodeSegment(km[1]!), parseKeyBehavior(jsonBody()));
+        this.setKeyBehavior(decodePathSegment(km[1]!), parseKeyBehavior(jsonBody()));
         return sendJson(res, 200, { ok: true });
       }
       if (method === 'POST' && path === '/__sim/options') {
