@@ -2,11 +2,10 @@
  * The simulated OnDemand service on plain node:http: upstream routes (sessions, queries, catalogue, media),
  * failure behaviors, stats, and the /__sim control surface.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NO_METRICS_MARKER, UNICODE_MARKER, simTokens, splitDeltas } from './answer.js';
-import { BehaviorStore, parseKeyBehavior, type CallKind } from './behaviors.js';
+import { parseKeyBehavior, type CallKind } from './behaviors.js';
 import { catalogueBody } from './catalogue.js';
 import { buildScript, errorFrame, heartbeatFrame, layoutWrites, type StreamEnding } from './frames.js';
 import {
@@ -26,7 +25,8 @@ import {
   statusForErrorCode,
 } from './http.js';
 import { guessMime, multipartBoundary, nameFromUrl, parseMultipart, simulatedContext } from './media.js';
-import { parseOptionsPatch, toRuntime, type RuntimeOptions } from './options.js';
+import { parseOptionsPatch, toRuntime } from './options.js';
+import { SimState, newRecordId, type MediaRec, type MessageRec, type SessionRec } from './state.js';
 import { playStream } from './stream.js';
 import type {
   AnswerContext,
@@ -42,53 +42,6 @@ import type {
 import { isObj, isStringArray, readSessionBody, validateQueryBody } from './validate.js';
 
 const RAW_LIMIT = 64 * 1024 * 1024;
-/**
- * Sessions are forgotten by age, oldest first, once there are more than SESSIONS_KEPT and only those older than
- * SESSION_MIN_AGE_MS (a benchmark creates hundreds of thousands; a pooled one created early must still work);
- * MAX_SESSIONS bounds memory whatever their age.
- */
-const SESSIONS_KEPT = 50_000;
-const SESSION_MIN_AGE_MS = 30 * 60_000;
-const MAX_SESSIONS = 1_000_000;
-const MAX_MEDIA = 10_000;
-const MAX_QUERY_BODIES = 100;
-
-interface MessageRec {
-  id: string;
-  sessionId: string;
-  query: string;
-  answer: string;
-  endpointId: string;
-  status: 'processing' | 'completed' | 'failed';
-  createdAt: string;
-}
-
-interface MediaRec {
-  id: string;
-  name: string;
-  url: string;
-  sourceUrl: string | null;
-  extractedTextUrl: string;
-  context: string;
-  mimeType: string;
-  sizeBytes: number | null;
-  sessionId: string | null;
-  createdAt: string;
-}
-
-interface SessionRec {
-  id: string;
-  companyId: string;
-  externalUserId: string;
-  pluginIds: string[];
-  createdAt: string;
-  /** performance.now() at creation, for forgetting by age */
-  bornMs: number;
-  ownerKey: string;
-  messages: MessageRec[];
-  media: MediaRec[];
-}
-
 type Route =
   | { name: 'createSession' }
   | { name: 'listSessions' }
@@ -117,42 +70,18 @@ function matchRoute(method: string, path: string): Route | undefined {
   return undefined;
 }
 
-const hex24 = (): string => randomBytes(12).toString('hex');
-
-function emptyStats(): SimStats {
-  return {
-    sessionsCreated: 0,
-    queries: 0,
-    byKey: {},
-    lastQuery: undefined,
-    lastQueryHeaders: [],
-    queryBodies: [],
-    openStreams: 0,
-    abortedStreams: 0,
-    sessionsReused: 0,
-    crossKeyQueries: 0,
-    mediaUploads: 0,
-  };
-}
-
 export class SimServer implements Simulator {
-  url = '';
   private readonly server: Server;
-  private readonly keys: Set<string>;
-  private readonly initial: RuntimeOptions;
-  private opts: RuntimeOptions;
-  private readonly behaviors = new BehaviorStore();
-  private st: SimStats = emptyStats();
-  private readonly sessions = new Map<string, SessionRec>();
-  private readonly media = new Map<string, MediaRec>();
-  private readonly companyIds = new Map<string, string>();
+  private readonly state: SimState;
 
   constructor(private readonly options: SimulatorOptions = {}) {
-    this.keys = new Set((options.keys ?? []).filter((k) => k.length > 0));
-    this.initial = toRuntime(options);
-    this.opts = { ...this.initial };
+    this.state = new SimState(new Set((options.keys ?? []).filter((k) => k.length > 0)), toRuntime(options));
     this.server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
     this.server.headersTimeout = 66_000;
+  }
+
+  get url(): string {
+    return this.state.url;
   }
 
   listen(): Promise<void> {
@@ -163,7 +92,7 @@ export class SimServer implements Simulator {
         this.server.off('error', reject);
         const addr = this.server.address() as AddressInfo;
         const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-        this.url = `http://${h}:${addr.port}`;
+        this.state.url = `http://${h}:${addr.port}`;
         resolve();
       });
     });
@@ -178,59 +107,33 @@ export class SimServer implements Simulator {
   }
 
   setKeyBehavior(key: string, b: KeyBehaviorSpec): void {
-    this.behaviors.setKey(key, b);
+    this.state.behaviors.setKey(key, b);
   }
 
   setAllKeysBehavior(b: KeyBehaviorSpec): void {
-    this.behaviors.setAll(b);
+    this.state.behaviors.setAll(b);
   }
 
   reset(): void {
-    this.behaviors.clear();
-    const open = this.st.openStreams;
-    this.st = emptyStats();
-    this.st.openStreams = open; // streams still running will decrement it
-    this.opts = { ...this.initial };
+    this.state.reset();
   }
 
   setOptions(partial: MutableOptions): void {
-    this.opts = toRuntime(partial, this.opts);
+    this.state.setOptions(partial);
   }
 
   forgetSessions(): number {
-    const n = this.sessions.size;
-    this.sessions.clear();
-    return n;
+    return this.state.sessions.clear();
   }
 
   stats(): SimStats {
-    const byKey: Record<string, KeyStats> = {};
-    for (const [k, v] of Object.entries(this.st.byKey)) byKey[k] = { ...v };
-    return { ...this.st, byKey, queryBodies: [...this.st.queryBodies], lastQueryHeaders: [...this.st.lastQueryHeaders] };
+    return this.state.snapshot();
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  private keyStats(key: string): KeyStats {
-    let ks = this.st.byKey[key];
-    if (!ks) {
-      ks = { sessions: 0, queries: 0, failures: 0 };
-      this.st.byKey[key] = ks;
-    }
-    return ks;
-  }
-
-  private companyId(key: string): string {
-    let id = this.companyIds.get(key);
-    if (!id) {
-      id = createHash('sha256').update(key).digest('hex').slice(0, 24);
-      this.companyIds.set(key, id);
-    }
-    return id;
-  }
-
   private fail(res: ServerResponse, key: string, status: number, errorCode: string, message: string): void {
-    this.keyStats(key).failures++;
+    this.state.keyStats(key).failures++;
     sendJson(res, status, { errorCode, message });
   }
 
@@ -252,9 +155,9 @@ export class SimServer implements Simulator {
       return sendEdgeHtml(res, 403);
     }
     const key = header(req, 'apikey') ?? '';
-    if (key === '' || (this.keys.size > 0 && !this.keys.has(key))) {
+    if (key === '' || (this.state.keys.size > 0 && !this.state.keys.has(key))) {
       req.resume();
-      if (key !== '') this.keyStats(key).failures++;
+      if (key !== '') this.state.keyStats(key).failures++;
       return sendJson(res, 401, {
         errorCode: 'unauthenticated',
         message: key === '' ? 'Missing apikey header' : 'Invalid API key',
@@ -268,25 +171,15 @@ export class SimServer implements Simulator {
 
     const call: CallKind | undefined =
       route.name === 'createSession' ? 'session' : route.name === 'query' ? 'query' : route.name.startsWith('media') ? 'media' : undefined;
-    const ks = this.keyStats(key);
-    if (call === 'session') ks.sessions++;
-    if (call === 'query') {
-      ks.queries++;
-      this.st.queries++;
-    }
+    const ks = this.state.countCall(key, call);
 
     const body = method === 'POST' ? await readBody(req, route.name === 'mediaRaw' ? RAW_LIMIT : JSON_BODY_LIMIT) : Buffer.alloc(0);
     if (method !== 'POST') req.resume();
     const json = route.name === 'mediaRaw' ? ({ ok: false } as const) : parseJson(body);
-    if (route.name === 'query' && json.ok) {
-      this.st.lastQuery = json.value;
-      this.st.lastQueryHeaders = Object.keys(req.headers);
-      this.st.queryBodies.push(json.value);
-      if (this.st.queryBodies.length > MAX_QUERY_BODIES) this.st.queryBodies.shift();
-    }
+    if (route.name === 'query' && json.ok) this.state.recordQuery(json.value, Object.keys(req.headers));
 
     let streamBehavior: KeyBehavior | undefined;
-    const b = call ? this.behaviors.take(key, call) : undefined;
+    const b = call ? this.state.behaviors.take(key, call) : undefined;
     if (b) {
       switch (b.kind) {
         case 'http': {
@@ -315,17 +208,17 @@ export class SimServer implements Simulator {
       case 'createSession':
         return this.createSession(res, key, json);
       case 'listSessions': {
-        const company = this.companyId(key);
-        const data = [...this.sessions.values()].filter((s) => s.companyId === company).slice(-100).map(sessionView);
+        const company = this.state.sessions.companyId(key);
+        const data = this.state.sessions.ofCompany(company).slice(-100).map(sessionView);
         return sendJson(res, 200, { message: 'Sessions fetched successfully', data });
       }
       case 'getSession': {
-        const s = this.sessions.get(route.id);
+        const s = this.state.sessions.get(route.id);
         if (!s) return this.fail(res, key, 404, 'not_found', 'Session not found');
         return sendJson(res, 200, { message: 'Session fetched successfully', data: sessionView(s) });
       }
       case 'messages': {
-        const s = this.sessions.get(route.id);
+        const s = this.state.sessions.get(route.id);
         if (!s) return this.fail(res, key, 404, 'not_found', 'Session not found');
         return sendJson(res, 200, { message: 'Messages fetched successfully', data: s.messages.map((m) => ({ ...m })) });
       }
@@ -347,11 +240,11 @@ export class SimServer implements Simulator {
     if (!json.ok || !isObj(json.value)) return this.fail(res, key, 400, 'invalid_request', 'Request body must be a JSON object');
     const body = readSessionBody(json.value);
     if ('error' in body) return this.fail(res, key, 400, 'invalid_request', body.error);
-    if (!(await pause(res, this.opts.sessionDelayMs))) return;
+    if (!(await pause(res, this.state.opts.sessionDelayMs))) return;
 
     const s: SessionRec = {
-      id: hex24(),
-      companyId: this.companyId(key),
+      id: newRecordId(),
+      companyId: this.state.sessions.companyId(key),
       externalUserId: body.externalUserId,
       pluginIds: body.pluginIds,
       createdAt: new Date().toISOString(),
@@ -360,21 +253,9 @@ export class SimServer implements Simulator {
       messages: [],
       media: [],
     };
-    this.sessions.set(s.id, s);
-    this.forgetOldSessions();
-    this.st.sessionsCreated++;
+    this.state.sessions.add(s);
+    this.state.stats.sessionsCreated++;
     sendJson(res, 201, { message: 'Session created successfully', data: sessionView(s) });
-  }
-
-  /** Past SESSIONS_KEPT, forget the oldest sessions that are old enough; past MAX_SESSIONS, the oldest whatever their age. */
-  private forgetOldSessions(): void {
-    if (this.sessions.size <= SESSIONS_KEPT) return;
-    const now = performance.now();
-    for (const [id, s] of this.sessions) {
-      if (this.sessions.size <= SESSIONS_KEPT) return;
-      if (this.sessions.size <= MAX_SESSIONS && now - s.bornMs < SESSION_MIN_AGE_MS) return;
-      this.sessions.delete(id);
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -388,7 +269,7 @@ export class SimServer implements Simulator {
     json: { ok: true; value: unknown } | { ok: false },
     behavior: KeyBehavior | undefined,
   ): Promise<void> {
-    const s = this.sessions.get(sessionId);
+    const s = this.state.sessions.get(sessionId);
     if (!s) return this.fail(res, key, 404, 'not_found', 'Session not found');
     if (!json.ok || !isObj(json.value)) return this.fail(res, key, 400, 'invalid_request', 'Request body must be a JSON object');
     const body = json.value;
@@ -398,8 +279,8 @@ export class SimServer implements Simulator {
     const endpointId = body['endpointId'] as string;
     const mode = body['responseMode'] as 'sync' | 'stream' | 'webhook';
 
-    if (s.messages.length > 0) this.st.sessionsReused++;
-    if (s.ownerKey !== key) this.st.crossKeyQueries++;
+    if (s.messages.length > 0) this.state.stats.sessionsReused++;
+    if (s.ownerKey !== key) this.state.stats.crossKeyQueries++;
 
     const ctx: AnswerContext = {
       query,
@@ -411,12 +292,12 @@ export class SimServer implements Simulator {
     if (typeof body['reasoningEffort'] === 'string') ctx.reasoningEffort = body['reasoningEffort'];
     let ans: SimAnswer;
     try {
-      ans = this.opts.answer(ctx);
+      ans = this.state.opts.answer(ctx);
     } catch (err) {
       return this.fail(res, key, 500, 'server_error', `answer function failed: ${(err as Error).message}`);
     }
     const msg: MessageRec = {
-      id: hex24(),
+      id: newRecordId(),
       sessionId,
       query,
       answer: ans.text,
@@ -428,7 +309,7 @@ export class SimServer implements Simulator {
 
     if (mode === 'stream') return this.stream(res, key, msg, ans, behavior);
 
-    const o = this.opts;
+    const o = this.state.opts;
     if (!(await pause(res, o.firstByteDelayMs))) return;
     if (mode === 'webhook') {
       msg.status = 'completed';
@@ -436,11 +317,11 @@ export class SimServer implements Simulator {
     }
     if (behavior?.kind === 'cut') {
       msg.status = 'failed';
-      this.keyStats(key).failures++;
+      this.state.keyStats(key).failures++;
       return resetSocket(req);
     }
     if (behavior?.kind === 'stall_stream') {
-      this.keyStats(key).failures++;
+      this.state.keyStats(key).failures++;
       return;
     }
     const err =
@@ -459,7 +340,7 @@ export class SimServer implements Simulator {
   }
 
   private stream(res: ServerResponse, key: string, msg: MessageRec, ans: SimAnswer, behavior: KeyBehavior | undefined): void {
-    const o = this.opts;
+    const o = this.state.opts;
     const deltas = splitDeltas(ans.text, o.deltas > 0 ? o.deltas : undefined);
     const thinkingDeltas = ans.thinking ? splitDeltas(ans.thinking) : [];
     const inputTokens = ans.inputTokens ?? simTokens(msg.query);
@@ -489,14 +370,14 @@ export class SimServer implements Simulator {
       ending = { kind: 'error', afterDeltas: ans.error.afterDeltas, frame: errorFrame(ans.error.message, ans.error.errorCode) };
     }
     if (ending.kind !== 'done') {
-      this.keyStats(key).failures++;
+      this.state.keyStats(key).failures++;
       if (ending.kind !== 'stall') msg.status = 'failed';
     }
 
     const writes = layoutWrites(script, ending, o.firstByteDelayMs, o.deltaIntervalMs, msg.query.includes(UNICODE_MARKER));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
     res.flushHeaders();
-    this.st.openStreams++;
+    this.state.stats.openStreams++;
     playStream(res, {
       writes,
       after: ending.kind === 'done' || ending.kind === 'error' ? 'end' : ending.kind,
@@ -504,8 +385,8 @@ export class SimServer implements Simulator {
       heartbeat: () => heartbeatFrame(msg.sessionId, msg.id),
       onEnd: (outcome) => {
         // reset() carries openStreams over, so this stays right across a reset
-        this.st.openStreams = Math.max(0, this.st.openStreams - 1);
-        if (outcome === 'aborted') this.st.abortedStreams++;
+        this.state.stats.openStreams = Math.max(0, this.state.stats.openStreams - 1);
+        if (outcome === 'aborted') this.state.stats.abortedStreams++;
         if (outcome === 'finished' && ending.kind === 'done') msg.status = 'completed';
       },
     });
@@ -515,20 +396,19 @@ export class SimServer implements Simulator {
   // media
 
   private addMedia(rec: MediaRec, session: SessionRec | undefined): void {
-    this.media.set(rec.id, rec);
-    if (this.media.size > MAX_MEDIA) this.media.delete(this.media.keys().next().value!);
+    this.state.media.add(rec);
     session?.media.push(rec);
-    this.st.mediaUploads++;
+    this.state.stats.mediaUploads++;
   }
 
   private newMedia(name: string, sourceUrl: string | null, mimeType: string, sizeBytes: number | null, sessionId: string | null): MediaRec {
-    const id = hex24();
+    const id = newRecordId();
     return {
       id,
       name,
-      url: `${this.url}/__sim/media/${id}`,
+      url: `${this.state.url}/__sim/media/${id}`,
       sourceUrl,
-      extractedTextUrl: `${this.url}/__sim/media/${id}/text`,
+      extractedTextUrl: `${this.state.url}/__sim/media/${id}/text`,
       context: simulatedContext(name),
       mimeType,
       sizeBytes,
@@ -551,7 +431,7 @@ export class SimServer implements Simulator {
     }
     const sid = b['sessionId'];
     if (sid !== undefined && sid !== null && typeof sid !== 'string') return this.fail(res, key, 400, 'invalid_request', 'sessionId must be a string');
-    const session = typeof sid === 'string' && sid !== '' ? this.sessions.get(sid) : undefined;
+    const session = typeof sid === 'string' && sid !== '' ? this.state.sessions.get(sid) : undefined;
     if (typeof sid === 'string' && sid !== '' && !session) return this.fail(res, key, 404, 'not_found', 'Session not found');
     const name = typeof b['name'] === 'string' && b['name'] !== '' ? b['name'] : nameFromUrl(url);
     const size = typeof b['sizeBytes'] === 'number' ? b['sizeBytes'] : null;
@@ -575,7 +455,7 @@ export class SimServer implements Simulator {
       return this.fail(res, key, 400, 'invalid_request', 'responseMode must be one of sync, webhook');
     }
     const sid = field('sessionId');
-    const session = sid ? this.sessions.get(sid) : undefined;
+    const session = sid ? this.state.sessions.get(sid) : undefined;
     if (sid && !session) return this.fail(res, key, 404, 'not_found', 'Session not found');
     const name = field('name') || file.filename || 'file';
     const mime = file.contentType && file.contentType !== 'application/octet-stream' ? file.contentType : guessMime(name);
@@ -599,27 +479,27 @@ export class SimServer implements Simulator {
       return j.value;
     };
 
-    if (method === 'GET' && path === '/__sim/stats') return sendJson(res, 200, this.stats());
+    if (method === 'GET' && path === '/__sim/stats') return sendJson(res, 200, this.state.snapshot());
     if (method === 'GET' && path === '/__sim/options') {
-      const { answer: _answer, ...numbers } = this.opts;
+      const { answer: _answer, ...numbers } = this.state.opts;
       return sendJson(res, 200, numbers);
     }
     if (method === 'POST' && path === '/__sim/reset') {
-      this.reset();
+      this.state.reset();
       return sendJson(res, 200, { ok: true });
     }
     try {
       if (method === 'POST' && path === '/__sim/all-keys') {
-        this.setAllKeysBehavior(parseKeyBehavior(jsonBody()));
+        this.state.behaviors.setAll(parseKeyBehavior(jsonBody()));
         return sendJson(res, 200, { ok: true });
       }
       const km = /^\/__sim\/keys\/([^/]+)$/.exec(path);
       if (method === 'POST' && km) {
-        this.setKeyBehavior(decodePathSegment(km[1]!), parseKeyBehavior(jsonBody()));
+        this.state.behaviors.setKey(decodePathSegment(km[1]!), parseKeyBehavior(jsonBody()));
         return sendJson(res, 200, { ok: true });
       }
       if (method === 'POST' && path === '/__sim/options') {
-        this.setOptions(parseOptionsPatch(jsonBody()));
+        this.state.setOptions(parseOptionsPatch(jsonBody()));
         return sendJson(res, 200, { ok: true });
       }
     } catch (err) {
@@ -627,7 +507,7 @@ export class SimServer implements Simulator {
     }
     const mm = /^\/__sim\/media\/([0-9a-f]+)(\/text)?$/.exec(path);
     if (method === 'GET' && mm) {
-      const rec = this.media.get(mm[1]!);
+      const rec = this.state.media.get(mm[1]!);
       if (!rec) return sendJson(res, 404, { errorCode: 'not_found', message: 'Media not found' });
       return mm[2]
         ? sendText(res, 200, 'text/plain; charset=utf-8', rec.context)
