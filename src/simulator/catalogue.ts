@@ -1,5 +1,5 @@
 /**
- * The simulated `GET /config/v1/public/endpoints` catalogue: every endpointId of ondemand-api.md section 5
+ * The simulated `GET /config/v1/public/endpoints` catalogue: every endpointId the real API documents
  * (active) plus one inactive model.
  */
 

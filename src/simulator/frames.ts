@@ -1,5 +1,5 @@
 /**
- * The OnDemand stream wire format (ondemand-api.md section 3): `event:<name>\ndata:<json>\n\n`, no space after
+ * The OnDemand stream wire format: `event:<name>\ndata:<json>\n\n`, no space after
  * `data:`, `data:[DONE]\n\n` at the end, `data:[ERROR]:{"message","errorCode"}\n\n` for an in-stream error.
  * Everything for one stream is built once, when it starts; the runner only writes ready buffers.
  */

@@ -1,9 +1,28 @@
 /**
- * Small node:http helpers for the simulator: body reading, JSON and HTML answers, the edge check.
+ * Small node:http helpers for the simulator: request headers and paths, body reading, JSON and HTML answers,
+ * delays and resets that notice a vanished client, the edge check.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** Cap on a JSON request body; media file uploads have their own, larger one. */
+export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
+
 export class BodyTooLarge extends Error {}
+
+/** A request header's first value. */
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** A URL path segment decoded, or as it came when it is not valid percent-encoding. */
+export function decodePathSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -24,8 +43,17 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** The body of a POST request; the body of any other request is drained unread. */
+export async function readPostBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const body = req.method === 'POST' ? await readBody(req, limit) : Buffer.alloc(0);
+  if (req.method !== 'POST') req.resume();
+  return body;
+}
+
+export type ParsedJson = { ok: true; value: unknown } | { ok: false };
+
 /** JSON.parse that answers undefined instead of throwing (also for an empty body). */
-export function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false } {
+export function parseJson(buf: Buffer): ParsedJson {
   if (buf.length === 0) return { ok: false };
   try {
     return { ok: true, value: JSON.parse(buf.toString('utf8')) as unknown };
@@ -46,6 +74,29 @@ export function sendText(res: ServerResponse, status: number, contentType: strin
   const data = Buffer.from(text);
   res.writeHead(status, { 'content-type': contentType, 'content-length': data.length, ...headers });
   res.end(data);
+}
+
+/** Wait `ms` unless the client goes away first; resolves false when the response is gone. */
+export function pause(res: ServerResponse, ms: number): Promise<boolean> {
+  if (ms <= 0) return Promise.resolve(!res.destroyed);
+  return new Promise((resolve) => {
+    const onClose = (): void => {
+      clearTimeout(t);
+      resolve(false);
+    };
+    const t = setTimeout(() => {
+      res.off('close', onClose);
+      resolve(!res.destroyed);
+    }, ms);
+    res.once('close', onClose);
+  });
+}
+
+/** Drop the connection with a TCP reset where node can, else just destroy it. */
+export function resetSocket(req: IncomingMessage): void {
+  const s = req.socket;
+  if (typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
+  else s.destroy();
 }
 
 /** A Cloudflare-style HTML error page; `error code: 1010` for the 403 edge block. */

@@ -1,6 +1,6 @@
 /**
  * A faithful OnDemand (on-demand.io) chat API simulator for tests, the demo, the benchmark and chaos runs.
- * See ./server.ts for the routes and /work/shared/ondemand-api.md for the contract it follows.
+ * The upstream routes are in ./routes.ts, the /__sim control surface in ./control.ts, what it remembers in ./state.ts.
  */
 import { SimServer } from './server.js';
 import type { Simulator, SimulatorOptions } from './types.js';
