@@ -10,9 +10,9 @@ const LAYERS = [
   [['entry', '^src/(main|demo)\\.ts$']],
   [['composition', '^src/(gateway\\.ts$|wiring/)']],
   [['frontends', '^src/frontends/']],
+  [['observability', '^src/observability/']],
   [['http', '^src/http/']],
   [['dashboard', '^src/dashboard/']],
-  [['observability', '^src/observability/']],
   [['config', '^src/config/']],
   [
     ['keypool', '^src/keypool/'],

@@ -1,5 +1,5 @@
 /**
- * The chaos run (issue 7), shared by `npm run chaos` (bench/chaos.ts) and its short version in the test suite
+ * The chaos run, shared by `npm run chaos` (bench/chaos.ts) and its short version in the test suite
  * (test/chaos.short.test.ts). Loopback only. The simulator always runs in its own process. The gateway runs
  * either in this process beside the N client loops (`gateway: 'inline'`, the short test) or as its own child
  * process, `node dist/main.js` (`gateway: 'process'`, the CLI), so that its RSS is measured without the load

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [-- --profile]`: the gateway's overhead, measured the way gateway benchmarks do
- * (issue 6; gateway-lessons §6), side by side with a minimal forwarder (bench/baseline.ts) in one run.
+ * (the method and the targets: docs/performance.md), side by side with a minimal forwarder (bench/baseline.ts) in one run.
  *
  *   a. added latency at concurrency 1, non-stream, p50/p99: every target alternated request by request with a
  *      client making the two OnDemand calls itself ("direct"); again with a 20 ms session round trip, where the
@@ -171,8 +171,8 @@ interface StreamRow {
 
 function summariseStreams(n: number, results: StreamResult[]): StreamRow {
   const ok = results.filter((r) => r.ok);
-  // a stall (issue 6): a gap over 40 ms between two pieces of the answer; a stream that failed counts too. The
-  // time to the first piece is reported on its own (TTFT), as the issue measures it
+  // a stall: a gap over 40 ms between two pieces of the answer; a stream that failed counts too. The
+  // time to the first piece is reported on its own (TTFT)
   const stalled = results.filter((r) => !r.ok || r.gaps.some((g) => g > STALL_MS)).length;
   const ttft = sortedOf(results.map((r) => r.ttftMs));
   const gaps = sortedOf(results.flatMap((r) => r.gaps));

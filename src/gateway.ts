@@ -128,9 +128,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const runner = { pingMs: config.KEEPALIVE_PING_MS, inflight, streamProbe: obs.streamProbe };
   const app = buildApp({
     config,
-    engine,
     pool,
-    router,
     clientKeys,
     adminKeys,
     clientAccess: shared.access,

@@ -85,7 +85,7 @@ describe('traffic is counted', () => {
     expect((await call('/v1/chat/completions', 'sk-wrong', { body: { model: 'gpt-4o', messages: [] } })).status).toBe(401);
   });
 
-  it('/metrics needs the admin key and lists every series the issue asks for', async () => {
+  it('/metrics needs the admin key and lists every series the README documents', async () => {
     expect((await call('/metrics', undefined)).status).toBe(401);
     expect((await call('/metrics', CLIENT_KEY)).status).toBe(401);
     const m = await call('/metrics', ADMIN);

@@ -13,7 +13,7 @@ export interface ToolCall {
   arguments: string;
 }
 
-/** Non-text content a message carries (images, files). Media support (issue 9) uploads these. */
+/** Non-text content a message carries (images, files). The media step uploads these (src/core/media.ts). */
 export interface MediaPart {
   kind: 'image' | 'file';
   /** http(s) or data: URL */

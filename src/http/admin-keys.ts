@@ -1,6 +1,6 @@
 /**
- * Per-key operator control over HTTP (gpt-load #406, new-api #5061: see why and since when a key is out, and act
- * on one key). Mounted by the app under /admin behind the admin-key check; no auth here. Keys are named only by
+ * Per-key operator control over HTTP: see why and since when a key is out, and act on one key (operators of
+ * other gateways asked for exactly this when a pool went bad). Mounted by the app under /admin behind the admin-key check; no auth here. Keys are named only by
  * fingerprint: no answer ever carries a raw key.
  */
 import type { FastifyInstance } from 'fastify';

@@ -6,11 +6,8 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
-import type { Engine } from '../core/engine.js';
 import { GatewayError } from '../core/errors.js';
 import type { Usage } from '../core/types.js';
-import type { ModelRouter } from '../ondemand/models.js';
-import type { KeyLeaser } from '../keypool/types.js';
 import type { ClientAccessHook } from '../client-keys/access.js';
 import { isDashboardPath } from '../dashboard/routes.js';
 import { redactPath } from './redact.js';
@@ -50,9 +47,8 @@ declare module 'fastify' {
 
 export interface AppDeps {
   config: Config;
-  engine: Engine;
-  pool: KeyLeaser;
-  router: ModelRouter;
+  /** the key pool, for /readyz: how many keys could serve now */
+  pool: { usableCount(): number };
   clientKeys: KeyChecker;
   adminKeys: KeyChecker;
   /** named client keys with limits (src/client-keys/access.ts) */

@@ -1,6 +1,6 @@
 /**
  * The upstream-wide circuit. When most keys fail the same way at the same time (an IP-wide 429, an outage), the
- * upstream is in trouble, not the keys: cooling every key would empty the pool for minutes (gpt-load #143). So the
+ * upstream is in trouble, not the keys: cooling every key would empty the pool for minutes. So the
  * circuit opens for a short, growing hold, the per-key punishment for those failures is undone, and one trial call
  * decides when to close. Deterministic: the caller passes `now`; no timers.
  */

@@ -1,6 +1,6 @@
 /**
  * Recovery and health checks: the only way a dead key comes back is a real upstream call that succeeds
- * (new-api's keys stayed disabled forever because nothing re-tested them, #3536/#7040).
+ * (a gateway that never re-tests a disabled key keeps it out forever, however healthy it is again).
  *
  *  - Dead keys are probed when their `until` passes (every BAD_KEY_RETRY_INTERVAL; sooner after a probe that hit a
  *    rate limit or an outage and so learned nothing). One timer is armed for the earliest due key.

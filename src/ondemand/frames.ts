@@ -1,5 +1,5 @@
 /**
- * How an OnDemand stream is read (the upstream half of stream translation; ondemand-api.md section 3).
+ * How an OnDemand stream is read (the upstream half of stream translation; docs/ondemand-protocol.md §2).
  *
  * Raw network chunks in, upstream events out. Bytes are decoded as streaming UTF-8 (a character split across
  * chunks survives, invalid bytes become U+FFFD), lines and frames are cut by eventsource-parser (LF, CRLF or

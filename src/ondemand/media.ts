@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { OnDemandClient } from './client.js';
 import { UpstreamFailure } from './failure.js';
 
-/** OnDemand's media plugins (ondemand-api.md section 6). */
+/** OnDemand's media plugins (docs/ondemand-protocol.md §5). */
 export const MEDIA_PLUGINS = Object.freeze({
   document: 'plugin-1713954536',
   image: 'plugin-1713958591',

@@ -27,7 +27,7 @@ describe('BUILTIN_ALIASES', () => {
     expect(BUILTIN_ALIASES[alias]).toBe(endpointId);
   });
 
-  it('has exactly the aliases of ondemand-api.md section 5', () => {
+  it('has exactly the aliases of docs/ondemand-protocol.md §4', () => {
     expect(Object.keys(BUILTIN_ALIASES)).toHaveLength(20);
   });
 });

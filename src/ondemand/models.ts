@@ -1,5 +1,5 @@
 /**
- * Which OnDemand endpointId a client's model name means (ondemand-api.md section 5).
+ * Which OnDemand endpointId a client's model name means (docs/ondemand-protocol.md §4).
  *
  * A name is looked up after normalising it: trimmed, lower-cased, all whitespace removed. So " GPT-4o " and
  * "gpt-4 o" are gpt-4o, but "gpt 4o" is "gpt4o", which is not an alias: whitespace is dropped, never read as a

@@ -1,9 +1,9 @@
 /**
- * Pre-created OnDemand sessions, so a request pays for the query call only (issue 6, point 3).
+ * Pre-created OnDemand sessions, so a request pays for the query call only.
  *
  * Every upstream query needs a session, and creating one is a full round trip before the query can start. The
  * pool keeps, per upstream key, a few sessions created ahead of time. The rules that keep it safe:
- *   - a session is handed out once and then forgotten: two conversations never share one (ondemand-api.md §2);
+ *   - a session is handed out once and then forgotten: two conversations never share one (docs/ondemand-protocol.md §7);
  *   - a session belongs to the key that created it and is only handed out for that key;
  *   - sessions expire after a TTL, unused, so a stale one is never sent a query;
  *   - refills run off the request path (after the request's own query has been sent), at most `concurrency` at a

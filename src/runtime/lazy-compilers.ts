@@ -1,7 +1,7 @@
 /**
  * Fastify's schema compilers (ajv + ajv-formats, fast-json-stringify: several MB of RSS) are required when the
  * first route with a JSON schema is compiled instead of at start. The gateway's routes validate with zod and
- * declare no fastify schema, so by default they are never loaded (issue 6: idle RSS). A route that does declare
+ * declare no fastify schema, so by default they are never loaded (idle RSS: docs/performance.md). A route that does declare
  * one gets the same default compilers fastify would have used.
  */
 import { createRequire } from 'node:module';

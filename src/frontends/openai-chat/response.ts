@@ -1,6 +1,6 @@
 /**
  * Non-streaming chat completions: GatewayEvents → one `chat.completion` object, in exactly the shape
- * openai-node, LangChain and the AI SDK read (see gateway-lessons §1).
+ * openai-node, LangChain and the AI SDK read.
  */
 import { randomToken } from '../../runtime/random-id.js';
 import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';

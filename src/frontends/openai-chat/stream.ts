@@ -1,7 +1,7 @@
 /**
  * How a stream is translated, client half: GatewayEvents → `chat.completion.chunk` SSE frames.
  *
- * The order every client accepts (gateway-lessons §1), with one id for the whole stream:
+ * The order every client accepts, with one id for the whole stream:
  *   1. a role chunk, `delta: {role:'assistant', content:'', refusal:null}`, as OpenAI sends it, before the first
  *      delta (openai-node's `.stream()` helper throws "missing role" without it);
  *   2. content / reasoning_content / tool_calls deltas;
