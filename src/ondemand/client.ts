@@ -1,6 +1,6 @@
 /**
  * The thin I/O edge to OnDemand: create a session, open a streamed query, make a cheap probe call.
- * Uses one undici Pool for the configured origin (never taken from a request). Every call is one exchange on
+ * Uses one undici connection Pool for the configured origin (never taken from a request). Every call is one exchange on
  * undici's dispatch API (src/ondemand/exchange.ts), and every failure becomes an UpstreamFailure; nothing here
  * decides about keys or retries (that is src/core/engine.ts and src/keypool).
  */
@@ -31,16 +31,16 @@ type Phase = UpstreamFailureInit['phase'];
 export const KEEP_ALIVE_MS = 10_000;
 
 export class OnDemandClient {
-  private pool: Pool;
+  private connections: Pool;
   private readonly headersBase: Record<string, string>;
   private readonly headers = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(private readonly opts: OnDemandClientOptions) {
-    this.pool = this.newPool();
+    this.connections = this.newConnectionPool();
     this.headersBase = { 'user-agent': opts.userAgent, 'content-type': 'application/json', accept: 'application/json' };
   }
 
-  private newPool(): Pool {
+  private newConnectionPool(): Pool {
     return new Pool(this.opts.baseUrl, {
       connections: this.opts.connections === 0 ? null : (this.opts.connections ?? 256),
       connectTimeout: this.opts.connectTimeoutMs,
@@ -60,8 +60,8 @@ export class OnDemandClient {
    * the old Pool is closed.
    */
   recycle(): Promise<void> {
-    const old = this.pool;
-    this.pool = this.newPool();
+    const old = this.connections;
+    this.connections = this.newConnectionPool();
     return old.close().catch(() => undefined);
   }
 
@@ -82,7 +82,7 @@ export class OnDemandClient {
   openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal?: AbortSignal): Promise<QueryStream> {
     if (signal?.aborted) return Promise.reject(clientClosed('query'));
     const stream = new QueryStream(signal);
-    this.pool.dispatch(this.options('POST', `/chat/v1/sessions/${encodeURIComponent(sessionId)}/query`, key, JSON.stringify(body), 'text/event-stream'), stream);
+    this.connections.dispatch(this.options('POST', `/chat/v1/sessions/${encodeURIComponent(sessionId)}/query`, key, JSON.stringify(body), 'text/event-stream'), stream);
     return stream.opened;
   }
 
@@ -102,13 +102,13 @@ export class OnDemandClient {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.connections.close();
   }
 
   private json(phase: Phase, method: 'GET' | 'POST', path: string, key: string, body: string | Buffer | undefined, signal?: AbortSignal, contentType?: string): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(clientClosed(phase));
     const exchange = new JsonExchange(phase, signal);
-    this.pool.dispatch(this.options(method, path, key, body, 'application/json', contentType), exchange);
+    this.connections.dispatch(this.options(method, path, key, body, 'application/json', contentType), exchange);
     return exchange.answer;
   }
 
@@ -121,7 +121,7 @@ export class OnDemandClient {
     const cacheKey = `${accept}\n${key}`;
     let headers = this.headers.get(cacheKey);
     if (headers === undefined) {
-      // keys come and go (admin API, config reload): a cache grown past any real pool starts over
+      // keys come and go (admin API, config reload): a cache grown past any real key pool starts over
       if (this.headers.size >= 4096) this.headers.clear();
       headers = Object.freeze({ ...this.headersBase, accept, apikey: key });
       this.headers.set(cacheKey, headers);
