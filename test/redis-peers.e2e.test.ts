@@ -9,6 +9,9 @@ import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import type { RedisOutcomes } from '../src/store/redis-outcomes.js';
 import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS, startTestGateway, until, type GatewayUnderTest } from './harness.js';
 import { startRedis, type RedisServer } from './redis-helper.js';
+import { describeNeeding, REDIS } from './requirements.js';
+
+const describeWithRedis = describeNeeding(REDIS);
 
 type Replica = GatewayUnderTest;
 
@@ -63,7 +66,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('transient failures counted across replicas', () => {
+describeWithRedis('transient failures counted across replicas', () => {
   it('a key failing with 5xx once on each of A, B and C goes degraded on all of them', async () => {
     const [a, b, c] = replicas as [Replica, Replica, Replica];
     sim.setKeyBehavior(BAD, { kind: 'http', status: 502 });

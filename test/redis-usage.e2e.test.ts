@@ -12,6 +12,9 @@ import { RedisUsageStore } from '../src/store/redis-usage.js';
 import type { UsageRow } from '../src/store/types.js';
 import { CLIENT_KEY, UPSTREAM_KEYS, startTestGateway, until, type GatewayUnderTest } from './harness.js';
 import { startRedis, type RedisServer } from './redis-helper.js';
+import { describeNeeding, REDIS } from './requirements.js';
+
+const describeWithRedis = describeNeeding(REDIS);
 
 type Replica = GatewayUnderTest;
 
@@ -64,7 +67,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('usage counters in redis', () => {
+describeWithRedis('usage counters in redis', () => {
   it('/admin/usage on replica A shows the traffic of A, B and C', async () => {
     const [a, b, c] = replicas as [Replica, Replica, Replica];
     const sent: Sent = { requests: 0, tokensIn: 0, tokensOut: 0 };

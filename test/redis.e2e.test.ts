@@ -10,6 +10,9 @@ import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { redisUp } from '../src/store/redis-connection.js';
 import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS, startTestGateway, until, type GatewayUnderTest } from './harness.js';
 import { startRedis, type RedisServer } from './redis-helper.js';
+import { describeNeeding, REDIS } from './requirements.js';
+
+const describeWithRedis = describeNeeding(REDIS);
 
 const TEAM_KEY = 'sk-team-limited-0123456789';
 const OPS_KEY = 'sk-ops-generous-0123456789';
@@ -70,7 +73,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('three replicas, one redis', () => {
+describeWithRedis('three replicas, one redis', () => {
   it('a key that fails through replica A is not tried by B and C', async () => {
     const [a, b, c] = replicas as [Replica, Replica, Replica];
     const bad = UPSTREAM_KEYS[0] as string;

@@ -1,6 +1,9 @@
 /** RedisStateStore and RedisQuotaStore against a real redis-server (test/redis-helper.ts starts one). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../../test/redis-helper.js';
+import { describeNeeding, REDIS } from '../../test/requirements.js';
+
+const describeWithRedis = describeNeeding(REDIS);
 import { RedisQuotaStore } from './redis-quotas.js';
 import { DEFAULT_POOL_SETTINGS } from '../keypool/settings.js';
 import { KeyPool } from '../keypool/pool.js';
@@ -43,7 +46,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('RedisStateStore', () => {
+describeWithRedis('RedisStateStore', () => {
   it('keeps the later status (by since), tells the stale writer, and does not echo its own writes', async () => {
     const p = `t${++prefixN}:`;
     const x = new RedisStateStore(await connect(p));
@@ -101,7 +104,7 @@ describe('RedisStateStore', () => {
   });
 });
 
-describe('RedisQuotaStore', () => {
+describeWithRedis('RedisQuotaStore', () => {
   it('admits exactly N of many concurrent requests from several replicas', async () => {
     const p = `t${++prefixN}:`;
     const stores = [new RedisQuotaStore(await connect(p)), new RedisQuotaStore(await connect(p)), new RedisQuotaStore(await connect(p))];
@@ -129,7 +132,7 @@ describe('RedisQuotaStore', () => {
 });
 
 // Last: it kills the server.
-describe('Redis away', () => {
+describeWithRedis('Redis away', () => {
   it('never fails a write or a limit check, counts locally, and catches up when Redis is back', async () => {
     const p = `t${++prefixN}:`;
     const conn = await connect(p);
