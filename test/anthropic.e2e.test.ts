@@ -60,6 +60,17 @@ describe('messages.create', () => {
     expect(lastBody().query).toContain('<system>\nBe terse.\n</system>\n\n<user>\nfirst\n</user>\n\n<assistant>\nok\n</assistant>\n\n<user>\nsecond\n</user>');
   });
 
+  it.each([
+    ['low', 'low'],
+    ['high', 'max'],
+    ['xhigh', 'max'],
+  ] as const)('output_config.effort %s reaches OnDemand as %s', async (effort, expected) => {
+    const params = { model: MODEL, max_tokens: 64, messages: [{ role: 'user' as const, content: 'hi' }], output_config: { effort } };
+    const msg = await client.messages.create(params as unknown as Parameters<typeof client.messages.create>[0] & { stream?: false });
+    expect(msg.stop_reason).toBe('end_turn');
+    expect(lastBody().reasoningEffort).toBe(expected);
+  });
+
   it('thinking: a thinking block from reasoning, budget mapped to an effort', async () => {
     const msg = await client.messages.create({
       model: MODEL,

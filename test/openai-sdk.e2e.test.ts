@@ -82,6 +82,15 @@ describe('chat.completions.create (non-stream)', () => {
     });
   });
 
+  it.each([
+    ['xhigh', 'max'],
+    ['none', undefined],
+  ] as const)('reasoning_effort %s (sent by newer clients) reaches OnDemand as %s', async (effort, expected) => {
+    const res = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: effort as 'high' });
+    expect(res.choices[0]?.finish_reason).toBe('stop');
+    expect((stack.sim.stats().lastQuery as { reasoningEffort?: string }).reasoningEffort).toBe(expected);
+  });
+
   it('carries reasoning as reasoning_content', async () => {
     const res = await client.chat.completions.create({ model: 'deepseek-r1', messages: [{ role: 'user', content: 'why?' }] });
     const message = res.choices[0]?.message as unknown as { reasoning_content?: string; content: string };

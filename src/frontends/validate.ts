@@ -4,7 +4,7 @@
  * missing_required_parameter, invalid_type, invalid_value, unsupported_value. `null` means "not given".
  */
 import { invalidRequest } from '../core/errors.js';
-import type { GenerationParams, ResponseFormat, ToolSpec } from '../core/types.js';
+import type { GenerationParams, ReasoningEffort, ResponseFormat, ToolSpec } from '../core/types.js';
 
 export type Json = Record<string, unknown>;
 
@@ -177,4 +177,26 @@ export function readSamplingParams(body: Json): GenerationParams {
   const frequencyPenalty = optionalNumberIn(body.frequency_penalty, 'frequency_penalty', 0, 2);
   if (frequencyPenalty !== undefined) params.frequencyPenalty = frequencyPenalty;
   return params;
+}
+
+/**
+ * OpenAI's reasoning efforts as OnDemand's three (low, medium, max): the nearest one, never a 400 for a value
+ * current clients send; `none` leaves the effort out (the model's own default).
+ */
+const REASONING_EFFORTS: ReadonlyMap<string, ReasoningEffort | null> = new Map([
+  ['minimal', 'low'],
+  ['low', 'low'],
+  ['medium', 'medium'],
+  ['high', 'max'],
+  ['xhigh', 'max'],
+  ['none', null],
+]);
+
+/** `reasoning_effort` (or Responses' `reasoning.effort`): undefined when absent or `none`. */
+export function readReasoningEffort(value: unknown, param: string): ReasoningEffort | undefined {
+  if (isAbsent(value)) return undefined;
+  if (typeof value !== 'string') wrongType(param, 'a string', value);
+  const effort = REASONING_EFFORTS.get(value);
+  if (effort === undefined) invalidValue(param, `'${value}'. Supported values are: ${quoteList([...REASONING_EFFORTS.keys()])}.`);
+  return effort ?? undefined;
 }

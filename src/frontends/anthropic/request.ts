@@ -4,11 +4,12 @@
  * `system` (a string or text blocks) becomes the first system message. Message content is a string or blocks:
  * `text`; `tool_use` (assistant) → tool calls; `tool_result` (user) → tool messages, placed before the rest of
  * that user turn's text; `thinking` / `redacted_thinking` are skipped (OnDemand cannot take them back); image
- * and document blocks in a user turn become media, uploaded by the engine (src/ondemand/media.ts). `thinking: {type:"enabled", budget_tokens}` maps to OnDemand's
- * reasoningEffort (< 4096 low, < 16384 medium, else max). `top_k`, `metadata`, `service_tier` are ignored.
+ * and document blocks in a user turn become media, uploaded by the engine (src/core/media.ts). `thinking: {type:"enabled", budget_tokens}` maps to OnDemand's
+ * reasoningEffort (< 4096 low, < 16384 medium, else max); `output_config.effort`, when given, decides instead
+ * (low → low, medium → medium, high / xhigh / max → max). `top_k`, `metadata`, `service_tier` are ignored.
  */
 import { invalidRequest } from '../../core/errors.js';
-import type { GatewayRequest, GenerationParams, MediaPart, Message, ToolCall, ToolChoice, ToolSpec } from '../../core/types.js';
+import type { GatewayRequest, GenerationParams, MediaPart, Message, ReasoningEffort, ToolCall, ToolChoice, ToolSpec } from '../../core/types.js';
 import { anthropicBlockToMediaPart } from '../../core/media.js';
 import {
   invalidValue,
@@ -169,6 +170,26 @@ function readThinking(value: unknown, params: GenerationParams): void {
   params.reasoningEffort = budget < 4096 ? 'low' : budget < 16384 ? 'medium' : 'max';
 }
 
+/** Anthropic's effort levels as OnDemand's three: the nearest one. */
+const OUTPUT_EFFORTS: ReadonlyMap<string, ReasoningEffort> = new Map([
+  ['low', 'low'],
+  ['medium', 'medium'],
+  ['high', 'max'],
+  ['xhigh', 'max'],
+  ['max', 'max'],
+]);
+
+/** `output_config.effort`; the rest of output_config (its `format`) is not read. */
+function readOutputEffort(value: unknown, params: GenerationParams): void {
+  if (isAbsent(value)) return;
+  const config = requireObject(value, 'output_config');
+  if (isAbsent(config.effort)) return;
+  if (typeof config.effort !== 'string') wrongType('output_config.effort', 'a string', config.effort);
+  const effort = OUTPUT_EFFORTS.get(config.effort);
+  if (effort === undefined) invalidValue('output_config.effort', `${JSON.stringify(config.effort)}. Supported values are: ${quoteList([...OUTPUT_EFFORTS.keys()])}.`);
+  params.reasoningEffort = effort;
+}
+
 export function parseMessagesRequest(body: unknown, options: MessagesRequestOptions = {}): GatewayRequest {
   if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
   const requestedModel = requireModel(body.model);
@@ -186,6 +207,7 @@ export function parseMessagesRequest(body: unknown, options: MessagesRequestOpti
   const stop = readStopList(body.stop_sequences, 'stop_sequences', 16);
   if (stop !== undefined) params.stop = stop;
   readThinking(body.thinking, params);
+  readOutputEffort(body.output_config, params);
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
   const tools = readTools(body.tools);
   const toolChoice = readToolChoice(body.tool_choice, tools);

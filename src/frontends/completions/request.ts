@@ -16,6 +16,7 @@ import {
   onlyOne,
   optionalBoolean,
   optionalPositiveInt,
+  readReasoningEffort,
   readStopList,
   requireModel,
   unsupported,
@@ -64,6 +65,9 @@ export function parseCompletionsRequest(body: unknown): ParsedCompletionsRequest
   if (maxTokens !== undefined) params.maxTokens = maxTokens;
   const stop = readStopList(body.stop, 'stop', 4);
   if (stop !== undefined) params.stop = stop;
+  // not in OpenAI's legacy API, but clients that share a chat request's options send it
+  const reasoningEffort = readReasoningEffort(body.reasoning_effort, 'reasoning_effort');
+  if (reasoningEffort !== undefined) params.reasoningEffort = reasoningEffort;
   const request: GatewayRequest = {
     api: 'completions',
     requestedModel,

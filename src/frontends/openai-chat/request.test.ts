@@ -202,6 +202,8 @@ describe('parseChatRequest accepts', () => {
     ['reasoning low', { reasoning_effort: 'low' }, { reasoningEffort: 'low' }],
     ['reasoning medium', { reasoning_effort: 'medium' }, { reasoningEffort: 'medium' }],
     ['reasoning high', { reasoning_effort: 'high' }, { reasoningEffort: 'max' }],
+    ['reasoning xhigh (newer clients)', { reasoning_effort: 'xhigh' }, { reasoningEffort: 'max' }],
+    ['reasoning none: the effort left out', { reasoning_effort: 'none' }, {}],
     [
       'nulls mean not set',
       { temperature: null, top_p: null, max_tokens: null, stop: null, n: null, reasoning_effort: null, stream: null, tools: null, tool_choice: null, stream_options: null },

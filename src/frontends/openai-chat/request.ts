@@ -14,7 +14,6 @@ import type {
   GenerationParams,
   MediaPart,
   Message,
-  ReasoningEffort,
   Role,
   ToolCall,
   ToolChoice,
@@ -31,6 +30,7 @@ import {
   quoteList,
   readResponseFormat,
   readSamplingParams,
+  readReasoningEffort,
   readStopList,
   readToolList,
   readToolSpec,
@@ -51,23 +51,6 @@ export interface ChatRequestOptions {
 }
 
 // ---- fields ------------------------------------------------------------------------------------------------
-
-const REASONING_EFFORT: ReadonlyMap<string, ReasoningEffort> = new Map([
-  ['minimal', 'low'],
-  ['low', 'low'],
-  ['medium', 'medium'],
-  ['high', 'max'],
-]);
-
-function readReasoningEffort(value: unknown): ReasoningEffort | undefined {
-  if (isAbsent(value)) return undefined;
-  if (typeof value !== 'string') wrongType('reasoning_effort', 'a string', value);
-  const effort = REASONING_EFFORT.get(value);
-  if (effort === undefined) {
-    invalidValue('reasoning_effort', `'${value}'. Supported values are: ${quoteList([...REASONING_EFFORT.keys()])}.`);
-  }
-  return effort;
-}
 
 function readN(value: unknown): void {
   if (isAbsent(value) || value === 1) return;
@@ -93,7 +76,7 @@ function readParams(body: Json): GenerationParams {
   if (max !== undefined) params.maxTokens = max;
   const stop = readStopList(body.stop, 'stop', 4);
   if (stop !== undefined) params.stop = stop;
-  const reasoningEffort = readReasoningEffort(body.reasoning_effort);
+  const reasoningEffort = readReasoningEffort(body.reasoning_effort, 'reasoning_effort');
   if (reasoningEffort !== undefined) params.reasoningEffort = reasoningEffort;
   return params;
 }

@@ -10,7 +10,7 @@
  * `text.format` (json_object, json_schema) asks for structured output, emulated: docs/structured-output.md.
  */
 import { invalidRequest } from '../../core/errors.js';
-import type { GatewayRequest, GenerationParams, Message, ReasoningEffort, ResponseFormat, ToolChoice, ToolSpec } from '../../core/types.js';
+import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolChoice, ToolSpec } from '../../core/types.js';
 import {
   invalidValue,
   isAbsent,
@@ -21,6 +21,7 @@ import {
   optionalPositiveInt,
   optionalString,
   quoteList,
+  readReasoningEffort,
   readResponseFormat,
   readToolList,
   readToolSpec,
@@ -51,14 +52,6 @@ export interface ParsedResponsesRequest {
     format: ResponseFormat | null;
   };
 }
-
-const EFFORT: ReadonlyMap<string, ReasoningEffort> = new Map([
-  ['minimal', 'low'],
-  ['low', 'low'],
-  ['medium', 'medium'],
-  ['high', 'max'],
-  ['xhigh', 'max'],
-]);
 
 /** text of a content list; images and files are refused */
 function readContent(value: unknown, param: string): string {
@@ -198,12 +191,10 @@ export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
   let effortName: string | null = null;
   if (!isAbsent(body.reasoning)) {
     if (!isObject(body.reasoning)) wrongType('reasoning', 'an object', body.reasoning);
-    const effort = optionalString(body.reasoning.effort, 'reasoning.effort');
-    if (effort !== undefined && effort !== 'none') {
-      const mapped = EFFORT.get(effort);
-      if (mapped === undefined) invalidValue('reasoning.effort', `'${effort}'. Supported values are: ${quoteList([...EFFORT.keys(), 'none'])}.`);
+    const mapped = readReasoningEffort(body.reasoning.effort, 'reasoning.effort');
+    if (mapped !== undefined) {
       params.reasoningEffort = mapped;
-      effortName = effort;
+      effortName = body.reasoning.effort as string;
     }
   }
   const tools = readTools(body.tools);
