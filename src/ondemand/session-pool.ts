@@ -15,7 +15,6 @@
  * cost nothing.
  */
 import { performance } from 'node:perf_hooks';
-import type { SessionSource } from '../core/engine.js';
 
 export interface SessionCreator {
   createSession(key: string, signal?: AbortSignal): Promise<string>;
@@ -70,7 +69,7 @@ export interface SessionPoolStats {
   ready: number;
 }
 
-export class SessionPool implements SessionSource {
+export class SessionPool {
   private readonly keys = new Map<string, KeySessions>();
   private readonly concurrency: number;
   private readonly backoffMs: number;
