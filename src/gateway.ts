@@ -108,7 +108,15 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const sessions = config.SESSION_POOL_SIZE > 0
     ? new SessionPool({ client, size: config.SESSION_POOL_SIZE, ttlMs: config.SESSION_POOL_TTL_SEC * 1000, onError: (err, fp) => log.warn({ err, key: fp }, 'session pool: refill failed') })
     : undefined;
-  const engine = new Engine({ config, pool: obs.instrumentPool(pool), client, router, planner: models.planner, prepareSession: models.prepareSession, ...(sessions ? { sessions } : {}) });
+  const engine = new Engine({
+    settings: { maxAttempts: config.MAX_ATTEMPTS, retryDeadlineMs: config.RETRY_DEADLINE_MS },
+    leaser: pool,
+    upstream: client,
+    router,
+    planner: models.planner,
+    prepareSession: models.prepareSession,
+    sessions,
+  });
   const clientKeys = new KeyChecker(configFile?.clientKeys() ?? config.PRIVATE_KEY);
   const adminKeys = new KeyChecker(config.ADMIN_KEY.length > 0 ? config.ADMIN_KEY : (configFile?.clientKeys() ?? config.PRIVATE_KEY));
   let shuttingDown = false;

@@ -4,7 +4,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildQuery } from '../src/ondemand/query.js';
+import { upstreamQuery } from '../src/core/answer.js';
 import { simUsage, THINKING_TEXT, UNICODE_ANSWER } from '../src/simulator/index.js';
 import { CLIENT_KEY, startStack, type Stack } from './harness.js';
 
@@ -42,7 +42,7 @@ describe('chat.completions.create (non-stream)', () => {
       { role: 'user' as const, content: 'What is my name? SIM_ECHO' },
     ];
     const res = await client.chat.completions.create({ model: 'gpt-4o', messages });
-    const expected = buildQuery(
+    const expected = upstreamQuery(
       {
         api: 'chat',
         requestedModel: 'gpt-4o',

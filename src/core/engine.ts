@@ -1,43 +1,49 @@
 /**
- * How a request becomes an OnDemand call: resolve the model, build the query, lease a key, open a fresh session,
- * stream the answer. Failover lives here: any failure before the first piece of the answer is retried on another
- * key (up to MAX_ATTEMPTS, within RETRY_DEADLINE_MS); once an answer has started, a failure ends the stream with
- * an error the front end renders. Every client API goes through `startCompletion`.
+ * How a request becomes an answer: plan the models, lease a key, take a session, send the query, read the
+ * answer, and run it through the answer stages (src/core/answer.ts). Every failure before the first piece of the
+ * answer goes to the failure policy (src/core/failure-policy.ts), which says what comes next: another key, the
+ * next model of the plan, or an error for the client; once an answer has started, a failure ends the stream with
+ * that error. Every client API goes through `startCompletion`. The engine sees the world through src/core/ports.ts.
  */
 import { performance } from 'node:perf_hooks';
-import type { Config } from '../config/config.js';
-import type { OnDemandClient, QueryStream } from '../ondemand/client.js';
-import { clientClosed, toFailure } from '../ondemand/client.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { clientClosed, toFailure } from '../ondemand/exchange.js';
 import { UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { ModelRouter } from '../ondemand/models.js';
-import { buildQuery } from '../ondemand/query.js';
-import { estimateUsage } from './tokens.js';
-import { classifyFailure, isSessionGone } from '../keypool/classify.js';
-import type { KeyLease, KeyLeaser } from '../keypool/types.js';
+import { ANSWER_STAGES, filterAnswer, upstreamQuery, type AnswerStage } from './answer.js';
 import { GatewayError } from './errors.js';
-import { afterFailure, fallBackAfterKeys, type ModelPlanner } from './model-plan.js';
+import type { WarnLog } from './events.js';
+import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep } from './failure-policy.js';
+import { modelNotFound, type ModelPlanner, type PlannedModel } from './model-plan.js';
+import type { KeyLease, Leaser, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
+import { estimateUsage } from './tokens.js';
 import type { GatewayEvent, GatewayRequest, Usage } from './types.js';
 
-export interface EngineDeps {
-  config: Pick<Config, 'MAX_ATTEMPTS' | 'RETRY_DEADLINE_MS'>;
-  pool: KeyLeaser;
-  client: OnDemandClient;
-  router: ModelRouter;
-  /** a fresh session id for this key; the session pool (if any) sits behind this */
-  sessions?: SessionSource;
-  /** the models to try in order: auto routing, fallback chains, per-model settings (src/core/model-plan.ts) */
-  planner?: ModelPlanner;
-  /** checks the request up front (throws a 400), then runs per attempt between session and query (media upload) */
-  prepareSession?: (req: GatewayRequest) => SessionPrepare | undefined;
+export type { SessionPrepare, SessionSource } from './ports.js';
+
+export interface EngineSettings {
+  /** attempts per model of the plan (MAX_ATTEMPTS) */
+  maxAttempts: number;
+  /** no new attempt starts later than this after the request came in (RETRY_DEADLINE_MS) */
+  retryDeadlineMs: number;
 }
 
-export type SessionPrepare = (key: string, sessionId: string, request: GatewayRequest, signal: AbortSignal) => Promise<GatewayRequest>;
-
-export interface SessionSource {
-  take(key: string, fingerprint: string, signal: AbortSignal): Promise<string>;
-  /** the upstream forgot a session taken for this key: drop the key's other ready sessions */
-  discard?(key: string): void;
+export interface EngineDeps {
+  settings: EngineSettings;
+  leaser: Leaser;
+  upstream: UpstreamCalls;
+  router: ModelRouter;
+  /** a ready session id for this key; without it every attempt creates its session */
+  sessions?: SessionSource | undefined;
+  /** the models to try in order: auto routing, fallback chains, per-model settings (src/core/model-plan.ts) */
+  planner?: ModelPlanner | undefined;
+  /** checks the request up front (throws a 400), then runs per attempt between session and query (media upload) */
+  prepareSession?: ((req: GatewayRequest) => SessionPrepare | undefined) | undefined;
+  /** the answer's stages, in order (default: tool calls, then structured output) */
+  stages?: readonly AnswerStage[] | undefined;
+  /** milliseconds, monotonic; injected by tests */
+  now?: (() => number) | undefined;
 }
 
 /** What the attempts so far were, for the request's log line when no answer comes (the engine fills it in). */
@@ -45,6 +51,12 @@ export interface AttemptTrace {
   attempts: number;
   lastKey?: string;
   endpoint?: string;
+}
+
+export interface CompletionOptions {
+  trace?: AttemptTrace | undefined;
+  /** where the answer stages report an answer that is not what the request asked for */
+  log?: WarnLog | undefined;
 }
 
 export interface CompletionHandle {
@@ -55,139 +67,183 @@ export interface CompletionHandle {
   attempts: number;
   /** milliseconds from start to the first answer event */
   ttftMs: number;
-  /** the answer, in batches (one per upstream read, never empty); throws GatewayError if the upstream fails after the answer started */
-  events: AsyncIterable<GatewayEvent[]>;
+  /** the answer, filtered, in batches (never empty); throws GatewayError if the upstream fails after the answer started */
+  readonly events: AsyncIterable<GatewayEvent[]>;
   /** filled in as the stream completes */
   result: { usage?: Usage; outcome?: 'ok' | 'error' | 'aborted' };
   /** stop early (the client left, or the front end failed): aborts the upstream and frees the key; idempotent */
   cancel(): void;
 }
 
+/** Where one request stands between attempts. */
+interface Walk {
+  step: number;
+  /** keys this model tried */
+  tried: Set<string>;
+  /** attempts this model made */
+  modelAttempts: number;
+  attempts: number;
+  keysTriedMost: number;
+  lastFailure: UpstreamFailure | undefined;
+  /** the key of the last attempt */
+  lastKey: string | undefined;
+  /** the upstream forgot a pooled session: from now on sessions are created, not taken */
+  freshSession: boolean;
+}
+
 export class Engine {
-  constructor(private readonly deps: EngineDeps) {}
+  private readonly now: () => number;
+  private readonly stages: readonly AnswerStage[];
+
+  constructor(private readonly deps: EngineDeps) {
+    this.now = deps.now ?? (() => performance.now());
+    this.stages = deps.stages ?? ANSWER_STAGES;
+  }
 
   resolveModel(requested: string): { endpointId: string } {
     const route = this.deps.router.resolve(requested);
-    if (route === null) {
-      throw new GatewayError(`The model \`${requested}\` does not exist or you do not have access to it.`, {
-        status: 404,
-        type: 'invalid_request_error',
-        code: 'model_not_found',
-        param: 'model',
-        shouldRetry: false,
-      });
-    }
+    if (route === null) throw modelNotFound(requested);
     return route;
   }
 
   /**
    * Resolves when the first piece of the answer (content or reasoning) has arrived, or throws a GatewayError
-   * once every allowed attempt has failed. The caller owns `signal`: aborting it aborts the upstream at once.
+   * once the failure policy gives up. The caller owns `signal`: aborting it aborts the upstream at once.
    */
-  async startCompletion(req: GatewayRequest, signal: AbortSignal, trace?: AttemptTrace): Promise<CompletionHandle> {
+  async startCompletion(req: GatewayRequest, signal: AbortSignal, opts: CompletionOptions = {}): Promise<CompletionHandle> {
     const plan = this.deps.planner?.plan(req) ?? [{ model: req.requestedModel, endpointId: this.resolveModel(req.requestedModel).endpointId, request: req }];
     const prepare = this.deps.prepareSession?.(req);
-    const started = performance.now();
-    const deadline = started + this.deps.config.RETRY_DEADLINE_MS;
-    let lastFailure: UpstreamFailure | undefined;
-    let attempts = 0;
-    let keysTried = 0;
-    // a pooled session the upstream forgot (404 on the query route) says its siblings may be gone too: the
-    // attempts after it create their session instead of taking a pooled one
-    let freshSession = false;
+    const started = this.now();
+    const deadline = started + this.deps.settings.retryDeadlineMs;
+    const walk: Walk = { step: 0, tried: new Set(), modelAttempts: 0, attempts: 0, keysTriedMost: 0, lastFailure: undefined, lastKey: undefined, freshSession: false };
+    const situation = (keysLeft: number | undefined): FailureSituation => ({
+      keysLeft,
+      hasNextModel: walk.step + 1 < plan.length,
+      msLeft: deadline - this.now(),
+      attemptsLeft: this.deps.settings.maxAttempts - walk.modelAttempts,
+      answerStarted: false,
+      keysTried: walk.tried.size,
+      keysTriedMost: walk.keysTriedMost,
+      // same-key retries are designed in the policy but not turned on yet
+      sameKey: undefined,
+    });
 
-    // each model of the plan gets the usual key failover; a model failure moves on to the next (before the first byte)
-    for (const [step, planned] of plan.entries()) {
-      if (step > 0 && performance.now() > deadline) break;
-      const { endpointId } = planned;
-      const hasNextModel = step + 1 < plan.length;
-      const tried = new Set<string>();
-      let moveOn = false;
-      for (let attempt = 1; attempt <= this.deps.config.MAX_ATTEMPTS; attempt++) {
+    for (;;) {
+      if (signal.aborted) throw clientGone();
+      const planned = plan[walk.step];
+      if (planned === undefined) throw noAttemptError();
+      let lease: KeyLease;
+      try {
+        lease = await this.deps.leaser.acquire({ exclude: walk.tried, signal });
+      } catch (err) {
         if (signal.aborted) throw clientGone();
-        if (attempt > 1 && performance.now() > deadline) break;
-        let lease: KeyLease;
-        try {
-          lease = await this.deps.pool.acquire({ exclude: tried, signal });
-        } catch (err) {
-          if (signal.aborted) throw clientGone();
-          // no key left to try: the last upstream failure explains more than "pool empty" when we have one
-          if (lastFailure !== undefined && err instanceof GatewayError && tried.size > 0) {
-            if (fallBackAfterKeys(lastFailure, { hasNextModel })) {
-              moveOn = true;
-              break;
-            }
-            throw failureToClientError(lastFailure, tried.size);
-          }
-          throw err;
-        }
-        tried.add(lease.fingerprint);
-        attempts++;
-        if (trace) {
-          trace.attempts = attempts;
-          trace.lastKey = lease.fingerprint;
-          trace.endpoint = endpointId;
-        }
-        keysTried = Math.max(keysTried, tried.size);
-        const callStart = performance.now();
-        // Every attempt runs on the caller's signal (no controller of its own): the engine never aborts an attempt
-        // by signal, a failed attempt's upstream body is destroyed below, and the calls before it have settled.
-        let upstream: QueryStream | undefined;
-        try {
-          const sessionId =
-            this.deps.sessions && !freshSession
-              ? await this.deps.sessions.take(lease.key, lease.fingerprint, signal)
-              : await this.deps.client.createSession(lease.key, signal);
-          const request = prepare ? await prepare(lease.key, sessionId, planned.request, signal) : planned.request;
-          const body = buildQuery(request, endpointId);
-          const reader = await this.deps.client.openQuery(lease.key, sessionId, body, signal);
-          upstream = reader;
-          // non-stream: nothing reaches the client before the answer is whole, so a failure anywhere in it can
-          // still go to another key; a stream commits at its first answer event
-          const first = req.stream ? await firstAnswerEvents(reader) : await wholeAnswerEvents(reader);
-          const result: CompletionHandle['result'] = {};
-          const handle: CompletionHandle = {
-            endpointId,
-            model: planned.model,
-            keyFingerprint: lease.fingerprint,
-            attempts,
-            ttftMs: performance.now() - started,
-            result,
-            events: answerEvents(reader, first, body.query, lease, callStart, result),
-            cancel: () => {
-              if (result.outcome !== undefined) return;
-              result.outcome = 'aborted';
-              reader.destroy();
-              lease.release({ ok: false, failure: clientClosed('stream') });
-            },
-          };
-          return handle;
-        } catch (err) {
-          upstream?.destroy();
-          const failure = toFailure(err, 'query', signal.aborted ? signal : undefined);
-          lease.release({ ok: false, failure });
-          if (failure.kind === 'client_aborted') throw clientGone();
-          if (isSessionGone(failure)) {
-            freshSession = true;
-            this.deps.sessions?.discard?.(lease.key);
-          }
-          const verdict = afterFailure(failure, { hasNextModel });
-          if (verdict === 'fail') throw failureToClientError(failure, tried.size);
-          lastFailure = failure;
-          if (verdict === 'next_model') {
-            moveOn = true;
-            break;
-          }
-        }
+        // no key left to try: the last upstream failure explains more than "pool empty" when there is one
+        if (walk.lastFailure === undefined || !(err instanceof GatewayError) || walk.tried.size === 0) throw err;
+        await this.follow(decide(walk.lastFailure, situation(0)).next, walk, signal);
+        continue;
       }
-      if (!moveOn && !fallBackAfterKeys(lastFailure, { hasNextModel })) throw failureToClientError(lastFailure, tried.size);
+      walk.tried.add(lease.fingerprint);
+      walk.lastKey = lease.fingerprint;
+      walk.modelAttempts++;
+      walk.attempts++;
+      walk.keysTriedMost = Math.max(walk.keysTriedMost, walk.tried.size);
+      if (opts.trace) {
+        opts.trace.attempts = walk.attempts;
+        opts.trace.lastKey = lease.fingerprint;
+        opts.trace.endpoint = planned.endpointId;
+      }
+      try {
+        return await this.attempt(req, planned, lease, walk, prepare, signal, started, opts.log);
+      } catch (err) {
+        const failure = toFailure(err, 'query', signal.aborted ? signal : undefined);
+        lease.release({ ok: false, failure });
+        const verdict = decide(failure, situation(undefined));
+        if (verdict.freshSession) {
+          walk.freshSession = true;
+          this.deps.sessions?.discard?.(lease.key);
+        }
+        walk.lastFailure = failure;
+        await this.follow(verdict.next, walk, signal);
+      }
     }
-    throw failureToClientError(lastFailure, keysTried);
+  }
+
+  /** Carries out the policy's next step (or throws its error). */
+  private async follow(next: NextStep, walk: Walk, signal: AbortSignal): Promise<void> {
+    switch (next.do) {
+      case 'fail':
+        throw next.error;
+      case 'next_model':
+        walk.step++;
+        walk.tried = new Set();
+        walk.modelAttempts = 0;
+        return;
+      case 'same_key':
+        // not produced yet (the engine passes no same-key settings): wait, then let the leaser hand out that key again
+        if (walk.lastKey !== undefined) walk.tried.delete(walk.lastKey);
+        try {
+          await sleep(next.waitMs, undefined, { signal });
+        } catch {
+          throw clientGone();
+        }
+        return;
+      case 'another_key':
+        return;
+    }
+  }
+
+  /**
+   * One attempt: session, query, and the first of the answer (for a stream) or all of it. Every attempt runs on
+   * the caller's signal: the engine never aborts an attempt by signal, and a failed attempt's reader is destroyed.
+   */
+  private async attempt(
+    req: GatewayRequest,
+    planned: PlannedModel,
+    lease: KeyLease,
+    walk: Walk,
+    prepare: SessionPrepare | undefined,
+    signal: AbortSignal,
+    started: number,
+    log: WarnLog | undefined,
+  ): Promise<CompletionHandle> {
+    const callStart = this.now();
+    let reader: UpstreamReader | undefined;
+    try {
+      const sessions = this.deps.sessions;
+      const sessionId = sessions && !walk.freshSession ? await sessions.take(lease.key, lease.fingerprint, signal) : await this.deps.upstream.createSession(lease.key, signal);
+      const request = prepare ? await prepare(lease.key, sessionId, planned.request, signal) : planned.request;
+      const body = upstreamQuery(request, planned.endpointId, this.stages);
+      reader = await this.deps.upstream.openQuery(lease.key, sessionId, body, signal);
+      // non-stream: nothing reaches the client before the answer is whole, so a failure anywhere in it can still go
+      // to another key; a stream commits at its first answer event
+      const first = req.stream ? await firstAnswerEvents(reader) : await wholeAnswerEvents(reader);
+      const open = reader;
+      const result: CompletionHandle['result'] = {};
+      const raw = answerEvents(open, first, body.query, lease, callStart, result, this.now);
+      return {
+        endpointId: planned.endpointId,
+        model: planned.model,
+        keyFingerprint: lease.fingerprint,
+        attempts: walk.attempts,
+        ttftMs: this.now() - started,
+        result,
+        events: filterAnswer(raw, req, log, this.stages),
+        cancel: () => {
+          if (result.outcome !== undefined) return;
+          result.outcome = 'aborted';
+          open.destroy();
+          lease.release({ ok: false, failure: clientClosed('stream') });
+        },
+      };
+    } catch (err) {
+      reader?.destroy();
+      throw err;
+    }
   }
 }
 
 /** Reads until an event a client would see (content, reasoning, the end, or an error); keepalives are dropped. */
-async function firstAnswerEvents(reader: QueryStream): Promise<UpstreamEvent[]> {
+async function firstAnswerEvents(reader: UpstreamReader): Promise<UpstreamEvent[]> {
   const seen: UpstreamEvent[] = [];
   for (;;) {
     const batch = await reader.next();
@@ -204,7 +260,7 @@ async function firstAnswerEvents(reader: QueryStream): Promise<UpstreamEvent[]> 
 }
 
 /** Reads the whole answer, up to [DONE]; an upstream error or a cut anywhere throws (and can be retried). */
-async function wholeAnswerEvents(reader: QueryStream): Promise<UpstreamEvent[]> {
+async function wholeAnswerEvents(reader: UpstreamReader): Promise<UpstreamEvent[]> {
   const all: UpstreamEvent[] = [];
   for (;;) {
     const batch = await reader.next();
@@ -220,18 +276,22 @@ async function wholeAnswerEvents(reader: QueryStream): Promise<UpstreamEvent[]> 
   }
 }
 
+/** After the answer started nothing is retried: the policy only words the error. */
+const MID_STREAM: FailureSituation = { hasNextModel: false, msLeft: 0, attemptsLeft: 0, answerStarted: true, keysTried: 1 };
+
 /**
  * The answer as batches of events, one per network read (the first is what startCompletion already read): a
  * front end writes a batch at once, so a read of several upstream frames costs one socket write, and the
  * consumer awaits once per read, not once per event.
  */
 async function* answerEvents(
-  reader: QueryStream,
+  reader: UpstreamReader,
   first: UpstreamEvent[],
   queryText: string,
   lease: KeyLease,
   callStart: number,
   result: CompletionHandle['result'],
+  now: () => number,
 ): AsyncGenerator<GatewayEvent[]> {
   let usage: Usage | undefined;
   let completion = '';
@@ -269,7 +329,7 @@ async function* answerEvents(
         usage ??= estimateUsage(queryText, completion);
         result.usage = usage;
         result.outcome = 'ok';
-        lease.release({ ok: true, latencyMs: performance.now() - callStart });
+        lease.release({ ok: true, latencyMs: now() - callStart });
         out.push({ type: 'usage', usage }, { type: 'end', finishReason: 'stop' });
         yield out;
         return;
@@ -285,77 +345,14 @@ async function* answerEvents(
     const failure = toFailure(err, 'stream');
     lease.release({ ok: false, failure });
     result.outcome = failure.kind === 'client_aborted' ? 'aborted' : 'error';
-    throw failureToClientError(failure, 1, true);
+    const next = decide(failure, MID_STREAM).next;
+    throw next.do === 'fail' ? next.error : failure;
   } finally {
     if (result.outcome === undefined) {
       // the consumer stopped iterating (client hung up): abort the upstream now
       reader.destroy();
       lease.release({ ok: false, failure: clientClosed('stream') });
       result.outcome = 'aborted';
-    }
-  }
-}
-
-function clientGone(): GatewayError {
-  return new GatewayError('the client closed the request', { status: 499, type: 'invalid_request_error', code: 'client_closed_request' });
-}
-
-/**
- * What the client is told when the upstream failed. Our key being refused is never shown as "your key is wrong":
- * the client's key was fine, the gateway's upstream key was not.
- */
-export function failureToClientError(failure: UpstreamFailure | undefined, keysTried: number, midStream = false): GatewayError {
-  if (failure === undefined) {
-    return new GatewayError('no upstream attempt could be made', { status: 503, type: 'api_error', code: 'no_upstream_attempt', retryAfterSec: 1 });
-  }
-  const tried = keysTried > 1 ? ` (after trying ${keysTried} upstream keys)` : '';
-  const upstreamText = failure.upstreamMessage ? `: ${failure.upstreamMessage}` : '';
-  if (midStream) {
-    return new GatewayError(`the upstream stream failed after the answer started${upstreamText || ` (${failure.message})`}`, {
-      status: 502,
-      type: 'api_error',
-      code: failure.errorCode ?? (failure.kind === 'idle_timeout' ? 'upstream_idle_timeout' : 'upstream_stream_interrupted'),
-    });
-  }
-  const cls = classifyFailure(failure);
-  switch (cls) {
-    case 'client':
-      if (failure.kind === 'client_aborted') return clientGone();
-      return new GatewayError(`the upstream rejected the request${upstreamText || ` (${failure.message})`}`, {
-        status: failure.status === 413 || failure.status === 422 ? failure.status : 400,
-        type: 'invalid_request_error',
-        code: failure.errorCode ?? 'upstream_invalid_request',
-        shouldRetry: false,
-      });
-    case 'auth':
-      return new GatewayError(`the upstream refused this gateway's OnDemand API key${tried}; the gateway operator must check its keys`, {
-        status: 503,
-        type: 'api_error',
-        code: 'upstream_key_rejected',
-        retryAfterSec: 30,
-      });
-    case 'rate':
-      return new GatewayError(`the upstream is rate-limiting this gateway${tried}; retry later`, {
-        status: 429,
-        type: 'rate_limit_error',
-        code: 'upstream_rate_limited',
-        retryAfterSec: failure.retryAfterSec ?? 10,
-      });
-    case 'edge':
-      return new GatewayError(`the upstream's edge blocked the request${tried}`, {
-        status: 502,
-        type: 'api_error',
-        code: 'upstream_edge_blocked',
-        retryAfterSec: 30,
-      });
-    case 'transient': {
-      const timeout = failure.kind.endsWith('timeout');
-      return new GatewayError(`the upstream failed${tried}: ${failure.message}${upstreamText}`, {
-        status: timeout ? 504 : 502,
-        type: 'api_error',
-        code: failure.errorCode ?? (timeout ? 'upstream_timeout' : 'upstream_error'),
-        retryAfterSec: 2,
-      });
     }
   }
 }

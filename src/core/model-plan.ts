@@ -1,18 +1,16 @@
 /**
- * Which models a request may be answered by, in order, and when to move on to the next one.
+ * Which models a request may be answered by, in order.
  *
  * A plan is: the requested model (or, for AUTO_MODEL_NAME, the one the auto rules pick), then its fallback chain
  * (MODEL_FALLBACKS), each resolved to an endpoint, duplicates and catalogue-inactive endpoints left out, each with
- * its per-model settings applied. The engine walks the plan before the first answer byte only; the decisions
- * (`afterFailure`, `fallBackAfterKeys`) are pure and tested as tables (model-plan.test.ts).
+ * its per-model settings applied. The engine walks the plan before the first answer byte only; when it moves on to
+ * the next model is the failure policy's call (src/core/failure-policy.ts).
  */
 import { parseJsonText } from './json-text.js';
 import type { ModelSettings } from './model-settings.js';
 import { applyModelSetting } from './model-settings.js';
-import type { UpstreamFailure } from '../ondemand/failure.js';
 import type { ModelRouter } from '../ondemand/models.js';
 import { normaliseModelName } from '../ondemand/models.js';
-import { classifyFailure, isModelFailure } from '../keypool/classify.js';
 import { chooseAutoModel } from './auto-route.js';
 import type { AutoRule } from './auto-route.js';
 import { GatewayError } from './errors.js';
@@ -47,46 +45,6 @@ export function parseFallbacks(raw: string): Record<string, string[]> {
     out[model] = list.map((m) => m.trim());
   }
   return out;
-}
-
-// ---- the decisions (pure) ----------------------------------------------------------------------------------------
-
-export type FailureVerdict = 'retry_key' | 'next_model' | 'fail';
-
-/**
- * The upstream refused the endpoint itself (unknown, inactive, not allowed): a 400/404/422 whose message names
- * the endpoint or model. Never a context-length error: that is the request's size, every model would need a look.
- */
-export function isEndpointRejection(f: UpstreamFailure): boolean {
-  if (f.kind !== 'http' || f.phase !== 'query') return false;
-  if (f.errorCode === 'context_length_exceeded') return false;
-  if (f.status !== 400 && f.status !== 404 && f.status !== 422) return false;
-  return /endpoint|model|inactive/i.test(`${f.errorCode ?? ''} ${f.upstreamMessage ?? ''}`);
-}
-
-/** Right after one failed attempt (before the first answer byte): another key, the next model, or give up. */
-export function afterFailure(f: UpstreamFailure, ctx: { hasNextModel: boolean }): FailureVerdict {
-  if (f.kind === 'client_aborted') return 'fail';
-  const cls = classifyFailure(f);
-  if (cls === 'client') return ctx.hasNextModel && isEndpointRejection(f) ? 'next_model' : 'fail';
-  // every key gets a model_error for that model: another key is a wasted call when another model is configured
-  if (isModelFailure(f) && (f.phase === 'query' || f.phase === 'stream')) return ctx.hasNextModel ? 'next_model' : 'retry_key';
-  return 'retry_key';
-}
-
-/**
- * The keys (attempts, or usable keys) ran out for this model. A server-side failure that every key tried also got
- * is the model's (or its endpoint's) trouble: move on. Key trouble (auth, rate, edge) and timeouts or network
- * errors are not about the model, and another model would meet them too.
- */
-export function fallBackAfterKeys(f: UpstreamFailure | undefined, ctx: { hasNextModel: boolean }): boolean {
-  if (!ctx.hasNextModel || f === undefined) return false;
-  // a failed media upload or session creation is not the model's doing
-  if (f.phase !== 'query' && f.phase !== 'stream') return false;
-  if (isModelFailure(f)) return true;
-  if (classifyFailure(f) !== 'transient') return false;
-  if (f.kind === 'http') return (f.status ?? 0) >= 500;
-  return f.kind === 'stream_error';
 }
 
 // ---- the planner ---------------------------------------------------------------------------------------------------

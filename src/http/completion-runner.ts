@@ -1,14 +1,13 @@
 /**
- * The one place where an HTTP request meets the engine, for every front end: start the completion (failover
- * happens inside, before anything is written), then either stream the front end's encoding of the events or
+ * The one place where an HTTP request meets the engine, for every front end: start the completion (failover and
+ * the answer's transformations happen inside), then either stream the front end's encoding of the events or
  * collect them and send one JSON body. The client hanging up aborts the upstream at once.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { collectAnswer, type CollectedAnswer } from '../core/answer.js';
 import type { AttemptTrace, CompletionHandle, Engine } from '../core/engine.js';
 import { GatewayError } from '../core/errors.js';
-import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, Usage } from '../core/types.js';
-import { applyStructuredOutput } from '../core/structured/filter.js';
-import { applyToolEmulation } from '../core/tools/parser.js';
+import type { GatewayEvent, GatewayRequest } from '../core/types.js';
 import type { InFlight, InFlightEntry } from './inflight.js';
 import type { StreamProbe } from './stream-probe.js';
 import { SseWriter } from './stream-writer.js';
@@ -24,13 +23,7 @@ export interface StreamEncoder {
   done(): string;
 }
 
-export interface CollectedAnswer {
-  text: string;
-  reasoning: string;
-  toolCalls: ToolCall[];
-  usage: Usage;
-  finishReason: FinishReason;
-}
+export type { CollectedAnswer } from '../core/answer.js';
 
 export interface FrontEnd {
   streamEncoder(handle: CompletionHandle): StreamEncoder;
@@ -64,7 +57,7 @@ export async function runCompletion(
   let handle: CompletionHandle;
   const trace: AttemptTrace = { attempts: 0 };
   try {
-    handle = await engine.startCompletion(gwRequest, abort.signal, trace);
+    handle = await engine.startCompletion(gwRequest, abort.signal, { trace, log: request.log });
   } catch (err) {
     reply.raw.off('close', onClose);
     if (trace.attempts > 0) {
@@ -76,8 +69,6 @@ export async function runCompletion(
     entry?.leave();
     throw entry?.reason ?? err;
   }
-  applyToolEmulation(handle, gwRequest, request.log); // tools emulated in text: docs/tools.md
-  applyStructuredOutput(handle, gwRequest, request.log); // then JSON answers cleaned: docs/structured-output.md
   const gw = request.gw;
   gw.endpoint = handle.endpointId;
   gw.answeredBy = handle.model;
@@ -94,7 +85,7 @@ export async function runCompletion(
     if (gwRequest.stream) {
       await streamAnswer(handle, frontEnd.streamEncoder(handle), reply, headers, opts, request, entry);
     } else {
-      const answer = await collect(handle);
+      const answer = await collectAnswer(handle.events);
       void reply.headers(headers);
       await reply.code(200).type('application/json; charset=utf-8').send(frontEnd.render(answer, handle));
     }
@@ -141,34 +132,4 @@ async function streamAnswer(
   } finally {
     probe?.end();
   }
-}
-
-async function collect(handle: CompletionHandle): Promise<CollectedAnswer> {
-  let text = '';
-  let reasoning = '';
-  const toolCalls: ToolCall[] = [];
-  let usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: true };
-  let finishReason: FinishReason = 'stop';
-  for await (const batch of handle.events) {
-    for (const ev of batch) {
-      switch (ev.type) {
-        case 'text':
-          text += ev.text;
-          break;
-        case 'reasoning':
-          reasoning += ev.text;
-          break;
-        case 'tool_calls':
-          toolCalls.push(...ev.calls);
-          break;
-        case 'usage':
-          usage = ev.usage;
-          break;
-        case 'end':
-          finishReason = ev.finishReason;
-          break;
-      }
-    }
-  }
-  return { text, reasoning, toolCalls, usage, finishReason };
 }

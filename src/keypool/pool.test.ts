@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { GatewayError } from '../core/errors.js';
+import { rejection } from '../core/test-helpers.js';
 import { fingerprintKey } from '../ondemand/key-fingerprint.js';
 import { KeyPool, type KeyPoolChange, type KeyPoolOptions } from './pool.js';
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from './settings.js';
@@ -14,15 +14,6 @@ const fp = (key: string) => fingerprintKey(key);
 function makePool(keys: readonly string[] = KEYS, opts: Partial<KeyPoolOptions> & { tune?: Partial<PoolSettings> } = {}) {
   const { tune, ...rest } = opts;
   return new KeyPool({ envKeys: keys, clock: testClock, settings: { ...DEFAULT_POOL_SETTINGS, ...tune }, onError: () => {}, ...rest });
-}
-
-async function rejection(p: Promise<unknown>): Promise<GatewayError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GatewayError);
-  return err as GatewayError;
 }
 
 beforeEach(() => {

@@ -1,5 +1,6 @@
 /**
- * The key pool: which key serves a call (select.ts), how its outcome changes the key (classify.ts + key-state.ts),
+ * The key pool: which key serves a call (select.ts), how its outcome changes the key (the failure policy's key
+ * judgement, src/core/failure-policy.ts, applied by key-state.ts),
  * when the upstream as a whole is to blame (circuit.ts), and what to say when no key can serve (exhausted.ts).
  * Recovery probes run from health.ts; persistence goes through a StateStore, batched off the request path.
  *
@@ -17,8 +18,8 @@
  *  - The store keeps the raw key only for admin keys; the data directory therefore holds secrets.
  */
 import type { RemoteKeyChange, StateStore } from '../store/types.js';
+import { judgeKey, type FailureClass } from '../core/failure-policy.js';
 import { UpstreamCircuit, type CircuitInfo, type CircuitSignal } from './circuit.js';
-import { classifyFailure, describeFailure, isModelFailure, isSessionGone } from './classify.js';
 import { sleep, systemClock, type Clock } from './clock.js';
 import { keyInfo, setEntryState, type KeyEntry } from './entry.js';
 import { assessExhaustion, circuitOpenError } from './exhausted.js';
@@ -53,6 +54,12 @@ export type KeyPoolChange =
   | { type: 'state'; key: KeyInfo; previous: KeyStatus }
   | { type: 'circuit'; circuit: CircuitInfo };
 
+/** One upstream call as the pool saw it, for metrics: a lease handed out, or its outcome as the policy judged it. */
+export type PoolCall =
+  /** failover: the request had tried other keys already */
+  | { type: 'leased'; fingerprint: string; failover: boolean }
+  | { type: 'settled'; fingerprint: string; outcome: 'ok' | FailureClass };
+
 export interface KeyPoolOptions {
   settings?: PoolSettings | undefined;
   envKeys?: readonly KeySpec[] | undefined;
@@ -76,6 +83,7 @@ export class KeyPool implements KeyLeaser {
   private readonly selector: KeySelector;
   private readonly circuit: UpstreamCircuit;
   private readonly listeners = new Set<(change: KeyPoolChange) => void>();
+  private readonly callListeners = new Set<(call: PoolCall) => void>();
   private readonly store: StateStore | undefined;
   private readonly writer: StateWriter | undefined;
   private readonly probeFn: ProbeFn | undefined;
@@ -117,7 +125,9 @@ export class KeyPool implements KeyLeaser {
       if (entry !== undefined) {
         this.apply(entry, { type: 'tick' }, now);
         if (admission.trial) this.touchCircuit(() => this.circuit.beginTrial(now));
-        return this.lease(entry, admission.trial);
+        const lease = this.lease(entry, admission.trial);
+        if (this.callListeners.size > 0) this.emitCall({ type: 'leased', fingerprint: entry.fingerprint, failover: (exclude?.size ?? 0) > 0 });
+        return lease;
       }
       const verdict = assessExhaustion(this.entries, exclude, now, waitUntil);
       if (verdict.kind === 'fail') throw verdict.error;
@@ -142,18 +152,17 @@ export class KeyPool implements KeyLeaser {
     entry.inFlight--;
     const now = this.clock.now();
     if (outcome.ok) {
+      if (this.callListeners.size > 0) this.emitCall({ type: 'settled', fingerprint: entry.fingerprint, outcome: 'ok' });
       this.recordCircuit(entry.fingerprint, 'ok', now, trial, undefined);
       this.peers?.record(entry.fingerprint, true);
       this.apply(entry, { type: 'success', latencyMs: outcome.latencyMs }, now);
       return;
     }
-    const f = outcome.failure;
-    const cls = classifyFailure(f);
-    const modelFailure = cls === 'transient' && (isModelFailure(f) || isSessionGone(f));
-    const signal: CircuitSignal = cls === 'client' || cls === 'edge' || modelFailure ? 'ignored' : cls === 'auth' ? 'other' : cls;
-    const verdict = this.recordCircuit(entry.fingerprint, signal, now, trial, f.retryAfterSec);
-    const event: KeyEvent = { type: 'failure', cls, reason: describeFailure(f), retryAfterSec: f.retryAfterSec, punish: !verdict.suppress && !modelFailure };
-    if (cls === 'transient' && event.punish === true) this.peers?.record(entry.fingerprint, false);
+    const judged = judgeKey(outcome.failure);
+    if (this.callListeners.size > 0) this.emitCall({ type: 'settled', fingerprint: entry.fingerprint, outcome: judged.cls });
+    const verdict = this.recordCircuit(entry.fingerprint, judged.circuit, now, trial, judged.retryAfterSec);
+    const event: KeyEvent = { type: 'failure', cls: judged.cls, reason: judged.reason, retryAfterSec: judged.retryAfterSec, punish: !verdict.suppress && judged.punish };
+    if (judged.cls === 'transient' && event.punish === true) this.peers?.record(entry.fingerprint, false);
     this.apply(entry, event, now);
     for (const fp of verdict.forgive) {
       const other = this.byFp.get(fp);
@@ -274,6 +283,12 @@ export class KeyPool implements KeyLeaser {
     return () => this.listeners.delete(listener);
   }
 
+  /** Every lease and every call's outcome (metrics count them here, so a lease is never rebuilt around its key). */
+  onCall(listener: (call: PoolCall) => void): () => void {
+    this.callListeners.add(listener);
+    return () => this.callListeners.delete(listener);
+  }
+
   private operate(fingerprint: string, event: KeyEvent): KeyInfo | undefined {
     const e = this.byFp.get(fingerprint);
     if (e === undefined) return undefined;
@@ -303,8 +318,8 @@ export class KeyPool implements KeyLeaser {
     if (outcome.ok) {
       this.apply(e, { type: 'probeSuccess', latencyMs: outcome.latencyMs });
     } else {
-      const f = outcome.failure;
-      this.apply(e, { type: 'probeFailure', cls: classifyFailure(f), reason: describeFailure(f), retryAfterSec: f.retryAfterSec });
+      const judged = judgeKey(outcome.failure);
+      this.apply(e, { type: 'probeFailure', cls: judged.cls, reason: judged.reason, retryAfterSec: judged.retryAfterSec });
     }
     return outcome;
   }
@@ -389,12 +404,20 @@ export class KeyPool implements KeyLeaser {
     if (persist) void this.flush();
   }
 
+  private emitCall(call: PoolCall): void {
+    this.notify(this.callListeners, call, 'call listener failed');
+  }
+
   private emit(change: KeyPoolChange): void {
-    for (const listener of this.listeners) {
+    this.notify(this.listeners, change, 'change listener failed');
+  }
+
+  private notify<T>(listeners: ReadonlySet<(value: T) => void>, value: T, context: string): void {
+    for (const listener of listeners) {
       try {
-        listener(change);
+        listener(value);
       } catch (err) {
-        this.onError(err, 'change listener failed');
+        this.onError(err, context);
       }
     }
   }

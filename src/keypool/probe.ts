@@ -1,6 +1,6 @@
 /** Running the injected probe safely: whatever it throws becomes an outcome, and the raw key never leaks out. */
 import { UpstreamFailure } from '../ondemand/failure.js';
-import { classifyFailure, describeFailure } from './classify.js';
+import { judgeKey } from '../core/failure-policy.js';
 import type { CallOutcome, FailureClass, ProbeFn } from './types.js';
 
 /** A probe's result in a JSON-safe shape (an UpstreamFailure does not serialise). */
@@ -33,7 +33,8 @@ export async function runProbe(probe: ProbeFn, key: string, signal: AbortSignal)
 export function probeReport(outcome: CallOutcome, key: string): ProbeReport {
   if (outcome.ok) return { ok: true, latencyMs: outcome.latencyMs };
   const f = outcome.failure;
-  return { ok: false, class: classifyFailure(f), reason: describeFailure(f), message: scrub(f.message, key) };
+  const judged = judgeKey(f);
+  return { ok: false, class: judged.cls, reason: judged.reason, message: scrub(f.message, key) };
 }
 
 function scrub(text: string, key: string): string {

@@ -1,6 +1,6 @@
 /**
  * Everything an operator sees of a running gateway, built once per gateway by `createObservability` and fed
- * from the app's onResponse hook (`observe`), the pool (change events, key list, and the leasing wrapper) and the
+ * from the app's onResponse hook (`observe`), the pool (change events, key list, leases and call outcomes) and the
  * streaming loop (`streamProbe`). Serves /metrics, /admin/usage, /admin/stats/timeseries, /admin/errors/recent.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -61,7 +61,6 @@ export class Observability {
     this.plugins = [metricsRoute(this.metrics), (app) => app.register(observabilityAdminRoutes, { prefix: '/admin', ...deps })];
   }
 
-  readonly instrumentPool: GatewayMetrics['instrumentPool'] = (pool) => this.metrics.instrumentPool(pool);
   readonly streamProbe = (): StreamProbe => this.metrics.streamProbe();
 
   /** Called once per request from the app's onResponse hook. Never throws. */

@@ -14,11 +14,10 @@ describe('GatewayMetrics', () => {
     const m = new GatewayMetrics({ defaultMetrics: false });
     const pool = new KeyPool({ envKeys: ['key-one-1111', 'key-two-2222'] });
     m.watchPool(pool);
-    const engineView = m.instrumentPool(pool);
-    const first = await engineView.acquire({ exclude: new Set() });
+    const first = await pool.acquire({ exclude: new Set() });
     first.release(failed(429));
     first.release(ok());
-    const second = await engineView.acquire({ exclude: new Set([first.fingerprint]) });
+    const second = await pool.acquire({ exclude: new Set([first.fingerprint]) });
     second.release(ok());
     expect(await value(m, 'gateway_upstream_calls_total', { key: first.fingerprint, outcome: 'rate' })).toBe(1);
     expect(await value(m, 'gateway_upstream_calls_total', { key: second.fingerprint, outcome: 'ok' })).toBe(1);
@@ -26,7 +25,7 @@ describe('GatewayMetrics', () => {
     expect(await value(m, 'gateway_key_cooldowns_total', { state: 'cooling' })).toBe(1);
     expect(await value(m, 'gateway_keys', { state: 'cooling' })).toBe(1);
     expect(await value(m, 'gateway_keys', { state: 'active' })).toBe(1);
-    expect(engineView.usableCount()).toBe(1);
+    expect(pool.usableCount()).toBe(1);
     m.close();
     await pool.close();
   });

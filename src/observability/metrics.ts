@@ -1,9 +1,9 @@
 /**
  * Prometheus metrics with prom-client, in a registry of this gateway's own (several gateways in one process, as
- * in the tests, never share series). Fed from four places: the per-request record (recordRequest, called from
- * the app's onResponse hook), the pool's change events and key list (watchPool), a thin wrapper around the pool
- * the engine leases keys from (instrumentPool: every upstream call's outcome and every failover), and the
- * streaming loop (streamProbe: streams in flight and the gap between answer chunks).
+ * in the tests, never share series). Fed from three places: the per-request record (recordRequest, called from
+ * the app's onResponse hook), the pool (watchPool: its change events, its key list, and every lease and call
+ * outcome, judged by the failure policy), and the streaming loop (streamProbe: streams in flight and the gap
+ * between answer chunks).
  *
  * Label values a client chooses (the model name) are capped: past MODEL_LABELS distinct values they become
  * "other", so nobody can grow the series without bound.
@@ -12,9 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GatewayEvent } from '../core/types.js';
 import type { StreamProbe } from '../http/stream-probe.js';
-import { classifyFailure } from '../keypool/classify.js';
-import type { KeyPoolChange, KeyPool } from '../keypool/pool.js';
-import type { AcquireOptions, CallOutcome, KeyLease, KeyLeaser, KeyStatus } from '../keypool/types.js';
+import type { KeyPoolChange, KeyPool, PoolCall } from '../keypool/pool.js';
+import type { KeyStatus } from '../keypool/types.js';
 import { redisUp } from '../store/redis-connection.js';
 import { PendingCounter, PendingHistogram } from './pending.js';
 
@@ -37,7 +36,7 @@ export interface RequestSample {
   tokensOut: number;
 }
 
-export type PoolView = Pick<KeyPool, 'list' | 'onChange' | 'circuitInfo'>;
+export type PoolView = Pick<KeyPool, 'list' | 'onChange' | 'onCall' | 'circuitInfo'>;
 
 /** Keeps the first `max` distinct values of a label; later ones read "other". */
 class LabelCap {
@@ -72,6 +71,7 @@ export class GatewayMetrics {
   private readonly streams: Gauge;
   private pool: PoolView | undefined;
   private unwatch: (() => void) | undefined;
+  private unwatchCalls: (() => void) | undefined;
   // the hot path's updates, in plain numbers; folded into the metrics above when the registry is read (pending.ts)
   private readonly pendingRequests = new PendingCounter();
   private readonly pendingTokens = new PendingCounter();
@@ -225,7 +225,7 @@ export class GatewayMetrics {
     if (s.tokensOut > 0) this.pendingTokens.add(`${model}\u0000out`, () => ({ model, direction: 'out' }), s.tokensOut);
   }
 
-  /** Key gauges read the pool at scrape time; its change events feed the counters. */
+  /** Key gauges read the pool at scrape time; its change events and calls feed the counters. */
   watchPool(pool: PoolView): void {
     this.pool = pool;
     let trips = pool.circuitInfo().trips;
@@ -238,30 +238,14 @@ export class GatewayMetrics {
         trips = change.circuit.trips;
       }
     });
-  }
-
-  /** The pool as the engine sees it, counting each upstream call's outcome and each failover on the way. */
-  instrumentPool(pool: KeyLeaser): KeyLeaser {
-    return {
-      acquire: async (options?: AcquireOptions): Promise<KeyLease> => {
-        const lease = await pool.acquire(options);
-        if ((options?.exclude?.size ?? 0) > 0) this.failovers.inc();
-        let settled = false;
-        return {
-          key: lease.key,
-          fingerprint: lease.fingerprint,
-          release: (outcome: CallOutcome) => {
-            if (!settled) {
-              settled = true;
-              const cls = outcome.ok ? 'ok' : classifyFailure(outcome.failure);
-              this.pendingCalls.add(`${lease.fingerprint}\u0000${cls}`, () => ({ key: lease.fingerprint, outcome: cls }));
-            }
-            lease.release(outcome);
-          },
-        };
-      },
-      usableCount: () => pool.usableCount(),
-    };
+    this.unwatchCalls = pool.onCall((call: PoolCall) => {
+      if (call.type === 'leased') {
+        if (call.failover) this.failovers.inc();
+        return;
+      }
+      const { fingerprint: key, outcome } = call;
+      this.pendingCalls.add(`${key}\u0000${outcome}`, () => ({ key, outcome }));
+    });
   }
 
   /** For one streaming response: counts it in flight and observes the gap between its answer chunks. */
@@ -290,6 +274,7 @@ export class GatewayMetrics {
 
   close(): void {
     this.unwatch?.();
+    this.unwatchCalls?.();
     this.registry.clear();
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Everything that can go wrong talking to OnDemand, as one value carrying what the key pool needs to judge it
- * (src/keypool/classify.ts) and what the client needs to be told (src/core/engine.ts).
+ * Everything that can go wrong talking to OnDemand, as one value carrying what the failure policy
+ * (src/core/failure-policy.ts) needs to judge it for the key, the request and the client.
  */
 
 export type UpstreamFailureKind =

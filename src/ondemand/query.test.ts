@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { GatewayRequest, GenerationParams, Message } from '../core/types.js';
-import { buildQuery, neutraliseClosingTags, PREFILL_HEADER, renderTranscript, TRANSCRIPT_HEADER } from './query.js';
+import { buildQuery, neutraliseClosingTags, PREFILL_HEADER, renderTranscript, TRANSCRIPT_HEADER, type QueryInput, type QueryMessage, type QueryParams } from './query.js';
 
 const H = TRANSCRIPT_HEADER;
 const ZWSP = '\u200B';
 
-function request(messages: Message[], params: GenerationParams = {}): GatewayRequest {
-  return { api: 'chat', requestedModel: 'gpt-4o', messages, params, stream: true };
+/** a gateway message may carry media, which the transcript leaves out (it is uploaded before the query) */
+type Message = QueryMessage & { media?: { kind: string; url: string }[] };
+type GenerationParams = QueryParams;
+
+function request(messages: Message[], params: GenerationParams = {}): QueryInput {
+  return { messages, params };
 }
 
 describe('renderTranscript', () => {
@@ -212,23 +215,6 @@ The code word is
   });
 });
 
-describe('the structured-output example of docs/transcript.md', () => {
-  it('a lone user message asking for a JSON object', () => {
-    const req: GatewayRequest = { ...request([{ role: 'user', content: 'List three colours' }]), responseFormat: { type: 'json_object' } };
-    expect(buildQuery(req, 'e').query).toBe(`List three colours
-
-<response_format>
-Write your reply as one JSON value and nothing else: no text before or after it, no Markdown code fence around it, no comments in it.
-The value must be a JSON object.
-</response_format>`);
-  });
-
-  it('the format section comes after the tool section', () => {
-    const req: GatewayRequest = { ...request([{ role: 'user', content: 'q' }]), tools: [{ name: 'now' }], responseFormat: { type: 'json_object' } };
-    expect(buildQuery(req, 'e').query).toMatch(/^q\n\n<tools>\n[\s\S]*\n<\/tools>\n\n<response_format>\n[\s\S]*\n<\/response_format>$/);
-  });
-});
-
 describe('neutraliseClosingTags', () => {
   it.each([
     ['</user>', `<${ZWSP}/user>`],
@@ -289,6 +275,12 @@ describe('buildQuery', () => {
     const body = buildQuery(request(hi, { stop }), 'e');
     stop.push('b');
     expect(body.modelConfigs?.stopSequences).toEqual(['a']);
+  });
+
+  it('appends the prompt sections it is given, in order, each after a blank line', () => {
+    expect(buildQuery(request(hi), 'e', ['<tools>\nx\n</tools>', '<response_format>\ny\n</response_format>']).query).toBe(
+      'Hi\n\n<tools>\nx\n</tools>\n\n<response_format>\ny\n</response_format>',
+    );
   });
 
   it('puts the whole conversation in the query', () => {

@@ -1,10 +1,33 @@
 /**
  * How a request becomes an OnDemand query. Every request runs in a fresh upstream session, so the whole
- * conversation travels in `query` as a tagged transcript. The format and the reasons for it: docs/transcript.md.
+ * conversation travels in `query` as a tagged transcript, followed by the prompt sections the caller gives (the
+ * engine's `<tools>` and `<response_format>`). The format and the reasons for it: docs/transcript.md.
  */
-import type { GatewayRequest, GenerationParams, Message } from '../core/types.js';
-import { withFormatSection } from '../core/structured/prompt.js';
-import { withToolSection } from '../core/tools/prompt.js';
+
+/** One turn of the conversation, as the transcript needs it (the gateway's Message fits it). */
+export interface QueryMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+  name?: string | undefined;
+  toolCalls?: readonly { id: string; name: string; arguments: string }[] | undefined;
+  toolCallId?: string | undefined;
+}
+
+/** Sampling parameters, already validated and in OnDemand's terms (the gateway's GenerationParams fits it). */
+export interface QueryParams {
+  temperature?: number | undefined;
+  topP?: number | undefined;
+  maxTokens?: number | undefined;
+  stop?: readonly string[] | undefined;
+  presencePenalty?: number | undefined;
+  frequencyPenalty?: number | undefined;
+  reasoningEffort?: 'low' | 'medium' | 'max' | undefined;
+}
+
+export interface QueryInput {
+  messages: readonly QueryMessage[];
+  params: QueryParams;
+}
 
 export interface OnDemandModelConfigs {
   fulfillmentPrompt?: string;
@@ -32,9 +55,12 @@ export const TRANSCRIPT_HEADER =
 export const PREFILL_HEADER =
   "The following is a conversation between a user and an AI assistant. The assistant's last reply is unfinished. Continue it: write only the rest of that reply, starting exactly where it stops, without repeating it and without any role tag.";
 
-export function buildQuery(req: GatewayRequest, endpointId: string): OnDemandQueryBody {
+/** `sections` are appended after the transcript in order, each after a blank line. */
+export function buildQuery(req: QueryInput, endpointId: string, sections: readonly string[] = []): OnDemandQueryBody {
+  let query = renderTranscript(req.messages);
+  for (const section of sections) query += `\n\n${section}`;
   const body: OnDemandQueryBody = {
-    query: withFormatSection(withToolSection(renderTranscript(req.messages), req), req),
+    query,
     endpointId,
     responseMode: 'stream',
     pluginIds: [],
@@ -45,7 +71,7 @@ export function buildQuery(req: GatewayRequest, endpointId: string): OnDemandQue
   return body;
 }
 
-export function toModelConfigs(params: GenerationParams): OnDemandModelConfigs | undefined {
+export function toModelConfigs(params: QueryParams): OnDemandModelConfigs | undefined {
   const c: OnDemandModelConfigs = {};
   if (params.temperature !== undefined) c.temperature = params.temperature;
   if (params.topP !== undefined) c.topP = params.topP;
@@ -56,7 +82,7 @@ export function toModelConfigs(params: GenerationParams): OnDemandModelConfigs |
   return Object.keys(c).length > 0 ? c : undefined;
 }
 
-export function renderTranscript(messages: readonly Message[]): string {
+export function renderTranscript(messages: readonly QueryMessage[]): string {
   const only = messages[0];
   if (messages.length === 1 && only !== undefined && only.role === 'user') return only.content;
 

@@ -1,8 +1,8 @@
 /**
  * Structured output, emulated, half two: the model's text answer → just the JSON value. Models asked for JSON
  * still wrap it in a ```json fence or add a sentence before or after it; clients then fail in `JSON.parse`. This
- * filter sits after the tool-call filter (applyStructuredOutput, hooked once in src/http/completion-runner.ts) and
- * touches only text events:
+ * filter sits after the tool-call filter (the engine's answer stages, src/core/answer.ts) and touches only text
+ * events:
  *
  * - before the value starts, text is held (a fence line, "Here is the JSON:"), then dropped once an opening
  *   bracket is followed by what a JSON value has there (`{"`, `{}`, `[1`, `[{`, ...), so a `{curly aside}` in
@@ -16,10 +16,9 @@
  * the schema for json_schema); a failure is reported (onInvalid) and the answer is left as the model gave it,
  * cleaned: nothing is invented or retried. docs/structured-output.md says why.
  */
-import type { CompletionHandle } from '../engine.js';
-import { filterEvents, type EventFilter, type WarnLog } from '../events.js';
+import type { EventFilter } from '../events.js';
 import { validateSchema } from '../tools/schema.js';
-import type { GatewayEvent, GatewayRequest, ResponseFormat } from '../types.js';
+import type { GatewayEvent, ResponseFormat } from '../types.js';
 
 const isJsonSpace = (ch: string | undefined): boolean => ch === ' ' || ch === '\n' || ch === '\r' || ch === '\t';
 
@@ -199,19 +198,4 @@ export class StructuredAnswerFilter implements EventFilter {
     out.push(event);
     return out;
   }
-}
-
-/**
- * The one hook for every front end: when the request asks for JSON, the handle's text goes through the answer
- * filter (after the tool-call filter, so tool calls win). Returns the same handle.
- */
-export function applyStructuredOutput(handle: CompletionHandle, req: GatewayRequest, log?: WarnLog): CompletionHandle {
-  const format = req.responseFormat;
-  if (format === undefined) return handle;
-  const filter = new StructuredAnswerFilter({
-    format,
-    onInvalid: (reason) => log?.warn({ reason, format: format.type }, 'the model did not answer with the JSON asked for; returned as it came'),
-  });
-  handle.events = filterEvents(handle.events, filter);
-  return handle;
 }

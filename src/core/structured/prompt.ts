@@ -40,7 +40,7 @@ export function renderFormatSection(format: ResponseFormat, withTools: boolean):
   return lines.join('\n');
 }
 
-/** The query with the format section appended when the request asks for JSON (the hook in src/ondemand/query.ts). */
+/** The query with the format section appended when the request asks for JSON, as the engine's stage appends it. */
 export function withFormatSection(query: string, req: Pick<GatewayRequest, 'responseFormat' | 'tools' | 'toolChoice'>): string {
   if (req.responseFormat === undefined) return query;
   return `${query}\n\n${renderFormatSection(req.responseFormat, wantsTools(req))}`;

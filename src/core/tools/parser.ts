@@ -1,7 +1,7 @@
 /**
  * Tool calls, emulated, half two: the model's text answer → GatewayEvents with tool calls. It sits between the
- * engine's events and every front end (applyToolEmulation, hooked once in src/http/completion-runner.ts), so
- * chat completions, Responses and Anthropic Messages all get the same behaviour.
+ * engine's events and every front end (the engine's tool stage, src/core/answer.ts), so chat completions,
+ * Responses and Anthropic Messages all get the same behaviour.
  *
  * Streaming rule: text passes through at once, except text that may open a tool call (`<tool_call`, possibly
  * after a ``` fence line), which is held back until it is decided. Once a call has opened, the rest of the answer
@@ -9,10 +9,8 @@
  * finish reason `tool_calls`; a malformed answer is returned as plain text, unchanged (docs/tools.md says why).
  */
 import { randomToken } from '../../runtime/random-id.js';
-import type { CompletionHandle } from '../engine.js';
-import { filterEvents, type EventFilter, type WarnLog } from '../events.js';
-import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, ToolSpec } from '../types.js';
-import { wantsTools } from './prompt.js';
+import type { EventFilter } from '../events.js';
+import type { FinishReason, GatewayEvent, ToolCall, ToolSpec } from '../types.js';
 import { validateSchema } from './schema.js';
 
 type Json = Record<string, unknown>;
@@ -262,19 +260,4 @@ function nextCandidate(s: string, from: number): number {
   if (lt < 0) return tick;
   if (tick < 0) return lt;
   return Math.min(lt, tick);
-}
-
-/**
- * The one hook for every front end: when the request has tools (and tool_choice is not "none"), the handle's
- * events go through the tool-call filter. Returns the same handle.
- */
-export function applyToolEmulation(handle: CompletionHandle, req: GatewayRequest, log?: WarnLog): CompletionHandle {
-  if (!wantsTools(req)) return handle;
-  const filter = new ToolCallFilter({
-    tools: req.tools,
-    idPrefix: req.api === 'messages' ? 'toolu_' : 'call_',
-    onMalformed: (reason) => log?.warn({ reason }, 'the model answered with a malformed tool call; returned as text'),
-  });
-  handle.events = filterEvents(handle.events, filter);
-  return handle;
 }

@@ -42,7 +42,7 @@ export function renderToolSection(tools: readonly ToolSpec[], choice: ToolChoice
   return lines.join('\n');
 }
 
-/** The query with the tool section appended when the request has tools (the hook in src/ondemand/query.ts). */
+/** The query with the tool section appended when the request has tools, as the engine's tool stage appends it. */
 export function withToolSection(query: string, req: Pick<GatewayRequest, 'tools' | 'toolChoice'>): string {
   if (!wantsTools(req)) return query;
   return `${query}\n\n${renderToolSection(req.tools, req.toolChoice)}`;

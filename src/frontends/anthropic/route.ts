@@ -8,14 +8,14 @@ import type { Engine } from '../../core/engine.js';
 import type { GatewayRequest } from '../../core/types.js';
 import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
-import { buildQuery } from '../../ondemand/query.js';
+import { upstreamQuery } from '../../core/answer.js';
 import { countTokens } from '../../core/tokens.js';
 import { parseMessagesRequest } from './request.js';
 import { createMessagesEncoder, newMessageId, renderAnthropicError, renderMessage } from './render.js';
 
 /** Input tokens as this gateway counts them locally: the OnDemand query the request becomes (tools included). */
 export function estimateInputTokens(req: GatewayRequest): number {
-  return countTokens(buildQuery(req, '').query);
+  return countTokens(upstreamQuery(req, '').query);
 }
 
 export function anthropicRoutes(engine: Engine, opts: RunnerOptions) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { GatewayEvent, Usage } from '../../core/types.js';
-import { collectEvents, newCompletionId, renderChatCompletion, type ChatCompletionInput } from './response.js';
+import { collectEvents } from '../../core/answer.js';
+import type { Usage } from '../../core/types.js';
+import { newCompletionId, renderChatCompletion, type ChatCompletionInput } from './response.js';
 
 const usage: Usage = { inputTokens: 10, outputTokens: 5, totalTokens: 15, estimated: false };
 const input: ChatCompletionInput = {
@@ -86,53 +87,6 @@ describe('newCompletionId', () => {
 });
 
 describe('collectEvents', () => {
-  it.each<[string, GatewayEvent[], ReturnType<typeof collectEvents>]>([
-    ['nothing', [], { text: '', reasoning: '', toolCalls: [], usage: null, finishReason: null }],
-    [
-      'text, reasoning, usage, end',
-      [
-        { type: 'reasoning', text: 'hm' },
-        { type: 'reasoning', text: 'm' },
-        { type: 'text', text: 'Hel' },
-        { type: 'text', text: 'lo' },
-        { type: 'usage', usage },
-        { type: 'end', finishReason: 'stop' },
-      ],
-      { text: 'Hello', reasoning: 'hmm', toolCalls: [], usage, finishReason: 'stop' },
-    ],
-    [
-      'tool calls across events',
-      [
-        { type: 'tool_calls', calls: [{ id: 'a', name: 'f', arguments: '{}' }] },
-        { type: 'tool_calls', calls: [{ id: 'b', name: 'g', arguments: '[]' }] },
-        { type: 'end', finishReason: 'tool_calls' },
-      ],
-      {
-        text: '',
-        reasoning: '',
-        toolCalls: [
-          { id: 'a', name: 'f', arguments: '{}' },
-          { id: 'b', name: 'g', arguments: '[]' },
-        ],
-        usage: null,
-        finishReason: 'tool_calls',
-      },
-    ],
-    [
-      'nothing after end counts but a late usage',
-      [
-        { type: 'text', text: 'a' },
-        { type: 'end', finishReason: 'length' },
-        { type: 'text', text: 'b' },
-        { type: 'end', finishReason: 'stop' },
-        { type: 'usage', usage },
-      ],
-      { text: 'a', reasoning: '', toolCalls: [], usage, finishReason: 'length' },
-    ],
-  ])('%s', (_name, events, expected) => {
-    expect(collectEvents(events)).toEqual(expected);
-  });
-
   it('feeds renderChatCompletion', () => {
     const collected = collectEvents([
       { type: 'text', text: 'Hello!' },

@@ -3,7 +3,7 @@
  * openai-node, LangChain and the AI SDK read.
  */
 import { randomToken } from '../../runtime/random-id.js';
-import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';
+import type { FinishReason, ToolCall, Usage } from '../../core/types.js';
 
 /** `chatcmpl-` + 24 url-safe random characters (18 random bytes). */
 export function newCompletionId(): string {
@@ -48,17 +48,6 @@ export interface ChatCompletion {
   system_fingerprint: null;
 }
 
-/** What one completion amounted to, as collected from its events. */
-export interface CollectedCompletion {
-  text: string;
-  reasoning: string;
-  toolCalls: ToolCall[];
-  /** null when the engine sent no usage event */
-  usage: Usage | null;
-  /** null until the end event: a completion without one was cut short */
-  finishReason: FinishReason | null;
-}
-
 export interface ChatCompletionInput {
   id: string;
   /** unix seconds */
@@ -94,54 +83,4 @@ export function renderChatCompletion(input: ChatCompletionInput): ChatCompletion
     usage: input.usage === null ? { ...NO_USAGE } : toOpenAIUsage(input.usage),
     system_fingerprint: null,
   };
-}
-
-/**
- * Accumulates a completion from its events. Follows the stream encoder's rule: nothing after `end` counts
- * except a late usage event.
- */
-export class ChatCompletionCollector {
-  private text = '';
-  private reasoning = '';
-  private readonly toolCalls: ToolCall[] = [];
-  private usage: Usage | null = null;
-  private finishReason: FinishReason | null = null;
-
-  add(event: GatewayEvent): void {
-    if (event.type === 'usage') {
-      this.usage = event.usage;
-      return;
-    }
-    if (this.finishReason !== null) return;
-    switch (event.type) {
-      case 'text':
-        this.text += event.text;
-        return;
-      case 'reasoning':
-        this.reasoning += event.text;
-        return;
-      case 'tool_calls':
-        this.toolCalls.push(...event.calls);
-        return;
-      case 'end':
-        this.finishReason = event.finishReason;
-        return;
-    }
-  }
-
-  result(): CollectedCompletion {
-    return {
-      text: this.text,
-      reasoning: this.reasoning,
-      toolCalls: [...this.toolCalls],
-      usage: this.usage,
-      finishReason: this.finishReason,
-    };
-  }
-}
-
-export function collectEvents(events: Iterable<GatewayEvent>): CollectedCompletion {
-  const collector = new ChatCompletionCollector();
-  for (const event of events) collector.add(event);
-  return collector.result();
 }

@@ -1,0 +1,169 @@
+/**
+ * What the engine does to an answer on its way from the upstream to the client: the answer stages, in order, each
+ * adding its section to the query and its filter to the answer (tool calls emulated in text, then JSON answers
+ * cleaned; more stages go in the list), and the collector that turns a non-stream answer into one value.
+ */
+import { filterEvents, type EventFilter, type WarnLog } from './events.js';
+import { renderFormatSection } from './structured/prompt.js';
+import { StructuredAnswerFilter } from './structured/filter.js';
+import { ToolCallFilter } from './tools/parser.js';
+import { renderToolSection, wantsTools } from './tools/prompt.js';
+import { buildQuery, type OnDemandQueryBody } from '../ondemand/query.js';
+import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, Usage } from './types.js';
+
+/** One transformation of the answer, with the prompt section that asks the model for what it expects. */
+export interface AnswerStage {
+  /** the section this stage appends to the query for this request; undefined for none */
+  section(req: GatewayRequest): string | undefined;
+  /** the filter this stage runs over this request's answer; undefined when it does not apply */
+  filter(req: GatewayRequest, log: WarnLog | undefined): EventFilter | undefined;
+}
+
+/** Tool calls, emulated in text: docs/tools.md. */
+export const toolCallStage: AnswerStage = {
+  section: (req) => (wantsTools(req) ? renderToolSection(req.tools, req.toolChoice) : undefined),
+  filter: (req, log) =>
+    wantsTools(req)
+      ? new ToolCallFilter({
+          tools: req.tools,
+          idPrefix: req.api === 'messages' ? 'toolu_' : 'call_',
+          onMalformed: (reason) => log?.warn({ reason }, 'the model answered with a malformed tool call; returned as text'),
+        })
+      : undefined,
+};
+
+/** JSON answers cleaned to their value, after the tool stage so tool calls win: docs/structured-output.md. */
+export const structuredOutputStage: AnswerStage = {
+  section: (req) => (req.responseFormat === undefined ? undefined : renderFormatSection(req.responseFormat, wantsTools(req))),
+  filter: (req, log) => {
+    const format = req.responseFormat;
+    if (format === undefined) return undefined;
+    return new StructuredAnswerFilter({
+      format,
+      onInvalid: (reason) => log?.warn({ reason, format: format.type }, 'the model did not answer with the JSON asked for; returned as it came'),
+    });
+  },
+};
+
+export const ANSWER_STAGES: readonly AnswerStage[] = [toolCallStage, structuredOutputStage];
+
+export function promptSections(req: GatewayRequest, stages: readonly AnswerStage[] = ANSWER_STAGES): string[] {
+  const sections: string[] = [];
+  for (const stage of stages) {
+    const section = stage.section(req);
+    if (section !== undefined) sections.push(section);
+  }
+  return sections;
+}
+
+/** The query body the engine sends for this request (the transcript, then the stages' sections). */
+export function upstreamQuery(req: GatewayRequest, endpointId: string, stages: readonly AnswerStage[] = ANSWER_STAGES): OnDemandQueryBody {
+  return buildQuery(req, endpointId, promptSections(req, stages));
+}
+
+/** The answer through every stage's filter that applies to this request, in order. */
+export function filterAnswer(
+  batches: AsyncIterable<GatewayEvent[]>,
+  req: GatewayRequest,
+  log: WarnLog | undefined,
+  stages: readonly AnswerStage[] = ANSWER_STAGES,
+): AsyncIterable<GatewayEvent[]> {
+  const filters: EventFilter[] = [];
+  for (const stage of stages) {
+    const filter = stage.filter(req, log);
+    if (filter !== undefined) filters.push(filter);
+  }
+  if (filters.length === 0) return batches;
+  if (filters.length === 1) return filterEvents(batches, filters[0] as EventFilter);
+  return filterEvents(batches, chain(filters));
+}
+
+/** One filter that runs each event through `filters` in order. */
+function chain(filters: readonly EventFilter[]): EventFilter {
+  return {
+    push(event) {
+      let events = [event];
+      for (const filter of filters) {
+        const out: GatewayEvent[] = [];
+        for (const e of events) for (const o of filter.push(e)) out.push(o);
+        events = out;
+        if (events.length === 0) break;
+      }
+      return events;
+    },
+  };
+}
+
+// ---- collecting a non-stream answer ------------------------------------------------------------------------
+
+/** A whole answer, as the front ends render it. */
+export interface CollectedAnswer {
+  text: string;
+  reasoning: string;
+  toolCalls: ToolCall[];
+  usage: Usage;
+  finishReason: FinishReason;
+}
+
+/** What the events so far amount to. */
+export interface CollectedEvents {
+  text: string;
+  reasoning: string;
+  toolCalls: ToolCall[];
+  /** null while no usage event came */
+  usage: Usage | null;
+  /** null until the end event: an answer without one was cut short */
+  finishReason: FinishReason | null;
+}
+
+/** Accumulates an answer from its events. Follows the stream encoders' rule: nothing after `end` counts but a late usage. */
+export class AnswerCollector {
+  private text = '';
+  private reasoning = '';
+  private readonly toolCalls: ToolCall[] = [];
+  private usage: Usage | null = null;
+  private finishReason: FinishReason | null = null;
+
+  add(event: GatewayEvent): void {
+    if (event.type === 'usage') {
+      this.usage = event.usage;
+      return;
+    }
+    if (this.finishReason !== null) return;
+    switch (event.type) {
+      case 'text':
+        this.text += event.text;
+        return;
+      case 'reasoning':
+        this.reasoning += event.text;
+        return;
+      case 'tool_calls':
+        this.toolCalls.push(...event.calls);
+        return;
+      case 'end':
+        this.finishReason = event.finishReason;
+        return;
+    }
+  }
+
+  result(): CollectedEvents {
+    return { text: this.text, reasoning: this.reasoning, toolCalls: [...this.toolCalls], usage: this.usage, finishReason: this.finishReason };
+  }
+}
+
+export function collectEvents(events: Iterable<GatewayEvent>): CollectedEvents {
+  const collector = new AnswerCollector();
+  for (const event of events) collector.add(event);
+  return collector.result();
+}
+
+/**
+ * The whole answer of a non-stream request. The engine always ends an answer with usage and end; should either
+ * be missing, the answer counts as estimated-empty usage and a normal stop.
+ */
+export async function collectAnswer(batches: AsyncIterable<GatewayEvent[]>): Promise<CollectedAnswer> {
+  const collector = new AnswerCollector();
+  for await (const batch of batches) for (const event of batch) collector.add(event);
+  const { usage, finishReason, ...rest } = collector.result();
+  return { ...rest, usage: usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: true }, finishReason: finishReason ?? 'stop' };
+}

@@ -1,0 +1,373 @@
+import { describe, expect, it } from 'vitest';
+import { clientClosed } from '../ondemand/exchange.js';
+import { UpstreamFailure, type UpstreamFailureInit } from '../ondemand/failure.js';
+import type { UpstreamEvent } from '../ondemand/frames.js';
+import { createModelRouter } from '../ondemand/models.js';
+import type { OnDemandQueryBody } from '../ondemand/query.js';
+import { collectAnswer } from './answer.js';
+import { Engine, type CompletionHandle, type EngineDeps } from './engine.js';
+import { GatewayError } from './errors.js';
+import type { ModelPlanner } from './model-plan.js';
+import { rejection } from './test-helpers.js';
+import type { AcquireOptions, CallOutcome, KeyLease, Leaser, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
+import type { GatewayEvent, GatewayRequest } from './types.js';
+
+// ---- a scripted upstream, a leaser and sessions, all in memory --------------------------------------------
+
+/** One read of the answer: events, a failure thrown by next(), or a read that waits until the call is aborted. */
+type Read = UpstreamEvent[] | UpstreamFailure | 'hang';
+/** One query: the upstream refuses it, or answers with these reads (then the body ends). */
+type Script = { refuse: UpstreamFailure } | { reads: Read[] } | 'hang';
+
+class FakeReader implements UpstreamReader {
+  finished = false;
+  destroyed = false;
+  private pending: ((failure: UpstreamFailure) => void) | undefined;
+
+  constructor(
+    private readonly reads: Read[],
+    signal: AbortSignal,
+  ) {
+    signal.addEventListener('abort', () => this.pending?.(clientClosed('stream')), { once: true });
+  }
+
+  next(): Promise<UpstreamEvent[]> {
+    const read = this.reads.shift();
+    if (read === undefined) return Promise.resolve([]);
+    if (read instanceof UpstreamFailure) return Promise.reject(read);
+    if (read === 'hang') return new Promise((_resolve, reject) => (this.pending = reject));
+    return Promise.resolve(read);
+  }
+
+  finish(): void {
+    this.finished = true;
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.pending?.(clientClosed('stream'));
+  }
+}
+
+class FakeUpstream implements UpstreamCalls {
+  readonly created: string[] = [];
+  readonly queries: { key: string; sessionId: string; body: OnDemandQueryBody }[] = [];
+  readonly readers: FakeReader[] = [];
+  constructor(private readonly scripts: Script[]) {}
+
+  async createSession(key: string): Promise<string> {
+    this.created.push(key);
+    return `fresh-${this.created.length}`;
+  }
+
+  openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal: AbortSignal): Promise<UpstreamReader> {
+    this.queries.push({ key, sessionId, body });
+    const script = this.scripts.shift() ?? { reads: answer('ok') };
+    if (script === 'hang') return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(clientClosed('query')), { once: true }));
+    if ('refuse' in script) return Promise.reject(script.refuse);
+    const reader = new FakeReader(script.reads, signal);
+    this.readers.push(reader);
+    return Promise.resolve(reader);
+  }
+}
+
+class FakeLeaser implements Leaser {
+  readonly released: { fingerprint: string; outcome: CallOutcome }[] = [];
+  readonly acquired: { fingerprint: string; excluded: string[] }[] = [];
+  constructor(private readonly keys: string[]) {}
+
+  async acquire(options: AcquireOptions = {}): Promise<KeyLease> {
+    const key = this.keys.find((k) => !options.exclude?.has(fp(k)));
+    if (key === undefined) throw new GatewayError('no upstream key is available', { status: 503, type: 'api_error', code: 'no_upstream_keys_available' });
+    this.acquired.push({ fingerprint: fp(key), excluded: [...(options.exclude ?? [])] });
+    let settled = false;
+    return {
+      key,
+      fingerprint: fp(key),
+      release: (outcome) => {
+        if (settled) return;
+        settled = true;
+        this.released.push({ fingerprint: fp(key), outcome });
+      },
+    };
+  }
+
+  outcomes(): string[] {
+    return this.released.map((r) => `${r.fingerprint}:${r.outcome.ok ? 'ok' : r.outcome.failure.kind === 'http' ? r.outcome.failure.status : r.outcome.failure.kind}`);
+  }
+}
+
+class FakeSessions implements SessionSource {
+  taken = 0;
+  readonly discarded: string[] = [];
+  async take(): Promise<string> {
+    return `pooled-${++this.taken}`;
+  }
+  discard(key: string): void {
+    this.discarded.push(key);
+  }
+}
+
+const fp = (key: string) => `k:${key}`;
+const http = (status: number, extra: Partial<UpstreamFailureInit> = {}) => new UpstreamFailure(`HTTP ${status}`, { kind: 'http', phase: 'query', status, ...extra });
+const answer = (...texts: string[]): UpstreamEvent[][] => [
+  ...texts.map((text): UpstreamEvent[] => [{ type: 'delta', text }]),
+  [{ type: 'metrics', inputTokens: 3, outputTokens: 2, totalTokens: 5 }, { type: 'done' }],
+];
+
+const request = (extra: Partial<GatewayRequest> = {}): GatewayRequest => ({
+  api: 'chat',
+  requestedModel: 'gpt-4o',
+  stream: true,
+  params: {},
+  messages: [{ role: 'user', content: 'hi' }],
+  ...extra,
+});
+
+const twoModels: ModelPlanner = {
+  plan: (req) => [
+    { model: 'first', endpointId: 'ep-first', request: req },
+    { model: 'second', endpointId: 'ep-second', request: req },
+  ],
+};
+
+function setup(scripts: Script[], opts: { keys?: string[]; clock?: () => number; sessions?: boolean } & Partial<Pick<EngineDeps, 'planner'>> & { maxAttempts?: number; deadlineMs?: number } = {}) {
+  const upstream = new FakeUpstream(scripts);
+  const leaser = new FakeLeaser(opts.keys ?? ['a', 'b', 'c']);
+  const sessions = opts.sessions === false ? undefined : new FakeSessions();
+  const engine = new Engine({
+    settings: { maxAttempts: opts.maxAttempts ?? 3, retryDeadlineMs: opts.deadlineMs ?? 60_000 },
+    leaser,
+    upstream,
+    router: createModelRouter({ defaultModel: 'gpt-4o' }),
+    sessions,
+    planner: opts.planner,
+    now: opts.clock,
+  });
+  return { engine, upstream, leaser, sessions };
+}
+
+async function drain(handle: CompletionHandle): Promise<GatewayEvent[]> {
+  const out: GatewayEvent[] = [];
+  for await (const batch of handle.events) out.push(...batch);
+  return out;
+}
+
+const texts = (events: GatewayEvent[]) => events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join('');
+
+// ---- the tests -----------------------------------------------------------------------------------------------
+
+describe('Engine: before the first byte', () => {
+  it('fails over to another key, and releases each key with its own outcome', async () => {
+    const { engine, leaser, upstream } = setup([{ refuse: http(502) }, { reads: [[{ type: 'keepalive' }], ...answer('Hel', 'lo')] }]);
+    const handle = await engine.startCompletion(request(), new AbortController().signal);
+    expect(handle).toMatchObject({ attempts: 2, keyFingerprint: 'k:b', endpointId: 'predefined-openai-gpt4o', model: 'gpt-4o' });
+    const events = await drain(handle);
+    expect(texts(events)).toBe('Hello');
+    expect(events.slice(-2)).toEqual([
+      { type: 'usage', usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5, estimated: false } },
+      { type: 'end', finishReason: 'stop' },
+    ]);
+    expect(leaser.outcomes()).toEqual(['k:a:502', 'k:b:ok']);
+    expect(leaser.acquired.map((a) => a.excluded)).toEqual([[], ['k:a']]);
+    expect(handle.result).toMatchObject({ outcome: 'ok', usage: { totalTokens: 5 } });
+    expect(upstream.readers[0]?.finished).toBe(true);
+  });
+
+  it('a non-stream answer cut before [DONE] is retried on another key', async () => {
+    const { engine, leaser } = setup([{ reads: [[{ type: 'delta', text: 'partial' }]] }, { reads: answer('whole') }]);
+    const handle = await engine.startCompletion(request({ stream: false }), new AbortController().signal);
+    expect((await collectAnswer(handle.events)).text).toBe('whole');
+    expect(leaser.outcomes()).toEqual(['k:a:stream_error', 'k:b:ok']);
+  });
+
+  it('a vanished session (404 on the query) is retried on a freshly created session, and the key is not blamed for it', async () => {
+    const { engine, leaser, upstream, sessions } = setup([{ refuse: http(404) }]);
+    const handle = await engine.startCompletion(request(), new AbortController().signal);
+    await drain(handle);
+    expect(upstream.queries.map((q) => q.sessionId)).toEqual(['pooled-1', 'fresh-1']);
+    expect(sessions?.discarded).toEqual(['a']);
+    // released with the failure as it was; the pool's policy judgement then spares the key
+    expect(leaser.outcomes()).toEqual(['k:a:404', 'k:b:ok']);
+  });
+
+  it('a model error moves on to the next model of the plan, on a fresh set of keys', async () => {
+    const { engine, leaser, upstream } = setup([{ refuse: http(500, { errorCode: 'model_error' }) }], { planner: twoModels });
+    const handle = await engine.startCompletion(request(), new AbortController().signal);
+    expect(handle).toMatchObject({ model: 'second', endpointId: 'ep-second', attempts: 2, keyFingerprint: 'k:a' });
+    expect(upstream.queries.map((q) => q.body.endpointId)).toEqual(['ep-first', 'ep-second']);
+    expect(leaser.acquired.map((a) => a.excluded)).toEqual([[], []]);
+    await drain(handle);
+  });
+
+  it('without a next model a model error goes to another key', async () => {
+    const { engine, leaser } = setup([{ refuse: http(500, { errorCode: 'model_error' }) }]);
+    await drain(await engine.startCompletion(request(), new AbortController().signal));
+    expect(leaser.outcomes()).toEqual(['k:a:500', 'k:b:ok']);
+  });
+
+  it('a client error is not retried: the client gets it', async () => {
+    const { engine, leaser } = setup([{ refuse: http(400, { errorCode: 'invalid_request', upstreamMessage: 'bad temperature' }) }]);
+    const err = await rejection(engine.startCompletion(request(), new AbortController().signal));
+    expect(err).toMatchObject({ status: 400, code: 'invalid_request', message: 'the upstream rejected the request: bad temperature' });
+    expect(leaser.outcomes()).toEqual(['k:a:400']);
+  });
+
+  it('every key failing: the last failure explains, counting the keys tried', async () => {
+    const { engine, leaser } = setup([{ refuse: http(502) }, { refuse: http(502) }, { refuse: http(502) }]);
+    const err = await rejection(engine.startCompletion(request(), new AbortController().signal));
+    expect(err).toMatchObject({ status: 502, code: 'upstream_error', message: 'the upstream failed (after trying 3 upstream keys): HTTP 502' });
+    expect(leaser.acquired).toHaveLength(3);
+  });
+
+  it('the keys running out: the last failure explains instead of the leaser', async () => {
+    const { engine } = setup([{ refuse: http(401, { errorCode: 'unauthenticated' }) }, { refuse: http(401, { errorCode: 'unauthenticated' }) }], { keys: ['a', 'b'] });
+    const err = await rejection(engine.startCompletion(request(), new AbortController().signal));
+    expect(err).toMatchObject({ status: 503, code: 'upstream_key_rejected', message: expect.stringContaining('(after trying 2 upstream keys)') });
+  });
+
+  it('nothing tried: the leaser\'s own error stands, and no next model is tried', async () => {
+    const { engine, upstream } = setup([], { keys: [], planner: twoModels });
+    const err = await rejection(engine.startCompletion(request(), new AbortController().signal));
+    expect(err).toMatchObject({ status: 503, code: 'no_upstream_keys_available' });
+    expect(upstream.queries).toEqual([]);
+  });
+
+  it('the retry deadline stops further attempts', async () => {
+    let t = 0;
+    const { engine, leaser } = setup([{ refuse: http(502) }, { refuse: http(502) }], { clock: () => t, deadlineMs: 1_000 });
+    const upstreamCall = engine.startCompletion(request(), new AbortController().signal);
+    t = 1_001; // the first attempt took past the deadline
+    const err = await rejection(upstreamCall);
+    expect(err).toMatchObject({ status: 502, code: 'upstream_error' });
+    expect(leaser.acquired).toHaveLength(1);
+  });
+
+  it('the retry deadline also stops the walk to the next model', async () => {
+    let t = 0;
+    const { engine, upstream } = setup([{ refuse: http(500, { errorCode: 'model_error' }) }], { clock: () => t, deadlineMs: 1_000, planner: twoModels });
+    const call = engine.startCompletion(request(), new AbortController().signal);
+    t = 5_000;
+    expect(await rejection(call)).toMatchObject({ status: 502, code: 'model_error' });
+    expect(upstream.queries).toHaveLength(1);
+  });
+
+  it('MAX_ATTEMPTS counts per model', async () => {
+    const { engine, leaser } = setup([{ refuse: http(502) }, { refuse: http(502) }], { maxAttempts: 2 });
+    expect(await rejection(engine.startCompletion(request(), new AbortController().signal))).toMatchObject({ status: 502, message: expect.stringContaining('after trying 2 upstream keys') });
+    expect(leaser.acquired).toHaveLength(2);
+  });
+});
+
+describe('Engine: after the answer started', () => {
+  it('a mid-stream error reaches the consumer as the GatewayError, after what came before it, and the key is released with the failure', async () => {
+    const { engine, leaser, upstream } = setup([
+      { reads: [[{ type: 'delta', text: 'Hel' }], [{ type: 'delta', text: 'lo' }, { type: 'error', message: 'model crashed', errorCode: 'model_error' }]] },
+    ]);
+    const handle = await engine.startCompletion(request(), new AbortController().signal);
+    const seen: GatewayEvent[] = [];
+    let thrown: unknown;
+    try {
+      for await (const batch of handle.events) seen.push(...batch);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(texts(seen)).toBe('Hello');
+    expect(thrown).toBeInstanceOf(GatewayError);
+    expect(thrown).toMatchObject({ status: 502, code: 'model_error', message: 'the upstream stream failed after the answer started: model crashed' });
+    expect(leaser.outcomes()).toEqual(['k:a:stream_error']);
+    expect(handle.result.outcome).toBe('error');
+    expect(upstream.readers[0]?.destroyed).toBe(true);
+  });
+});
+
+describe('Engine: the client leaving', () => {
+  it('before the answer: the upstream call is aborted, the lease released as client_aborted, the client told 499', async () => {
+    const { engine, leaser } = setup(['hang']);
+    const abort = new AbortController();
+    const call = engine.startCompletion(request(), abort.signal);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    abort.abort();
+    expect(await rejection(call)).toMatchObject({ status: 499, code: 'client_closed_request' });
+    expect(leaser.outcomes()).toEqual(['k:a:client_aborted']);
+    expect(leaser.acquired).toHaveLength(1);
+  });
+
+  it('before the first event: a reader waiting on the upstream is destroyed', async () => {
+    const { engine, leaser, upstream } = setup([{ reads: ['hang'] }]);
+    const abort = new AbortController();
+    const call = engine.startCompletion(request(), abort.signal);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    abort.abort();
+    expect(await rejection(call)).toMatchObject({ status: 499 });
+    expect(upstream.readers[0]?.destroyed).toBe(true);
+    expect(leaser.outcomes()).toEqual(['k:a:client_aborted']);
+  });
+
+  it('during the stream (cancel): upstream destroyed, lease released as clientClosed, outcome aborted', async () => {
+    const { engine, leaser, upstream } = setup([{ reads: [[{ type: 'delta', text: 'Hel' }], 'hang'] }]);
+    const handle = await engine.startCompletion(request(), new AbortController().signal);
+    handle.cancel();
+    handle.cancel();
+    expect(upstream.readers[0]?.destroyed).toBe(true);
+    expect(leaser.released).toHaveLength(1);
+    expect(leaser.released[0]?.outcome).toMatchObject({ ok: false, failure: { kind: 'client_aborted', phase: 'stream' } });
+    expect(handle.result.outcome).toBe('aborted');
+  });
+
+  it('during the stream (the consumer stops reading): the same', async () => {
+    const { engine, leaser, upstream } = setup([{ reads: [[{ type: 'delta', text: 'Hel' }], [{ type: 'delta', text: 'lo' }], 'hang'] }]);
+    const handle = await engine.startCompletion(request(), new AbortController().signal);
+    for await (const batch of handle.events) {
+      expect(batch).toEqual([{ type: 'text', text: 'Hel' }]);
+      break;
+    }
+    expect(upstream.readers[0]?.destroyed).toBe(true);
+    expect(leaser.released[0]?.outcome).toMatchObject({ ok: false, failure: { kind: 'client_aborted' } });
+    expect(handle.result.outcome).toBe('aborted');
+  });
+
+  it('during the stream (the signal aborts while a read waits): outcome aborted, lease released as client_aborted', async () => {
+    const { engine, leaser, upstream } = setup([{ reads: [[{ type: 'delta', text: 'Hel' }], 'hang'] }]);
+    const abort = new AbortController();
+    const handle = await engine.startCompletion(request(), abort.signal);
+    const reading = drain(handle).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    abort.abort();
+    expect(await reading).toBeInstanceOf(GatewayError);
+    expect(upstream.readers[0]?.destroyed).toBe(true);
+    expect(leaser.outcomes()).toEqual(['k:a:client_aborted']);
+    expect(handle.result.outcome).toBe('aborted');
+  });
+});
+
+describe('Engine: the answer stages', () => {
+  const tools = [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+
+  it('a tool-call answer comes out as tool calls, and the query carries the <tools> section', async () => {
+    const { engine, upstream } = setup([{ reads: answer('<tool_call name="get_weather">', '{"city": "Paris"}</tool_call>') }]);
+    const handle = await engine.startCompletion(request({ tools }), new AbortController().signal);
+    const events = await drain(handle);
+    expect(upstream.queries[0]?.body.query).toMatch(/^hi\n\n<tools>\n[\s\S]*"get_weather"[\s\S]*<\/tools>$/);
+    expect(events.filter((e) => e.type !== 'usage')).toEqual([
+      { type: 'tool_calls', calls: [{ id: expect.stringMatching(/^call_[0-9a-f]{24}$/), name: 'get_weather', arguments: '{"city":"Paris"}' }] },
+      { type: 'end', finishReason: 'tool_calls' },
+    ]);
+  });
+
+  it('a JSON answer is cut to its value, after the tool stage, and a broken one is reported on the log', async () => {
+    const { engine, upstream } = setup([{ reads: answer('Here it is:\n```json\n{"a": 1}', '\n```\nEnjoy!') }, { reads: answer('no json here') }]);
+    const req = request({ stream: false, responseFormat: { type: 'json_object' } });
+    const warnings: string[] = [];
+    const log = { warn: (_obj: object, msg: string) => warnings.push(msg) };
+    const first = await collectAnswer((await engine.startCompletion(req, new AbortController().signal, { log })).events);
+    expect(first).toMatchObject({ text: '{"a": 1}', finishReason: 'stop' });
+    expect(upstream.queries[0]?.body.query).toMatch(/^hi\n\n<response_format>\n[\s\S]*<\/response_format>$/);
+    const second = await collectAnswer((await engine.startCompletion(req, new AbortController().signal, { log })).events);
+    expect(second.text).toBe('no json here');
+    expect(warnings).toEqual(['the model did not answer with the JSON asked for; returned as it came']);
+  });
+});

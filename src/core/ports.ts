@@ -1,0 +1,57 @@
+/**
+ * What the engine needs from the world, as small interfaces: the upstream's two calls, ready sessions, and key
+ * leases. The OnDemand client, the session pool and the key pool implement them; the engine's tests script them.
+ */
+import type { UpstreamFailure } from '../ondemand/failure.js';
+import type { UpstreamEvent } from '../ondemand/frames.js';
+import type { OnDemandQueryBody } from '../ondemand/query.js';
+import type { GatewayRequest } from './types.js';
+
+/** An answer being read: batches of events (one per network read, [] once the body ended). */
+export interface UpstreamReader {
+  next(): Promise<UpstreamEvent[]>;
+  /** the answer is complete: let the connection go back to its pool */
+  finish(): void;
+  /** stop now: abort the upstream; idempotent */
+  destroy(): void;
+}
+
+export interface UpstreamCalls {
+  /** a fresh session for this key; throws an UpstreamFailure */
+  createSession(key: string, signal: AbortSignal): Promise<string>;
+  /** resolves once the upstream accepted the query (2xx); throws an UpstreamFailure */
+  openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal: AbortSignal): Promise<UpstreamReader>;
+}
+
+export interface SessionSource {
+  take(key: string, fingerprint: string, signal: AbortSignal): Promise<string>;
+  /** the upstream forgot a session taken for this key: drop the key's other ready sessions */
+  discard?(key: string): void;
+}
+
+export type CallOutcome =
+  | { ok: true; latencyMs: number }
+  | { ok: false; failure: UpstreamFailure };
+
+export interface KeyLease {
+  /** the raw upstream key: goes into the `apikey` header, never into a log */
+  readonly key: string;
+  /** short, stable, safe to log (e.g. "k:3f9a1c") */
+  readonly fingerprint: string;
+  /** exactly once per lease; later calls are ignored */
+  release(outcome: CallOutcome): void;
+}
+
+export interface AcquireOptions {
+  /** fingerprints already tried for this request */
+  exclude?: ReadonlySet<string>;
+  signal?: AbortSignal;
+}
+
+export interface Leaser {
+  /** a usable key, or a GatewayError saying why none is (and when one is due back) */
+  acquire(options?: AcquireOptions): Promise<KeyLease>;
+}
+
+/** Runs per attempt between session and query (media upload): the request as it goes upstream for this key. */
+export type SessionPrepare = (key: string, sessionId: string, request: GatewayRequest, signal: AbortSignal) => Promise<GatewayRequest>;
