@@ -133,6 +133,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       : undefined;
   const inflight: InFlight = new InFlight(idleGc ? () => idleGc.idle() : undefined);
   new Gauge({ name: 'gateway_completions_in_flight', help: 'Completions in flight, streamed or not (the shutdown drain waits for these)', registers: [obs.metrics.registry], collect() { this.set(inflight.size); } });
+  // a request without a model gets DEFAULT_MODEL, as in the original proxy, unless STRICT_MODELS asks for the 400
+  const parse = config.STRICT_MODELS ? {} : { defaultModel: config.DEFAULT_MODEL };
   const runner = { pingMs: config.KEEPALIVE_PING_MS, inflight, streamProbe: obs.streamProbe };
   const app = buildApp({
     config,
@@ -147,10 +149,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       ...obs.plugins,
       ...(config.DASHBOARD ? [dashboardRoutes()] : []),
       modelRoutes(router),
-      chatRoutes(engine, runner),
-      completionsRoutes(engine, runner),
-      responsesRoutes(engine, runner),
-      anthropicRoutes(engine, runner),
+      chatRoutes(engine, runner, parse),
+      completionsRoutes(engine, runner, parse),
+      responsesRoutes(engine, runner, parse),
+      anthropicRoutes(engine, runner, parse),
       (scope) => scope.register(keyAdminRoutes, { prefix: '/admin', pool }),
       (scope) => scope.register(clientKeyAdminRoutes, { prefix: '/admin', access: shared.access }),
     ],

@@ -82,8 +82,18 @@ export function optionalPositiveInt(value: unknown, param: string): number | und
   return value;
 }
 
-export function requireModel(value: unknown): string {
-  if (isAbsent(value)) missing('model');
+/** What every front end's parser may be told by the gateway's settings. */
+export interface ParseOptions {
+  /** the model of a request that names none (DEFAULT_MODEL, as the original proxy did); unset: `model` is required */
+  defaultModel?: string | undefined;
+}
+
+/** `model`; absent, the default model when there is one, else a 400 (`hint` says why it is required). */
+export function requireModel(value: unknown, defaultModel?: string, hint = ''): string {
+  if (isAbsent(value)) {
+    if (defaultModel !== undefined) return defaultModel;
+    missing('model', hint);
+  }
   if (typeof value !== 'string') wrongType('model', 'a string', value);
   if (value.trim() === '') invalidValue('model', 'expected a non-empty model name.');
   return value;

@@ -24,6 +24,7 @@ import {
   readToolList,
   readToolSpec,
   requireModel,
+  type ParseOptions,
   requireObject,
   requireString,
   requireText,
@@ -31,7 +32,7 @@ import {
   wrongType,
 } from '../validate.js';
 
-export interface MessagesRequestOptions {
+export interface MessagesRequestOptions extends ParseOptions {
   /** count_tokens takes the same body without max_tokens */
   requireMaxTokens?: boolean;
 }
@@ -192,7 +193,7 @@ function readOutputEffort(value: unknown, params: GenerationParams): void {
 
 export function parseMessagesRequest(body: unknown, options: MessagesRequestOptions = {}): GatewayRequest {
   if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
-  const requestedModel = requireModel(body.model);
+  const requestedModel = requireModel(body.model, options.defaultModel);
   const params: GenerationParams = {};
   const maxTokens = optionalPositiveInt(body.max_tokens, 'max_tokens');
   if (maxTokens === undefined && options.requireMaxTokens !== false) missing('max_tokens');

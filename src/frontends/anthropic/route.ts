@@ -4,6 +4,7 @@
  * `anthropic-version` and `anthropic-beta` headers are accepted and not checked.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ParseOptions } from '../validate.js';
 import type { Engine } from '../../core/engine.js';
 import type { GatewayRequest } from '../../core/types.js';
 import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
@@ -18,11 +19,11 @@ export function estimateInputTokens(req: GatewayRequest): number {
   return countTokens(upstreamQuery(req, '').query);
 }
 
-export function anthropicRoutes(engine: Engine, opts: RunnerOptions) {
+export function anthropicRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
   return (app: FastifyInstance): void => {
     const config = { renderError: renderAnthropicError };
     const messages = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const gwRequest = parseMessagesRequest(request.body);
+      const gwRequest = parseMessagesRequest(request.body, parse);
       const init = { id: newMessageId(), model: gwRequest.requestedModel };
       const frontEnd: FrontEnd = {
         streamEncoder: () => createMessagesEncoder({ ...init, inputTokens: estimateInputTokens(gwRequest) }),
@@ -32,7 +33,7 @@ export function anthropicRoutes(engine: Engine, opts: RunnerOptions) {
     };
     const countTokensRoute = async (request: FastifyRequest): Promise<{ input_tokens: number }> => {
       // counted locally on the query the request becomes; the model name is not resolved (auto routing may pick it)
-      return { input_tokens: estimateInputTokens(parseMessagesRequest(request.body, { requireMaxTokens: false })) };
+      return { input_tokens: estimateInputTokens(parseMessagesRequest(request.body, { ...parse, requireMaxTokens: false })) };
     };
     app.post('/v1/messages', { config }, messages);
     app.post('/messages', { config }, messages);

@@ -19,6 +19,7 @@ import {
   readReasoningEffort,
   readStopList,
   requireModel,
+  type ParseOptions,
   unsupported,
   wrongType,
 } from '../validate.js';
@@ -45,9 +46,9 @@ function readPrompt(value: unknown): string {
   return value[0] as string;
 }
 
-export function parseCompletionsRequest(body: unknown): ParsedCompletionsRequest {
+export function parseCompletionsRequest(body: unknown, options: ParseOptions = {}): ParsedCompletionsRequest {
   if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
-  const requestedModel = requireModel(body.model);
+  const requestedModel = requireModel(body.model, options.defaultModel);
   const prompt = readPrompt(body.prompt);
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
   const echo = optionalBoolean(body.echo, 'echo') ?? false;

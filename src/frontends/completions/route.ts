@@ -1,15 +1,16 @@
 /** POST /v1/completions: the legacy completions front end wired to the engine. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ParseOptions } from '../validate.js';
 import type { Engine } from '../../core/engine.js';
 import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
 import { parseCompletionsRequest } from './request.js';
 import { createTextCompletionEncoder, newTextCompletionId, renderTextCompletion } from './render.js';
 
-export function completionsRoutes(engine: Engine, opts: RunnerOptions) {
+export function completionsRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
   return (app: FastifyInstance): void => {
     const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const parsed = parseCompletionsRequest(request.body);
+      const parsed = parseCompletionsRequest(request.body, parse);
       const init = {
         id: newTextCompletionId(),
         created: Math.floor(Date.now() / 1000),

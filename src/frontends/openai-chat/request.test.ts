@@ -264,6 +264,12 @@ describe('parseChatRequest accepts', () => {
     else expect(request.responseFormat).toEqual(expected);
   });
 
+  it.each([undefined, null])('no model (%s) is the default model when the gateway gives one', (model) => {
+    const body = model === undefined ? { messages: [user('hi')] } : { model, messages: [user('hi')] };
+    expect(parseChatRequest(body, { defaultModel: 'gpt-4o' }).request.requestedModel).toBe('gpt-4o');
+    expect(parseChatRequest(withBody({ model: 'claude-3.7-sonnet' }), { defaultModel: 'gpt-4o' }).request.requestedModel).toBe('claude-3.7-sonnet');
+  });
+
   it('keeps the model name exactly as sent', () => {
     expect(parseChatRequest(withBody({ model: ' My-Model ' })).request.requestedModel).toBe(' My-Model ');
   });

@@ -31,6 +31,8 @@ import {
   readResponseFormat,
   readSamplingParams,
   readReasoningEffort,
+  requireModel,
+  type ParseOptions,
   readStopList,
   readToolList,
   readToolSpec,
@@ -45,7 +47,7 @@ export interface ParsedChatRequest {
   includeUsage: boolean;
 }
 
-export interface ChatRequestOptions {
+export interface ChatRequestOptions extends ParseOptions {
   /** Let image and file parts through as Message.media (the chat route does); off, they are refused with a 400. */
   acceptMedia?: boolean;
 }
@@ -290,21 +292,12 @@ function readToolChoice(value: unknown, tools: readonly ToolSpec[] | undefined):
 
 // ---- the request --------------------------------------------------------------------------------------------
 
-function readModel(value: unknown): string {
-  if (isAbsent(value)) {
-    missing('model', " OpenAI's chat completions API requires it; send the model name or alias to use.");
-  }
-  if (typeof value !== 'string') wrongType('model', 'a string', value);
-  if (value.trim() === '') invalidValue('model', 'expected a non-empty model name.');
-  return value;
-}
-
 /** Validates a chat-completions body; throws invalidRequest (400) naming the first bad field. */
 export function parseChatRequest(body: unknown, options: ChatRequestOptions = {}): ParsedChatRequest {
   if (!isObject(body)) {
     throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
   }
-  const requestedModel = readModel(body.model);
+  const requestedModel = requireModel(body.model, options.defaultModel, " OpenAI's chat completions API requires it; send the model name or alias to use.");
   const messages = readMessages(body.messages, options.acceptMedia ?? false);
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
   const includeUsage = readIncludeUsage(body.stream_options);

@@ -1,5 +1,6 @@
 /** POST /v1/chat/completions: the OpenAI chat front end wired to the engine. */
 import type { FastifyInstance } from 'fastify';
+import type { ParseOptions } from '../validate.js';
 import type { Engine } from '../../core/engine.js';
 import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
@@ -7,10 +8,10 @@ import { parseChatRequest } from './request.js';
 import { newCompletionId, renderChatCompletion } from './response.js';
 import { createChatChunkEncoder } from './stream.js';
 
-export function chatRoutes(engine: Engine, opts: RunnerOptions) {
+export function chatRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
   return (app: FastifyInstance): void => {
     const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply): Promise<void> => {
-      const { request: gwRequest, includeUsage } = parseChatRequest(request.body, { acceptMedia: true });
+      const { request: gwRequest, includeUsage } = parseChatRequest(request.body, { ...parse, acceptMedia: true });
       const id = newCompletionId();
       const created = Math.floor(Date.now() / 1000);
       const model = gwRequest.requestedModel;

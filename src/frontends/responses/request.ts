@@ -26,6 +26,7 @@ import {
   readToolList,
   readToolSpec,
   requireModel,
+  type ParseOptions,
   requireString,
   requireText,
   unsupported,
@@ -169,9 +170,9 @@ function readToolChoice(value: unknown, tools: ToolSpec[] | undefined): ToolChoi
   return { name };
 }
 
-export function parseResponsesRequest(body: unknown): ParsedResponsesRequest {
+export function parseResponsesRequest(body: unknown, options: ParseOptions = {}): ParsedResponsesRequest {
   if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
-  const requestedModel = requireModel(body.model);
+  const requestedModel = requireModel(body.model, options.defaultModel);
   for (const field of ['previous_response_id', 'conversation', 'prompt'] as const) {
     if (!isAbsent(body[field])) unsupported(field, 'this gateway stores no responses or prompts; send the whole conversation in `input`.');
   }

@@ -1,15 +1,16 @@
 /** POST /v1/responses: the OpenAI Responses front end wired to the engine. Errors keep the OpenAI shape. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ParseOptions } from '../validate.js';
 import type { Engine } from '../../core/engine.js';
 import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
 import { parseResponsesRequest } from './request.js';
 import { createResponsesEncoder, newResponseId, renderResponse, type ResponseInit } from './render.js';
 
-export function responsesRoutes(engine: Engine, opts: RunnerOptions) {
+export function responsesRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
   return (app: FastifyInstance): void => {
     const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const parsed = parseResponsesRequest(request.body);
+      const parsed = parseResponsesRequest(request.body, parse);
       const init: ResponseInit = {
         id: newResponseId(),
         createdAt: Math.floor(Date.now() / 1000),
