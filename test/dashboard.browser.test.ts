@@ -4,12 +4,16 @@
  * key, check the charts, usage and errors fill in, and that the page fits a phone. Then the same page in Simplified
  * Chinese: a zh-CN browser gets it, the EN / 中文 switch changes the language live and is remembered over a reload,
  * and the Chinese dictionary lacks no English key. The English tests run with locale en-US. Screenshots go to
- * test-artifacts/ (gitignored). Without chromium the test fails: CI (.ci/run) installs it.
+ * test-artifacts/ (gitignored). Without chromium it is skipped with a line naming the package, except under CI=true
+ * (.ci/run installs it), where it fails.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { request } from 'undici';
+import { CHROMIUM, describeNeeding } from './requirements.js';
+
+const describeWithChromium = describeNeeding(CHROMIUM);
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_KEY, UPSTREAM_KEYS, fingerprintKey, startStack, type Stack } from './harness.js';
 
@@ -82,7 +86,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-describe('dashboard in chromium', () => {
+describeWithChromium('dashboard in chromium', () => {
   it('refuses a wrong admin key, then signs in with the right one and shows the pool', async () => {
     await page.goto(`${stack.url}/dashboard`);
     await page.locator('#admin-key').fill('not-the-admin-key');
@@ -173,7 +177,7 @@ describe('dashboard in chromium', () => {
   });
 });
 
-describe('dashboard in Simplified Chinese', () => {
+describeWithChromium('dashboard in Simplified Chinese', () => {
   let context: BrowserContext;
   let zh: Page;
   const zhErrors: string[] = [];

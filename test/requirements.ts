@@ -22,7 +22,7 @@ export const CHROMIUM: Requirement = {
   programs: ['chromium', 'chromium-browser'],
   envPath: 'CHROMIUM_PATH',
   debianPackage: 'chromium',
-  needed: 'the dashboard browser test',
+  needed: 'the dashboard browser tests',
 };
 
 /** The program's path, or undefined when it is not installed. */
@@ -53,7 +53,7 @@ const announced = new Set<string>();
 /** `describe` when the program is there (or under CI=true), `describe.skip` with one line saying why otherwise. */
 export function describeNeeding(req: Requirement): ReturnType<typeof describe.skipIf> {
   if (findProgram(req) !== undefined || process.env['CI'] === 'true') return describe.skipIf(false);
-  const line = `skipped: ${req.needed} need ${req.programs[0]}: apt-get install -y ${req.debianPackage} (CI installs it and never skips)`;
+  const line = `skipped: ${req.needed}, which need ${req.programs[0]} (apt-get install -y ${req.debianPackage}; CI installs it and never skips)`;
   if (!announced.has(line)) {
     announced.add(line);
     console.warn(line);
