@@ -109,7 +109,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     ? new SessionPool({ client, size: config.SESSION_POOL_SIZE, ttlMs: config.SESSION_POOL_TTL_SEC * 1000, onError: (err, fp) => log.warn({ err, key: fp }, 'session pool: refill failed') })
     : undefined;
   const engine = new Engine({
-    settings: { maxAttempts: config.MAX_ATTEMPTS, retryDeadlineMs: config.RETRY_DEADLINE_MS },
+    settings: {
+      maxAttempts: config.MAX_ATTEMPTS,
+      retryDeadlineMs: config.RETRY_DEADLINE_MS,
+      sameKey: { baseDelayMs: config.RETRY_BACKOFF_MS, maxDelayMs: Math.max(config.RETRY_BACKOFF_MS, config.RETRY_BACKOFF_MAX_MS), maxRetryAfterMs: config.ALL_KEYS_OUT_WAIT_MS },
+    },
     leaser: pool,
     upstream: client,
     router,

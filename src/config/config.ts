@@ -94,12 +94,18 @@ export const envSchema = z.object({
   MAX_HEADER_BYTES: int(1024, 1024 * 1024).default(16 * 1024),
   HEADERS_TIMEOUT_MS: int(100, 300_000).default(30_000),
   REQUEST_TIMEOUT_MS: int(0, 3_600_000).default(120_000),
+  // after a 413 or 431 the rest of the request is read and dropped (never kept), so clients that write it all before reading see the error; 0 = close at once
+  DRAIN_MAX_BYTES: int(0, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  DRAIN_MAX_MS: int(0, 600_000).default(10_000),
   MAX_STREAMS_PER_CLIENT: int(0, 1_000_000).default(256),
   CORS_ORIGINS: list.default([]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // key pool (src/keypool)
   MAX_ATTEMPTS: int(1, 20).default(3),
   RETRY_DEADLINE_MS: int(100, 3_600_000).default(60_000),
+  // same-key retries once no other key can take the request: the first wait, doubled each time, with jitter
+  RETRY_BACKOFF_MS: int(0, 60_000).default(200),
+  RETRY_BACKOFF_MAX_MS: int(0, 60_000).default(2_000),
   BAD_KEY_RETRY_INTERVAL: int(1, 86_400 * 7).default(600),
   RATE_LIMIT_COOLDOWN_SEC: int(1, 86_400).default(60),
   TRANSIENT_COOLDOWN_SEC: int(1, 86_400).default(15),

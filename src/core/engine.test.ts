@@ -131,18 +131,26 @@ const twoModels: ModelPlanner = {
   ],
 };
 
-function setup(scripts: Script[], opts: { keys?: string[]; clock?: () => number; sessions?: boolean } & Partial<Pick<EngineDeps, 'planner'>> & { maxAttempts?: number; deadlineMs?: number } = {}) {
+function setup(
+  scripts: Script[],
+  opts: { keys?: string[]; clock?: () => number; sessions?: boolean } & Partial<Pick<EngineDeps, 'planner'>> & { maxAttempts?: number; deadlineMs?: number; sameKey?: boolean } = {},
+) {
   const upstream = new FakeUpstream(scripts);
   const leaser = new FakeLeaser(opts.keys ?? ['a', 'b', 'c']);
   const sessions = opts.sessions === false ? undefined : new FakeSessions();
   const engine = new Engine({
-    settings: { maxAttempts: opts.maxAttempts ?? 3, retryDeadlineMs: opts.deadlineMs ?? 60_000 },
+    settings: {
+      maxAttempts: opts.maxAttempts ?? 3,
+      retryDeadlineMs: opts.deadlineMs ?? 60_000,
+      ...(opts.sameKey === true ? { sameKey: { baseDelayMs: 10, maxDelayMs: 40, maxRetryAfterMs: 50 } } : {}),
+    },
     leaser,
     upstream,
     router: createModelRouter({ defaultModel: 'gpt-4o' }),
     sessions,
     planner: opts.planner,
     now: opts.clock,
+    random: () => 0.5,
   });
   return { engine, upstream, leaser, sessions };
 }
@@ -369,5 +377,46 @@ describe('Engine: the answer stages', () => {
     const second = await collectAnswer((await engine.startCompletion(req, new AbortController().signal, { log })).events);
     expect(second.text).toBe('no json here');
     expect(warnings).toEqual(['the model did not answer with the JSON asked for; returned as it came']);
+  });
+});
+
+describe('Engine: same-key retries (no other key can take the request)', () => {
+  it('a one-key pool whose key fails twice with a 5xx answers on the third try, on the same key', async () => {
+    const { engine, leaser } = setup([{ refuse: http(500) }, { refuse: http(502) }, { reads: answer('ok') }], { keys: ['only'], sameKey: true });
+    const handle = await engine.startCompletion(request(), new AbortController().signal);
+    expect(texts(await drain(handle))).toBe('ok');
+    expect(handle.attempts).toBe(3);
+    // the failures still count against the key: each lease is released with its own outcome
+    expect(leaser.outcomes()).toEqual(['k:only:500', 'k:only:502', 'k:only:ok']);
+  });
+
+  it('a stream cut before its first answer event is retried; a cut after it is not', async () => {
+    const cut = new UpstreamFailure('cut', { kind: 'network', phase: 'stream' });
+    const before = setup([{ reads: [[{ type: 'keepalive' }], cut] }, { reads: answer('ok') }], { keys: ['only'], sameKey: true });
+    expect(texts(await drain(await before.engine.startCompletion(request(), new AbortController().signal)))).toBe('ok');
+    const after = setup([{ reads: [[{ type: 'delta', text: 'par' }], cut] }], { keys: ['only'], sameKey: true });
+    const handle = await after.engine.startCompletion(request(), new AbortController().signal);
+    await expect(drain(handle)).rejects.toMatchObject({ code: 'upstream_stream_interrupted' });
+    expect(after.upstream.queries).toHaveLength(1);
+  });
+
+  it('without same-key settings a one-key pool fails at the first 5xx (as before)', async () => {
+    const { engine } = setup([{ refuse: http(500) }], { keys: ['only'] });
+    await expect(engine.startCompletion(request(), new AbortController().signal)).rejects.toMatchObject({ status: 502 });
+  });
+
+  it('gives up after MAX_ATTEMPTS with the upstream error', async () => {
+    const { engine, upstream } = setup([{ refuse: http(500) }, { refuse: http(500) }, { refuse: http(500) }, { refuse: http(500) }], { keys: ['only'], sameKey: true });
+    await expect(engine.startCompletion(request(), new AbortController().signal)).rejects.toMatchObject({ status: 502, code: 'upstream_error' });
+    expect(upstream.queries).toHaveLength(3);
+  });
+
+  it('the client leaving during the wait ends the request at once', async () => {
+    const { engine, upstream } = setup([{ refuse: http(500) }], { keys: ['only'], sameKey: true });
+    const abort = new AbortController();
+    const pending = engine.startCompletion(request(), abort.signal);
+    setTimeout(() => abort.abort(), 1);
+    await expect(pending).rejects.toMatchObject({ code: 'client_closed_request' });
+    expect(upstream.queries).toHaveLength(1);
   });
 });

@@ -14,7 +14,7 @@ import type { ModelRouter } from '../ondemand/models.js';
 import { ANSWER_STAGES, filterAnswer, upstreamQuery, type AnswerStage } from './answer.js';
 import { GatewayError } from './errors.js';
 import type { WarnLog } from './events.js';
-import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep } from './failure-policy.js';
+import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
 import { modelNotFound, type ModelPlanner, type PlannedModel } from './model-plan.js';
 import type { KeyLease, Leaser, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import { estimateUsage } from './tokens.js';
@@ -27,6 +27,17 @@ export interface EngineSettings {
   maxAttempts: number;
   /** no new attempt starts later than this after the request came in (RETRY_DEADLINE_MS) */
   retryDeadlineMs: number;
+  /** retries on the same key once no other key can take the request; undefined: none */
+  sameKey?: SameKeyBackoff | undefined;
+}
+
+export interface SameKeyBackoff {
+  /** the first wait (RETRY_BACKOFF_MS), doubled with each retry, with jitter */
+  baseDelayMs: number;
+  /** the longest wait (RETRY_BACKOFF_MAX_MS) */
+  maxDelayMs: number;
+  /** the longest Retry-After of a 429 that is waited out (ALL_KEYS_OUT_WAIT_MS) */
+  maxRetryAfterMs: number;
 }
 
 export interface EngineDeps {
@@ -44,6 +55,8 @@ export interface EngineDeps {
   stages?: readonly AnswerStage[] | undefined;
   /** milliseconds, monotonic; injected by tests */
   now?: (() => number) | undefined;
+  /** [0, 1) for the retry jitter; injected by tests */
+  random?: (() => number) | undefined;
 }
 
 /** What the attempts so far were, for the request's log line when no answer comes (the engine fills it in). */
@@ -89,15 +102,19 @@ interface Walk {
   lastKey: string | undefined;
   /** the upstream forgot a pooled session: from now on sessions are created, not taken */
   freshSession: boolean;
+  /** retries made on the same key (the backoff doubles with each) */
+  sameKeyRetries: number;
 }
 
 export class Engine {
   private readonly now: () => number;
   private readonly stages: readonly AnswerStage[];
+  private readonly random: () => number;
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? (() => performance.now());
     this.stages = deps.stages ?? ANSWER_STAGES;
+    this.random = deps.random ?? Math.random;
   }
 
   resolveModel(requested: string): { endpointId: string } {
@@ -115,7 +132,7 @@ export class Engine {
     const prepare = this.deps.prepareSession?.(req);
     const started = this.now();
     const deadline = started + this.deps.settings.retryDeadlineMs;
-    const walk: Walk = { step: 0, tried: new Set(), modelAttempts: 0, attempts: 0, keysTriedMost: 0, lastFailure: undefined, lastKey: undefined, freshSession: false };
+    const walk: Walk = { step: 0, tried: new Set(), modelAttempts: 0, attempts: 0, keysTriedMost: 0, lastFailure: undefined, lastKey: undefined, freshSession: false, sameKeyRetries: 0 };
     const situation = (keysLeft: number | undefined): FailureSituation => ({
       keysLeft,
       hasNextModel: walk.step + 1 < plan.length,
@@ -124,8 +141,7 @@ export class Engine {
       answerStarted: false,
       keysTried: walk.tried.size,
       keysTriedMost: walk.keysTriedMost,
-      // same-key retries are designed in the policy but not turned on yet
-      sameKey: undefined,
+      sameKey: this.sameKey(walk),
     });
 
     for (;;) {
@@ -168,6 +184,12 @@ export class Engine {
     }
   }
 
+  private sameKey(walk: Walk): SameKeyRetries | undefined {
+    const backoff = this.deps.settings.sameKey;
+    if (backoff === undefined) return undefined;
+    return { left: this.deps.settings.maxAttempts - walk.modelAttempts, made: walk.sameKeyRetries, ...backoff, random: this.random };
+  }
+
   /** Carries out the policy's next step (or throws its error). */
   private async follow(next: NextStep, walk: Walk, signal: AbortSignal): Promise<void> {
     switch (next.do) {
@@ -179,7 +201,8 @@ export class Engine {
         walk.modelAttempts = 0;
         return;
       case 'same_key':
-        // not produced yet (the engine passes no same-key settings): wait, then let the leaser hand out that key again
+        // wait, then let the leaser hand out that key again (or another one that came back meanwhile)
+        walk.sameKeyRetries++;
         if (walk.lastKey !== undefined) walk.tried.delete(walk.lastKey);
         try {
           await sleep(next.waitMs, undefined, { signal });

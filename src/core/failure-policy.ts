@@ -105,6 +105,8 @@ export interface SameKeyRetries {
   made: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** the longest Retry-After of a 429 waited out (ALL_KEYS_OUT_WAIT_MS); default maxDelayMs */
+  maxRetryAfterMs?: number | undefined;
   /** [0, 1), injected so the jitter is reproducible */
   random: () => number;
 }
@@ -170,7 +172,7 @@ export function sameKeyWaitMs(f: UpstreamFailure, cls: FailureClass, r: SameKeyR
   if (isSessionGone(f)) return 0; // a fresh session is the whole fix
   if (cls === 'rate' && f.retryAfterSec !== undefined) {
     const ms = f.retryAfterSec * 1000;
-    return ms <= r.maxDelayMs ? ms : undefined;
+    return ms <= (r.maxRetryAfterMs ?? r.maxDelayMs) ? ms : undefined;
   }
   // equal jitter: at least half the backoff, so retries of many requests do not land together
   const backoff = Math.min(r.maxDelayMs, r.baseDelayMs * 2 ** r.made);

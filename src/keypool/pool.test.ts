@@ -168,6 +168,22 @@ describe('punishment', () => {
 });
 
 describe('when every key is out', () => {
+  it('a degraded key still serves when no other key can (and keeps being judged); a dead one never', async () => {
+    const pool = makePool(KEYS.slice(0, 2));
+    const [a, b] = pool.list().map((k) => k.fingerprint);
+    for (let i = 0; i < 3; i++) (await pool.acquire({ exclude: new Set([b!]) })).release(timedOut());
+    expect(pool.get(a!)?.state).toBe('degraded');
+    // another usable key goes first
+    expect((await pool.acquire()).fingerprint).toBe(b);
+    // with that one tried, the degraded key is the last resort instead of a 503
+    const lease = await pool.acquire({ exclude: new Set([b!]) });
+    expect(lease.fingerprint).toBe(a);
+    lease.release({ ok: true, latencyMs: 5 });
+    pool.disable(b!);
+    (await pool.acquire()).release(failed(401));
+    await expect(pool.acquire()).rejects.toMatchObject({ status: 503 });
+  });
+
   it('answers 429 when all keys are only rate-limited', async () => {
     const pool = makePool(KEYS.slice(0, 2));
     const a = await pool.acquire();

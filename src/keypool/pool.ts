@@ -121,7 +121,7 @@ export class KeyPool implements KeyLeaser {
       const now = this.clock.now();
       const admission = this.circuit.admit(now);
       if (!admission.allow) throw circuitOpenError(admission);
-      const entry = this.selector.pick(this.entries, now, exclude);
+      const entry = this.selector.pick(this.entries, now, exclude) ?? lastResort(this.entries, exclude);
       if (entry !== undefined) {
         this.apply(entry, { type: 'tick' }, now);
         if (admission.trial) this.touchCircuit(() => this.circuit.beginTrial(now));
@@ -486,6 +486,20 @@ export class KeyPool implements KeyLeaser {
     this.unsubscribeStore = undefined;
     await this.flush();
   }
+}
+
+/**
+ * A key that is out only for a transient cooldown (degraded) still serves when no other key can: the cooldown is
+ * there to steer traffic to the other keys, and with none (a one-key pool, or all of them tried) failing the
+ * request helps nobody. The one due back first; its state is judged by the call's outcome as usual.
+ */
+function lastResort(entries: readonly KeyEntry[], exclude: ReadonlySet<string> | undefined): KeyEntry | undefined {
+  let best: KeyEntry | undefined;
+  for (const e of entries) {
+    if (e.state.status !== 'degraded' || exclude?.has(e.fingerprint) === true) continue;
+    if (best === undefined || (e.state.until ?? 0) < (best.state.until ?? 0)) best = e;
+  }
+  return best;
 }
 
 function validWeight(w: number): number {
