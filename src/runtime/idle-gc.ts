@@ -1,30 +1,4 @@
-/**
- * Gives memory back after a burst of traffic. V8 collects its old generation when that fills up, or when its memory
- * reducer decides the process is idle; after a burst that took about a minute here (2000 concurrent streams left
- * 130 MB of heap in use and 256 MB resident for 55 s, then 25 MB and 127 MB: docs/performance.md, "Memory").
- * So once the gateway has had nothing in flight for IDLE_GC_SEC, and the heap V8 holds outside its young generation
- * has grown by more than `minGrowth` since the last collection, it runs one full collection, after which V8 returns
- * the emptied pages to the system. Held, not used: V8 may already have collected part of a burst by itself and kept
- * the pages (measured: 44 MB in use in 119 MB of heap, 194 MB resident, and no collection while this looked at the
- * heap in use). The threshold (32 MiB) keeps it to real bursts: the collection itself takes milliseconds, but the
- * first burst after it finds V8's heap small again and pays for growing it (100 concurrent streams after a quiet
- * spell: TTFT p99 300 ms instead of ~50 ms when this ran after ordinary traffic with a 4 MiB threshold; V8's own
- * memory reducer, when it runs, has the same effect). Ordinary traffic grows the young generation (excluded here:
- * the follow-up below deals with it) and the old one by ~10 MB, which V8's reducer returns by itself.
- * A completion that starts meanwhile postpones it (a request never waits behind this collection unless it arrives
- * during the few tens of milliseconds it takes). One timer, armed only while idle; the request path only stamps a
- * time when the last completion leaves.
- *
- * The young generation (32 MB after any load) is shrunk by V8 at a collection only when the allocation rate it
- * measured over its last 5 s of samples is low. Right after a burst that window still holds the burst's tail, so
- * V8 often keeps it; a follow-up collection FOLLOW_UP_MS later, with nothing started in between, sees only quiet
- * time and shrinks it (measured: 3 of 3 bursts kept 32 MB with a follow-up 1 s later, 128 MB resident; 1 MB and
- * 95 MB with it 6 s later).
- *
- * The collection is V8's own `gc()`, which `node --expose-gc` would expose: the flag is set at runtime and the
- * function taken from a fresh context (it collects the whole isolate), with compaction of every page switched on
- * for that one collection only.
- */
+/** A full collection once the gateway has been idle after a burst, and a follow-up; why, and the measurement: docs/performance.md, "Runtime tuning". */
 import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 

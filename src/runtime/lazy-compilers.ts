@@ -1,9 +1,4 @@
-/**
- * Fastify's schema compilers (ajv + ajv-formats, fast-json-stringify: several MB of RSS) are required when the
- * first route with a JSON schema is compiled instead of at start. The gateway's routes validate with zod and
- * declare no fastify schema, so by default they are never loaded (idle RSS: docs/performance.md). A route that does declare
- * one gets the same default compilers fastify would have used.
- */
+/** Fastify's default schema compilers, loaded by the first route that declares a schema; why, and the measurement: docs/performance.md, "Runtime tuning". */
 import { createRequire } from 'node:module';
 import type { FastifyServerOptions } from 'fastify';
 

@@ -1,8 +1,4 @@
-/**
- * Random ids for responses (completion, message, response and tool-call ids) without a `randomBytes` call per id:
- * bytes come from one pool filled by the CSPRNG (`randomFillSync`) 4 KiB at a time, and each byte is handed out
- * once. Ids stay as unguessable as before (the same number of fresh CSPRNG bytes each) and unique.
- */
+/** Response ids from a 4 KiB CSPRNG buffer instead of a randomBytes call per id; why, and the measurement: docs/performance.md, "Runtime tuning". */
 import { randomFillSync } from 'node:crypto';
 
 const POOL_BYTES = 4096;
@@ -17,6 +13,6 @@ export function randomToken(bytes: number, encoding: 'hex' | 'base64url'): strin
     offset = 0;
   }
   const start = offset;
-  offset += bytes;
+  offset += bytes; // each byte is handed out once
   return pool.toString(encoding, start, offset);
 }

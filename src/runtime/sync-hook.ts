@@ -1,8 +1,4 @@
-/**
- * A fastify hook whose work is synchronous, registered in callback style: fastify then calls the next hook at once
- * instead of through a promise and a microtask per hook and request (the completion routes run several). A throw
- * goes to `done(err)`, which fastify handles exactly like a rejected async hook: the error handler answers.
- */
+/** A synchronous fastify hook registered callback-style, without a promise per hook; why, and the measurement: docs/performance.md, "Runtime tuning". */
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 
 export function syncHook(
@@ -12,6 +8,7 @@ export function syncHook(
     try {
       fn(request, reply);
     } catch (err) {
+      // fastify handles done(err) exactly like a rejected async hook: the error handler answers
       done(err as Error);
       return;
     }
