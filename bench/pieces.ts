@@ -15,7 +15,6 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import type { UpstreamEvent } from '../src/ondemand/frames.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +32,6 @@ if (maybeGc === undefined) {
 const gc: () => void = maybeGc;
 const MB = 1024 * 1024;
 /** frames decoded ahead of one timed stretch: few enough to stay in V8's young generation */
-const FRESH_BATCH = 4096;
 /** what each batch computed, summed, so that no batch is optimised away */
 let sink = 0;
 
@@ -187,35 +185,6 @@ function compareMemory(name: string, plain: ChildKind, tuned: ChildKind, childre
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// the inputs
-
-/** an answer cut the way the upstream cuts it: a word (with its leading space) or punctuation per delta */
-const ANSWER_DELTAS = (
-  'Sure — here is a short answer. The gateway reads every frame the upstream sends , keeps the answer text and drops ' +
-  'the rest . A stream of a few hundred words arrives as one frame per word , each with its session and message id ' +
-  ', its status and its index :\n\n1. the first point ;\n2. the second one , with "quotes" and a \\ backslash .\n'
-)
-  .split(/(?= )/)
-  .slice(0, 64);
-
-const SESSION_ID = '6a5a1f0c9d8e7b6a5f4e3d2c';
-const MESSAGE_ID = '6a5a1f0c9d8e7b6a5f4e3d2d';
-
-/** as the simulator writes them: JSON.stringify, compact */
-const compactFrames = ANSWER_DELTAS.map((answer, i) =>
-  JSON.stringify({ eventType: 'fulfillment', answer, sessionId: SESSION_ID, messageId: MESSAGE_ID, status: 'processing', eventIndex: i + 2 }),
-);
-
-/** JSON strings with every non-ASCII character as a \u escape, as the real service writes them */
-const asciiJson = (s: string): string => JSON.stringify(s).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-
-/** as the real service writes them: a space after every colon and comma, except `"eventIndex":N` */
-const spacedFrames = ANSWER_DELTAS.map(
-  (answer, i) =>
-    `{"sessionId": "${SESSION_ID}", "messageId": "${MESSAGE_ID}", "answer": ${asciiJson(answer)}, "status": "processing", "eventIndex":${i + 2}, "eventType": "fulfillment"}`,
-);
-
-// ---------------------------------------------------------------------------------------------------------------
 // the table
 
 const ns = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -247,74 +216,6 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const started = performance.now();
   const rows: Row[] = [];
-
-  // flat-json: translateFrame as shipped against the same steps with JSON.parse only
-  const { translateFrame, translateParsed, translateFlatObject } = await import('../src/ondemand/frames.js');
-  const parsedOnly = (data: string): UpstreamEvent =>
-    data.charCodeAt(0) === 0x7b && (data.includes('fulfillment') || data.includes('metricsLog') || data.includes('\\u')) ? translateParsed(data) : translateFrame(data);
-  for (const [label, frames] of [
-    ['compact', compactFrames],
-    ['spaced', spacedFrames],
-  ] as const) {
-    for (const f of frames) {
-      if (JSON.stringify(translateFrame(f)) !== JSON.stringify(parsedOnly(f))) throw new Error(`the two paths disagree on ${f}`);
-    }
-    const fast = frames.filter((f) => translateFlatObject(f) !== undefined).length;
-    console.error(`flat-json, ${label} frames (e.g. ${frames[1]}): the flat reader takes ${fast} of ${frames.length}`);
-  }
-  // Each frame's text made the way the gateway gets it, fresh for every use and not timed: its bytes decoded, the data
-  // line cut by eventsource-parser (a slice of the decoded chunk). Timed: translating it. Reusing a few strings would
-  // measure something else: on strings that are not slices the flat reader is level with JSON.parse, and ~40 %
-  // slower again once a full collection has moved them.
-  const { createParser } = await import('eventsource-parser');
-  const fresh = new Array<string>(FRESH_BATCH);
-  let cut = 0;
-  const sse = createParser({ onEvent: (message) => void (fresh[cut++] = message.data) });
-  const decoder = new TextDecoder();
-  const encoded = (frames: readonly string[]): Uint8Array[] => frames.map((f) => new TextEncoder().encode(`event:message\ndata:${f}\n\n`));
-  const framesBatch =
-    (variant: 'plain' | 'tuned', chunks: readonly Uint8Array[]): Batch =>
-    (n) => {
-      let s = 0;
-      let ns = 0;
-      for (let done = 0; done < n; done += FRESH_BATCH) {
-        const k = Math.min(FRESH_BATCH, n - done);
-        cut = 0;
-        for (let i = 0; i < k; i++) sse.feed(decoder.decode(chunks[(done + i) % chunks.length]!, { stream: true }));
-        if (cut !== k) throw new Error(`eventsource-parser cut ${cut} frames of ${k}`);
-        const start = process.cpuUsage();
-        // two loops, so that each call site sees one function only
-        if (variant === 'tuned') {
-          for (let i = 0; i < k; i++) {
-            const e = translateFrame(fresh[i]!);
-            if (e.type === 'delta') s += e.text.length;
-          }
-        } else {
-          for (let i = 0; i < k; i++) {
-            const e = parsedOnly(fresh[i]!);
-            if (e.type === 'delta') s += e.text.length;
-          }
-        }
-        ns += cpuNs(start);
-      }
-      sink += s;
-      return ns;
-    };
-  const fastTaken = (frames: readonly string[]): number => frames.filter((f) => translateFlatObject(f) !== undefined).length;
-  for (const [label, frames] of [
-    ['compact delta frames (simulator)', compactFrames],
-    ['spaced delta frames (real service)', spacedFrames],
-  ] as const) {
-    const chunks = encoded(frames);
-    const c = await compareCpu(`flat-json, ${label}`, framesBatch('plain', chunks), framesBatch('tuned', chunks), rounds);
-    rows.push({
-      piece: `flat-json: ${label}, flat reader takes ${fastTaken(frames)}/${frames.length}`,
-      plain: `JSON.parse ${ns(c.plain)} ns/frame`,
-      tuned: `${ns(c.tuned)} ns/frame`,
-      ratio: ratioText(c),
-      saves: savesText(c.saved, (x) => `${ns(x)} ns per frame (${((x * 64) / 1000).toFixed(1)} µs per 64-delta stream)`),
-    });
-  }
 
   // random-id: one pooled CSPRNG buffer against a randomBytes call per id
   const { randomToken } = await import('../src/runtime/random-id.js');

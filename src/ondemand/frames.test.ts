@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createFrameParser, translateFlatObject, translateFrame, translateParsed, type UpstreamEvent } from './frames.js';
+import { createFrameParser, translateFrame, translateParsed, type UpstreamEvent } from './frames.js';
 
 const encoder = new TextEncoder();
 const bytes = (s: string): Uint8Array => encoder.encode(s);
@@ -293,92 +293,3 @@ describe('translateFrame: frames skipped without parsing', () => {
   });
 });
 
-describe('translateFlatObject: the fast path for flat frames', () => {
-  const frame = (answer: string, rest = ',"sessionId":"s1","messageId":"m1","status":"processing","eventIndex":3'): string =>
-    `{"eventType":"fulfillment","answer":${answer}${rest}}`;
-  it.each<[string, UpstreamEvent | undefined]>([
-    [frame('"plain"'), delta('plain')],
-    [frame('"say \\"hi\\""'), delta('say "hi"')],
-    [frame('"back\\\\slash\\\\"'), delta('back\\slash\\')],
-    [frame('"\\\\\\""'), delta('\\"')],
-    [frame('"caf\\u00e9 \\u00C9 \\ud83d\\ude00"'), delta('café É 😀')],
-    [frame('"lone \\ud800"'), delta('lone \ud800')],
-    [frame('"tab\\tnl\\ncr\\r\\b\\f\\/"'), delta('tab\tnl\ncr\r\b\f/')],
-    [frame('"raw ünïcødé 😀 \u2028"'), delta('raw ünïcødé 😀 \u2028')],
-    [frame('""'), K],
-    [frame('null'), K],
-    [frame('12'), K],
-    [frame('"x"', ''), delta('x')],
-    [frame('"x"', ',"n":-0.5e+3,"t":true,"f":false,"z":null,"k":0'), delta('x')],
-    // a repeated key keeps its last value, as in JSON.parse
-    [frame('"first"', ',"answer":"second"'), delta('second')],
-    [frame('"first"', ',"answer":null'), K],
-    ['{"answer":"a","eventType":"fulfillment"}', delta('a')],
-    ['{"eventType":"fulfillment_thinking","thinking":"plain"}', { type: 'thinking', text: 'plain' }],
-    ['{"eventType":"metricsLog","publicMetrics":7}', K],
-    ['{"eventType":"statusLog","answer":"x"}', K],
-    ['{"answer":"x"}', K],
-    ['{}', K],
-    // not for the fast path: the strict parse decides
-    [frame('"x"', ',"nested":{"a":1}'), undefined],
-    [frame('"x"', ',"list":[1]'), undefined],
-    ['{"eventType" : "fulfillment","answer":"x"}', undefined],
-    [`${frame('"x"')} `, undefined],
-    ['{"event\\u0054ype":"fulfillment","answer":"x"}', undefined],
-    // malformed: refused here, and the strict parse gives keepalive
-    [frame('"unterminated'), undefined],
-    [frame('"bad \\x escape"'), undefined],
-    [frame('"short \\u12"'), undefined],
-    [frame('"bad hex \\u12g4"'), undefined],
-    [frame('"raw\tcontrol"'), undefined],
-    [frame('"x"', ',"n":01'), undefined],
-    [frame('"x"', ',"n":1.'), undefined],
-    [frame('"x"', ',"n":-'), undefined],
-    [frame('"x"', ',"n":1e'), undefined],
-    [frame('"x"', ',"t":tru'), undefined],
-    [frame('"x"', ','), undefined],
-    [frame('"x"', ',"k"'), undefined],
-    ['{"eventType":"fulfillment","answer":"x"', undefined],
-    ['{"eventType":"fulfillment","answer":"x"}}', undefined],
-    ['{,}', undefined],
-  ])('%j', (data, expected) => {
-    expect(translateFlatObject(data)).toEqual(expected);
-    // whatever the fast path says, translateFrame agrees with the strict parse
-    expect(translateFrame(data)).toEqual(translateParsed(data));
-  });
-
-  it('property: on any flat object, the fast path agrees with JSON.parse', () => {
-    const scalar = fc.oneof(fc.string({ unit: 'binary' }), fc.string(), fc.double(), fc.integer(), fc.boolean(), fc.constant(null));
-    const key = fc.oneof(fc.constantFrom('eventType', 'answer', 'thinking', 'sessionId', 'status'), fc.string());
-    const eventType = fc.constantFrom('fulfillment', 'fulfillment_thinking', 'metricsLog', 'statusLog');
-    fc.assert(
-      fc.property(eventType, fc.string({ unit: 'binary' }), fc.array(fc.tuple(key, scalar), { maxLength: 6 }), (type, answer, extra) => {
-        const parts = [`"eventType":${JSON.stringify(type)}`, `"answer":${JSON.stringify(answer)}`, `"thinking":${JSON.stringify(answer)}`];
-        for (const [k, v] of extra) parts.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`);
-        const text = `{${parts.join(',')}}`;
-        const fast = translateFlatObject(text);
-        const strict = translateParsed(text);
-        // only an escaped key (JSON.stringify escapes control characters, quotes and backslashes) may be refused
-        if (fast === undefined) expect(extra.some(([k]) => JSON.stringify(k) !== `"${k}"`)).toBe(true);
-        else expect(fast).toEqual(strict);
-        expect(translateFrame(text)).toEqual(strict);
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('property: a damaged frame is read as JSON.parse reads it', () => {
-    const base = '{"eventType":"fulfillment","answer":"a \\"b\\" \\\\ \\u00e9 c","sessionId":"s","eventIndex":-1.5e2,"ok":true,"no":null}';
-    const chars = fc.constantFrom('"', '\\', ',', ':', '{', '}', '[', 'u', '0', 'e', '.', '-', ' ', '\t', 'x');
-    fc.assert(
-      fc.property(fc.nat(base.length), fc.nat(3), chars, (at, removed, inserted) => {
-        const text = base.slice(0, at) + inserted + base.slice(Math.min(base.length, at + removed));
-        if (!text.startsWith('{')) return;
-        const fast = translateFlatObject(text);
-        if (fast !== undefined) expect(fast).toEqual(translateParsed(text));
-        expect(translateFrame(text)).toEqual(translateParsed(text));
-      }),
-      { numRuns: 500 },
-    );
-  });
-});

@@ -9,7 +9,6 @@
  * Nothing here throws on upstream input.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
-import { readFlatObject } from '../runtime/flat-json.js';
 
 export type UpstreamEvent =
   /** eventType fulfillment: a piece of the answer, to append */
@@ -154,8 +153,7 @@ export function translateFrame(data: string): UpstreamEvent {
   // every few seconds): skip parsing a frame whose eventType cannot be one we act on. All three names contain
   // "fulfillment" or "metricsLog"; a frame with a \u escape is parsed anyway, as the name could be escaped.
   if (!text.includes('fulfillment') && !text.includes('metricsLog') && !text.includes('\\u')) return KEEPALIVE;
-  // A flat, compact object (every delta frame) is read without building it; anything else is parsed in full.
-  return translateFlatObject(text) ?? translateParsed(text);
+  return translateParsed(text);
 }
 
 /** The strict path: JSON.parse, then the frame's eventType. `text` starts with `{`. */
@@ -176,27 +174,6 @@ export function translateParsed(text: string): UpstreamEvent {
       return translateMetrics(frame['publicMetrics']);
     default:
       // statusLog (its last message repeats the whole answer), planning_*, step_*, unknown types
-      return KEEPALIVE;
-  }
-}
-
-const FRAME_FIELDS = ['eventType', 'answer', 'thinking'] as const;
-
-/**
- * The fast path: a flat, compact frame (how the simulator and some upstream relays write deltas) read without
- * building it; undefined for anything else, which the caller then parses in full.
- */
-export function translateFlatObject(text: string): UpstreamEvent | undefined {
-  const fields = readFlatObject(text, FRAME_FIELDS);
-  if (fields === undefined) return undefined;
-  const [eventType, answer, thinking] = fields;
-  switch (eventType) {
-    case 'fulfillment':
-      return answer !== undefined && answer !== '' ? { type: 'delta', text: answer } : KEEPALIVE;
-    case 'fulfillment_thinking':
-      return thinking !== undefined && thinking !== '' ? { type: 'thinking', text: thinking } : KEEPALIVE;
-    default:
-      // metricsLog without a publicMetrics object, statusLog, unknown types, no eventType
       return KEEPALIVE;
   }
 }

@@ -9,7 +9,7 @@ describe('randomToken', () => {
 
   it('never repeats across pool refills', () => {
     const seen = new Set<string>();
-    // 4 KiB pool / 18 bytes: this crosses the refill boundary several times
+    // 4 KiB buffer / 18 bytes: this crosses the refill boundary several times
     for (let i = 0; i < 2000; i++) seen.add(randomToken(18, 'base64url'));
     expect(seen.size).toBe(2000);
   });
