@@ -38,7 +38,9 @@ const clients = Number(values.clients);
 const mode = values.gateway;
 const attempts = values['max-attempts'];
 if (!(seconds > 0 && clients > 0) || (mode !== 'process' && mode !== 'inline') || !(attempts === 'keys' || attempts === 'default' || Number(attempts) > 0)) {
-  console.error('usage: npm run chaos -- [--seconds N] [--clients N] [--seed N] [--epoch ms] [--max-attempts keys|default|N] [--gateway process|inline] [--node-args "..."] [--no-build]');
+  console.error(
+    'usage: npm run chaos -- [--seconds N] [--clients N] [--seed N] [--epoch ms] [--max-attempts keys|default|N] [--gateway process|inline] [--node-args "..."] [--no-build]',
+  );
   process.exit(2);
 }
 
@@ -54,7 +56,10 @@ if (mode === 'process' && !values['no-build']) {
   }
 }
 
-const load = (): string => loadavg().map((n) => n.toFixed(2)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
 const loadBefore = load();
 console.log(
   `chaos: ${clients} clients for ${seconds} s, faults change every ${values.epoch} ms (seed ${values.seed}), gateway ${mode === 'process' ? 'in its own process' : 'in this process'}, ` +

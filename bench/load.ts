@@ -20,8 +20,7 @@ export const UPSTREAM_KEYS = ['od-bench-key-a1', 'od-bench-key-b2', 'od-bench-ke
 const ENDPOINT = 'predefined-openai-gpt4o';
 const PROMPT = 'Say something about the benchmark';
 
-export const chatBody = (stream: boolean): string =>
-  JSON.stringify({ model: 'gpt-4o', stream, messages: [{ role: 'user', content: PROMPT }] });
+export const chatBody = (stream: boolean): string => JSON.stringify({ model: 'gpt-4o', stream, messages: [{ role: 'user', content: PROMPT }] });
 export const chatHeaders = { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' };
 
 /** what marks a network read as carrying answer text */

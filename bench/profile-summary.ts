@@ -54,7 +54,10 @@ const busy = totalHits - (byModule.get('(idle)') ?? 0);
 const pct = (hits: number): string => `${((hits / Math.max(1, busy)) * 100).toFixed(1).padStart(5)}%`;
 const print = (title: string, m: Map<string, number>): void => {
   console.log(`\n${title} (self time, % of non-idle ${((busy * msPerHit) / 1000).toFixed(1)} s)`);
-  for (const [k, hits] of [...m].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  for (const [k, hits] of [...m]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)) {
     console.log(`${pct(hits)}  ${k}`);
   }
 };

@@ -247,7 +247,8 @@ async function main(): Promise<void> {
     const profileDir = join(root, 'bench-results', 'profiles');
     if (profile) mkdirSync(profileDir, { recursive: true });
     /** --profile: the gateway and the baseline each write a --cpu-prof profile, to be compared side by side */
-    const profileArgs = (name: ProxyName) => (profile && name !== 'gateway-nopool' ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] } : {});
+    const profileArgs = (name: ProxyName) =>
+      profile && name !== 'gateway-nopool' ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] } : {};
     for (const name of PROXIES) {
       const port = await freePort();
       if (name === 'baseline') {
@@ -302,10 +303,12 @@ async function main(): Promise<void> {
     log('warming up');
     for (const t of [direct, ...Object.values(targets)]) {
       const pool = dispatcherFor(t, 8);
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        for (let i = 0; i < 25; i++) await timedRequest(t, pool);
-        await timedStream(t, pool);
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let i = 0; i < 25; i++) await timedRequest(t, pool);
+          await timedStream(t, pool);
+        }),
+      );
       await pool.close();
     }
     await sleep(1000);
@@ -342,9 +345,10 @@ async function main(): Promise<void> {
     }
 
     // b. throughput, closed loop of 64
-    const throughput = Object.fromEntries(
-      PROXIES.map((p) => [p, { rps: NaN, p99: NaN, errors: NaN, cpuMsPerReq: NaN, kInstrPerReq: NaN, loadCoreBusy: NaN }]),
-    ) as Record<ProxyName, ThroughputRow>;
+    const throughput = Object.fromEntries(PROXIES.map((p) => [p, { rps: NaN, p99: NaN, errors: NaN, cpuMsPerReq: NaN, kInstrPerReq: NaN, loadCoreBusy: NaN }])) as Record<
+      ProxyName,
+      ThroughputRow
+    >;
     for (const p of PHASES.has('b') ? PROXIES : []) {
       log(`b. throughput: ${p}, 64 connections, ${PLAN.throughputSec} s`);
       throughput[p] = await throughputPhase(proxies[p], sim, PLAN.throughputSec);
@@ -441,8 +445,22 @@ function buildReport(r: Results): { text: string; json: unknown } {
   const ratio = (a: number, b: number): string => (Number.isFinite(a / b) && b !== 0 ? `${round(a / b, 2)}x` : '-');
   const lat = r.latency;
   const direct = r.withRtt['direct']!;
-  rows.push(['a. added latency p50 (ms), c=1', '0', f(lat.baseline.addedP50), f(lat.gateway.addedP50), f(lat['gateway-nopool'].addedP50), ratio(lat.gateway.addedP50, lat.baseline.addedP50)]);
-  rows.push(['a. added latency p99 (ms), c=1', '0', f(lat.baseline.addedP99), f(lat.gateway.addedP99), f(lat['gateway-nopool'].addedP99), ratio(lat.gateway.addedP99, lat.baseline.addedP99)]);
+  rows.push([
+    'a. added latency p50 (ms), c=1',
+    '0',
+    f(lat.baseline.addedP50),
+    f(lat.gateway.addedP50),
+    f(lat['gateway-nopool'].addedP50),
+    ratio(lat.gateway.addedP50, lat.baseline.addedP50),
+  ]);
+  rows.push([
+    'a. added latency p99 (ms), c=1',
+    '0',
+    f(lat.baseline.addedP99),
+    f(lat.gateway.addedP99),
+    f(lat['gateway-nopool'].addedP99),
+    ratio(lat.gateway.addedP99, lat.baseline.addedP99),
+  ]);
   rows.push(['a. floor: one bare HTTP exchange with core 0, p50 / p99 (ms)', `${f(r.hopLatency.p50)} / ${f(r.hopLatency.p99)}`, '', '', '', '']);
   rows.push([
     `a'. latency p50 (ms), session RTT ${SESSION_RTT_MS} ms`,
@@ -455,10 +473,31 @@ function buildReport(r: Results): { text: string; json: unknown } {
   const tp = r.throughput;
   rows.push(['b. req/s, 64 conns, upstream 20 ms', '-', f(tp.baseline.rps, 0), f(tp.gateway.rps, 0), f(tp['gateway-nopool'].rps, 0), ratio(tp.gateway.rps, tp.baseline.rps)]);
   rows.push(['b. p99 (ms)', '-', f(tp.baseline.p99), f(tp.gateway.p99), f(tp['gateway-nopool'].p99), ratio(tp.gateway.p99, tp.baseline.p99)]);
-  rows.push(['b. proxy CPU ms / request', '-', f(tp.baseline.cpuMsPerReq, 3), f(tp.gateway.cpuMsPerReq, 3), f(tp['gateway-nopool'].cpuMsPerReq, 3), ratio(tp.gateway.cpuMsPerReq, tp.baseline.cpuMsPerReq)]);
-  rows.push(['b. proxy instructions / request (k, perf)', '-', f(tp.baseline.kInstrPerReq, 0), f(tp.gateway.kInstrPerReq, 0), f(tp['gateway-nopool'].kInstrPerReq, 0), ratio(tp.gateway.kInstrPerReq, tp.baseline.kInstrPerReq)]);
+  rows.push([
+    'b. proxy CPU ms / request',
+    '-',
+    f(tp.baseline.cpuMsPerReq, 3),
+    f(tp.gateway.cpuMsPerReq, 3),
+    f(tp['gateway-nopool'].cpuMsPerReq, 3),
+    ratio(tp.gateway.cpuMsPerReq, tp.baseline.cpuMsPerReq),
+  ]);
+  rows.push([
+    'b. proxy instructions / request (k, perf)',
+    '-',
+    f(tp.baseline.kInstrPerReq, 0),
+    f(tp.gateway.kInstrPerReq, 0),
+    f(tp['gateway-nopool'].kInstrPerReq, 0),
+    ratio(tp.gateway.kInstrPerReq, tp.baseline.kInstrPerReq),
+  ]);
   rows.push(['b. errors', '-', f(tp.baseline.errors, 0), f(tp.gateway.errors, 0), f(tp['gateway-nopool'].errors, 0), '']);
-  rows.push(['b. load core (1) busy', '-', `${f(tp.baseline.loadCoreBusy * 100, 0)}%`, `${f(tp.gateway.loadCoreBusy * 100, 0)}%`, `${f(tp['gateway-nopool'].loadCoreBusy * 100, 0)}%`, '']);
+  rows.push([
+    'b. load core (1) busy',
+    '-',
+    `${f(tp.baseline.loadCoreBusy * 100, 0)}%`,
+    `${f(tp.gateway.loadCoreBusy * 100, 0)}%`,
+    `${f(tp['gateway-nopool'].loadCoreBusy * 100, 0)}%`,
+    '',
+  ]);
   const s = r.streams;
   s['direct']!.forEach((d, i) => {
     const b = s['baseline']![i]!;
@@ -472,16 +511,35 @@ function buildReport(r: Results): { text: string; json: unknown } {
     rows.push([`c. ${n} streams`, held(d), held(b), held(g), held(p), '']);
     rows.push([`c. ${n} streams: TTFT p99 (ms)`, f(d.ttftP99), f(b.ttftP99), f(g.ttftP99), f(p.ttftP99), ratio(g.ttftP99, b.ttftP99)]);
     rows.push([`c. ${n} streams: gap p50 / p99 / max (ms)`, gaps(d), gaps(b), gaps(g), gaps(p), '']);
-    rows.push([`c. ${n} streams: proxy CPU ms / stream`, '-', f(b.cpuMsPerStream), f(g.cpuMsPerStream), f(p.cpuMsPerStream), ratio(g.cpuMsPerStream ?? NaN, b.cpuMsPerStream ?? NaN)]);
+    rows.push([
+      `c. ${n} streams: proxy CPU ms / stream`,
+      '-',
+      f(b.cpuMsPerStream),
+      f(g.cpuMsPerStream),
+      f(p.cpuMsPerStream),
+      ratio(g.cpuMsPerStream ?? NaN, b.cpuMsPerStream ?? NaN),
+    ]);
     rows.push([`c. ${n} streams: proxy peak RSS (MB)`, '-', f(b.peakRssMb, 0), f(g.peakRssMb, 0), f(p.peakRssMb, 0), ratio(g.peakRssMb ?? NaN, b.peakRssMb ?? NaN)]);
   });
-  const rssRow = (label: string, x: Record<ProxyName, number>, d = 0): string[] => [label, '-', f(x.baseline, d), f(x.gateway, d), f(x['gateway-nopool'], d), ratio(x.gateway, x.baseline)];
+  const rssRow = (label: string, x: Record<ProxyName, number>, d = 0): string[] => [
+    label,
+    '-',
+    f(x.baseline, d),
+    f(x.gateway, d),
+    f(x['gateway-nopool'], d),
+    ratio(x.gateway, x.baseline),
+  ];
   rows.push(rssRow('d. RSS 1 s after the warm-up (MB)', r.warmRss));
   rows.push(rssRow(`d. RSS idle, after ${PLAN.idleMs / 1000} s quiet (MB)`, r.idleRss));
   rows.push(rssRow('d. RSS peak, stream load (MB)', r.peakRss));
   rows.push(rssRow('d. RSS 5 s after the load (MB)', r.after5sRss));
   rows.push(rssRow(`d. RSS ${PLAN.settleMs / 1000} s after the load (MB)`, r.afterRss));
-  rows.push([`d. s until back within ${NEAR_IDLE}x idle`, '-', ...(['baseline', 'gateway', 'gateway-nopool'] as const).map((p) => (Number.isFinite(r.backNearIdleSec[p]) ? String(r.backNearIdleSec[p]) : `> ${PLAN.settleMs / 1000}`)), '']);
+  rows.push([
+    `d. s until back within ${NEAR_IDLE}x idle`,
+    '-',
+    ...(['baseline', 'gateway', 'gateway-nopool'] as const).map((p) => (Number.isFinite(r.backNearIdleSec[p]) ? String(r.backNearIdleSec[p]) : `> ${PLAN.settleMs / 1000}`)),
+    '',
+  ]);
 
   check('added latency p50 <= 0.5 ms', `${f(lat.gateway.addedP50)} ms`, lat.gateway.addedP50 <= 0.5);
   check('added latency p99 <= 2 ms', `${f(lat.gateway.addedP99)} ms`, lat.gateway.addedP99 <= 2);
@@ -503,7 +561,9 @@ function buildReport(r: Results): { text: string; json: unknown } {
   check('RSS under the stream load <= 250 MB', `${f(r.peakRss.gateway, 0)} MB`, r.peakRss.gateway <= 250);
   check(
     `RSS back near idle after the load (<= ${NEAR_IDLE}x idle within ${PLAN.settleMs / 1000} s)`,
-    Number.isFinite(r.backNearIdleSec.gateway) ? `after ${r.backNearIdleSec.gateway} s (${f(r.afterRss.gateway, 0)} MB at ${PLAN.settleMs / 1000} s)` : `${f(r.afterRss.gateway, 0)} MB at ${PLAN.settleMs / 1000} s`,
+    Number.isFinite(r.backNearIdleSec.gateway)
+      ? `after ${r.backNearIdleSec.gateway} s (${f(r.afterRss.gateway, 0)} MB at ${PLAN.settleMs / 1000} s)`
+      : `${f(r.afterRss.gateway, 0)} MB at ${PLAN.settleMs / 1000} s`,
     Number.isFinite(r.backNearIdleSec.gateway),
   );
   check(

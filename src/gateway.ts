@@ -88,9 +88,22 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   // REDIS_URL: state shared by the replicas in Redis; otherwise the SQLite file in DATA_DIR (src/wiring/state.ts)
   const shared = await openSharedState(config, { store: opts.store, fileClientKeys: configFile?.current.clientKeys, onError: (err, context) => log.warn({ err }, context) });
   const store = shared.store;
-  const pool = await createKeyPool({ config, store, peers: shared.peers, probe, fileKeys: configFile?.upstreamKeys(), onError: (err, context) => log.warn({ err }, `key pool: ${context}`) });
+  const pool = await createKeyPool({
+    config,
+    store,
+    peers: shared.peers,
+    probe,
+    fileKeys: configFile?.upstreamKeys(),
+    onError: (err, context) => log.warn({ err }, `key pool: ${context}`),
+  });
   shared.attachPool(pool);
-  const obs = createObservability({ config, pool, usageStore: opts.usageStore ?? shared.usageStore, inMemory: opts.store !== undefined, onError: (err, context) => log.warn({ err }, context) });
+  const obs = createObservability({
+    config,
+    pool,
+    usageStore: opts.usageStore ?? shared.usageStore,
+    inMemory: opts.store !== undefined,
+    onError: (err, context) => log.warn({ err }, context),
+  });
   const health: HealthChecker = startHealthChecks({
     pool,
     intervalSec: config.HEALTH_CHECK_INTERVAL,
@@ -105,9 +118,15 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     fileModels: configFile?.current['models'],
   });
   const router = models.router;
-  const sessions = config.SESSION_POOL_SIZE > 0
-    ? new SessionPool({ client, size: config.SESSION_POOL_SIZE, ttlMs: config.SESSION_POOL_TTL_SEC * 1000, onError: (err, fp) => log.warn({ err, key: fp }, 'session pool: refill failed') })
-    : undefined;
+  const sessions =
+    config.SESSION_POOL_SIZE > 0
+      ? new SessionPool({
+          client,
+          size: config.SESSION_POOL_SIZE,
+          ttlMs: config.SESSION_POOL_TTL_SEC * 1000,
+          onError: (err, fp) => log.warn({ err, key: fp }, 'session pool: refill failed'),
+        })
+      : undefined;
   const engine = new Engine({
     settings: {
       maxAttempts: config.MAX_ATTEMPTS,
@@ -136,7 +155,14 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         })
       : undefined;
   const inflight: InFlight = new InFlight(idleGc ? () => idleGc.idle() : undefined);
-  new Gauge({ name: 'gateway_completions_in_flight', help: 'Completions in flight, streamed or not (the shutdown drain waits for these)', registers: [obs.metrics.registry], collect() { this.set(inflight.size); } });
+  new Gauge({
+    name: 'gateway_completions_in_flight',
+    help: 'Completions in flight, streamed or not (the shutdown drain waits for these)',
+    registers: [obs.metrics.registry],
+    collect() {
+      this.set(inflight.size);
+    },
+  });
   // a request without a model gets DEFAULT_MODEL, as in the original proxy, unless STRICT_MODELS asks for the 400
   const parse = config.STRICT_MODELS ? {} : { defaultModel: config.DEFAULT_MODEL };
   const runner = { pingMs: config.KEEPALIVE_PING_MS, inflight, streamProbe: obs.streamProbe };

@@ -133,7 +133,7 @@ describe('messages.stream', () => {
     expect(startInput).toBe(countTokens('count me'));
   });
 
-  it('a failure after the answer started: the SDK throws with Anthropic\'s error type', async () => {
+  it("a failure after the answer started: the SDK throws with Anthropic's error type", async () => {
     stack.sim.setAllKeysBehavior({ kind: 'stream_error', afterDeltas: 2, errorCode: 'model_error', message: 'the model fell over' });
     const stream = client.messages.stream({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'one two three four' }] });
     let text = '';
@@ -182,9 +182,11 @@ describe('images and documents', () => {
   });
 });
 
-describe('errors in Anthropic\'s shape', () => {
+describe("errors in Anthropic's shape", () => {
   it('400 without max_tokens', async () => {
-    const err = (await client.messages.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] } as never).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    const err = (await client.messages.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] } as never).catch((e: unknown) => e)) as InstanceType<
+      typeof Anthropic.APIError
+    >;
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect(err.error).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Missing required parameter: 'max_tokens'." } });
   });
@@ -200,14 +202,16 @@ describe('errors in Anthropic\'s shape', () => {
     expect(err.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
   });
 
-  it('401 with a wrong key, in Anthropic\'s shape', async () => {
+  it("401 with a wrong key, in Anthropic's shape", async () => {
     const bad = new Anthropic({ apiKey: 'wrong', baseURL: stack.url, maxRetries: 0 });
-    const err = (await bad.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    const err = (await bad.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<
+      typeof Anthropic.APIError
+    >;
     expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
     expect(err.error).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'Incorrect API key provided.' } });
   });
 
-  it('invalid JSON is a 400 in Anthropic\'s shape', async () => {
+  it("invalid JSON is a 400 in Anthropic's shape", async () => {
     const res = await fetch(`${stack.url}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': CLIENT_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
@@ -219,7 +223,9 @@ describe('errors in Anthropic\'s shape', () => {
 
   it('upstream keys all refused: 503 overloaded_error', async () => {
     stack.sim.setAllKeysBehavior({ kind: 'http', status: 401 });
-    const err = (await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    const err = (await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<
+      typeof Anthropic.APIError
+    >;
     expect(err.status).toBe(503);
     expect(err.error).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
   });

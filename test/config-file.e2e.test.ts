@@ -76,7 +76,6 @@ async function keyList(s: Stack, adminKey: string): Promise<KeyInfo[]> {
 const fps = (list: readonly { fingerprint: string }[]) => list.map((k) => k.fingerprint).sort();
 const fpsOf = (...keys: string[]) => keys.map((k) => fingerprintKey(k)).sort();
 
-
 function expectNoSecretIn(text: string): void {
   for (const secret of ALL_SECRETS) expect(text).not.toContain(secret);
 }

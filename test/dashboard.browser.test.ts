@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { CHROMIUM, describeNeeding } from './requirements.js';
 
 const describeWithChromium = describeNeeding(CHROMIUM);
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CLIENT_KEY, UPSTREAM_KEYS, fingerprintKey, startStack, type Stack } from './harness.js';
 
 const ADMIN = 'adm-dashboard-0123456789';

@@ -22,21 +22,11 @@ export interface OpenStream {
 }
 
 /** POST a body (string or JSON) and read the whole response; never rejects on HTTP status or a cut socket. */
-export function post(
-  url: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-  opts: { method?: string; timeoutMs?: number; agent?: Agent } = {},
-): Promise<RawResponse> {
+export function post(url: string, body: unknown, headers: Record<string, string> = {}, opts: { method?: string; timeoutMs?: number; agent?: Agent } = {}): Promise<RawResponse> {
   return open(url, body, headers, opts).done;
 }
 
-export function open(
-  url: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-  opts: { method?: string; timeoutMs?: number; agent?: Agent } = {},
-): OpenStream {
+export function open(url: string, body: unknown, headers: Record<string, string> = {}, opts: { method?: string; timeoutMs?: number; agent?: Agent } = {}): OpenStream {
   const data = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   let text = '';
   const watchers: Array<{ marker: string; resolve: (t: string) => void }> = [];
@@ -107,11 +97,7 @@ export function isOpenAIError(value: unknown): boolean {
   if (typeof e !== 'object' || e === null) return false;
   const { message, type, param, code } = e as Record<string, unknown>;
   return (
-    typeof message === 'string' &&
-    message.length > 0 &&
-    typeof type === 'string' &&
-    (param === null || typeof param === 'string') &&
-    (code === null || typeof code === 'string')
+    typeof message === 'string' && message.length > 0 && typeof type === 'string' && (param === null || typeof param === 'string') && (code === null || typeof code === 'string')
   );
 }
 

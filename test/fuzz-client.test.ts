@@ -68,7 +68,10 @@ const message = fc.oneof(
       role: fc.oneof(fc.constantFrom('user', 'system', 'assistant', 'tool', 'developer', 'function'), text, odd),
       content: fc.oneof(text, fc.array(part, { maxLength: 4 }), odd),
       name: fc.oneof(text, odd),
-      tool_calls: fc.oneof(odd, fc.array(fc.record({ id: text, type: fc.constant('function'), function: fc.record({ name: text, arguments: fc.oneof(text, odd) }) }), { maxLength: 2 })),
+      tool_calls: fc.oneof(
+        odd,
+        fc.array(fc.record({ id: text, type: fc.constant('function'), function: fc.record({ name: text, arguments: fc.oneof(text, odd) }) }), { maxLength: 2 }),
+      ),
       tool_call_id: fc.oneof(text, odd),
     },
     { requiredKeys: ['role'] },
@@ -176,7 +179,17 @@ describe('fuzz: client bodies', () => {
     const { hostname, port } = new URL(stack.url);
     const headerLine = fc.oneof(
       fc.string({ maxLength: 60 }),
-      fc.constantFrom('Content-Length: -1', 'Content-Length: 10', 'Content-Length: abc', 'Transfer-Encoding: chunked', 'Transfer-Encoding: gzip, chunked', 'Host:', ': x', 'X\u0000: y', 'Content-Type: application/json'),
+      fc.constantFrom(
+        'Content-Length: -1',
+        'Content-Length: 10',
+        'Content-Length: abc',
+        'Transfer-Encoding: chunked',
+        'Transfer-Encoding: gzip, chunked',
+        'Host:',
+        ': x',
+        'X\u0000: y',
+        'Content-Type: application/json',
+      ),
     );
     const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
     await fc.assert(

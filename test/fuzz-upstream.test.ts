@@ -133,12 +133,7 @@ const piece: fc.Arbitrary<Buffer> = fc.oneof(
     // invalid UTF-8: bad lead bytes, a truncated sequence, overlong, an encoded surrogate; inside and outside JSON
     arbitrary: fc
       .constantFrom([0xff, 0xfe], [0xc3], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80])
-      .chain((bad) =>
-        fc.constantFrom(
-          Buffer.from(bad),
-          Buffer.concat([Buffer.from('data: {"eventType":"fulfillment","answer":"x'), Buffer.from(bad), Buffer.from('y"}\n\n')]),
-        ),
-      ),
+      .chain((bad) => fc.constantFrom(Buffer.from(bad), Buffer.concat([Buffer.from('data: {"eventType":"fulfillment","answer":"x'), Buffer.from(bad), Buffer.from('y"}\n\n')]))),
   },
   { weight: 1, arbitrary: fc.constant(BIG_LINE) },
 );
@@ -146,7 +141,10 @@ const piece: fc.Arbitrary<Buffer> = fc.oneof(
 const script: fc.Arbitrary<Script> = fc
   .record({
     session: fc.option(
-      fc.record({ status: fc.constantFrom(200, 201, 400, 401, 429, 500, 503), body: fc.oneof(fc.string({ maxLength: 50 }), fc.constantFrom('{"data":{}}', '{"data":{"id":""}}', '<html>error code: 1010</html>', '{"data":{"id":"abc"}}')) }),
+      fc.record({
+        status: fc.constantFrom(200, 201, 400, 401, 429, 500, 503),
+        body: fc.oneof(fc.string({ maxLength: 50 }), fc.constantFrom('{"data":{}}', '{"data":{"id":""}}', '<html>error code: 1010</html>', '{"data":{"id":"abc"}}')),
+      }),
       { freq: 8 },
     ),
     status: fc.oneof({ weight: 8, arbitrary: fc.constant(200) }, { weight: 2, arbitrary: fc.constantFrom(400, 401, 403, 404, 413, 429, 500, 502, 503, 504) }),
@@ -154,10 +152,18 @@ const script: fc.Arbitrary<Script> = fc
     pieces: fc.array(piece, { maxLength: 12 }),
     // a real answer start and a clean end in many runs, so the mid-stream paths are exercised too
     lead: fc.boolean(),
-    tail: fc.oneof(fc.constant(''), fc.constant('data: [DONE]\n\n'), fc.constant(frame({ eventType: 'metricsLog', publicMetrics: { inputTokens: 1, outputTokens: 2 } }) + 'data:[DONE]\n\n')),
+    tail: fc.oneof(
+      fc.constant(''),
+      fc.constant('data: [DONE]\n\n'),
+      fc.constant(frame({ eventType: 'metricsLog', publicMetrics: { inputTokens: 1, outputTokens: 2 } }) + 'data:[DONE]\n\n'),
+    ),
     cuts: fc.array(fc.nat(), { maxLength: 8 }),
     gaps: fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 5 }) }), { maxLength: 4 }),
-    ending: fc.oneof({ weight: 7, arbitrary: fc.constant('end' as const) }, { weight: 2, arbitrary: fc.constant('destroy' as const) }, { weight: 1, arbitrary: fc.constant('hang' as const) }),
+    ending: fc.oneof(
+      { weight: 7, arbitrary: fc.constant('end' as const) },
+      { weight: 2, arbitrary: fc.constant('destroy' as const) },
+      { weight: 1, arbitrary: fc.constant('hang' as const) },
+    ),
   })
   .map(({ session, status, contentType, pieces, lead, tail, cuts, gaps, ending }) => {
     const all = Buffer.concat([Buffer.from(lead ? frame({ eventType: 'fulfillment', answer: 'Hello' }) : ''), ...pieces, Buffer.from(tail)]);
@@ -217,12 +223,7 @@ function healKeys(): void {
 async function runOnce(s: Script, stream: boolean): Promise<void> {
   healKeys();
   upstream.script = s;
-  const res = await post(
-    `${gateway.url}/v1/chat/completions`,
-    { model: 'gpt-4o', stream, messages: [{ role: 'user', content: 'hi' }] },
-    auth(CLIENT_KEY),
-    { timeoutMs: 10_000 },
-  );
+  const res = await post(`${gateway.url}/v1/chat/completions`, { model: 'gpt-4o', stream, messages: [{ role: 'user', content: 'hi' }] }, auth(CLIENT_KEY), { timeoutMs: 10_000 });
   const context = `stream=${stream} status=${s.status} ending=${s.ending} chunks=${JSON.stringify(Buffer.concat(s.chunks).subarray(0, 300).toString('latin1'))} -> ${res.status} ${res.body.slice(0, 300)}`;
   expect(shapeProblem(res, stream), context).toBeUndefined();
   expect(res.status, context).not.toBe(500);
@@ -245,7 +246,17 @@ describe('fuzz: upstream byte streams', () => {
     for (let i = 0; i < 3; i++) await batch(40, 100 + i);
     // plus 20 enormous lines in a row: each must be dropped, not kept
     for (let i = 0; i < 20; i++) {
-      await runOnce({ session: undefined, status: 200, contentType: 'text/event-stream', chunks: [Buffer.from(frame({ eventType: 'fulfillment', answer: 'a' })), BIG_LINE], gaps: [], ending: 'end' }, i % 2 === 0);
+      await runOnce(
+        {
+          session: undefined,
+          status: 200,
+          contentType: 'text/event-stream',
+          chunks: [Buffer.from(frame({ eventType: 'fulfillment', answer: 'a' })), BIG_LINE],
+          gaps: [],
+          ending: 'end',
+        },
+        i % 2 === 0,
+      );
     }
     gc?.();
     const grown = process.memoryUsage().heapUsed - before;

@@ -21,8 +21,7 @@ const usageOf = (m: unknown): { input_tokens?: number; output_tokens?: number } 
   (m as { usage_metadata?: { input_tokens?: number; output_tokens?: number } }).usage_metadata;
 
 describe('LangChain ChatOpenAI', () => {
-  const model = () =>
-    new ChatOpenAI({ model: 'gpt-4o-mini', apiKey: CLIENT_KEY, configuration: { baseURL: stack.baseURL }, maxRetries: 0 });
+  const model = () => new ChatOpenAI({ model: 'gpt-4o-mini', apiKey: CLIENT_KEY, configuration: { baseURL: stack.baseURL }, maxRetries: 0 });
 
   it('invoke: content and usage metadata', async () => {
     const res = await model().invoke([new SystemMessage('be brief'), new HumanMessage('first'), new AIMessage('ok'), new HumanMessage('second')]);
@@ -45,8 +44,7 @@ describe('LangChain ChatOpenAI', () => {
 });
 
 describe('Vercel AI SDK with @ai-sdk/openai-compatible', () => {
-  const provider = () =>
-    createOpenAICompatible({ name: 'ondemand', baseURL: stack.baseURL, apiKey: CLIENT_KEY, includeUsage: true });
+  const provider = () => createOpenAICompatible({ name: 'ondemand', baseURL: stack.baseURL, apiKey: CLIENT_KEY, includeUsage: true });
 
   it('generateText: text, reasoning and usage', async () => {
     const res = await generateText({ model: provider().chatModel('deepseek-r1'), prompt: 'think', maxRetries: 0 });

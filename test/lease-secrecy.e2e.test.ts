@@ -43,7 +43,10 @@ describe('the lease the engine receives', () => {
     const json = JSON.stringify({ lease });
     const inspected = inspect({ lease }, { depth: 5, showHidden: true });
     stack.gateway.app.log.info({ lease, nested: { lease } }, 'lease-secrecy probe');
-    const line = stack.logs().split('\n').find((l) => l.includes('lease-secrecy probe'));
+    const line = stack
+      .logs()
+      .split('\n')
+      .find((l) => l.includes('lease-secrecy probe'));
     expect(line).toBeDefined();
     for (const text of [json, inspected, line as string]) {
       expect(text).toContain(lease.fingerprint);

@@ -88,7 +88,10 @@ describe('request limits', () => {
     const long = await post(`${stack.url}/v1/chat/completions`, chat([user('ok'), user('y'.repeat(101))]), auth(KEY_A));
     expect(long.status).toBe(400);
     expect(parseJson(long.body)).toMatchObject({ error: { code: 'message_too_large', param: 'messages[1].content' } });
-    const parts = [{ type: 'text', text: 'z'.repeat(60) }, { type: 'text', text: 'z'.repeat(60) }];
+    const parts = [
+      { type: 'text', text: 'z'.repeat(60) },
+      { type: 'text', text: 'z'.repeat(60) },
+    ];
     const split = await post(`${stack.url}/v1/chat/completions`, chat([user(parts)]), auth(KEY_A));
     expect(split.status).toBe(400);
     expect(parseJson(split.body)).toMatchObject({ error: { code: 'message_too_large' } });
@@ -124,10 +127,7 @@ describe('request limits', () => {
 
   it('slowloris body: a body that stops short is cut with 408', async () => {
     const { text, closedByServer } = await rawExchange(stack.url, (s) => {
-      s.write(
-        `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_A}\r\n` +
-          'Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"model":',
-      );
+      s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_A}\r\n` + 'Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"model":');
     });
     expect(closedByServer).toBe(true);
     expect(statusAndBody(text).status).toBe(408);

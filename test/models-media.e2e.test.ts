@@ -80,7 +80,10 @@ describe('fallback chains', () => {
     expect(res.headers.get('x-gateway-attempts')).toBe('2');
     expect(endpoints()).toEqual(['predefined-claude-sonnet-4-6', 'predefined-claude-3.7-sonnet']);
     expect(allKeysActive()).toBe(true);
-    const line = stack.logs().split('\n').filter((l) => l.includes('"answeredBy":"claude-3.7-sonnet"'));
+    const line = stack
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"answeredBy":"claude-3.7-sonnet"'));
     expect(line.length).toBe(1);
     expect(line[0]).toContain('"endpoint":"predefined-claude-3.7-sonnet"');
   });
@@ -129,7 +132,21 @@ describe('automatic routing', () => {
     ['plain text → DEFAULT_MODEL', {}, 'gpt-4o'],
     ['tools → gpt-4.1', { tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }] }, 'gpt-4.1'],
     ['reasoning_effort → o3-mini', { reasoning_effort: 'high' }, 'o3-mini'],
-    ['an image → gpt-4o', { messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it?' }, { type: 'image_url', image_url: { url: 'https://example.com/x.png' } }] }] }, 'gpt-4o'],
+    [
+      'an image → gpt-4o',
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'what is it?' },
+              { type: 'image_url', image_url: { url: 'https://example.com/x.png' } },
+            ],
+          },
+        ],
+      },
+      'gpt-4o',
+    ],
     ['a long prompt → gemini-2.5-pro', { messages: [{ role: 'user', content: 'word '.repeat(80_001) }] }, 'gemini-2.5-pro'],
   ])('%s', async (_name, body, model) => {
     const res = await chat({ model: 'auto', ...body });
@@ -154,7 +171,15 @@ describe('images and files through the openai SDK', () => {
   it('a data: URL image is uploaded raw into the session and referenced in the user turn', async () => {
     const res = await client.chat.completions.create({
       model: 'gpt-4o',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe this picture' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG.toString('base64')}` } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Describe this picture' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG.toString('base64')}` } },
+          ],
+        },
+      ],
     });
     expect(res.choices[0]?.message.content).toContain('Attached: image-1.png');
     expect(stack.sim.stats().mediaUploads).toBe(1);
@@ -167,7 +192,13 @@ describe('images and files through the openai SDK', () => {
       stream: true,
       messages: [
         { role: 'system', content: 'Be brief.' },
-        { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://images.example.com/pets/cat.png' } }, { type: 'text', text: 'What animal?' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: 'https://images.example.com/pets/cat.png' } },
+            { type: 'text', text: 'What animal?' },
+          ],
+        },
       ],
     });
     let text = '';
@@ -204,7 +235,11 @@ describe('images and files through the openai SDK', () => {
 
   it.each([
     ['too large', { type: 'image_url', image_url: { url: `data:image/png;base64,${Buffer.alloc(5000, 1).toString('base64')}` } }, 'media_too_large'],
-    ['a type not allowed', { type: 'file', file: { filename: 'a.zip', file_data: `data:application/zip;base64,${Buffer.from('PK\u0003\u0004').toString('base64')}` } }, 'unsupported_media_type'],
+    [
+      'a type not allowed',
+      { type: 'file', file: { filename: 'a.zip', file_data: `data:application/zip;base64,${Buffer.from('PK\u0003\u0004').toString('base64')}` } },
+      'unsupported_media_type',
+    ],
     ['not a URL', { type: 'image_url', image_url: { url: 'file:///etc/passwd' } }, 'invalid_media'],
     ['audio input', { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }, 'unsupported_content'],
   ])('bad media (%s) is a 400 before any upstream call', async (_n, part, code) => {
@@ -229,7 +264,6 @@ describe('images and files through the openai SDK', () => {
     expect(down.json.error.message).toContain('uploading "dog.jpg"');
     expect(stack.sim.stats().queries).toBe(0);
   });
-
 });
 
 describe('without the catalogue', () => {

@@ -117,7 +117,11 @@ describe('traffic is counted', () => {
     expect(text).toContain('gateway_key_cooldowns_total');
     expect(text).toContain('gateway_circuit_trips_total');
     expect(sample(text, 'gateway_keys', { state: 'disabled' })).toBe(0);
-    expect((sample(text, 'gateway_keys', { state: 'active' }) ?? 0) + (sample(text, 'gateway_keys', { state: 'degraded' }) ?? 0) + (sample(text, 'gateway_keys', { state: 'probation' }) ?? 0)).toBe(3);
+    expect(
+      (sample(text, 'gateway_keys', { state: 'active' }) ?? 0) +
+        (sample(text, 'gateway_keys', { state: 'degraded' }) ?? 0) +
+        (sample(text, 'gateway_keys', { state: 'probation' }) ?? 0),
+    ).toBe(3);
     expect(sample(text, 'gateway_key_state', { key: fingerprintKey(ALPHA) })).toBe(1);
     expect(text).toContain('gateway_process_cpu_seconds_total');
     for (const k of [CLIENT_KEY, ADMIN, ...UPSTREAM_KEYS]) expect(text).not.toContain(k);

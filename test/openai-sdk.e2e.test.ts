@@ -100,9 +100,7 @@ describe('chat.completions.create (non-stream)', () => {
 
   it('retries a non-stream answer that the upstream cuts midway on another key: nothing had reached the client', async () => {
     stack.sim.setAllKeysBehavior({ kind: 'cut', afterDeltas: 2, times: 1 });
-    const raw = await client.chat.completions
-      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one two three four' }] })
-      .withResponse();
+    const raw = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one two three four' }] }).withResponse();
     expect(raw.data.choices[0]?.message.content).toBe(expectedAnswer('predefined-openai-gpt4o', 'one two three four'));
     expect(raw.response.headers.get('x-gateway-attempts')).toBe('2');
     stack.sim.setAllKeysBehavior({ kind: 'stream_error', afterDeltas: 3, errorCode: 'server_error', message: 'flaky', times: 1 });
@@ -205,9 +203,7 @@ describe('errors through the SDK', () => {
   });
 
   it('400 with param for an out-of-range parameter', async () => {
-    const err = await client.chat.completions
-      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }], temperature: 5 })
-      .catch((e: unknown) => e);
+    const err = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }], temperature: 5 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('temperature');
   });

@@ -88,14 +88,15 @@ async function untilKeyTried(s: Stack, key: string, body: Record<string, unknown
   throw new Error(`the pool never tried ${fingerprintKey(key)}`);
 }
 
-
 describe('a key that fails before the answer: the client never notices', () => {
   it('401: fails over, the client gets 200, the key is dead with its reason', async () => {
     const s = await stackWith();
     s.sim.setKeyBehavior(ALPHA, { kind: 'http', status: 401 });
     let tried = 0;
     for (let i = 0; i < 6 && hits(s, ALPHA) === 0; i++) {
-      const { data, response } = await sdk(s).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'dead key' }] }).withResponse();
+      const { data, response } = await sdk(s)
+        .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'dead key' }] })
+        .withResponse();
       expect(response.status).toBe(200);
       expect(data.choices[0]?.message.content).toBe(answerTo('dead key'));
       if (hits(s, ALPHA) > 0) expect(response.headers.get('x-gateway-attempts')).toBe('2');
@@ -301,10 +302,7 @@ describe("the upstream's trouble and the client's own faults", () => {
   it('a client abort mid-stream aborts the upstream and does not punish the key', async () => {
     const s = await stackWith({ sim: { deltas: 40, deltaIntervalMs: 50 } });
     const ctl = new AbortController();
-    const stream = await sdk(s).chat.completions.create(
-      { model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'tell me a long story' }] },
-      { signal: ctl.signal },
-    );
+    const stream = await sdk(s).chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'tell me a long story' }] }, { signal: ctl.signal });
     let chunks = 0;
     try {
       for await (const _chunk of stream) {

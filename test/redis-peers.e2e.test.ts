@@ -4,7 +4,7 @@
  * that had seen the three failures; two failures across the cluster are not enough (as on one replica).
  */
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import type { RedisOutcomes } from '../src/store/redis-outcomes.js';
 import { CLIENT_KEY, fingerprintKey, UPSTREAM_KEYS, startTestGateway, until, type GatewayUnderTest } from './harness.js';
@@ -34,7 +34,6 @@ async function chat(url: string): Promise<number> {
   await res.body.dump();
   return res.statusCode;
 }
-
 
 const stateOn = (r: Replica) => r.gateway.pool.get(FP)?.state;
 const failuresOn = (r: Replica) => r.gateway.pool.get(FP)?.failures ?? 0;

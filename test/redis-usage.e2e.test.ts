@@ -4,7 +4,7 @@
  * Redis going away keeps the counts in memory and writes them once it is back.
  */
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { UsageRecorder } from '../src/observability/usage.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { RedisConnection, redisUp } from '../src/store/redis-connection.js';
@@ -50,7 +50,6 @@ async function usageOn(r: Replica): Promise<{ status: number; body: any }> {
   return { status: res.statusCode, body: await res.body.json() };
 }
 
-
 function row(day: string, requests: number): UsageRow {
   return { day, model: 'gpt-4o', client: 'c:multi', upstreamKey: 'k:test', requests, tokensIn: 10 * requests, tokensOut: 3 * requests, errors: 0 };
 }
@@ -71,7 +70,12 @@ describeWithRedis('usage counters in redis', () => {
   it('/admin/usage on replica A shows the traffic of A, B and C', async () => {
     const [a, b, c] = replicas as [Replica, Replica, Replica];
     const sent: Sent = { requests: 0, tokensIn: 0, tokensOut: 0 };
-    for (const [r, n] of [[a, 2], [b, 3], [c, 4]] as const) for (let i = 0; i < n; i++) await chat(r.url, sent);
+    for (const [r, n] of [
+      [a, 2],
+      [b, 3],
+      [c, 4],
+    ] as const)
+      for (let i = 0; i < n; i++) await chat(r.url, sent);
     // B and C hand their batches to Redis (their timers would in 10 s); A's are still in memory and shown too
     await b.gateway.observability.usage.flush();
     await c.gateway.observability.usage.flush();
@@ -108,9 +112,7 @@ describeWithRedis('usage counters in redis', () => {
       recorder.record({ at, model: 'gpt-4o', client: 'c:x', upstreamKey: 'k:y', tokensIn: 5, tokensOut: 2, error: false });
       await recorder.flush(); // resends the held batch (already counted: skipped), then the new one
       expect(store.unconfirmed).toBe(0);
-      expect(await store.loadUsage(day)).toEqual([
-        { day, model: 'gpt-4o', client: 'c:x', upstreamKey: 'k:y', requests: 5, tokensIn: 25, tokensOut: 10, errors: 1 },
-      ]);
+      expect(await store.loadUsage(day)).toEqual([{ day, model: 'gpt-4o', client: 'c:x', upstreamKey: 'k:y', requests: 5, tokensIn: 25, tokensOut: 10, errors: 1 }]);
       expect((await recorder.report(1)).totals).toEqual({ requests: 5, tokensIn: 25, tokensOut: 10, errors: 1 });
       // the day's hash expires USAGE_RETENTION_DAYS after the day ends
       const expireAt = Number(await conn.client.sendCommand(['PEXPIRETIME', `lost-reply:usage:${day}`]));
@@ -119,7 +121,10 @@ describeWithRedis('usage counters in redis', () => {
       const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
       await store.addUsage([row(yesterday, 2), row(day, 3)]);
       const multi = (await store.loadUsage(yesterday)).filter((r) => r.client === 'c:multi');
-      expect(multi.map((r) => [r.day, r.requests, r.tokensIn])).toEqual([[yesterday, 2, 20], [day, 3, 30]]);
+      expect(multi.map((r) => [r.day, r.requests, r.tokensIn])).toEqual([
+        [yesterday, 2, 20],
+        [day, 3, 30],
+      ]);
     } finally {
       await recorder.close();
       await store.close();

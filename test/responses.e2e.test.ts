@@ -17,7 +17,13 @@ const answer = (endpoint: string, said: string) => `Hello from the OnDemand simu
 const lastBody = () => stack.sim.stats().lastQuery as { query: string; modelConfigs?: Record<string, unknown>; reasoningEffort?: string };
 const usageOf = (query: string, text: string) => {
   const u = simUsage(query, text);
-  return { input_tokens: u.inputTokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: u.outputTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u.totalTokens };
+  return {
+    input_tokens: u.inputTokens,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: u.outputTokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: u.totalTokens,
+  };
 };
 
 describe('responses.create', () => {

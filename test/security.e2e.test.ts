@@ -112,11 +112,16 @@ describe('CORS through the gateway', () => {
   });
 
   it('configured: preflight answered without a key, JSON and streamed answers carry the header', async () => {
-    const pre = await post(`${cors.url}/v1/chat/completions`, undefined, {
-      origin: 'https://chat.example',
-      'access-control-request-method': 'POST',
-      'access-control-request-headers': 'authorization, content-type',
-    }, { method: 'OPTIONS' });
+    const pre = await post(
+      `${cors.url}/v1/chat/completions`,
+      undefined,
+      {
+        origin: 'https://chat.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+      { method: 'OPTIONS' },
+    );
     expect(pre.status).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('https://chat.example');
     const json = await post(`${cors.url}/v1/chat/completions`, chat(), { ...auth(CLIENT_KEY), origin: 'https://chat.example' });

@@ -114,7 +114,9 @@ describe('chat completions with the openai SDK', () => {
   });
 
   it('tools and a format: the tool call wins, and the answer after the tool result is the JSON', async () => {
-    const tools: OpenAI.Chat.ChatCompletionTool[] = [{ type: 'function', function: { name: 'lookup', strict: true, parameters: { type: 'object', properties: {}, additionalProperties: false } } }];
+    const tools: OpenAI.Chat.ChatCompletionTool[] = [
+      { type: 'function', function: { name: 'lookup', strict: true, parameters: { type: 'object', properties: {}, additionalProperties: false } } },
+    ];
     const response_format = zodResponseFormat(Person, 'person');
     const first = await openai.chat.completions.create({ model: 'gpt-4o', messages: user('Who?'), tools, response_format });
     const call = first.choices[0]?.message.tool_calls?.[0];
@@ -160,20 +162,23 @@ describe('LangChain withStructuredOutput', () => {
   const model = () => new ChatOpenAI({ model: 'gpt-4o', apiKey: CLIENT_KEY, configuration: { baseURL: stack.baseURL }, maxRetries: 0 });
 
   it("method 'jsonSchema': the parsed object", async () => {
-    const res = await model().withStructuredOutput(Person, { name: 'person', method: 'jsonSchema' }).invoke([new HumanMessage('SIM_JSON_FENCED')]);
+    const res = await model()
+      .withStructuredOutput(Person, { name: 'person', method: 'jsonSchema' })
+      .invoke([new HumanMessage('SIM_JSON_FENCED')]);
     expect(res).toEqual(PERSON);
     expect(lastQuery()).toContain('{"name":"person","schema":{');
   });
 
   it("method 'jsonMode': the parsed object", async () => {
-    const res = await model().withStructuredOutput(z.object({ answer: z.string() }), { method: 'jsonMode' }).invoke([new HumanMessage('Reply in JSON')]);
+    const res = await model()
+      .withStructuredOutput(z.object({ answer: z.string() }), { method: 'jsonMode' })
+      .invoke([new HumanMessage('Reply in JSON')]);
     expect(res).toEqual(ANSWER);
   });
 });
 
 describe('Vercel AI SDK with @ai-sdk/openai-compatible', () => {
-  const provider = () =>
-    createOpenAICompatible({ name: 'ondemand', baseURL: stack.baseURL, apiKey: CLIENT_KEY, includeUsage: true, supportsStructuredOutputs: true });
+  const provider = () => createOpenAICompatible({ name: 'ondemand', baseURL: stack.baseURL, apiKey: CLIENT_KEY, includeUsage: true, supportsStructuredOutputs: true });
 
   it('generateObject: the object, from a fenced answer', async () => {
     const res = await generateObject({ model: provider().chatModel('gpt-4o'), schema: Person, schemaName: 'person', prompt: 'SIM_JSON_FENCED', maxRetries: 0 });
@@ -196,8 +201,18 @@ describe('bad formats: a 400 naming the field', () => {
   it.each<[string, Record<string, unknown>, string, string]>([
     ['chat: unknown type', { messages: user('x'), response_format: { type: 'yaml' } }, 'response_format.type', 'invalid_value'],
     ['chat: json_schema without its object', { messages: user('x'), response_format: { type: 'json_schema' } }, 'response_format.json_schema', 'missing_required_parameter'],
-    ['chat: json_schema without a name', { messages: user('x'), response_format: { type: 'json_schema', json_schema: { schema: {} } } }, 'response_format.json_schema.name', 'missing_required_parameter'],
-    ['chat: a schema that is not an object', { messages: user('x'), response_format: { type: 'json_schema', json_schema: { name: 'n', schema: 'x' } } }, 'response_format.json_schema.schema', 'invalid_type'],
+    [
+      'chat: json_schema without a name',
+      { messages: user('x'), response_format: { type: 'json_schema', json_schema: { schema: {} } } },
+      'response_format.json_schema.name',
+      'missing_required_parameter',
+    ],
+    [
+      'chat: a schema that is not an object',
+      { messages: user('x'), response_format: { type: 'json_schema', json_schema: { name: 'n', schema: 'x' } } },
+      'response_format.json_schema.schema',
+      'invalid_type',
+    ],
     ['responses: unknown type', { input: 'x', text: { format: { type: 'yaml' } } }, 'text.format.type', 'invalid_value'],
     ['responses: json_schema without a name', { input: 'x', text: { format: { type: 'json_schema', schema: {} } } }, 'text.format.name', 'missing_required_parameter'],
   ])('%s', async (name, body, param, code) => {

@@ -218,7 +218,13 @@ describe('Anthropic Messages', () => {
   });
 
   it('tool_choice any / tool and a tool_result with is_error', async () => {
-    await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 20, messages: [{ role: 'user', content: 'x' }], tools: anthropicTools, tool_choice: { type: 'any' } });
+    await anthropic.messages.create({
+      model: 'claude-sonnet-4-6',
+      max_tokens: 20,
+      messages: [{ role: 'user', content: 'x' }],
+      tools: anthropicTools,
+      tool_choice: { type: 'any' },
+    });
     expect(lastQuery()).toContain('You must call at least one tool in this reply.');
     const res = await anthropic.messages.create({
       model: 'claude-sonnet-4-6',
@@ -236,7 +242,12 @@ describe('Anthropic Messages', () => {
   });
 
   it('malformed tool answer: a text block, stop_reason end_turn', async () => {
-    const res = await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content: 'SIM_TOOL_MALFORMED' }], tools: anthropicTools });
+    const res = await anthropic.messages.create({
+      model: 'claude-sonnet-4-6',
+      max_tokens: 200,
+      messages: [{ role: 'user', content: 'SIM_TOOL_MALFORMED' }],
+      tools: anthropicTools,
+    });
     expect(res.content).toEqual([{ type: 'text', text: MALFORMED }]);
     expect(res.stop_reason).toBe('end_turn');
   });

@@ -21,7 +21,14 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 }
 
 function expectOpenAIError(json: unknown, type: string): void {
-  expect(json).toEqual({ error: { message: expect.any(String), type, param: expect.toSatisfy((v) => v === null || typeof v === 'string'), code: expect.toSatisfy((v) => v === null || typeof v === 'string') } });
+  expect(json).toEqual({
+    error: {
+      message: expect.any(String),
+      type,
+      param: expect.toSatisfy((v) => v === null || typeof v === 'string'),
+      code: expect.toSatisfy((v) => v === null || typeof v === 'string'),
+    },
+  });
 }
 
 const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] };
@@ -172,9 +179,20 @@ describe('upstream errors as the client sees them', () => {
       expect(JSON.stringify(json)).not.toContain(UPSTREAM_KEYS[0]);
       // the failed request's log line still says what was tried
       await expect
-        .poll(() => single.logs().split('\n').filter((l) => l.includes('"msg":"request"') && l.includes('"status":503')).length)
+        .poll(
+          () =>
+            single
+              .logs()
+              .split('\n')
+              .filter((l) => l.includes('"msg":"request"') && l.includes('"status":503')).length,
+        )
         .toBe(1);
-      const line = JSON.parse(single.logs().split('\n').find((l) => l.includes('"msg":"request"') && l.includes('"status":503')) ?? '{}') as Record<string, unknown>;
+      const line = JSON.parse(
+        single
+          .logs()
+          .split('\n')
+          .find((l) => l.includes('"msg":"request"') && l.includes('"status":503')) ?? '{}',
+      ) as Record<string, unknown>;
       expect(line).toMatchObject({ attempts: 1, endpoint: 'predefined-openai-gpt4o', upstreamKey: expect.stringMatching(/^k:[0-9a-f]{8}$/) });
     } finally {
       await single.close();

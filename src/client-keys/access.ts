@@ -7,15 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../core/errors.js';
 import type { Usage } from '../core/types.js';
-import {
-  ClientKeyRegistry,
-  describeClientKey,
-  generateClientKey,
-  keyDigest,
-  type ClientKeyConfig,
-  type ClientKeyInfo,
-  type StoredClientKey,
-} from './keys.js';
+import { ClientKeyRegistry, describeClientKey, generateClientKey, keyDigest, type ClientKeyConfig, type ClientKeyInfo, type StoredClientKey } from './keys.js';
 import type { ClientKeyStore } from '../store/client-key-store.js';
 import type { QuotaStore } from '../store/quota-store.js';
 

@@ -126,7 +126,11 @@ export const envSchema = z.object({
   DASHBOARD: bool.default(true),
   USAGE_RETENTION_DAYS: int(0, 3650).default(90),
   // shared state for several replicas (src/wiring/state.ts) and named client keys (src/client-keys/)
-  REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, 'expected redis://[user:password@]host:port[/db] or rediss://…').optional(),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .regex(/^rediss?:\/\/\S+$/, 'expected redis://[user:password@]host:port[/db] or rediss://…')
+    .optional(),
   REDIS_PREFIX: z.string().trim().min(1).max(64).default('odgw:'),
   REDIS_TIMEOUT_MS: int(10, 60_000).default(200),
   CLIENT_KEYS: clientKeysEnv.default([]),
@@ -156,8 +160,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // with CONFIG_FILE the client keys may come from the file alone; src/config/file.ts checks at start
   if (cfg.PRIVATE_KEY.length === 0 && !cfg.ALLOW_NO_AUTH && cfg.CONFIG_FILE === undefined && cfg.CLIENT_KEYS.length === 0) {
     throw new ConfigError(
-      'PRIVATE_KEY is not set: set it to the key clients must send (X-API-KEY or Authorization: Bearer), ' +
-        'or set ALLOW_NO_AUTH=true to run an open gateway (not recommended)',
+      'PRIVATE_KEY is not set: set it to the key clients must send (X-API-KEY or Authorization: Bearer), ' + 'or set ALLOW_NO_AUTH=true to run an open gateway (not recommended)',
     );
   }
   if (cfg.ONDEMAND_APIKEYS.length === 0 && cfg.CONFIG_FILE === undefined) {

@@ -78,6 +78,7 @@ export interface ConfigLog {
 }
 
 /** Applies a newly read file to one part; may return counts for the reload's log line (never keys). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a part with nothing to count returns nothing
 export type ReloadListener = (file: ConfigFile, source: ConfigFileSource) => Record<string, number> | void;
 
 export interface WatchOptions {
@@ -202,10 +203,7 @@ export class ConfigFileSource {
       const message = describeError(err);
       // The poll would repeat the same complaint every few seconds: say it once per distinct problem.
       if (forced || message !== this.lastError) {
-        log.error(
-          { configFile: this.path, trigger, err: message },
-          `CONFIG_FILE reload failed, keeping the last good configuration: ${message}`,
-        );
+        log.error({ configFile: this.path, trigger, err: message }, `CONFIG_FILE reload failed, keeping the last good configuration: ${message}`);
       }
       this.lastError = message;
       return false;

@@ -116,7 +116,17 @@ describe('collectAnswer (the non-stream answer)', () => {
   }
   it('collects the batches the engine yields', async () => {
     const answer = await collectAnswer(
-      batches([{ type: 'reasoning', text: 'r' }, { type: 'text', text: 'Hel' }], [{ type: 'text', text: 'lo' }], [{ type: 'usage', usage }, { type: 'end', finishReason: 'length' }]),
+      batches(
+        [
+          { type: 'reasoning', text: 'r' },
+          { type: 'text', text: 'Hel' },
+        ],
+        [{ type: 'text', text: 'lo' }],
+        [
+          { type: 'usage', usage },
+          { type: 'end', finishReason: 'length' },
+        ],
+      ),
     );
     expect(answer).toEqual({ text: 'Hello', reasoning: 'r', toolCalls: [], usage, finishReason: 'length' });
   });

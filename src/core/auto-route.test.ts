@@ -38,7 +38,9 @@ describe('chooseAutoModel with the default rules', () => {
 });
 
 describe('chooseAutoModel with custom rules', () => {
-  const rules = parseAutoRoutes('[{"when":["files","tools"],"model":"claude-sonnet-4-6"},{"when":"long_context","minTokens":10,"model":"gemini-2.5-flash"},{"when":"files","model":"gpt-4.1"}]');
+  const rules = parseAutoRoutes(
+    '[{"when":["files","tools"],"model":"claude-sonnet-4-6"},{"when":"long_context","minTokens":10,"model":"gemini-2.5-flash"},{"when":"files","model":"gpt-4.1"}]',
+  );
   it.each([
     [req({ media: [pdf], tools: true }), 'claude-sonnet-4-6'],
     [req({ media: [pdf] }), 'gpt-4.1'],

@@ -133,7 +133,11 @@ const twoModels: ModelPlanner = {
 
 function setup(
   scripts: Script[],
-  opts: { keys?: string[]; clock?: () => number; sessions?: boolean } & Partial<Pick<EngineDeps, 'planner'>> & { maxAttempts?: number; deadlineMs?: number; sameKey?: boolean } = {},
+  opts: { keys?: string[]; clock?: () => number; sessions?: boolean } & Partial<Pick<EngineDeps, 'planner'>> & {
+      maxAttempts?: number;
+      deadlineMs?: number;
+      sameKey?: boolean;
+    } = {},
 ) {
   const upstream = new FakeUpstream(scripts);
   const leaser = new FakeLeaser(opts.keys ?? ['a', 'b', 'c']);
@@ -234,7 +238,7 @@ describe('Engine: before the first byte', () => {
     expect(err).toMatchObject({ status: 503, code: 'upstream_key_rejected', message: expect.stringContaining('(after trying 2 upstream keys)') });
   });
 
-  it('nothing tried: the leaser\'s own error stands, and no next model is tried', async () => {
+  it("nothing tried: the leaser's own error stands, and no next model is tried", async () => {
     const { engine, upstream } = setup([], { keys: [], planner: twoModels });
     const err = await rejection(engine.startCompletion(request(), new AbortController().signal));
     expect(err).toMatchObject({ status: 503, code: 'no_upstream_keys_available' });
@@ -262,7 +266,10 @@ describe('Engine: before the first byte', () => {
 
   it('MAX_ATTEMPTS counts per model', async () => {
     const { engine, leaser } = setup([{ refuse: http(502) }, { refuse: http(502) }], { maxAttempts: 2 });
-    expect(await rejection(engine.startCompletion(request(), new AbortController().signal))).toMatchObject({ status: 502, message: expect.stringContaining('after trying 2 upstream keys') });
+    expect(await rejection(engine.startCompletion(request(), new AbortController().signal))).toMatchObject({
+      status: 502,
+      message: expect.stringContaining('after trying 2 upstream keys'),
+    });
     expect(leaser.acquired).toHaveLength(2);
   });
 });
@@ -270,7 +277,15 @@ describe('Engine: before the first byte', () => {
 describe('Engine: after the answer started', () => {
   it('a mid-stream error reaches the consumer as the GatewayError, after what came before it, and the key is released with the failure', async () => {
     const { engine, leaser, upstream } = setup([
-      { reads: [[{ type: 'delta', text: 'Hel' }], [{ type: 'delta', text: 'lo' }, { type: 'error', message: 'model crashed', errorCode: 'model_error' }]] },
+      {
+        reads: [
+          [{ type: 'delta', text: 'Hel' }],
+          [
+            { type: 'delta', text: 'lo' },
+            { type: 'error', message: 'model crashed', errorCode: 'model_error' },
+          ],
+        ],
+      },
     ]);
     const handle = await engine.startCompletion(request(), new AbortController().signal);
     const seen: GatewayEvent[] = [];

@@ -132,7 +132,17 @@ export class Engine {
     const prepare = this.deps.prepareSession?.(req);
     const started = this.now();
     const deadline = started + this.deps.settings.retryDeadlineMs;
-    const walk: Walk = { step: 0, tried: new Set(), modelAttempts: 0, attempts: 0, keysTriedMost: 0, lastFailure: undefined, lastKey: undefined, freshSession: false, sameKeyRetries: 0 };
+    const walk: Walk = {
+      step: 0,
+      tried: new Set(),
+      modelAttempts: 0,
+      attempts: 0,
+      keysTriedMost: 0,
+      lastFailure: undefined,
+      lastKey: undefined,
+      freshSession: false,
+      sameKeyRetries: 0,
+    };
     const situation = (keysLeft: number | undefined): FailureSituation => ({
       keysLeft,
       hasNextModel: walk.step + 1 < plan.length,

@@ -211,7 +211,7 @@ describe('the request: the retry deadline', () => {
 
 describe('the client: the error when the policy gives up (texts, statuses, codes, Retry-After)', () => {
   const failWith = (failure: UpstreamFailure, keysTried = 1) => {
-    const next = decide(failure, fresh({ keysLeft: 0, keysTried }) ).next;
+    const next = decide(failure, fresh({ keysLeft: 0, keysTried })).next;
     if (next.do !== 'fail') throw new Error(`expected fail, got ${next.do}`);
     return next.error;
   };
@@ -220,11 +220,27 @@ describe('the client: the error when the policy gives up (texts, statuses, codes
       'auth',
       AUTH,
       3,
-      { status: 503, type: 'api_error', code: 'upstream_key_rejected', retryAfterSec: 30, message: "the upstream refused this gateway's OnDemand API key (after trying 3 upstream keys); the gateway operator must check its keys" },
+      {
+        status: 503,
+        type: 'api_error',
+        code: 'upstream_key_rejected',
+        retryAfterSec: 30,
+        message: "the upstream refused this gateway's OnDemand API key (after trying 3 upstream keys); the gateway operator must check its keys",
+      },
     ],
-    ['rate with Retry-After', http(429, { retryAfterSec: 7 }), 1, { status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', retryAfterSec: 7, message: 'the upstream is rate-limiting this gateway; retry later' }],
+    [
+      'rate with Retry-After',
+      http(429, { retryAfterSec: 7 }),
+      1,
+      { status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', retryAfterSec: 7, message: 'the upstream is rate-limiting this gateway; retry later' },
+    ],
     ['rate without', RATE, 2, { status: 429, retryAfterSec: 10, message: 'the upstream is rate-limiting this gateway (after trying 2 upstream keys); retry later' }],
-    ['edge', http(403, { htmlBody: true }), 1, { status: 502, type: 'api_error', code: 'upstream_edge_blocked', retryAfterSec: 30, message: "the upstream's edge blocked the request" }],
+    [
+      'edge',
+      http(403, { htmlBody: true }),
+      1,
+      { status: 502, type: 'api_error', code: 'upstream_edge_blocked', retryAfterSec: 30, message: "the upstream's edge blocked the request" },
+    ],
     [
       'transient with upstream text',
       f({ status: 503, errorCode: 'resource_unavailable', upstreamMessage: 'busy' }),
@@ -233,7 +249,18 @@ describe('the client: the error when the policy gives up (texts, statuses, codes
     ],
     ['timeout', TIMEOUT, 1, { status: 504, code: 'upstream_timeout', retryAfterSec: 2 }],
     ['network', NETWORK, 1, { status: 502, code: 'upstream_error', retryAfterSec: 2 }],
-    ['client 400', BAD_FIELD, 1, { status: 400, type: 'invalid_request_error', code: 'invalid_request', shouldRetry: false, message: 'the upstream rejected the request: temperature must be between 0 and 2' }],
+    [
+      'client 400',
+      BAD_FIELD,
+      1,
+      {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'invalid_request',
+        shouldRetry: false,
+        message: 'the upstream rejected the request: temperature must be between 0 and 2',
+      },
+    ],
     ['client 413 keeps its status', http(413), 1, { status: 413, code: 'upstream_invalid_request', message: 'the upstream rejected the request (HTTP 413)' }],
     ['client 422 keeps its status', http(422), 1, { status: 422 }],
     ['the client left', ABORTED, 1, { status: 499, type: 'invalid_request_error', code: 'client_closed_request', message: 'the client closed the request' }],
@@ -247,7 +274,10 @@ describe('the client: the error when the policy gives up (texts, statuses, codes
       do: 'fail',
       error: { status: 502, type: 'api_error', code: 'model_error', message: 'the upstream stream failed after the answer started: boom' },
     });
-    expect(decide(kind('idle_timeout'), started).next).toMatchObject({ do: 'fail', error: { code: 'upstream_idle_timeout', message: 'the upstream stream failed after the answer started (idle_timeout)' } });
+    expect(decide(kind('idle_timeout'), started).next).toMatchObject({
+      do: 'fail',
+      error: { code: 'upstream_idle_timeout', message: 'the upstream stream failed after the answer started (idle_timeout)' },
+    });
     expect(decide(kind('network'), started).next).toMatchObject({ do: 'fail', error: { code: 'upstream_stream_interrupted' } });
   });
 });

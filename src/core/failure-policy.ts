@@ -129,11 +129,7 @@ export interface FailureSituation {
   sameKey?: SameKeyRetries | undefined;
 }
 
-export type NextStep =
-  | { do: 'same_key'; waitMs: number }
-  | { do: 'another_key' }
-  | { do: 'next_model' }
-  | { do: 'fail'; error: GatewayError };
+export type NextStep = { do: 'same_key'; waitMs: number } | { do: 'another_key' } | { do: 'next_model' } | { do: 'fail'; error: GatewayError };
 
 export interface FailureVerdict {
   key: KeyJudgement;

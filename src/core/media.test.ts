@@ -25,10 +25,18 @@ describe('validateMediaPart', () => {
   it.each<[string, MediaPart, Partial<{ name: string; mimeType: string; plugin: string; kind: string }>]>([
     ['a PNG data URL', { kind: 'image', url: `data:image/png;base64,${b64(PNG)}` }, { name: 'image-1.png', mimeType: 'image/png', plugin: MEDIA_PLUGINS.image, kind: 'bytes' }],
     ['an octet-stream data URL sniffed as PNG', { kind: 'image', url: `data:application/octet-stream;base64,${b64(PNG)}` }, { mimeType: 'image/png' }],
-    ['a PDF file part with a name', { kind: 'file', url: `data:application/pdf;base64,${b64(PDF)}`, name: 'report.pdf' }, { name: 'report.pdf', mimeType: 'application/pdf', plugin: MEDIA_PLUGINS.document }],
+    [
+      'a PDF file part with a name',
+      { kind: 'file', url: `data:application/pdf;base64,${b64(PDF)}`, name: 'report.pdf' },
+      { name: 'report.pdf', mimeType: 'application/pdf', plugin: MEDIA_PLUGINS.document },
+    ],
     ['bare base64 file data', { kind: 'file', url: b64(PDF), name: 'x' }, { name: 'x', mimeType: 'application/pdf', kind: 'bytes' }],
     ['a plain-text data URL', { kind: 'file', url: 'data:text/plain,hello%20world' }, { name: 'file-1.txt', mimeType: 'text/plain' }],
-    ['an http image URL', { kind: 'image', url: 'https://example.com/img/cat%20photo.jpg?x=1' }, { name: 'cat photo.jpg', mimeType: 'image/jpeg', plugin: MEDIA_PLUGINS.image, kind: 'url' }],
+    [
+      'an http image URL',
+      { kind: 'image', url: 'https://example.com/img/cat%20photo.jpg?x=1' },
+      { name: 'cat photo.jpg', mimeType: 'image/jpeg', plugin: MEDIA_PLUGINS.image, kind: 'url' },
+    ],
     ['an http image URL without extension', { kind: 'image', url: 'https://example.com/render' }, { name: 'render', mimeType: 'image/*', plugin: MEDIA_PLUGINS.image }],
     ['an http PDF', { kind: 'file', url: 'https://example.com/a/b.pdf' }, { name: 'b.pdf', plugin: MEDIA_PLUGINS.document }],
   ])('%s', (_n, part, expected) => {
@@ -76,7 +84,14 @@ describe('validateMedia', () => {
       params: {},
       messages: [
         { role: 'user', content: 'a', media: [{ kind: 'image', url: `data:image/png;base64,${b64(PNG)}` }] },
-        { role: 'user', content: 'b', media: [{ kind: 'file', url: `data:application/pdf;base64,${b64(PDF)}` }, { kind: 'image', url: 'data:image/png;base64,!!' }] },
+        {
+          role: 'user',
+          content: 'b',
+          media: [
+            { kind: 'file', url: `data:application/pdf;base64,${b64(PDF)}` },
+            { kind: 'image', url: 'data:image/png;base64,!!' },
+          ],
+        },
       ],
     };
     try {
@@ -99,12 +114,19 @@ describe('the query text', () => {
       requestedModel: 'm',
       stream: false,
       params: {},
-      messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'look', media: [p1, p2] }, { role: 'user', content: '', media: [] }],
+      messages: [
+        { role: 'system', content: 's' },
+        { role: 'user', content: 'look', media: [p1, p2] },
+        { role: 'user', content: '', media: [] },
+      ],
     };
-    const out = withAttachments(req, new Map([
-      [p1, { name: 'a.png', mimeType: 'image/png', context: 'a cat' }],
-      [p2, { name: 'b "x".pdf', mimeType: 'application/pdf', context: '' }],
-    ]));
+    const out = withAttachments(
+      req,
+      new Map([
+        [p1, { name: 'a.png', mimeType: 'image/png', context: 'a cat' }],
+        [p2, { name: 'b "x".pdf', mimeType: 'application/pdf', context: '' }],
+      ]),
+    );
     expect(out.messages[0]).toBe(req.messages[0]);
     expect(out.messages[1]!.content).toBe(
       'look\n\n<attachment name="a.png" type="image/png">\na cat\n</attachment>\n\n<attachment name="b &quot;x&quot;.pdf" type="application/pdf">\n(no text could be extracted)\n</attachment>',
@@ -119,7 +141,10 @@ describe('the query text', () => {
 
 describe('buildMultipart', () => {
   it('is read back by a multipart parser: the file bytes exactly, then the fields', () => {
-    const form = buildMultipart({ name: 'a"b.png', mimeType: 'image/png', data: PNG }, [['sessionId', 's1'], ['plugins', 'p1']]);
+    const form = buildMultipart({ name: 'a"b.png', mimeType: 'image/png', data: PNG }, [
+      ['sessionId', 's1'],
+      ['plugins', 'p1'],
+    ]);
     const parts = parseMultipart(form.body, multipartBoundary(form.contentType)!);
     expect(parts.map((p) => [p.name, p.filename ?? null, p.contentType ?? null])).toEqual([
       ['file', 'a_b.png', 'image/png'],
@@ -154,7 +179,16 @@ describe('uploads', () => {
       requestedModel: 'm',
       stream: false,
       params: {},
-      messages: [{ role: 'user', content: 'q', media: [{ kind: 'image', url: 'https://e.x/a.png' }, { kind: 'file', url: `data:application/pdf;base64,${b64(PDF)}` }] }],
+      messages: [
+        {
+          role: 'user',
+          content: 'q',
+          media: [
+            { kind: 'image', url: 'https://e.x/a.png' },
+            { kind: 'file', url: `data:application/pdf;base64,${b64(PDF)}` },
+          ],
+        },
+      ],
     };
     const run = prep(req)!;
     const out = await run('key', 'sess-1', req, signal);
@@ -176,7 +210,13 @@ describe('uploads', () => {
     const err = (await uploadOne(failing, 'k', 's', m, signal).catch((e: unknown) => e)) as UpstreamFailure;
     expect(err).toMatchObject({ phase: 'media', status: 500, errorCode: 'server_error' });
     expect(err.upstreamMessage).toBe('uploading "a.png" to OnDemand\'s media API failed: boom');
-    const processing = (await uploadOne(client(() => ({ data: { actionStatus: 'failed', failedReason: 'corrupt' } })), 'k', 's', m, signal).catch((e: unknown) => e)) as UpstreamFailure;
+    const processing = (await uploadOne(
+      client(() => ({ data: { actionStatus: 'failed', failedReason: 'corrupt' } })),
+      'k',
+      's',
+      m,
+      signal,
+    ).catch((e: unknown) => e)) as UpstreamFailure;
     expect(processing).toMatchObject({ status: 400, errorCode: 'media_processing_failed' });
     expect(processing.upstreamMessage).toContain('corrupt');
   });
@@ -184,10 +224,22 @@ describe('uploads', () => {
 
 describe('anthropicBlockToMediaPart', () => {
   it.each<[unknown, Partial<MediaPart>]>([
-    [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAA=' } }, { kind: 'image', url: 'data:image/png;base64,AAA=', mimeType: 'image/png' }],
-    [{ type: 'image', source: { type: 'url', url: 'https://e.x/a.png' } }, { kind: 'image', url: 'https://e.x/a.png' }],
-    [{ type: 'document', title: 'Report', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBE' } }, { kind: 'file', name: 'Report', mimeType: 'application/pdf' }],
-    [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'hi' } }, { kind: 'file', url: 'data:text/plain;base64,aGk=', name: 'document.txt' }],
+    [
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAA=' } },
+      { kind: 'image', url: 'data:image/png;base64,AAA=', mimeType: 'image/png' },
+    ],
+    [
+      { type: 'image', source: { type: 'url', url: 'https://e.x/a.png' } },
+      { kind: 'image', url: 'https://e.x/a.png' },
+    ],
+    [
+      { type: 'document', title: 'Report', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBE' } },
+      { kind: 'file', name: 'Report', mimeType: 'application/pdf' },
+    ],
+    [
+      { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'hi' } },
+      { kind: 'file', url: 'data:text/plain;base64,aGk=', name: 'document.txt' },
+    ],
   ])('%j', (block, expected) => {
     expect(anthropicBlockToMediaPart(block, 'messages[0].content[1]')).toMatchObject(expected);
   });

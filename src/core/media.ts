@@ -8,7 +8,7 @@
  * gateway (no SSRF from here): they go to the JSON upload, which makes OnDemand fetch them. data: URLs and
  * base64 file data go to the multipart upload. The rules: docs/models.md.
  */
-import { GatewayError, invalidRequest } from './errors.js';
+import { type GatewayError, invalidRequest } from './errors.js';
 import type { GatewayRequest, MediaPart, Message } from './types.js';
 import {
   extensionFor,
@@ -51,7 +51,10 @@ function badMedia(message: string, param: string, code: string): GatewayError {
 export function decodeDataUrl(url: string, maxBytes: number, param: string): { mimeType: string | undefined; data: Buffer } {
   const comma = url.indexOf(',');
   if (!/^data:/i.test(url) || comma < 0) throw badMedia('Invalid data: URL: expected data:<type>;base64,<data>.', param, 'invalid_media');
-  const meta = url.slice(5, comma).split(';').map((s) => s.trim());
+  const meta = url
+    .slice(5, comma)
+    .split(';')
+    .map((s) => s.trim());
   const mimeType = meta[0] !== undefined && meta[0] !== '' ? meta[0].toLowerCase() : undefined;
   const payload = url.slice(comma + 1);
   if (meta.some((m) => m.toLowerCase() === 'base64')) return { mimeType, data: decodeBase64(payload, maxBytes, param) };
@@ -82,7 +85,10 @@ function tooLarge(size: number, max: number, param: string): GatewayError {
 }
 
 function nameFromHttpUrl(url: URL): string | undefined {
-  const seg = url.pathname.split('/').filter((s) => s !== '').pop();
+  const seg = url.pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .pop();
   if (seg === undefined) return undefined;
   try {
     return safeName(decodeURIComponent(seg));
@@ -165,7 +171,10 @@ export function attachmentBlock(u: UploadedMedia): string {
 export function withAttachments(req: GatewayRequest, uploaded: ReadonlyMap<MediaPart, UploadedMedia>): GatewayRequest {
   if (uploaded.size === 0) return req;
   const messages = req.messages.map((m): Message => {
-    const blocks = (m.media ?? []).map((p) => uploaded.get(p)).filter((u): u is UploadedMedia => u !== undefined).map(attachmentBlock);
+    const blocks = (m.media ?? [])
+      .map((p) => uploaded.get(p))
+      .filter((u): u is UploadedMedia => u !== undefined)
+      .map(attachmentBlock);
     if (blocks.length === 0) return m;
     return { ...m, content: [m.content, ...blocks].filter((s) => s !== '').join('\n\n') };
   });
@@ -220,7 +229,8 @@ export function anthropicBlockToMediaPart(block: unknown, param: string): MediaP
       return named({ kind, url: source['url'] });
     }
     case 'text': {
-      if (kind !== 'file' || typeof source['data'] !== 'string') throw badMedia(`${param}.source: a text source needs a document and string data.`, `${param}.source`, 'invalid_media');
+      if (kind !== 'file' || typeof source['data'] !== 'string')
+        throw badMedia(`${param}.source: a text source needs a document and string data.`, `${param}.source`, 'invalid_media');
       const mime = mediaType ?? 'text/plain';
       return named({ kind, url: `data:${mime};base64,${Buffer.from(source['data'], 'utf8').toString('base64')}`, mimeType: mime, name: title ?? 'document.txt' });
     }

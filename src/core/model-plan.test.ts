@@ -30,7 +30,12 @@ describe('createModelPlanner', () => {
   const planner = createModelPlanner({
     router,
     defaultModel: 'gpt-4o',
-    fallbacks: { 'claude-sonnet-4-6': ['claude-3.7-sonnet', 'no-such-model', 'predefined-claude-sonnet-4-6', 'gpt-4o'], 'gpt-4o': ['gpt-4.1'], ghost: ['gpt-4o-mini'], 'predefined-xai-grok4': ['gpt-4o'] },
+    fallbacks: {
+      'claude-sonnet-4-6': ['claude-3.7-sonnet', 'no-such-model', 'predefined-claude-sonnet-4-6', 'gpt-4o'],
+      'gpt-4o': ['gpt-4.1'],
+      ghost: ['gpt-4o-mini'],
+      'predefined-xai-grok4': ['gpt-4o'],
+    },
     autoModelName: 'auto',
     autoRules: DEFAULT_AUTO_ROUTES,
     settings: () => createModelSettings({ 'gpt-4.1': { system_prompt: 'Be brief.', params: { temperature: 0.1 } } }),

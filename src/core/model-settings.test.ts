@@ -6,8 +6,14 @@ const base: GatewayRequest = { api: 'chat', requestedModel: 'gpt-4o', stream: fa
 
 describe('parseModelSettings', () => {
   it('reads params, a system prompt and its mode', () => {
-    const s = parseModelSettingsEnv('{"gpt-4o":{"params":{"temperature":0.2,"max_tokens":100,"stop":["END"],"reasoning_effort":"high"},"system_prompt":"Be brief.","system_prompt_mode":"if_absent"}}');
-    expect(s['gpt-4o']).toEqual({ params: { temperature: 0.2, max_tokens: 100, stop: ['END'], reasoning_effort: 'high' }, system_prompt: 'Be brief.', system_prompt_mode: 'if_absent' });
+    const s = parseModelSettingsEnv(
+      '{"gpt-4o":{"params":{"temperature":0.2,"max_tokens":100,"stop":["END"],"reasoning_effort":"high"},"system_prompt":"Be brief.","system_prompt_mode":"if_absent"}}',
+    );
+    expect(s['gpt-4o']).toEqual({
+      params: { temperature: 0.2, max_tokens: 100, stop: ['END'], reasoning_effort: 'high' },
+      system_prompt: 'Be brief.',
+      system_prompt_mode: 'if_absent',
+    });
     expect(parseModelSettingsEnv('')).toEqual({});
     expect(parseModelSettings(undefined)).toEqual({});
   });
@@ -30,7 +36,10 @@ describe('createModelSettings + applyModelSetting', () => {
   );
 
   it('the file layer wins per model, "*" sits under every model, names compare normalised', () => {
-    expect(settings.get(' gpt-4o ')).toEqual({ params: { max_tokens: 500, top_p: 0.9, temperature: 0.3, frequency_penalty: 0.5, reasoning_effort: 'minimal' }, system_prompt: 'file prompt' });
+    expect(settings.get(' gpt-4o ')).toEqual({
+      params: { max_tokens: 500, top_p: 0.9, temperature: 0.3, frequency_penalty: 0.5, reasoning_effort: 'minimal' },
+      system_prompt: 'file prompt',
+    });
     expect(settings.get('claude-4-sonnet')).toEqual({ params: { max_tokens: 500, top_p: 0.9 } });
     expect(settings.get(undefined, null, 'gpt-4o')?.system_prompt).toBe('file prompt');
     expect(createModelSettings({}).get('x')).toBeUndefined();
@@ -39,7 +48,10 @@ describe('createModelSettings + applyModelSetting', () => {
   it('fills only what the client left unset, and prepends the system prompt', () => {
     const out = applyModelSetting(base, settings.get('gpt-4o'));
     expect(out.params).toEqual({ temperature: 1, maxTokens: 500, topP: 0.9, frequencyPenalty: 0.5, reasoningEffort: 'low' });
-    expect(out.messages).toEqual([{ role: 'system', content: 'file prompt' }, { role: 'user', content: 'hi' }]);
+    expect(out.messages).toEqual([
+      { role: 'system', content: 'file prompt' },
+      { role: 'user', content: 'hi' },
+    ]);
     expect(base.messages).toHaveLength(1); // not mutated
     expect(applyModelSetting(base, undefined)).toBe(base);
   });

@@ -43,7 +43,12 @@ export function parseModelSettings(value: unknown): Record<string, ModelSetting>
   if (value === undefined || value === null) return {};
   const parsed = modelSettingsSchema.safeParse(value);
   if (!parsed.success) {
-    throw new Error(parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+    throw new Error(
+      parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; '),
+    );
   }
   return parsed.data;
 }

@@ -29,9 +29,7 @@ export interface SessionSource {
   discard?(key: string): void;
 }
 
-export type CallOutcome =
-  | { ok: true; latencyMs: number }
-  | { ok: false; failure: UpstreamFailure };
+export type CallOutcome = { ok: true; latencyMs: number } | { ok: false; failure: UpstreamFailure };
 
 export interface KeyLease {
   /** the raw upstream key: goes into the `apikey` header, never into a log */

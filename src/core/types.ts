@@ -62,9 +62,7 @@ export type ClientApi = 'chat' | 'completions' | 'responses' | 'messages';
  * Structured output the client asked for (chat `response_format`, Responses `text.format`); plain text is the
  * absence of one. OnDemand has no such mode, so it is emulated: docs/structured-output.md.
  */
-export type ResponseFormat =
-  | { type: 'json_object' }
-  | { type: 'json_schema'; name: string; schema?: Record<string, unknown>; strict?: boolean; description?: string };
+export type ResponseFormat = { type: 'json_object' } | { type: 'json_schema'; name: string; schema?: Record<string, unknown>; strict?: boolean; description?: string };
 
 export interface GatewayRequest {
   api: ClientApi;

@@ -11,7 +11,7 @@ import type { Usage } from '../core/types.js';
 import type { ClientAccessHook } from '../client-keys/access.js';
 import { isDashboardPath } from '../dashboard/routes.js';
 import { redactPath } from './redact.js';
-import { KeyChecker, presentedKey, presentedKeyDigest } from './auth.js';
+import { type KeyChecker, presentedKey, presentedKeyDigest } from './auth.js';
 import { sendError } from './errors.js';
 import { applyLimits, serverLimits } from './server-limits.js';
 import { applySecurity } from './security.js';
@@ -94,39 +94,38 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.decorateRequest('gw', null as unknown as RequestRecord);
   applySecurity(app, config); // CORS preflight must answer before auth
-  app.addHook('onRequest', syncHook((request, reply) => {
-    request.gw = {};
-    void reply.header('x-request-id', request.id);
-    const path = pathOf(request);
-    // the dashboard's page and assets load without a key; the admin APIs it calls need the admin key
-    if (publicPaths.has(path) || isDashboardPath(path)) {
-      request.gw.clientKey = -1;
-      return;
-    }
-    const key = presentedKey(request.headers);
-    if (path.startsWith('/admin') || path === '/metrics') {
-      if (deps.adminKeys.match(key) < 0) throw unauthorized('This route needs the admin key (ADMIN_KEY).');
-      return;
-    }
-    const digest = key === undefined || key.length === 0 ? undefined : presentedKeyDigest(key);
-    if (digest !== undefined) request.gw.keyDigest = digest;
-    const named = deps.clientAccess?.match(key, digest);
-    if (named !== undefined) {
-      request.gw.clientKey = deps.clientKeys.size + named.index;
-      request.gw.clientName = named.name;
-      return;
-    }
-    if (openGateway()) return;
-    const index = deps.clientKeys.match(key, digest);
-    if (index < 0) {
-      throw unauthorized(
-        key === undefined
-          ? 'You did not provide an API key. Send it as `Authorization: Bearer <key>` or `X-API-KEY: <key>`.'
-          : 'Incorrect API key provided.',
-      );
-    }
-    request.gw.clientKey = index;
-  }));
+  app.addHook(
+    'onRequest',
+    syncHook((request, reply) => {
+      request.gw = {};
+      void reply.header('x-request-id', request.id);
+      const path = pathOf(request);
+      // the dashboard's page and assets load without a key; the admin APIs it calls need the admin key
+      if (publicPaths.has(path) || isDashboardPath(path)) {
+        request.gw.clientKey = -1;
+        return;
+      }
+      const key = presentedKey(request.headers);
+      if (path.startsWith('/admin') || path === '/metrics') {
+        if (deps.adminKeys.match(key) < 0) throw unauthorized('This route needs the admin key (ADMIN_KEY).');
+        return;
+      }
+      const digest = key === undefined || key.length === 0 ? undefined : presentedKeyDigest(key);
+      if (digest !== undefined) request.gw.keyDigest = digest;
+      const named = deps.clientAccess?.match(key, digest);
+      if (named !== undefined) {
+        request.gw.clientKey = deps.clientKeys.size + named.index;
+        request.gw.clientName = named.name;
+        return;
+      }
+      if (openGateway()) return;
+      const index = deps.clientKeys.match(key, digest);
+      if (index < 0) {
+        throw unauthorized(key === undefined ? 'You did not provide an API key. Send it as `Authorization: Bearer <key>` or `X-API-KEY: <key>`.' : 'Incorrect API key provided.');
+      }
+      request.gw.clientKey = index;
+    }),
+  );
 
   applyLimits(app, config, deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {});
   const access = deps.clientAccess;
@@ -151,35 +150,38 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
 
   const logsRequests = ['trace', 'debug', 'info'].includes(config.LOG_LEVEL);
-  app.addHook('onResponse', syncHook((request, reply) => {
-    deps.observe?.(request, reply);
-    const gw = request.gw;
-    if (gw !== null) deps.clientAccess?.settle(gw);
-    if (gw === null || (gw.model === undefined && reply.statusCode < 400)) return;
-    if (!logsRequests) return; // LOG_LEVEL above info: skip building the line (hot path)
-    request.log.info(
-      {
-        method: request.method,
-        // the route's pattern, not the URL: a raw key pasted into /admin/keys/:fp must not reach the log
-        path: request.routeOptions.url ?? redactPath(pathOf(request)),
-        status: reply.statusCode,
-        model: gw.model,
-        stream: gw.stream,
-        endpoint: gw.endpoint,
-        answeredBy: gw.answeredBy,
-        upstreamKey: gw.upstreamKey,
-        client: gw.clientName,
-        attempts: gw.attempts,
-        ttftMs: round(gw.ttftMs),
-        durationMs: round(reply.elapsedTime),
-        tokensIn: gw.usage?.inputTokens,
-        tokensOut: gw.usage?.outputTokens,
-        outcome: gw.outcome,
-        errorCode: gw.errorCode,
-      },
-      'request',
-    );
-  }));
+  app.addHook(
+    'onResponse',
+    syncHook((request, reply) => {
+      deps.observe?.(request, reply);
+      const gw = request.gw;
+      if (gw !== null) deps.clientAccess?.settle(gw);
+      if (gw === null || (gw.model === undefined && reply.statusCode < 400)) return;
+      if (!logsRequests) return; // LOG_LEVEL above info: skip building the line (hot path)
+      request.log.info(
+        {
+          method: request.method,
+          // the route's pattern, not the URL: a raw key pasted into /admin/keys/:fp must not reach the log
+          path: request.routeOptions.url ?? redactPath(pathOf(request)),
+          status: reply.statusCode,
+          model: gw.model,
+          stream: gw.stream,
+          endpoint: gw.endpoint,
+          answeredBy: gw.answeredBy,
+          upstreamKey: gw.upstreamKey,
+          client: gw.clientName,
+          attempts: gw.attempts,
+          ttftMs: round(gw.ttftMs),
+          durationMs: round(reply.elapsedTime),
+          tokensIn: gw.usage?.inputTokens,
+          tokensOut: gw.usage?.outputTokens,
+          outcome: gw.outcome,
+          errorCode: gw.errorCode,
+        },
+        'request',
+      );
+    }),
+  );
 
   const root = async (): Promise<{ status: string; name: string }> => ({ status: 'ok', name: 'ondemand-gateway' });
   app.get('/', root);

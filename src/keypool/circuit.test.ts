@@ -9,107 +9,146 @@ type Step =
   | { at: number; phase: 'closed' | 'open' | 'half_open' };
 
 const scenarios: [name: string, steps: Step[]][] = [
-  ['two failing keys never trip it (too few to blame the upstream)', [
-    { at: 0, record: ['a', 'rate'], expect: { suppress: false } },
-    { at: 1, record: ['b', 'rate'], expect: { suppress: false } },
-    { at: 2, phase: 'closed' },
-  ]],
-  ['three of three keys rate-limited trip it and are forgiven', [
-    { at: 0, record: ['a', 'rate'] },
-    { at: 1, record: ['b', 'rate'] },
-    { at: 2, record: ['c', 'rate'], expect: { suppress: true, forgive: ['a', 'b', 'c'] } },
-    { at: 3, phase: 'open' },
-    { at: 3, admit: 'deny', retryAfterMs: 4_999 },
-  ]],
-  ['3 failing of 4 tried (75%) is below the ratio', [
-    { at: 0, record: ['ok', 'ok'] },
-    { at: 1, record: ['a', 'transient'] },
-    { at: 2, record: ['b', 'transient'] },
-    { at: 3, record: ['c', 'transient'], expect: { suppress: false, forgive: [] } },
-    { at: 4, phase: 'closed' },
-  ]],
-  ['4 of 5 (80%) trips it', [
-    { at: 0, record: ['ok', 'ok'] },
-    { at: 1, record: ['a', 'transient'] },
-    { at: 2, record: ['b', 'transient'] },
-    { at: 3, record: ['c', 'transient'] },
-    { at: 4, record: ['d', 'transient'], expect: { suppress: true, forgive: ['a', 'b', 'c', 'd'] } },
-  ]],
-  ['mixed classes do not add up', [
-    { at: 0, record: ['a', 'rate'] },
-    { at: 1, record: ['b', 'transient'] },
-    { at: 2, record: ['c', 'rate'] },
-    { at: 3, record: ['d', 'transient'] },
-    { at: 4, phase: 'closed' },
-  ]],
-  ['failures older than the window fall out', [
-    { at: 0, record: ['a', 'rate'] },
-    { at: 1, record: ['b', 'rate'] },
-    { at: 10_500, record: ['c', 'rate'], expect: { suppress: false } },
-    { at: 10_600, phase: 'closed' },
-  ]],
-  ['a key that recovered counts as ok', [
-    { at: 0, record: ['a', 'rate'] },
-    { at: 1, record: ['a', 'ok'] },
-    { at: 2, record: ['b', 'rate'] },
-    { at: 3, record: ['c', 'rate'], expect: { suppress: false } },
-  ]],
-  ['auth and ignored signals: tried-but-other, and nothing', [
-    { at: 0, record: ['a', 'rate'] },
-    { at: 1, record: ['b', 'rate'] },
-    { at: 2, record: ['x', 'ignored'] },
-    { at: 3, record: ['y', 'other'] },
-    { at: 4, record: ['c', 'rate'], expect: { suppress: false } }, // 3 of 4 tried
-    { at: 5, record: ['d', 'rate'], expect: { suppress: true } }, // 4 of 5
-  ]],
-  ['Retry-After sets the hold; failures while open are suppressed', [
-    { at: 0, record: ['a', 'rate'] },
-    { at: 1, record: ['b', 'rate'] },
-    { at: 2, record: ['c', 'rate'], retryAfterSec: 20 },
-    { at: 100, admit: 'deny', retryAfterMs: 19_902 },
-    { at: 200, record: ['d', 'transient'], expect: { suppress: true, forgive: [] } },
-    { at: 300, record: ['e', 'ok'], expect: { suppress: false } },
-    { at: 400, phase: 'open' },
-  ]],
-  ['hold ends: one trial, others denied; trial success closes', [
-    { at: 0, record: ['a', 'transient'] },
-    { at: 1, record: ['b', 'transient'] },
-    { at: 2, record: ['c', 'transient'] },
-    { at: 5_002, admit: 'trial', begin: true },
-    { at: 5_003, phase: 'half_open' },
-    { at: 5_004, admit: 'deny', retryAfterMs: 1_000 },
-    { at: 5_100, record: ['a', 'ok'], trial: true },
-    { at: 5_101, phase: 'closed' },
-    { at: 5_102, admit: 'allow' },
-    // the old failures were cleared: one more does not re-trip it
-    { at: 5_200, record: ['d', 'transient'], expect: { suppress: false } },
-  ]],
-  ['trial failure reopens with a doubled hold', [
-    { at: 0, record: ['a', 'rate'] },
-    { at: 1, record: ['b', 'rate'] },
-    { at: 2, record: ['c', 'rate'] },
-    { at: 5_002, admit: 'trial', begin: true },
-    { at: 5_100, record: ['a', 'rate'], trial: true, expect: { suppress: true } },
-    { at: 5_101, phase: 'open' },
-    { at: 5_101, admit: 'deny', retryAfterMs: 9_999 },
-    { at: 15_100, admit: 'trial' },
-  ]],
-  ['a trial that hits a key problem lets another trial go', [
-    { at: 0, record: ['a', 'rate'] },
-    { at: 1, record: ['b', 'rate'] },
-    { at: 2, record: ['c', 'rate'] },
-    { at: 5_002, admit: 'trial', begin: true },
-    { at: 5_100, record: ['a', 'other'], trial: true, expect: { suppress: false } },
-    { at: 5_101, admit: 'trial' },
-  ]],
-  ['a trial that never reports back stops blocking', [
-    { at: 0, record: ['a', 'rate'] },
-    { at: 1, record: ['b', 'rate'] },
-    { at: 2, record: ['c', 'rate'] },
-    { at: 5_002, admit: 'trial', begin: true },
-    { at: 20_000, admit: 'deny' },
-    { at: 35_002, admit: 'trial' },
-  ]],
+  [
+    'two failing keys never trip it (too few to blame the upstream)',
+    [
+      { at: 0, record: ['a', 'rate'], expect: { suppress: false } },
+      { at: 1, record: ['b', 'rate'], expect: { suppress: false } },
+      { at: 2, phase: 'closed' },
+    ],
+  ],
+  [
+    'three of three keys rate-limited trip it and are forgiven',
+    [
+      { at: 0, record: ['a', 'rate'] },
+      { at: 1, record: ['b', 'rate'] },
+      { at: 2, record: ['c', 'rate'], expect: { suppress: true, forgive: ['a', 'b', 'c'] } },
+      { at: 3, phase: 'open' },
+      { at: 3, admit: 'deny', retryAfterMs: 4_999 },
+    ],
+  ],
+  [
+    '3 failing of 4 tried (75%) is below the ratio',
+    [
+      { at: 0, record: ['ok', 'ok'] },
+      { at: 1, record: ['a', 'transient'] },
+      { at: 2, record: ['b', 'transient'] },
+      { at: 3, record: ['c', 'transient'], expect: { suppress: false, forgive: [] } },
+      { at: 4, phase: 'closed' },
+    ],
+  ],
+  [
+    '4 of 5 (80%) trips it',
+    [
+      { at: 0, record: ['ok', 'ok'] },
+      { at: 1, record: ['a', 'transient'] },
+      { at: 2, record: ['b', 'transient'] },
+      { at: 3, record: ['c', 'transient'] },
+      { at: 4, record: ['d', 'transient'], expect: { suppress: true, forgive: ['a', 'b', 'c', 'd'] } },
+    ],
+  ],
+  [
+    'mixed classes do not add up',
+    [
+      { at: 0, record: ['a', 'rate'] },
+      { at: 1, record: ['b', 'transient'] },
+      { at: 2, record: ['c', 'rate'] },
+      { at: 3, record: ['d', 'transient'] },
+      { at: 4, phase: 'closed' },
+    ],
+  ],
+  [
+    'failures older than the window fall out',
+    [
+      { at: 0, record: ['a', 'rate'] },
+      { at: 1, record: ['b', 'rate'] },
+      { at: 10_500, record: ['c', 'rate'], expect: { suppress: false } },
+      { at: 10_600, phase: 'closed' },
+    ],
+  ],
+  [
+    'a key that recovered counts as ok',
+    [
+      { at: 0, record: ['a', 'rate'] },
+      { at: 1, record: ['a', 'ok'] },
+      { at: 2, record: ['b', 'rate'] },
+      { at: 3, record: ['c', 'rate'], expect: { suppress: false } },
+    ],
+  ],
+  [
+    'auth and ignored signals: tried-but-other, and nothing',
+    [
+      { at: 0, record: ['a', 'rate'] },
+      { at: 1, record: ['b', 'rate'] },
+      { at: 2, record: ['x', 'ignored'] },
+      { at: 3, record: ['y', 'other'] },
+      { at: 4, record: ['c', 'rate'], expect: { suppress: false } }, // 3 of 4 tried
+      { at: 5, record: ['d', 'rate'], expect: { suppress: true } }, // 4 of 5
+    ],
+  ],
+  [
+    'Retry-After sets the hold; failures while open are suppressed',
+    [
+      { at: 0, record: ['a', 'rate'] },
+      { at: 1, record: ['b', 'rate'] },
+      { at: 2, record: ['c', 'rate'], retryAfterSec: 20 },
+      { at: 100, admit: 'deny', retryAfterMs: 19_902 },
+      { at: 200, record: ['d', 'transient'], expect: { suppress: true, forgive: [] } },
+      { at: 300, record: ['e', 'ok'], expect: { suppress: false } },
+      { at: 400, phase: 'open' },
+    ],
+  ],
+  [
+    'hold ends: one trial, others denied; trial success closes',
+    [
+      { at: 0, record: ['a', 'transient'] },
+      { at: 1, record: ['b', 'transient'] },
+      { at: 2, record: ['c', 'transient'] },
+      { at: 5_002, admit: 'trial', begin: true },
+      { at: 5_003, phase: 'half_open' },
+      { at: 5_004, admit: 'deny', retryAfterMs: 1_000 },
+      { at: 5_100, record: ['a', 'ok'], trial: true },
+      { at: 5_101, phase: 'closed' },
+      { at: 5_102, admit: 'allow' },
+      // the old failures were cleared: one more does not re-trip it
+      { at: 5_200, record: ['d', 'transient'], expect: { suppress: false } },
+    ],
+  ],
+  [
+    'trial failure reopens with a doubled hold',
+    [
+      { at: 0, record: ['a', 'rate'] },
+      { at: 1, record: ['b', 'rate'] },
+      { at: 2, record: ['c', 'rate'] },
+      { at: 5_002, admit: 'trial', begin: true },
+      { at: 5_100, record: ['a', 'rate'], trial: true, expect: { suppress: true } },
+      { at: 5_101, phase: 'open' },
+      { at: 5_101, admit: 'deny', retryAfterMs: 9_999 },
+      { at: 15_100, admit: 'trial' },
+    ],
+  ],
+  [
+    'a trial that hits a key problem lets another trial go',
+    [
+      { at: 0, record: ['a', 'rate'] },
+      { at: 1, record: ['b', 'rate'] },
+      { at: 2, record: ['c', 'rate'] },
+      { at: 5_002, admit: 'trial', begin: true },
+      { at: 5_100, record: ['a', 'other'], trial: true, expect: { suppress: false } },
+      { at: 5_101, admit: 'trial' },
+    ],
+  ],
+  [
+    'a trial that never reports back stops blocking',
+    [
+      { at: 0, record: ['a', 'rate'] },
+      { at: 1, record: ['b', 'rate'] },
+      { at: 2, record: ['c', 'rate'] },
+      { at: 5_002, admit: 'trial', begin: true },
+      { at: 20_000, admit: 'deny' },
+      { at: 35_002, admit: 'trial' },
+    ],
+  ],
 ];
 
 describe('upstream circuit', () => {

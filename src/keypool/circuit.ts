@@ -36,9 +36,7 @@ export const DEFAULT_CIRCUIT_SETTINGS: CircuitSettings = {
   trialTimeoutMs: 30_000,
 };
 
-export type Admission =
-  | { allow: true; trial: boolean }
-  | { allow: false; cls: CircuitClass; retryAfterMs: number; reason: string };
+export type Admission = { allow: true; trial: boolean } | { allow: false; cls: CircuitClass; retryAfterMs: number; reason: string };
 
 export interface RecordResult {
   /** skip the per-key punishment for this failure: the circuit has taken it */
@@ -97,7 +95,12 @@ export class UpstreamCircuit {
     const tried = this.latest.size;
     const failing = this.counts[signal];
     if (failing < this.settings.minKeys || failing / tried < this.settings.ratio) return NOTHING;
-    this.open(signal, now, opts.retryAfterSec, `the upstream answered ${label(signal)} to ${failing} of ${tried} keys tried in the last ${Math.round(this.settings.windowMs / 1000)} s`);
+    this.open(
+      signal,
+      now,
+      opts.retryAfterSec,
+      `the upstream answered ${label(signal)} to ${failing} of ${tried} keys tried in the last ${Math.round(this.settings.windowMs / 1000)} s`,
+    );
     const forgive: string[] = [];
     for (const [key, v] of this.latest) if (v.signal === signal) forgive.push(key);
     return { suppress: true, forgive };

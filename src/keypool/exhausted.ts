@@ -19,12 +19,7 @@ interface GroupTally {
 }
 
 /** `waitUntil`: the latest moment this request is still willing to wait for a key to come back. */
-export function assessExhaustion(
-  entries: readonly KeyEntry[],
-  exclude: ReadonlySet<string> | undefined,
-  now: number,
-  waitUntil: number,
-): Exhaustion {
+export function assessExhaustion(entries: readonly KeyEntry[], exclude: ReadonlySet<string> | undefined, now: number, waitUntil: number): Exhaustion {
   if (entries.length === 0) {
     return fail(new GatewayError('no upstream keys are configured', { status: 503, type: 'api_error', code: 'no_upstream_keys_available', shouldRetry: false }));
   }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fingerprintKey } from '../ondemand/key-fingerprint.js';
-import { HealthChecker, startHealthChecks } from './health.js';
+import { type HealthChecker, startHealthChecks } from './health.js';
 import { KeyPool } from './pool.js';
 import { failed, ok, testClock } from './test-helpers.js';
 import type { CallOutcome, ProbeFn } from './types.js';

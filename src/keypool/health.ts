@@ -117,11 +117,14 @@ export class HealthChecker {
     if (this.sweepTimer !== undefined && this.sweepAt <= at) return;
     this.clearSweep();
     this.sweepAt = at;
-    this.sweepTimer = this.clock.setTimeout(() => {
-      this.sweepTimer = undefined;
-      this.sweepAt = Infinity;
-      this.sweep();
-    }, Math.max(0, at - this.clock.now()));
+    this.sweepTimer = this.clock.setTimeout(
+      () => {
+        this.sweepTimer = undefined;
+        this.sweepAt = Infinity;
+        this.sweep();
+      },
+      Math.max(0, at - this.clock.now()),
+    );
   }
 
   private clearSweep(): void {
@@ -164,10 +167,7 @@ export class HealthChecker {
 
   private run(fp: string): void {
     const ctl = new AbortController();
-    const timer = this.clock.setTimeout(
-      () => ctl.abort(new DOMException('probe timed out', 'TimeoutError')),
-      this.opts.probeTimeoutMs ?? 30_000,
-    );
+    const timer = this.clock.setTimeout(() => ctl.abort(new DOMException('probe timed out', 'TimeoutError')), this.opts.probeTimeoutMs ?? 30_000);
     const done = this.opts.pool
       .probeKey(fp, ctl.signal)
       .then(

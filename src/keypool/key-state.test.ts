@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  initialKeyState,
-  isUsable,
-  rateCooldownMs,
-  transition,
-  type KeyEvent,
-  type KeyState,
-  type KeyStateSettings,
-  type RecentOutcome,
-} from './key-state.js';
+import { initialKeyState, isUsable, rateCooldownMs, transition, type KeyEvent, type KeyState, type KeyStateSettings, type RecentOutcome } from './key-state.js';
 
 const settings: KeyStateSettings = {
   rateLimitCooldownMs: 60_000,
@@ -48,8 +39,12 @@ type Row = [name: string, from: KeyState, event: KeyEvent, expected: Partial<Key
 
 const rows: Row[] = [
   // successes
-  ['active + success counts and resets streaks', state({ consecutiveFailures: 2, consecutiveRateLimits: 1 }), ok,
-    { status: 'active', successes: 1, consecutiveFailures: 0, consecutiveRateLimits: 0, lastLatencyMs: 42, lastSuccessAt: T }],
+  [
+    'active + success counts and resets streaks',
+    state({ consecutiveFailures: 2, consecutiveRateLimits: 1 }),
+    ok,
+    { status: 'active', successes: 1, consecutiveFailures: 0, consecutiveRateLimits: 0, lastLatencyMs: 42, lastSuccessAt: T },
+  ],
   ['probation + success below K stays on probation', probation, ok, { status: 'probation', probationSuccesses: 2 }],
   ['probation + K-th success becomes active', state({ ...probation, probationSuccesses: 2 }), ok, { status: 'active', reason: '', since: T, until: null }],
   ['probation past its time + success becomes active', state({ ...probation, until: T - 1 }), ok, { status: 'active' }],
@@ -60,19 +55,21 @@ const rows: Row[] = [
   // never the key's fault
   ['client failure changes nothing', state(), { type: 'failure', cls: 'client', reason: '400' }, 'unchanged'],
   ['edge failure changes nothing', state(), { type: 'failure', cls: 'edge', reason: '403 edge block' }, 'unchanged'],
-  ['unpunished failure only counts', state(), { ...rate, punish: false },
-    { status: 'active', failures: 1, consecutiveFailures: 1, lastError: '429 rate_limit_exceeded', consecutiveRateLimits: 0 }],
+  [
+    'unpunished failure only counts',
+    state(),
+    { ...rate, punish: false },
+    { status: 'active', failures: 1, consecutiveFailures: 1, lastError: '429 rate_limit_exceeded', consecutiveRateLimits: 0 },
+  ],
 
   // auth
-  ['active + auth is dead until the next probe', state(), auth,
-    { status: 'dead', reason: '401 unauthenticated', since: T, until: T + 600_000, failures: 1 }],
+  ['active + auth is dead until the next probe', state(), auth, { status: 'dead', reason: '401 unauthenticated', since: T, until: T + 600_000, failures: 1 }],
   ['probation + auth is dead again', probation, auth, { status: 'dead', until: T + 600_000 }],
   ['dead + auth keeps its since and probe time', dead, auth, { status: 'dead', since: T - 50_000, until: T + 10_000, failures: 1 }],
   ['disabled + auth stays disabled', disabled, auth, { status: 'disabled', failures: 1 }],
 
   // rate limits
-  ['active + 429 cools for the base', state(), rate,
-    { status: 'cooling', reason: '429 rate_limit_exceeded', since: T, until: T + 60_000, consecutiveRateLimits: 1 }],
+  ['active + 429 cools for the base', state(), rate, { status: 'cooling', reason: '429 rate_limit_exceeded', since: T, until: T + 60_000, consecutiveRateLimits: 1 }],
   ['third 429 in a row cools for base × 4', state({ consecutiveRateLimits: 2 }), rate, { until: T + 240_000, consecutiveRateLimits: 3 }],
   ['cooldown is capped', state({ consecutiveRateLimits: 12 }), rate, { until: T + 900_000 }],
   ['Retry-After wins, never shortened by jitter', state(), rateAfter(30), { status: 'cooling', until: T + 31_500 }],
@@ -84,16 +81,23 @@ const rows: Row[] = [
 
   // transient, judged over the window
   ['one transient failure does not cool', state(), transient, { status: 'active', consecutiveFailures: 1, recent: outcomes(T, false) }],
-  ['3 failures of 4 recent degrade the key', state({ recent: outcomes(T - 1_000, true, false, false) }), transient,
-    { status: 'degraded', reason: '502', until: T + 15_000 }],
-  ['3 failures of 10 recent do not', state({ recent: [...outcomes(T - 1_000, true, true, true, true, true, true, true), ...outcomes(T - 500, false, false)] }), transient,
-    { status: 'active' }],
+  ['3 failures of 4 recent degrade the key', state({ recent: outcomes(T - 1_000, true, false, false) }), transient, { status: 'degraded', reason: '502', until: T + 15_000 }],
+  [
+    '3 failures of 10 recent do not',
+    state({ recent: [...outcomes(T - 1_000, true, true, true, true, true, true, true), ...outcomes(T - 500, false, false)] }),
+    transient,
+    { status: 'active' },
+  ],
   ['failures older than the window do not count', state({ recent: outcomes(T - 61_000, false, false, false) }), transient, { status: 'active' }],
   ['degraded + failure before until changes only counters', state({ status: 'degraded', until: T + 5_000 }), transient, { status: 'degraded', until: T + 5_000, failures: 1 }],
 
   // probes
-  ['dead + probe ok goes on probation', dead, probeOk,
-    { status: 'probation', reason: 'recovering after 401 unauthenticated', since: T, until: T + 60_000, probationSuccesses: 0, lastLatencyMs: 7 }],
+  [
+    'dead + probe ok goes on probation',
+    dead,
+    probeOk,
+    { status: 'probation', reason: 'recovering after 401 unauthenticated', since: T, until: T + 60_000, probationSuccesses: 0, lastLatencyMs: 7 },
+  ],
   ['cooling + probe ok goes on probation', coolingAhead, probeOk, { status: 'probation', consecutiveRateLimits: 0 }],
   ['active + probe ok stays active', state(), probeOk, { status: 'active', lastLatencyMs: 7, successes: 0 }],
   ['disabled + probe ok stays disabled', disabled, probeOk, { status: 'disabled' }],

@@ -204,14 +204,7 @@ function onSuccess(s: KeyState, latencyMs: number, ctx: TransitionContext): KeyS
   }
 }
 
-function onFailure(
-  s: KeyState,
-  cls: FailureClass,
-  reason: string,
-  retryAfterSec: number | undefined,
-  punish: boolean,
-  ctx: TransitionContext,
-): KeyState {
+function onFailure(s: KeyState, cls: FailureClass, reason: string, retryAfterSec: number | undefined, punish: boolean, ctx: TransitionContext): KeyState {
   if (cls === 'client' || cls === 'edge') return s;
   const { now, settings } = ctx;
   const counted: KeyState = { ...s, failures: s.failures + 1, consecutiveFailures: s.consecutiveFailures + 1, lastError: reason };
@@ -305,20 +298,13 @@ function onProbeSuccess(s: KeyState, latencyMs: number, ctx: TransitionContext):
   }
 }
 
-function onProbeFailure(
-  s: KeyState,
-  cls: FailureClass,
-  reason: string,
-  retryAfterSec: number | undefined,
-  ctx: TransitionContext,
-): KeyState {
+function onProbeFailure(s: KeyState, cls: FailureClass, reason: string, retryAfterSec: number | undefined, ctx: TransitionContext): KeyState {
   const { now, settings } = ctx;
   if (s.status === 'dead') {
     const noted = { ...s, lastError: reason };
     if (cls === 'auth') return { ...noted, reason, until: now + settings.badKeyRetryIntervalMs };
     // A probe that hit a rate limit or an outage learned nothing about the key: ask again sooner than usual.
-    const soon =
-      cls === 'rate' ? rateCooldownMs(1, retryAfterSec, ctx) : cls === 'transient' ? settings.transientCooldownMs : Infinity;
+    const soon = cls === 'rate' ? rateCooldownMs(1, retryAfterSec, ctx) : cls === 'transient' ? settings.transientCooldownMs : Infinity;
     return { ...noted, until: now + Math.min(settings.badKeyRetryIntervalMs, soon) };
   }
   if (cls === 'client' || cls === 'edge' || s.status === 'disabled') return { ...s, lastError: reason };

@@ -76,7 +76,7 @@ describe('persistence batching', () => {
 });
 
 describe('remote changes (a shared store)', () => {
-  it('applies another replica\'s state and keys without writing them back', async () => {
+  it("applies another replica's state and keys without writing them back", async () => {
     const store = new MemoryStore();
     const pool = new KeyPool({ envKeys: ['sk-a'], store, clock: testClock });
     await pool.restore();

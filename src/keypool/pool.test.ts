@@ -203,9 +203,7 @@ describe('when every key is out', () => {
     leases[2]!.release(failed(429, { errorCode: 'rate_limit_exceeded', retryAfterSec: 30 }));
     const err = await rejection(pool.acquire());
     expect(err).toMatchObject({ status: 503, type: 'api_error', code: 'no_upstream_keys_available', retryAfterSec: 32 });
-    expect(err.message).toBe(
-      `all 3 upstream keys are unavailable: 2 dead (401 unauthenticated), 1 cooling until ${new Date(T0 + 31_500).toISOString()} (429 rate_limit_exceeded)`,
-    );
+    expect(err.message).toBe(`all 3 upstream keys are unavailable: 2 dead (401 unauthenticated), 1 cooling until ${new Date(T0 + 31_500).toISOString()} (429 rate_limit_exceeded)`);
     expect(err.message).not.toContain('sk-');
   });
 
@@ -268,11 +266,7 @@ describe('upstream circuit', () => {
     trial.release(ok());
     expect(pool.circuitInfo().phase).toBe('closed');
     (await pool.acquire()).release(ok());
-    expect(changes.filter((c) => c.type === 'circuit').map((c) => (c.type === 'circuit' ? c.circuit.phase : ''))).toEqual([
-      'open',
-      'half_open',
-      'closed',
-    ]);
+    expect(changes.filter((c) => c.type === 'circuit').map((c) => (c.type === 'circuit' ? c.circuit.phase : ''))).toEqual(['open', 'half_open', 'closed']);
   });
 
   it('an outage answers 503 while the circuit holds', async () => {

@@ -32,16 +32,7 @@ import { parseKeyState, toRecord } from './persist.js';
 import { KeySelector } from './select.js';
 import { StateWriter } from './state-writer.js';
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from './settings.js';
-import type {
-  AcquireOptions,
-  CallOutcome,
-  KeyInfo,
-  KeyLease,
-  KeyLeaser,
-  KeySource,
-  KeyStatus,
-  ProbeFn,
-} from './types.js';
+import type { AcquireOptions, CallOutcome, KeyInfo, KeyLease, KeyLeaser, KeySource, KeyStatus, ProbeFn } from './types.js';
 
 /** A configured key: the bare key, or with a weight/label (a config file may give them). */
 export type KeySpec = string | { key: string; weight?: number | undefined; label?: string | undefined };
@@ -57,8 +48,7 @@ export type KeyPoolChange =
 /** One upstream call as the pool saw it, for metrics: a lease handed out, or its outcome as the policy judged it. */
 export type PoolCall =
   /** failover: the request had tried other keys already */
-  | { type: 'leased'; fingerprint: string; failover: boolean }
-  | { type: 'settled'; fingerprint: string; outcome: 'ok' | FailureClass };
+  { type: 'leased'; fingerprint: string; failover: boolean } | { type: 'settled'; fingerprint: string; outcome: 'ok' | FailureClass };
 
 export interface KeyPoolOptions {
   settings?: PoolSettings | undefined;
@@ -363,14 +353,7 @@ export class KeyPool implements KeyLeaser {
     return existing;
   }
 
-  private insert(
-    key: string,
-    fingerprint: string,
-    source: KeySource,
-    weight: number | undefined,
-    label: string | undefined,
-    state: KeyState | undefined,
-  ): KeyEntry {
+  private insert(key: string, fingerprint: string, source: KeySource, weight: number | undefined, label: string | undefined, state: KeyState | undefined): KeyEntry {
     const entry: KeyEntry = {
       key,
       fingerprint,

@@ -4,9 +4,7 @@ import { judgeKey } from '../core/failure-policy.js';
 import type { CallOutcome, FailureClass, ProbeFn } from './types.js';
 
 /** A probe's result in a JSON-safe shape (an UpstreamFailure does not serialise). */
-export type ProbeReport =
-  | { ok: true; latencyMs: number }
-  | { ok: false; class: FailureClass; reason: string; message: string };
+export type ProbeReport = { ok: true; latencyMs: number } | { ok: false; class: FailureClass; reason: string; message: string };
 
 /**
  * `verdict` false: the probe was cancelled (shutdown, an operator's client gone) and says nothing about the key.

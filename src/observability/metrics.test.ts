@@ -45,7 +45,10 @@ describe('GatewayMetrics', () => {
     const b = m.streamProbe();
     expect(await value(m, 'gateway_streams_in_flight')).toBe(2);
     for (const text of ['a', 'b', 'c']) a.write([{ type: 'text', text }]);
-    a.write([{ type: 'usage', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2, estimated: true } }, { type: 'end', finishReason: 'stop' }]);
+    a.write([
+      { type: 'usage', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2, estimated: true } },
+      { type: 'end', finishReason: 'stop' },
+    ]);
     a.end();
     a.end();
     expect(await value(m, 'gateway_streams_in_flight')).toBe(1);

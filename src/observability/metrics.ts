@@ -57,13 +57,8 @@ const carriesAnswer = (event: GatewayEvent): boolean => event.type === 'text' ||
 
 export class GatewayMetrics {
   readonly registry = new Registry();
+  // the per-request metrics live only in the registry: each folds its pending numbers in when it is read
   private readonly models = new LabelCap(MODEL_LABELS);
-  private readonly requests: Counter<'route' | 'model' | 'status'>;
-  private readonly duration: Histogram<'route'>;
-  private readonly ttft: Histogram<'model'>;
-  private readonly chunkGap: Histogram;
-  private readonly tokens: Counter<'model' | 'direction'>;
-  private readonly upstreamCalls: Counter<'key' | 'outcome'>;
   private readonly failovers: Counter;
   private readonly cooldowns: Counter<'state'>;
   private readonly transitions: Counter<'to'>;
@@ -84,7 +79,7 @@ export class GatewayMetrics {
     const registers = [this.registry];
     const self = this;
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
-    this.requests = new Counter({
+    new Counter({
       name: 'gateway_http_requests_total',
       help: 'HTTP requests answered, by route, model (API requests) and status',
       labelNames: ['route', 'model', 'status'],
@@ -93,7 +88,7 @@ export class GatewayMetrics {
         self.pendingRequests.flush(this);
       },
     });
-    this.duration = new Histogram({
+    new Histogram({
       name: 'gateway_request_duration_seconds',
       help: 'Time from request to the last byte of the response, by route',
       labelNames: ['route'],
@@ -103,7 +98,7 @@ export class GatewayMetrics {
         self.pendingDuration.flush(this);
       },
     });
-    this.ttft = new Histogram({
+    new Histogram({
       name: 'gateway_time_to_first_token_seconds',
       help: 'Time from request to the first piece of the answer (failover included), by model',
       labelNames: ['model'],
@@ -113,7 +108,7 @@ export class GatewayMetrics {
         self.pendingTtft.flush(this);
       },
     });
-    this.chunkGap = new Histogram({
+    new Histogram({
       name: 'gateway_stream_chunk_gap_seconds',
       help: 'Gap between consecutive answer chunks written to streaming clients',
       buckets: GAP_BUCKETS,
@@ -122,7 +117,7 @@ export class GatewayMetrics {
         self.pendingGap.flush(this);
       },
     });
-    this.tokens = new Counter({
+    new Counter({
       name: 'gateway_tokens_total',
       help: 'Tokens by model and direction (in = prompt, out = completion)',
       labelNames: ['model', 'direction'],
@@ -131,7 +126,7 @@ export class GatewayMetrics {
         self.pendingTokens.flush(this);
       },
     });
-    this.upstreamCalls = new Counter({
+    new Counter({
       name: 'gateway_upstream_calls_total',
       help: 'Upstream calls by key fingerprint and outcome class (ok, auth, rate, transient, edge, client)',
       labelNames: ['key', 'outcome'],

@@ -41,7 +41,16 @@ describe('UsageRecorder', () => {
   it('aggregates in memory and writes one batch per flush', async () => {
     const batches: UsageRow[][] = [];
     const store = new SqliteUsageStore(':memory:');
-    const spy: UsageStore = { ...store, addUsage: (rows) => { batches.push(rows); store.addUsage(rows); }, loadUsage: (d) => store.loadUsage(d), pruneUsage: (d) => store.pruneUsage(d), close: () => store.close() };
+    const spy: UsageStore = {
+      ...store,
+      addUsage: (rows) => {
+        batches.push(rows);
+        store.addUsage(rows);
+      },
+      loadUsage: (d) => store.loadUsage(d),
+      pruneUsage: (d) => store.pruneUsage(d),
+      close: () => store.close(),
+    };
     const r = recorder(spy);
     for (let i = 0; i < 5; i++) r.record(ev());
     r.record(ev({ error: true, tokensOut: 0, upstreamKey: '-' }));
@@ -54,7 +63,10 @@ describe('UsageRecorder', () => {
     expect(batches).toHaveLength(1);
     const report = await r.report(7);
     expect(report.totals).toEqual({ requests: 7, tokensIn: 70, tokensOut: 120, errors: 1 });
-    expect(report.byModel.map((m) => [m.model, m.requests])).toEqual([['gpt-4o', 6], ['claude', 1]]);
+    expect(report.byModel.map((m) => [m.model, m.requests])).toEqual([
+      ['gpt-4o', 6],
+      ['claude', 1],
+    ]);
     expect(report.byDay.map((d) => d.day)).toEqual([utcDay(T0 - DAY), utcDay(T0)]);
     expect(report.byUpstreamKey.find((k) => k.upstreamKey === '-')).toMatchObject({ requests: 1, errors: 1 });
     await r.close();

@@ -192,7 +192,5 @@ function groupBy<K extends 'day' | 'model' | 'client' | 'upstreamKey'>(rows: Usa
     if (g === undefined) groups.set(r[field], [r]);
     else g.push(r);
   }
-  return [...groups]
-    .map(([value, rs]) => ({ [field]: value, ...sum(rs) }) as Record<K, string> & Totals)
-    .sort((a, b) => b.requests - a.requests);
+  return [...groups].map(([value, rs]) => ({ [field]: value, ...sum(rs) }) as Record<K, string> & Totals).sort((a, b) => b.requests - a.requests);
 }

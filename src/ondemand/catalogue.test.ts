@@ -49,7 +49,15 @@ describe('parseCatalogue', () => {
   });
 
   it('is liberal: data instead of endpointsData, missing fields, junk rows, duplicates', () => {
-    const entries = parseCatalogue({ data: [{ endpoint_id: 'predefined-x-1' }, null, { endpoint_id: '' }, { endpoint_id: 'predefined-x-1', status: 'inactive' }, { endpoint_id: 'byom-2', status: 'INACTIVE', streaming_supported: false }] });
+    const entries = parseCatalogue({
+      data: [
+        { endpoint_id: 'predefined-x-1' },
+        null,
+        { endpoint_id: '' },
+        { endpoint_id: 'predefined-x-1', status: 'inactive' },
+        { endpoint_id: 'byom-2', status: 'INACTIVE', streaming_supported: false },
+      ],
+    });
     expect(entries).toEqual([
       { endpointId: 'predefined-x-1', name: 'predefined-x-1', modelId: '', active: true, streaming: true, reasoningEfforts: [] },
       { endpointId: 'byom-2', name: 'byom-2', modelId: '', active: false, streaming: false, reasoningEfforts: [] },
@@ -77,7 +85,11 @@ describe('createLiveModelRouter', () => {
   ];
 
   it('serves the built-in table until a catalogue is applied, then only active endpoints are listed', () => {
-    const r = createLiveModelRouter({ defaultModel: 'gpt-4o', modelMap: { mine: 'byoi-7', 'gpt-4o-mini': 'predefined-openai-gpt4.1-mini' }, virtualModels: [{ id: 'auto', endpointId: 'auto' }] });
+    const r = createLiveModelRouter({
+      defaultModel: 'gpt-4o',
+      modelMap: { mine: 'byoi-7', 'gpt-4o-mini': 'predefined-openai-gpt4.1-mini' },
+      virtualModels: [{ id: 'auto', endpointId: 'auto' }],
+    });
     expect(r.loadedAt()).toBeNull();
     expect(r.list().map((m) => m.id)).toContain('grok-4');
     expect(r.resolve('gpt-6')?.matched).toBe('default');
@@ -93,7 +105,14 @@ describe('createLiveModelRouter', () => {
     expect(r.resolve('gpt-4o-mini')?.endpointId).toBe('predefined-openai-gpt4.1-mini'); // MODEL_MAP wins
     expect(r.isInactive('predefined-openai-gpt3.5-turbo')).toBe(true);
     expect(r.isInactive('predefined-openai-gpt4o')).toBe(false);
-    expect(r.models().find((m) => m.id === 'gpt-6')).toEqual({ id: 'gpt-6', endpointId: 'predefined-openai-gpt6', name: 'GPT-6', streaming: false, reasoning: true, reasoningEfforts: ['low'] });
+    expect(r.models().find((m) => m.id === 'gpt-6')).toEqual({
+      id: 'gpt-6',
+      endpointId: 'predefined-openai-gpt6',
+      name: 'GPT-6',
+      streaming: false,
+      reasoning: true,
+      reasoningEfforts: ['low'],
+    });
     expect(r.models().find((m) => m.id === 'gpt-4o')).toMatchObject({ reasoning: false, streaming: true });
   });
 });

@@ -113,7 +113,12 @@ export class OnDemandClient {
   }
 
   private options(method: 'GET' | 'POST', path: string, key: string, body: string | Buffer | undefined, accept: string, contentType?: string) {
-    return { method, path, headers: contentType === undefined ? this.headersFor(key, accept) : { ...this.headersFor(key, accept), 'content-type': contentType }, body: body ?? null };
+    return {
+      method,
+      path,
+      headers: contentType === undefined ? this.headersFor(key, accept) : { ...this.headersFor(key, accept), 'content-type': contentType },
+      body: body ?? null,
+    };
   }
 
   /** The request headers for a key and an Accept value, built once (undici only reads them). */

@@ -90,7 +90,13 @@ describe('JsonExchange', () => {
   });
 
   it.each([
-    ['OnDemand JSON error', 429, { 'content-type': 'application/json', 'retry-after': '7' }, '{"errorCode":"rate_limit_exceeded","message":"slow down"}', { kind: 'http', phase: 'session', status: 429, errorCode: 'rate_limit_exceeded', upstreamMessage: 'slow down', retryAfterSec: 7, htmlBody: false }],
+    [
+      'OnDemand JSON error',
+      429,
+      { 'content-type': 'application/json', 'retry-after': '7' },
+      '{"errorCode":"rate_limit_exceeded","message":"slow down"}',
+      { kind: 'http', phase: 'session', status: 429, errorCode: 'rate_limit_exceeded', upstreamMessage: 'slow down', retryAfterSec: 7, htmlBody: false },
+    ],
     ['edge HTML page', 403, { 'content-type': 'text/html' }, '<html>Error code: 1020</html>', { kind: 'http', status: 403, errorCode: 'edge_1020', htmlBody: true }],
     ['no body', 500, {}, '', { kind: 'http', status: 500, errorCode: undefined, htmlBody: false }],
   ])('a non-2xx answer fails with what its body says: %s', async (_name, status, headers, body, expected) => {
@@ -164,7 +170,10 @@ describe('QueryStream', () => {
     const p = pool();
     try {
       const stream = await query(p);
-      expect(await stream.next()).toEqual([{ type: 'delta', text: 'a' }, { type: 'delta', text: 'b' }]);
+      expect(await stream.next()).toEqual([
+        { type: 'delta', text: 'a' },
+        { type: 'delta', text: 'b' },
+      ]);
       expect(await stream.next()).toEqual([{ type: 'delta', text: 'c' }]);
       expect(await stream.next()).toEqual([{ type: 'done' }]);
       expect(await stream.next()).toEqual([]);

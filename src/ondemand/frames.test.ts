@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createFrameParser, translateFrame, translateParsed, type UpstreamEvent } from './frames.js';
+import { createFrameParser, translateFrame, type UpstreamEvent } from './frames.js';
 
 const encoder = new TextEncoder();
 const bytes = (s: string): Uint8Array => encoder.encode(s);
@@ -26,11 +26,9 @@ function splitAt(data: Uint8Array, cuts: number[]): Uint8Array[] {
   return parts;
 }
 
-const deltasOf = (events: UpstreamEvent[]): string =>
-  events.map((e) => (e.type === 'delta' ? e.text : '')).join('');
+const deltasOf = (events: UpstreamEvent[]): string => events.map((e) => (e.type === 'delta' ? e.text : '')).join('');
 
-const fulfil = (answer: string, i = 1): string =>
-  JSON.stringify({ eventType: 'fulfillment', answer, sessionId: 's1', messageId: 'm1', status: 'processing', eventIndex: i });
+const fulfil = (answer: string, i = 1): string => JSON.stringify({ eventType: 'fulfillment', answer, sessionId: 's1', messageId: 'm1', status: 'processing', eventIndex: i });
 
 const K: UpstreamEvent = { type: 'keepalive' };
 const DONE: UpstreamEvent = { type: 'done' };
@@ -40,15 +38,17 @@ const delta = (text: string): UpstreamEvent => ({ type: 'delta', text });
 const ANSWER = 'Hello wörld! 😀 日本語 — «ok»';
 const ANSWER_PIECES = ['Hel', 'lo w', 'örld! ', '😀', ' 日本', '語 — «ok»'];
 function realisticStream(eol = '\n'): string {
-  const frame = (event: string | null, data: string): string =>
-    `${event === null ? '' : `event:${event}${eol}`}data:${data}${eol}${eol}`;
+  const frame = (event: string | null, data: string): string => `${event === null ? '' : `event:${event}${eol}`}data:${data}${eol}${eol}`;
   return [
     frame('heartbeat', JSON.stringify({ sessionId: 's1', messageId: 'm1', time: '2025-01-01T00:00:00Z' })),
     frame('thinking', JSON.stringify({ eventType: 'fulfillment_thinking', thinking: { delta: 'Let me think… 🤔' } })),
     ...ANSWER_PIECES.map((p, i) => frame(i % 2 === 0 ? 'message' : null, fulfil(p, i + 1))),
     `: a comment${eol}`,
     frame('message', JSON.stringify({ eventType: 'statusLog', currentStatusLog: { statusType: 'fulfillment', statusMessage: ANSWER, time: 1 } })),
-    frame('message', JSON.stringify({ eventType: 'metricsLog', publicMetrics: { inputTokens: 12, outputTokens: 9, totalTokens: 21, ragTimeSec: 0, fulfillmentTimeSec: 1.2, totalTimeSec: 1.3 } })),
+    frame(
+      'message',
+      JSON.stringify({ eventType: 'metricsLog', publicMetrics: { inputTokens: 12, outputTokens: 9, totalTokens: 21, ragTimeSec: 0, fulfillmentTimeSec: 1.2, totalTimeSec: 1.3 } }),
+    ),
     frame(null, '[DONE]'),
   ].join('');
 }
@@ -108,11 +108,7 @@ describe('createFrameParser: frame edge cases', () => {
       ['data:{"eventType":"metricsLog","publicMetrics":{"inputTokens":"10","outputTokens":"3"}}\n\n'],
       [{ type: 'metrics', inputTokens: 10, outputTokens: 3, totalTokens: 13 }],
     ],
-    [
-      'metricsLog without usable counts',
-      ['data:{"eventType":"metricsLog"}\n\ndata:{"eventType":"metricsLog","publicMetrics":{"inputTokens":-1,"outputTokens":3}}\n\n'],
-      [K, K],
-    ],
+    ['metricsLog without usable counts', ['data:{"eventType":"metricsLog"}\n\ndata:{"eventType":"metricsLog","publicMetrics":{"inputTokens":-1,"outputTokens":3}}\n\n'], [K, K]],
     ['[DONE]', ['data:[DONE]\n\n'], [DONE]],
     ['[DONE] with a space after data:', ['data: [DONE]\n\n'], [DONE]],
     [
@@ -120,11 +116,7 @@ describe('createFrameParser: frame edge cases', () => {
       ['data:[ERROR]:{"message":"Context too long","errorCode":"context_length_exceeded"}\n\n'],
       [{ type: 'error', message: 'Context too long', errorCode: 'context_length_exceeded' }],
     ],
-    [
-      '[ERROR] {json}',
-      ['data:[ERROR] {"message":"Model failed","errorCode":"model_error"}\n\n'],
-      [{ type: 'error', message: 'Model failed', errorCode: 'model_error' }],
-    ],
+    ['[ERROR] {json}', ['data:[ERROR] {"message":"Model failed","errorCode":"model_error"}\n\n'], [{ type: 'error', message: 'Model failed', errorCode: 'model_error' }]],
     [
       '[ERROR]:{json} with a nested error object',
       ['data:[ERROR]:{"error":{"message":"boom","code":"server_error"}}\n\n'],
@@ -139,11 +131,7 @@ describe('createFrameParser: frame edge cases', () => {
     ['[ERROR]:{broken json', ['data:[ERROR]:{oops\n\n'], [{ type: 'error', message: '{oops', errorCode: undefined }]],
     ['[ERROR] alone', ['data:[ERROR]\n\n'], [{ type: 'error', message: 'upstream reported an error in the stream', errorCode: undefined }]],
     ['other bracketed text', ['data:[PING]\n\n'], [K]],
-    [
-      'data split over several data: lines is joined with a newline',
-      ['data:{"eventType":"fulfillment",\ndata:"answer":"joined"}\n\n'],
-      [delta('joined')],
-    ],
+    ['data split over several data: lines is joined with a newline', ['data:{"eventType":"fulfillment",\ndata:"answer":"joined"}\n\n'], [delta('joined')]],
     ['an unterminated last frame is flushed at the end', [`data:${fulfil('a')}\n\ndata:[DONE]`], [delta('a'), DONE]],
     ['an unterminated frame ending in CR is flushed at the end', ['data:[DONE]\r'], [DONE]],
     ['a truncated last frame is no content', ['data:{"eventType":"fulfillment","ans'], [K]],
@@ -292,4 +280,3 @@ describe('translateFrame: frames skipped without parsing', () => {
     expect(translateFrame(data)).toEqual(expected);
   });
 });
-

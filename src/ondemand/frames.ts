@@ -191,8 +191,7 @@ function translateError(rest: string): UpstreamEvent {
   const body = detail.startsWith('{') ? parseObject(detail) : undefined;
   if (body === undefined) return { type: 'error', message: detail === '' ? fallback : detail, errorCode: undefined };
   const nested = isRecord(body['error']) ? body['error'] : undefined;
-  const message =
-    nonEmptyString(body['message']) ?? nonEmptyString(nested?.['message']) ?? nonEmptyString(body['error']) ?? fallback;
+  const message = nonEmptyString(body['message']) ?? nonEmptyString(nested?.['message']) ?? nonEmptyString(body['error']) ?? fallback;
   const errorCode = nonEmptyString(body['errorCode']) ?? nonEmptyString(body['code']) ?? nonEmptyString(nested?.['code']);
   return { type: 'error', message, errorCode };
 }

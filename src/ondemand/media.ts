@@ -100,7 +100,10 @@ export function pluginFor(mime: string): string {
 
 /** A file name safe for a multipart header: no quotes, slashes or line breaks, at most 200 characters. */
 export function safeName(name: string): string {
-  const cleaned = name.replace(/[\r\n"\\/]+/g, '_').trim().slice(0, 200);
+  const cleaned = name
+    .replace(/[\r\n"\\/]+/g, '_')
+    .trim()
+    .slice(0, 200);
   return cleaned === '' ? 'file' : cleaned;
 }
 
@@ -172,4 +175,3 @@ export async function uploadOne(client: MediaClient, key: string, sessionId: str
   const mime = typeof data['mimeType'] === 'string' && data['mimeType'] !== '' && m.mimeType.endsWith('/*') ? data['mimeType'] : m.mimeType;
   return { name: m.name, mimeType: mime, context: typeof data['context'] === 'string' ? data['context'] : '' };
 }
-

@@ -102,15 +102,11 @@ export function createModelRouter(options: ModelRouterOptions): ModelRouter {
 
   const fallback = lookup(options.defaultModel);
   if (fallback === null) {
-    throw new Error(
-      `DEFAULT_MODEL "${options.defaultModel}" is neither a known alias nor an endpointId (predefined-*, byoi-*, byom-*)`,
-    );
+    throw new Error(`DEFAULT_MODEL "${options.defaultModel}" is neither a known alias nor an endpointId (predefined-*, byoi-*, byom-*)`);
   }
   const defaultResult: ResolvedModel = Object.freeze({ ...fallback, matched: 'default' });
 
-  const listing = [...aliases.values()]
-    .map((e) => ({ id: e.id, endpointId: e.endpointId }))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const listing = [...aliases.values()].map((e) => ({ id: e.id, endpointId: e.endpointId })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   return {
     resolve(requested) {

@@ -25,11 +25,7 @@ describe('renderTranscript', () => {
       ],
       `${H}\n\n<system>\nBe brief.\n</system>\n\n<user>\nHi\n</user>`,
     ],
-    [
-      'a lone system message',
-      [{ role: 'system', content: 'Be brief.' }],
-      `${H}\n\n<system>\nBe brief.\n</system>`,
-    ],
+    ['a lone system message', [{ role: 'system', content: 'Be brief.' }], `${H}\n\n<system>\nBe brief.\n</system>`],
     [
       'several system messages stay where they stand',
       [
@@ -50,11 +46,7 @@ describe('renderTranscript', () => {
       ],
       `${H}\n\n<user name="alice">\nHi\n</user>\n\n<assistant name="bot">\nHello Alice\n</assistant>\n\n<user name="bob">\nHi too\n</user>`,
     ],
-    [
-      'a lone user message with a name is still verbatim',
-      [{ role: 'user', content: 'Hi', name: 'alice' }],
-      'Hi',
-    ],
+    ['a lone user message with a name is still verbatim', [{ role: 'user', content: 'Hi', name: 'alice' }], 'Hi'],
     [
       'attribute values are escaped',
       [
@@ -292,8 +284,6 @@ describe('buildQuery', () => {
       ]),
       'e',
     );
-    expect(body.query).toBe(
-      `${H}\n\n<user>\nMy name is Ada.\n</user>\n\n<assistant>\nHello Ada.\n</assistant>\n\n<user>\nWhat is my name?\n</user>`,
-    );
+    expect(body.query).toBe(`${H}\n\n<user>\nMy name is Ada.\n</user>\n\n<assistant>\nHello Ada.\n</assistant>\n\n<user>\nWhat is my name?\n</user>`);
   });
 });

@@ -48,8 +48,7 @@ export interface OnDemandQueryBody {
   reasoningEffort?: 'low' | 'medium' | 'max';
 }
 
-export const TRANSCRIPT_HEADER =
-  "The following is a conversation between a user and an AI assistant. Continue it: write only the assistant's next reply, without any role tag.";
+export const TRANSCRIPT_HEADER = "The following is a conversation between a user and an AI assistant. Continue it: write only the assistant's next reply, without any role tag.";
 
 /** When the client prefilled the start of the answer (the last message is the assistant's). */
 export const PREFILL_HEADER =
@@ -101,7 +100,10 @@ export function renderTranscript(messages: readonly QueryMessage[]): string {
         if (m.content !== '' || calls.length === 0) lines.push(neutraliseClosingTags(m.content));
         for (const call of calls) {
           toolNames.set(call.id, call.name);
-          const a = attrs([['id', call.id], ['name', call.name]]);
+          const a = attrs([
+            ['id', call.id],
+            ['name', call.name],
+          ]);
           lines.push(`<tool_call${a}>${neutraliseClosingTags(call.arguments)}</tool_call>`);
         }
         blocks.push(block('assistant', attrs([['name', m.name]]), lines.join('\n')));
@@ -109,7 +111,16 @@ export function renderTranscript(messages: readonly QueryMessage[]): string {
       }
       case 'tool': {
         const name = (m.toolCallId !== undefined ? toolNames.get(m.toolCallId) : undefined) ?? m.name;
-        blocks.push(block('tool_result', attrs([['id', m.toolCallId], ['name', name]]), neutraliseClosingTags(m.content)));
+        blocks.push(
+          block(
+            'tool_result',
+            attrs([
+              ['id', m.toolCallId],
+              ['name', name],
+            ]),
+            neutraliseClosingTags(m.content),
+          ),
+        );
         break;
       }
     }

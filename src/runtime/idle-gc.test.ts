@@ -120,7 +120,7 @@ describe('IdleGc', () => {
     expect([s.gcs(), s.armed()]).toEqual([3, 0]);
   });
 
-  it('by default the follow-up comes after V8\'s 5 s allocation-rate window, so that window holds only quiet time', () => {
+  it("by default the follow-up comes after V8's 5 s allocation-rate window, so that window holds only quiet time", () => {
     expect(FOLLOW_UP_MS).toBeGreaterThan(5000);
     const s = setup({ followUpMs: null });
     s.setHeap(150 * MB);

@@ -46,9 +46,7 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, p
   if (method === 'GET' && mm) {
     const rec = state.media.get(mm[1]!);
     if (!rec) return sendJson(res, 404, { errorCode: 'not_found', message: 'Media not found' });
-    return mm[2]
-      ? sendText(res, 200, 'text/plain; charset=utf-8', rec.context)
-      : sendText(res, 200, 'text/plain; charset=utf-8', `[simulated file ${rec.name}]`);
+    return mm[2] ? sendText(res, 200, 'text/plain; charset=utf-8', rec.context) : sendText(res, 200, 'text/plain; charset=utf-8', `[simulated file ${rec.name}]`);
   }
   sendJson(res, 404, { errorCode: 'not_found', message: `Cannot ${method} ${path}` });
 }

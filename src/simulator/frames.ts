@@ -28,9 +28,7 @@ export interface StreamScriptInput {
   deltas: string[];
   thinkingDeltas: string[];
   /** undefined: no metricsLog frame */
-  metrics:
-    | { inputTokens: number; outputTokens: number; totalTokens: number; ragTimeSec: number; fulfillmentTimeSec: number; totalTimeSec: number }
-    | undefined;
+  metrics: { inputTokens: number; outputTokens: number; totalTokens: number; ragTimeSec: number; fulfillmentTimeSec: number; totalTimeSec: number } | undefined;
 }
 
 /** The frames of one stream, grouped by when they are sent. */
@@ -56,17 +54,9 @@ export function buildScript(s: StreamScriptInput): StreamScript {
       messageId,
       eventIndex,
     });
-  const head = [
-    heartbeatFrame(sessionId, messageId, now),
-    status(1, 'queryReceived', 'Query received, processing'),
-    status(2, 'fulfillmentStarted', 'Generating the answer'),
-  ];
-  const thinking = s.thinkingDeltas.map((delta, i) =>
-    frame('thinking', { eventType: 'fulfillment_thinking', thinking: { delta }, sessionId, messageId, eventIndex: i + 1 }),
-  );
-  const deltas = s.deltas.map((answer, i) =>
-    frame('message', { eventType: 'fulfillment', answer, sessionId, messageId, status: 'processing', eventIndex: i + 1 }),
-  );
+  const head = [heartbeatFrame(sessionId, messageId, now), status(1, 'queryReceived', 'Query received, processing'), status(2, 'fulfillmentStarted', 'Generating the answer')];
+  const thinking = s.thinkingDeltas.map((delta, i) => frame('thinking', { eventType: 'fulfillment_thinking', thinking: { delta }, sessionId, messageId, eventIndex: i + 1 }));
+  const deltas = s.deltas.map((answer, i) => frame('message', { eventType: 'fulfillment', answer, sessionId, messageId, status: 'processing', eventIndex: i + 1 }));
   const tail = [status(3, 'completed', s.answer)];
   if (s.metrics) tail.push(frame('message', { eventType: 'metricsLog', publicMetrics: s.metrics, sessionId, messageId, eventIndex: 1 }));
   tail.push(DONE_FRAME);
@@ -96,13 +86,7 @@ export interface StreamWrite {
  * every `intervalMs`; the tail (or error frame) goes with the last delta. With `splitMultibyte`, every frame is written
  * in two halves (SPLIT_GAP_MS apart) cut inside a multi-byte UTF-8 character when it has one.
  */
-export function layoutWrites(
-  script: StreamScript,
-  ending: StreamEnding,
-  firstDelayMs: number,
-  intervalMs: number,
-  splitMultibyte = false,
-): StreamWrite[] {
+export function layoutWrites(script: StreamScript, ending: StreamEnding, firstDelayMs: number, intervalMs: number, splitMultibyte = false): StreamWrite[] {
   const n = ending.kind === 'done' ? script.deltas.length : Math.min(ending.afterDeltas, script.deltas.length);
   const steps: string[][] = [script.head, ...script.thinking.map((f) => [f]), ...script.deltas.slice(0, n).map((f) => [f])];
   const last = steps[steps.length - 1]!;

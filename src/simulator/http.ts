@@ -107,7 +107,7 @@ export function edgeHtml(status: number): string {
     '<!DOCTYPE html>\n<html lang="en-US"><head><meta charset="UTF-8" />' +
     `<title>${title} | api.on-demand.io used Cloudflare to restrict access</title></head>\n` +
     `<body><div id="cf-wrapper"><h1>${title}</h1><p>error code: ${code}</p>` +
-    '<p>The owner of this website (api.on-demand.io) has banned your access based on your browser\'s signature.</p>' +
+    "<p>The owner of this website (api.on-demand.io) has banned your access based on your browser's signature.</p>" +
     '</div></body></html>\n'
   );
 }

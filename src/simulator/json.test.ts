@@ -24,7 +24,12 @@ describe('simulated JSON answers', () => {
     ['json_object: a fixed object', 'who?', { responseFormat: { type: 'json_object' } }, '{\n  "answer": "answer-value"\n}'],
     ['json_schema without a schema: the same object', 'who?', { responseFormat: { type: 'json_schema', name: 'x' } }, '{\n  "answer": "answer-value"\n}'],
     ['SIM_JSON_FENCED: a fence and a sentence around it', 'who? SIM_JSON_FENCED', undefined, JSON_FENCE_BEFORE + PERSON + JSON_FENCE_AFTER],
-    ['SIM_JSON_MISMATCH: wrong types for the required properties', 'SIM_JSON_MISMATCH', undefined, '{\n  "name": 42,\n  "age": "not-a-number",\n  "tags": [\n    "tags-value"\n  ],\n  "unit": "c"\n}'],
+    [
+      'SIM_JSON_MISMATCH: wrong types for the required properties',
+      'SIM_JSON_MISMATCH',
+      undefined,
+      '{\n  "name": 42,\n  "age": "not-a-number",\n  "tags": [\n    "tags-value"\n  ],\n  "unit": "c"\n}',
+    ],
     ['SIM_JSON_SKIP: plain text', 'SIM_JSON_SKIP', undefined, JSON_SKIP_ANSWER],
     ['no format section: no JSON answer', 'who?', {}, undefined],
   ])('%s', (_name, text, req, expected) => {

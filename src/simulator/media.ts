@@ -82,7 +82,10 @@ export function nameFromUrl(url: string): string {
   } catch {
     path = url.split(/[?#]/)[0] ?? '';
   }
-  const seg = path.split('/').filter((s) => s.length > 0).pop();
+  const seg = path
+    .split('/')
+    .filter((s) => s.length > 0)
+    .pop();
   if (!seg) return 'file';
   try {
     return decodeURIComponent(seg);

@@ -34,9 +34,7 @@ export function parseOptionsPatch(raw: unknown): MutableOptions {
 
 /** `o` laid over `base` (or over the defaults); throws Error when a number is negative or not finite. */
 export function toRuntime(o: SimulatorOptions | MutableOptions, base?: RuntimeOptions): RuntimeOptions {
-  const r: RuntimeOptions = base
-    ? { ...base }
-    : { firstByteDelayMs: 0, deltaIntervalMs: 0, deltas: 0, sessionDelayMs: 0, heartbeatMs: 0, answer: defaultAnswer };
+  const r: RuntimeOptions = base ? { ...base } : { firstByteDelayMs: 0, deltaIntervalMs: 0, deltas: 0, sessionDelayMs: 0, heartbeatMs: 0, answer: defaultAnswer };
   for (const k of NUMERIC_OPTIONS) {
     const v = o[k];
     if (v === undefined) continue;

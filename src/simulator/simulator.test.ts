@@ -1,16 +1,6 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  SIM_CATALOGUE,
-  THINKING_TEXT,
-  UNICODE_ANSWER,
-  defaultAnswerText,
-  simTokens,
-  splitDeltas,
-  startSimulator,
-  type SimStats,
-  type Simulator,
-} from './index.js';
+import { SIM_CATALOGUE, THINKING_TEXT, UNICODE_ANSWER, defaultAnswerText, simTokens, splitDeltas, startSimulator, type SimStats, type Simulator } from './index.js';
 import { splitPoint } from './frames.js';
 
 const UA = 'ondemand-gateway-tests/1.0';
@@ -199,9 +189,7 @@ describe('stream', () => {
     deltas.forEach((delta, i) => {
       const f = frames[3 + i]!;
       expect(f.event).toBe('message');
-      expect(f.data).toBe(
-        JSON.stringify({ eventType: 'fulfillment', answer: delta, sessionId: sid, messageId: mid, status: 'processing', eventIndex: i + 1 }),
-      );
+      expect(f.data).toBe(JSON.stringify({ eventType: 'fulfillment', answer: delta, sessionId: sid, messageId: mid, status: 'processing', eventIndex: i + 1 }));
     });
     const finalStatus = JSON.parse(frames[3 + deltas.length]!.data);
     expect(finalStatus.eventType).toBe('statusLog');

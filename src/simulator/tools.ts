@@ -72,8 +72,7 @@ export function wrongArguments(schema: unknown): Json {
   return out;
 }
 
-const callLine = (name: string, args: unknown): string =>
-  `<tool_call name="${name.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">${JSON.stringify(args)}</tool_call>`;
+const callLine = (name: string, args: unknown): string => `<tool_call name="${name.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">${JSON.stringify(args)}</tool_call>`;
 
 /**
  * The last `<tag>` section the gateway appended to the query (tools, response_format): where it opens, its text,

@@ -1,5 +1,5 @@
 /** RedisStateStore and RedisQuotaStore against a real redis-server (test/redis-helper.ts starts one). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../../test/redis-helper.js';
 import { describeNeeding, REDIS } from '../../test/requirements.js';
 

@@ -29,7 +29,13 @@ const config = (keys: string[]) => ({
 /** One "process lifetime": open the store, build the pool, run `body`, shut down as the app would. */
 async function run<T>(keys: string[], body: (pool: Awaited<ReturnType<typeof createKeyPool>>, store: SqliteStateStore) => Promise<T> | T): Promise<T> {
   const store = SqliteStateStore.open(dir);
-  const pool = await createKeyPool({ config: config(keys), store, onError: (e) => { throw e; } });
+  const pool = await createKeyPool({
+    config: config(keys),
+    store,
+    onError: (e) => {
+      throw e;
+    },
+  });
   try {
     return await body(pool, store);
   } finally {
@@ -95,7 +101,12 @@ describe('key state across a restart', () => {
     await run([B], (pool, store) => {
       expect(pool.list().map((k) => k.fingerprint)).toEqual([fingerprintKey(B), fingerprintKey(C)]);
       return pool.flush().then(() => {
-        expect(store.loadKeys().map((r) => r.fingerprint).sort()).toEqual([fingerprintKey(B), fingerprintKey(C)].sort());
+        expect(
+          store
+            .loadKeys()
+            .map((r) => r.fingerprint)
+            .sort(),
+        ).toEqual([fingerprintKey(B), fingerprintKey(C)].sort());
       });
     });
   });

@@ -4,10 +4,7 @@ import { DEFAULT_KEY_STATE_SETTINGS } from '../keypool/key-state.js';
 import { KeyPool, type KeyPoolOptions } from '../keypool/pool.js';
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from '../keypool/settings.js';
 
-export type PoolConfig = Pick<
-  Config,
-  'BAD_KEY_RETRY_INTERVAL' | 'RATE_LIMIT_COOLDOWN_SEC' | 'TRANSIENT_COOLDOWN_SEC' | 'ALL_KEYS_OUT_WAIT_MS'
->;
+export type PoolConfig = Pick<Config, 'BAD_KEY_RETRY_INTERVAL' | 'RATE_LIMIT_COOLDOWN_SEC' | 'TRANSIENT_COOLDOWN_SEC' | 'ALL_KEYS_OUT_WAIT_MS'>;
 
 export interface CreateKeyPoolOptions extends Omit<KeyPoolOptions, 'settings' | 'envKeys'> {
   config: PoolConfig & Pick<Config, 'ONDEMAND_APIKEYS'>;

@@ -31,10 +31,7 @@ export interface ModelLayer {
 /** AUTO_MODEL_NAME values that turn automatic routing off. */
 const AUTO_OFF = new Set(['off', 'none', 'false', '0']);
 
-export function createModelLayer(
-  config: Config,
-  deps: { client: OnDemandClient; pool: Pick<KeyPool, 'list'>; knownKeys: () => string[]; fileModels?: unknown },
-): ModelLayer {
+export function createModelLayer(config: Config, deps: { client: OnDemandClient; pool: Pick<KeyPool, 'list'>; knownKeys: () => string[]; fileModels?: unknown }): ModelLayer {
   const autoName = AUTO_OFF.has(config.AUTO_MODEL_NAME.toLowerCase()) ? '' : config.AUTO_MODEL_NAME;
   const router = createLiveModelRouter({
     defaultModel: config.DEFAULT_MODEL,

@@ -21,8 +21,7 @@ import { RedisConnection, type RedisLogger } from '../store/redis-connection.js'
 import { openStateStore } from '../store/sqlite.js';
 import type { StateStore, UsageStore } from '../store/types.js';
 
-export type SharedStateConfig = Pick<Config, 'DATA_DIR' | 'REDIS_URL' | 'REDIS_PREFIX' | 'REDIS_TIMEOUT_MS' | 'CLIENT_KEYS'> &
-  Partial<Pick<Config, 'USAGE_RETENTION_DAYS'>>;
+export type SharedStateConfig = Pick<Config, 'DATA_DIR' | 'REDIS_URL' | 'REDIS_PREFIX' | 'REDIS_TIMEOUT_MS' | 'CLIENT_KEYS'> & Partial<Pick<Config, 'USAGE_RETENTION_DAYS'>>;
 
 export interface SharedState {
   /** for the key pool */

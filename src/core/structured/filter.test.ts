@@ -60,7 +60,13 @@ describe('opensJsonValue', () => {
   });
 
   it('looks at the schema for which brackets may open the value', () => {
-    expect([openersOf(object), openersOf(person), openersOf(list), openersOf(anyValue), openersOf({ type: 'json_schema', name: 'x', schema: { anyOf: [] } })]).toEqual(['{', '{', '[', '{', '{[']);
+    expect([openersOf(object), openersOf(person), openersOf(list), openersOf(anyValue), openersOf({ type: 'json_schema', name: 'x', schema: { anyOf: [] } })]).toEqual([
+      '{',
+      '{',
+      '[',
+      '{',
+      '{[',
+    ]);
   });
 });
 

@@ -37,7 +37,13 @@ describe('format section', () => {
     [
       'json_schema without a schema',
       { type: 'json_schema', name: 'place', description: 'A place' },
-      ['<response_format>', ONLY, 'The value must be a JSON object. The line below says what it is for (given as JSON: its name and a description):', '{"name":"place","description":"A place"}', '</response_format>'],
+      [
+        '<response_format>',
+        ONLY,
+        'The value must be a JSON object. The line below says what it is for (given as JSON: its name and a description):',
+        '{"name":"place","description":"A place"}',
+        '</response_format>',
+      ],
     ],
   ])('%s', (_name, format, lines) => {
     expect(renderFormatSection(format, false).split('\n')).toEqual(lines);

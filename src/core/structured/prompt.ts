@@ -9,13 +9,10 @@ import { safeJson, wantsTools } from '../tools/prompt.js';
 export const FORMAT_OPEN = '<response_format>';
 export const FORMAT_CLOSE = '</response_format>';
 
-export const JSON_ONLY_LINE =
-  'Write your reply as one JSON value and nothing else: no text before or after it, no Markdown code fence around it, no comments in it.';
+export const JSON_ONLY_LINE = 'Write your reply as one JSON value and nothing else: no text before or after it, no Markdown code fence around it, no comments in it.';
 export const JSON_OBJECT_LINE = 'The value must be a JSON object.';
-export const SCHEMA_RULES_LINE =
-  'Use the property names and types exactly as the schema gives them, include every required property, and invent no other properties.';
-export const WITH_TOOLS_LINE =
-  'If you call tools, write only the tool calls as the tools section says; this format is for the reply you write when you call no tool.';
+export const SCHEMA_RULES_LINE = 'Use the property names and types exactly as the schema gives them, include every required property, and invent no other properties.';
+export const WITH_TOOLS_LINE = 'If you call tools, write only the tool calls as the tools section says; this format is for the reply you write when you call no tool.';
 
 export function renderFormatSection(format: ResponseFormat, withTools: boolean): string {
   const lines = [FORMAT_OPEN, JSON_ONLY_LINE];

@@ -78,21 +78,75 @@ describe('tool call filter: answers', () => {
     ['a code fence', ['```python\nprint(1)\n```\n'], 'stop', [text('```python\nprint(1)\n```\n'), end('stop')], 0],
     ['a lone "<" at the end', ['x <'], 'length', [text('x <'), end('length')], 0],
     ['one call', [W], 'stop', [calls(['get_weather', '{"city":"Paris"}']), end('tool_calls')], 0],
-    ['one call, split inside the tag', ['<to', 'ol_ca', 'll na', 'me="get_weather">{"ci', 'ty":"Paris"}</tool', '_call>'], 'stop', [calls(['get_weather', '{"city":"Paris"}']), end('tool_calls')], 0],
+    [
+      'one call, split inside the tag',
+      ['<to', 'ol_ca', 'll na', 'me="get_weather">{"ci', 'ty":"Paris"}</tool', '_call>'],
+      'stop',
+      [calls(['get_weather', '{"city":"Paris"}']), end('tool_calls')],
+      0,
+    ],
     ['text before the call streams as text', ['Let me check.\n', W], 'stop', [text('Let me check.\n'), calls(['get_weather', '{"city":"Paris"}']), end('tool_calls')], 0],
     ['two calls', [`${W}\n<tool_call name="now"></tool_call>`], 'stop', [calls(['get_weather', '{"city":"Paris"}'], ['now', '{}']), end('tool_calls')], 0],
     ['text after the call is dropped', [`${W}\nDone!`], 'stop', [calls(['get_weather', '{"city":"Paris"}']), end('tool_calls')], 0],
-    ['repair: list form in a fence, arguments as a string', ['```xml\n<tool_calls>[{"name":"get_weather","arguments":"{\\"city\\":\\"Oslo\\"}"}]</tool_calls>\n```'], 'stop', [calls(['get_weather', '{"city":"Oslo"}']), end('tool_calls')], 0],
+    [
+      'repair: list form in a fence, arguments as a string',
+      ['```xml\n<tool_calls>[{"name":"get_weather","arguments":"{\\"city\\":\\"Oslo\\"}"}]</tool_calls>\n```'],
+      'stop',
+      [calls(['get_weather', '{"city":"Oslo"}']), end('tool_calls')],
+      0,
+    ],
     ['repair: a single object in the list form', ['<tool_calls>{"name":"now"}</tool_calls>'], 'stop', [calls(['now', '{}']), end('tool_calls')], 0],
-    ['repair: OpenAI-shaped call object', ['<tool_calls>[{"type":"function","function":{"name":"now","arguments":"{}"}}]</tool_calls>'], 'stop', [calls(['now', '{}']), end('tool_calls')], 0],
-    ['repair: call object without a name attribute', ['<tool_call>{"name":"get_weather","arguments":{"city":"Rome"}}</tool_call>'], 'stop', [calls(['get_weather', '{"city":"Rome"}']), end('tool_calls')], 0],
+    [
+      'repair: OpenAI-shaped call object',
+      ['<tool_calls>[{"type":"function","function":{"name":"now","arguments":"{}"}}]</tool_calls>'],
+      'stop',
+      [calls(['now', '{}']), end('tool_calls')],
+      0,
+    ],
+    [
+      'repair: call object without a name attribute',
+      ['<tool_call>{"name":"get_weather","arguments":{"city":"Rome"}}</tool_call>'],
+      'stop',
+      [calls(['get_weather', '{"city":"Rome"}']), end('tool_calls')],
+      0,
+    ],
     ['repair: missing closing tag at the end', ['<tool_call name="get_weather">{"city":"Paris"}'], 'length', [calls(['get_weather', '{"city":"Paris"}']), end('tool_calls')], 0],
-    ['repair: arguments in a json fence', ['<tool_call name="get_weather">\n```json\n{"city":"Paris"}\n```\n</tool_call>'], 'stop', [calls(['get_weather', '{"city":"Paris"}']), end('tool_calls')], 0],
-    ['malformed JSON → the answer as text', ['<tool_call name="get_weather">{"city": "Par</tool_call>'], 'stop', [text('<tool_call name="get_weather">{"city": "Par</tool_call>'), end('stop')], 1],
+    [
+      'repair: arguments in a json fence',
+      ['<tool_call name="get_weather">\n```json\n{"city":"Paris"}\n```\n</tool_call>'],
+      'stop',
+      [calls(['get_weather', '{"city":"Paris"}']), end('tool_calls')],
+      0,
+    ],
+    [
+      'malformed JSON → the answer as text',
+      ['<tool_call name="get_weather">{"city": "Par</tool_call>'],
+      'stop',
+      [text('<tool_call name="get_weather">{"city": "Par</tool_call>'), end('stop')],
+      1,
+    ],
     ['unknown tool → text', ['<tool_call name="launch">{}</tool_call>'], 'stop', [text('<tool_call name="launch">{}</tool_call>'), end('stop')], 1],
-    ['schema: wrong type → text', ['<tool_call name="get_weather">{"city":42}</tool_call>'], 'stop', [text('<tool_call name="get_weather">{"city":42}</tool_call>'), end('stop')], 1],
-    ['schema: missing required → text', ['pre ', '<tool_call name="get_weather">{}</tool_call>'], 'stop', [text('pre <tool_call name="get_weather">{}</tool_call>'), end('stop')], 1],
-    ['schema: extra property not allowed → text', ['<tool_call name="get_weather">{"city":"a","x":1}</tool_call>'], 'stop', [text('<tool_call name="get_weather">{"city":"a","x":1}</tool_call>'), end('stop')], 1],
+    [
+      'schema: wrong type → text',
+      ['<tool_call name="get_weather">{"city":42}</tool_call>'],
+      'stop',
+      [text('<tool_call name="get_weather">{"city":42}</tool_call>'), end('stop')],
+      1,
+    ],
+    [
+      'schema: missing required → text',
+      ['pre ', '<tool_call name="get_weather">{}</tool_call>'],
+      'stop',
+      [text('pre <tool_call name="get_weather">{}</tool_call>'), end('stop')],
+      1,
+    ],
+    [
+      'schema: extra property not allowed → text',
+      ['<tool_call name="get_weather">{"city":"a","x":1}</tool_call>'],
+      'stop',
+      [text('<tool_call name="get_weather">{"city":"a","x":1}</tool_call>'), end('stop')],
+      1,
+    ],
     ['arguments not an object → text', ['<tool_call name="now">[1]</tool_call>'], 'stop', [text('<tool_call name="now">[1]</tool_call>'), end('stop')], 1],
   ])('%s', (_name, pieces, finish, expected, malformedCount) => {
     const { events, malformed } = run(pieces, finish);
@@ -147,7 +201,10 @@ describe('tool call filter: invariants over any chunking', () => {
       fc.property(chunked, ({ s, pieces }) => {
         const whole = merged(run([s]).events);
         expect(merged(run(pieces).events)).toStrictEqual(whole);
-        const out = whole.filter((e) => e.type === 'text').map((e) => (e.type === 'text' ? e.text : '')).join('');
+        const out = whole
+          .filter((e) => e.type === 'text')
+          .map((e) => (e.type === 'text' ? e.text : ''))
+          .join('');
         if (!whole.some((e) => e.type === 'tool_calls')) expect(out).toBe(s);
       }),
     );

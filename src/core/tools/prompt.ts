@@ -20,10 +20,7 @@ export function safeJson(value: unknown): string {
 }
 
 export function renderToolSection(tools: readonly ToolSpec[], choice: ToolChoice | undefined): string {
-  const lines = [
-    TOOLS_OPEN,
-    'You can call the following tools. Each line below is one tool as JSON: its name, what it does, and the JSON schema of its arguments.',
-  ];
+  const lines = [TOOLS_OPEN, 'You can call the following tools. Each line below is one tool as JSON: its name, what it does, and the JSON schema of its arguments.'];
   for (const tool of tools) {
     const entry: Record<string, unknown> = { name: tool.name };
     if (tool.description !== undefined) entry.description = tool.description;
@@ -31,7 +28,7 @@ export function renderToolSection(tools: readonly ToolSpec[], choice: ToolChoice
     lines.push(safeJson(entry));
   }
   lines.push(
-    'To call tools, reply with nothing but the calls, one per line, each exactly in this form, with the arguments as one JSON object that matches the tool\'s schema:',
+    "To call tools, reply with nothing but the calls, one per line, each exactly in this form, with the arguments as one JSON object that matches the tool's schema:",
     '<tool_call name="TOOL_NAME">{"argument": "value"}</tool_call>',
     'Write no other text before or after the calls. The results will come back in <tool_result> blocks in the next turn.',
   );

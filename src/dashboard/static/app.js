@@ -332,7 +332,11 @@ async function api(method, path, body) {
   }
   const text = await res.text();
   let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
   if (res.status === 401) throw new AuthError((data && data.error && data.error.message) || 'the admin key was refused');
   if (!res.ok) throw new Error((data && data.error && data.error.message) || `HTTP ${res.status}`);
   return data;
@@ -634,7 +638,10 @@ function lines(svg, points, fields) {
     let pen = false;
     points.forEach((p, i) => {
       const v = p[field];
-      if (v === null) { pen = false; return; }
+      if (v === null) {
+        pen = false;
+        return;
+      }
       const x = PAD.left + i * slot + slot / 2;
       d += `${pen ? 'L' : 'M'}${x.toFixed(1)},${y(v).toFixed(1)}`;
       pen = true;
@@ -654,9 +661,20 @@ let lastPoints = null;
 function renderCharts(points) {
   lastPoints = points;
   const withOk = points.map((p) => ({ ...p, ok: p.requests - p.clientErrors - p.serverErrors }));
-  bars($('chart-traffic'), withOk, [['ok', 'ok'], ['clientErrors', 'c4'], ['serverErrors', 'c5']]);
-  lines($('chart-latency'), points, [['avgMs', 'avg'], ['p95Ms', 'p95'], ['avgTtftMs', 'ttft']]);
-  bars($('chart-errors'), points, [['clientErrors', 'c4'], ['serverErrors', 'c5']]);
+  bars($('chart-traffic'), withOk, [
+    ['ok', 'ok'],
+    ['clientErrors', 'c4'],
+    ['serverErrors', 'c5'],
+  ]);
+  lines($('chart-latency'), points, [
+    ['avgMs', 'avg'],
+    ['p95Ms', 'p95'],
+    ['avgTtftMs', 'ttft'],
+  ]);
+  bars($('chart-errors'), points, [
+    ['clientErrors', 'c4'],
+    ['serverErrors', 'c5'],
+  ]);
 }
 
 // ── usage and errors ───────────────────────────────────────────────────────────────────────────────────────

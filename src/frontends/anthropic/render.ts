@@ -162,11 +162,7 @@ export function createMessagesEncoder(init: MessageInit & { inputTokens: number 
         case 'end': {
           phase = 'finished';
           const final = usage === null ? { output_tokens: 0 } : toAnthropicUsage(usage);
-          return (
-            close() +
-            ev('message_delta', { delta: { stop_reason: toStopReason(event.finishReason), stop_sequence: null }, usage: final }) +
-            ev('message_stop', {})
-          );
+          return close() + ev('message_delta', { delta: { stop_reason: toStopReason(event.finishReason), stop_sequence: null }, usage: final }) + ev('message_stop', {});
         }
       }
     },

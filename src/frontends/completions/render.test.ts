@@ -28,10 +28,24 @@ const chunk = (text: string, finish: string | null, extra: Record<string, unknow
 });
 
 describe('text completion stream encoder', () => {
-  const events: GatewayEvent[] = [{ type: 'reasoning', text: 'skip me' }, { type: 'text', text: 'Hi' }, { type: 'usage', usage }, { type: 'end', finishReason: 'stop' }];
+  const events: GatewayEvent[] = [
+    { type: 'reasoning', text: 'skip me' },
+    { type: 'text', text: 'Hi' },
+    { type: 'usage', usage },
+    { type: 'end', finishReason: 'stop' },
+  ];
   it.each<[string, { includeUsage: boolean; echoPrompt?: string }, unknown[]]>([
     ['plain', { includeUsage: false }, [chunk('Hi', null), chunk('', 'stop'), '[DONE]']],
-    ['with usage', { includeUsage: true }, [chunk('Hi', null, { usage: null }), chunk('', 'stop', { usage: null }), { ...chunk('', null, { usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 } }), choices: [] }, '[DONE]']],
+    [
+      'with usage',
+      { includeUsage: true },
+      [
+        chunk('Hi', null, { usage: null }),
+        chunk('', 'stop', { usage: null }),
+        { ...chunk('', null, { usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 } }), choices: [] },
+        '[DONE]',
+      ],
+    ],
     ['echo', { includeUsage: false, echoPrompt: 'P: ' }, [chunk('P: ', null), chunk('Hi', null), chunk('', 'stop'), '[DONE]']],
   ])('%s', (_name, opts, expected) => {
     expect(run(events, opts)).toEqual(expected);

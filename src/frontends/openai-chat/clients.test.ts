@@ -62,11 +62,11 @@ describe('openai-node reads our stream', () => {
       ],
       false,
     );
-    const completion = await openai(body).chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).finalChatCompletion();
+    const completion = await openai(body)
+      .chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+      .finalChatCompletion();
     expect(completion.choices[0]?.finish_reason).toBe('tool_calls');
-    expect(completion.choices[0]?.message.tool_calls).toEqual([
-      { id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } },
-    ]);
+    expect(completion.choices[0]?.message.tool_calls).toEqual([{ id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }]);
   });
 
   it('an error frame mid-stream throws APIError with our fields', async () => {

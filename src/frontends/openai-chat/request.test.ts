@@ -44,7 +44,20 @@ describe('parseChatRequest rejects with an OpenAI-shaped 400 naming the field', 
     ['text part without text', withBody({ messages: [user([{ type: 'text' }])] }), 'messages[0].content[0].text', 'missing_required_parameter'],
     ['text part with a number', withBody({ messages: [user([{ type: 'text', text: 1 }])] }), 'messages[0].content[0].text', 'invalid_type'],
     ['unknown part type', withBody({ messages: [user([{ type: 'text', text: 'a' }, { type: 'video' }])] }), 'messages[0].content[1].type', 'invalid_value'],
-    ['image part', withBody({ messages: [user('a'), user([{ type: 'text', text: 'a' }, { type: 'image_url', image_url: { url: 'https://x/y.png' } }])] }), 'messages[1].content[1]', 'unsupported_content'],
+    [
+      'image part',
+      withBody({
+        messages: [
+          user('a'),
+          user([
+            { type: 'text', text: 'a' },
+            { type: 'image_url', image_url: { url: 'https://x/y.png' } },
+          ]),
+        ],
+      }),
+      'messages[1].content[1]',
+      'unsupported_content',
+    ],
     ['audio part', withBody({ messages: [user([{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }])] }), 'messages[0].content[0]', 'unsupported_content'],
     ['file part', withBody({ messages: [user([{ type: 'file', file: { file_data: 'data:application/pdf;base64,AA==' } }])] }), 'messages[0].content[0]', 'unsupported_content'],
     ['name a number', withBody({ messages: [{ role: 'user', content: 'x', name: 3 }] }), 'messages[0].name', 'invalid_type'],
@@ -53,12 +66,42 @@ describe('parseChatRequest rejects with an OpenAI-shaped 400 naming the field', 
     ['tool message content null', withBody({ messages: [{ role: 'tool', content: null, tool_call_id: 'c' }] }), 'messages[0].content', 'missing_required_parameter'],
     ['function message without name', withBody({ messages: [{ role: 'function', content: 'x' }] }), 'messages[0].name', 'missing_required_parameter'],
     ['tool_calls not an array', withBody({ messages: [{ role: 'assistant', content: null, tool_calls: {} }] }), 'messages[0].tool_calls', 'invalid_type'],
-    ['tool call without id', withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{}' } }] }] }), 'messages[0].tool_calls[0].id', 'missing_required_parameter'],
-    ['tool call of another type', withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'custom', function: { name: 'f', arguments: '{}' } }] }] }), 'messages[0].tool_calls[0].type', 'invalid_value'],
-    ['tool call without function', withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function' }] }] }), 'messages[0].tool_calls[0].function', 'missing_required_parameter'],
-    ['tool call without name', withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { arguments: '{}' } }] }] }), 'messages[0].tool_calls[0].function.name', 'missing_required_parameter'],
-    ['tool call without arguments', withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f' } }] }] }), 'messages[0].tool_calls[0].function.arguments', 'missing_required_parameter'],
-    ['tool call with object arguments', withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: {} } }] }] }), 'messages[0].tool_calls[0].function.arguments', 'invalid_type'],
+    [
+      'tool call without id',
+      withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{}' } }] }] }),
+      'messages[0].tool_calls[0].id',
+      'missing_required_parameter',
+    ],
+    [
+      'tool call of another type',
+      withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'custom', function: { name: 'f', arguments: '{}' } }] }] }),
+      'messages[0].tool_calls[0].type',
+      'invalid_value',
+    ],
+    [
+      'tool call without function',
+      withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function' }] }] }),
+      'messages[0].tool_calls[0].function',
+      'missing_required_parameter',
+    ],
+    [
+      'tool call without name',
+      withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { arguments: '{}' } }] }] }),
+      'messages[0].tool_calls[0].function.name',
+      'missing_required_parameter',
+    ],
+    [
+      'tool call without arguments',
+      withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f' } }] }] }),
+      'messages[0].tool_calls[0].function.arguments',
+      'missing_required_parameter',
+    ],
+    [
+      'tool call with object arguments',
+      withBody({ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: {} } }] }] }),
+      'messages[0].tool_calls[0].function.arguments',
+      'invalid_type',
+    ],
     ['stream a string', withBody({ stream: 'true' }), 'stream', 'invalid_type'],
     ['temperature a string', withBody({ temperature: '0.5' }), 'temperature', 'invalid_type'],
     ['temperature negative', withBody({ temperature: -0.1 }), 'temperature', 'invalid_value'],
@@ -87,25 +130,60 @@ describe('parseChatRequest rejects with an OpenAI-shaped 400 naming the field', 
     ['tools an object', withBody({ tools: {} }), 'tools', 'invalid_type'],
     ['tool of another type', withBody({ tools: [{ type: 'web_search' }] }), 'tools[0].type', 'invalid_value'],
     ['tool without function', withBody({ tools: [{ type: 'function' }] }), 'tools[0].function', 'missing_required_parameter'],
-    ['tool without name', withBody({ tools: [{ type: 'function', function: { name: 'a' } }, { type: 'function', function: {} }] }), 'tools[1].function.name', 'missing_required_parameter'],
+    [
+      'tool without name',
+      withBody({
+        tools: [
+          { type: 'function', function: { name: 'a' } },
+          { type: 'function', function: {} },
+        ],
+      }),
+      'tools[1].function.name',
+      'missing_required_parameter',
+    ],
     ['tool parameters an array', withBody({ tools: [{ type: 'function', function: { name: 'a', parameters: [] } }] }), 'tools[0].function.parameters', 'invalid_type'],
     ['tool_choice unknown mode', withBody({ tool_choice: 'any' }), 'tool_choice', 'invalid_value'],
     ['tool_choice required without tools', withBody({ tool_choice: 'required' }), 'tool_choice', 'invalid_value'],
     ['tool_choice a number', withBody({ tool_choice: 1 }), 'tool_choice', 'invalid_type'],
     ['tool_choice of another type', withBody({ tool_choice: { type: 'allowed_tools' } }), 'tool_choice.type', 'invalid_value'],
     ['tool_choice without name', withBody({ tool_choice: { type: 'function', function: {} } }), 'tool_choice.function.name', 'missing_required_parameter'],
-    ['tool_choice naming an absent tool', withBody({ tools: [{ type: 'function', function: { name: 'a' } }], tool_choice: { type: 'function', function: { name: 'b' } } }), 'tool_choice.function.name', 'invalid_value'],
+    [
+      'tool_choice naming an absent tool',
+      withBody({ tools: [{ type: 'function', function: { name: 'a' } }], tool_choice: { type: 'function', function: { name: 'b' } } }),
+      'tool_choice.function.name',
+      'invalid_value',
+    ],
     ['response_format a string', withBody({ response_format: 'json' }), 'response_format', 'invalid_type'],
     ['response_format without type', withBody({ response_format: {} }), 'response_format.type', 'missing_required_parameter'],
     ['response_format type a number', withBody({ response_format: { type: 1 } }), 'response_format.type', 'invalid_type'],
     ['response_format type unknown', withBody({ response_format: { type: 'xml' } }), 'response_format.type', 'invalid_value'],
     ['json_schema without json_schema', withBody({ response_format: { type: 'json_schema' } }), 'response_format.json_schema', 'missing_required_parameter'],
     ['json_schema an array', withBody({ response_format: { type: 'json_schema', json_schema: [] } }), 'response_format.json_schema', 'invalid_type'],
-    ['json_schema without name', withBody({ response_format: { type: 'json_schema', json_schema: { schema: {} } } }), 'response_format.json_schema.name', 'missing_required_parameter'],
+    [
+      'json_schema without name',
+      withBody({ response_format: { type: 'json_schema', json_schema: { schema: {} } } }),
+      'response_format.json_schema.name',
+      'missing_required_parameter',
+    ],
     ['json_schema name empty', withBody({ response_format: { type: 'json_schema', json_schema: { name: ' ' } } }), 'response_format.json_schema.name', 'invalid_value'],
-    ['json_schema schema a string', withBody({ response_format: { type: 'json_schema', json_schema: { name: 'n', schema: '{}' } } }), 'response_format.json_schema.schema', 'invalid_type'],
-    ['json_schema strict a string', withBody({ response_format: { type: 'json_schema', json_schema: { name: 'n', strict: 'yes' } } }), 'response_format.json_schema.strict', 'invalid_type'],
-    ['json_schema description a number', withBody({ response_format: { type: 'json_schema', json_schema: { name: 'n', description: 2 } } }), 'response_format.json_schema.description', 'invalid_type'],
+    [
+      'json_schema schema a string',
+      withBody({ response_format: { type: 'json_schema', json_schema: { name: 'n', schema: '{}' } } }),
+      'response_format.json_schema.schema',
+      'invalid_type',
+    ],
+    [
+      'json_schema strict a string',
+      withBody({ response_format: { type: 'json_schema', json_schema: { name: 'n', strict: 'yes' } } }),
+      'response_format.json_schema.strict',
+      'invalid_type',
+    ],
+    [
+      'json_schema description a number',
+      withBody({ response_format: { type: 'json_schema', json_schema: { name: 'n', description: 2 } } }),
+      'response_format.json_schema.description',
+      'invalid_type',
+    ],
   ];
 
   it.each(cases)('%s', (_name, body, param, code) => {
@@ -152,7 +230,14 @@ describe('parseChatRequest accepts', () => {
     ['developer → system', { role: 'developer', content: 'be brief' }, { role: 'system', content: 'be brief' }],
     ['system stays system', { role: 'system', content: 's' }, { role: 'system', content: 's' }],
     ['name kept', { role: 'user', content: 'x', name: 'ann' }, { role: 'user', content: 'x', name: 'ann' }],
-    ['text parts joined with \\n', user([{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }]), { role: 'user', content: 'a\nb' }],
+    [
+      'text parts joined with \\n',
+      user([
+        { type: 'text', text: 'a' },
+        { type: 'text', text: 'b' },
+      ]),
+      { role: 'user', content: 'a\nb' },
+    ],
     ['empty parts array', user([]), { role: 'user', content: '' }],
     ['system parts', { role: 'system', content: [{ type: 'text', text: 'x' }] }, { role: 'system', content: 'x' }],
     ['assistant refusal part as text', { role: 'assistant', content: [{ type: 'refusal', refusal: 'no' }] }, { role: 'assistant', content: 'no' }],
@@ -168,21 +253,13 @@ describe('parseChatRequest accepts', () => {
       { role: 'assistant', content: '', toolCalls: [{ id: 'c', name: 'f', arguments: '' }] },
     ],
     ['assistant empty tool_calls array', { role: 'assistant', content: 'x', tool_calls: [] }, { role: 'assistant', content: 'x' }],
-    [
-      'tool result',
-      { role: 'tool', content: [{ type: 'text', text: '42' }], tool_call_id: 'call_1' },
-      { role: 'tool', content: '42', toolCallId: 'call_1' },
-    ],
+    ['tool result', { role: 'tool', content: [{ type: 'text', text: '42' }], tool_call_id: 'call_1' }, { role: 'tool', content: '42', toolCallId: 'call_1' }],
     [
       'legacy assistant function_call (paired by name)',
       { role: 'assistant', content: null, function_call: { name: 'get', arguments: '{}' } },
       { role: 'assistant', content: '', toolCalls: [{ id: 'get', name: 'get', arguments: '{}' }] },
     ],
-    [
-      'legacy function message → tool',
-      { role: 'function', name: 'get', content: '42' },
-      { role: 'tool', name: 'get', content: '42', toolCallId: 'get' },
-    ],
+    ['legacy function message → tool', { role: 'function', name: 'get', content: '42' }, { role: 'tool', name: 'get', content: '42', toolCallId: 'get' }],
   ])('message: %s', (_name, message, expected) => {
     expect(parseChatRequest(withBody({ messages: [message] })).request.messages).toEqual([expected]);
   });
@@ -257,7 +334,11 @@ describe('parseChatRequest accepts', () => {
       { type: 'json_schema', json_schema: { name: 'thing', description: 'A thing', schema, strict: true } },
       { type: 'json_schema', name: 'thing', description: 'A thing', schema, strict: true },
     ],
-    ['json_schema, nulls mean not set', { type: 'json_schema', json_schema: { name: 'thing', schema: null, strict: null, description: null } }, { type: 'json_schema', name: 'thing' }],
+    [
+      'json_schema, nulls mean not set',
+      { type: 'json_schema', json_schema: { name: 'thing', schema: null, strict: null, description: null } },
+      { type: 'json_schema', name: 'thing' },
+    ],
   ])('response_format: %s', (_name, responseFormat, expected) => {
     const { request } = parseChatRequest(withBody({ response_format: responseFormat }));
     if (expected === undefined) expect(request).not.toHaveProperty('responseFormat');
@@ -354,15 +435,11 @@ describe('convertContentParts: the media seam', () => {
     ['an uploaded file id cannot be fetched', { type: 'file', file: { file_id: 'file-1' } }, 'p[0]', 'unsupported_content'],
     ['image without url', { type: 'image_url', image_url: {} }, 'p[0].image_url.url', 'missing_required_parameter'],
   ])('%s', (_name, part, param, code) => {
-    expect(() => convertContentParts([part], 'p', true)).toThrow(
-      expect.objectContaining({ status: 400, param, code }),
-    );
+    expect(() => convertContentParts([part], 'p', true)).toThrow(expect.objectContaining({ status: 400, param, code }));
   });
 
   it('passes media through parseChatRequest when the option is on', () => {
     const body = withBody({ messages: [user([{ type: 'image_url', image_url: { url: 'https://x/a.png' } }])] });
-    expect(parseChatRequest(body, { acceptMedia: true }).request.messages).toEqual([
-      { role: 'user', content: '', media: [{ kind: 'image', url: 'https://x/a.png' }] },
-    ]);
+    expect(parseChatRequest(body, { acceptMedia: true }).request.messages).toEqual([{ role: 'user', content: '', media: [{ kind: 'image', url: 'https://x/a.png' }] }]);
   });
 });

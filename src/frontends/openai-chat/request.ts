@@ -9,16 +9,7 @@
  * send `user`, `seed`, `logprobs`, `parallel_tool_calls`, `metadata`, `store` and more.
  */
 import { invalidRequest } from '../../core/errors.js';
-import type {
-  GatewayRequest,
-  GenerationParams,
-  MediaPart,
-  Message,
-  Role,
-  ToolCall,
-  ToolChoice,
-  ToolSpec,
-} from '../../core/types.js';
+import type { GatewayRequest, GenerationParams, MediaPart, Message, Role, ToolCall, ToolChoice, ToolSpec } from '../../core/types.js';
 import {
   invalidValue,
   isAbsent,
@@ -56,11 +47,7 @@ export interface ChatRequestOptions extends ParseOptions {
 
 function readN(value: unknown): void {
   if (isAbsent(value) || value === 1) return;
-  throw invalidRequest(
-    `Invalid 'n': ${JSON.stringify(value)}. Only n=1 is supported: OnDemand returns one choice per request.`,
-    'n',
-    'unsupported_value',
-  );
+  throw invalidRequest(`Invalid 'n': ${JSON.stringify(value)}. Only n=1 is supported: OnDemand returns one choice per request.`, 'n', 'unsupported_value');
 }
 
 function readIncludeUsage(value: unknown): boolean {
@@ -135,10 +122,7 @@ export function convertContentParts(parts: readonly unknown[], param: string, ac
       if (!acceptMedia) unsupportedMedia(partParam);
       media.push(toMediaPart(part, partParam));
     } else {
-      invalidValue(
-        `${partParam}.type`,
-        `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['text', 'refusal', 'image_url', 'input_audio', 'file'])}.`,
-      );
+      invalidValue(`${partParam}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['text', 'refusal', 'image_url', 'input_audio', 'file'])}.`);
     }
   });
   return { text: texts.join('\n'), media };
@@ -214,9 +198,7 @@ function readMessage(raw: unknown, i: number, acceptMedia: boolean): Message {
   if (name !== undefined) message.name = name;
 
   if (raw.role === 'assistant') {
-    const toolCalls =
-      readToolCalls(raw.tool_calls, `${param}.tool_calls`) ??
-      readLegacyFunctionCall(raw.function_call, `${param}.function_call`);
+    const toolCalls = readToolCalls(raw.tool_calls, `${param}.tool_calls`) ?? readLegacyFunctionCall(raw.function_call, `${param}.function_call`);
     if (toolCalls !== undefined) message.toolCalls = toolCalls;
     setContent(message, readContent(raw.content, `${param}.content`, toolCalls !== undefined, acceptMedia));
   } else if (raw.role === 'tool') {
@@ -240,11 +222,7 @@ function readMessages(value: unknown, acceptMedia: boolean): Message[] {
   if (isAbsent(value)) missing('messages');
   if (!Array.isArray(value)) wrongType('messages', 'an array of message objects', value);
   if (value.length === 0) {
-    throw invalidRequest(
-      "Invalid 'messages': empty array. Expected an array with minimum length 1.",
-      'messages',
-      'empty_array',
-    );
+    throw invalidRequest("Invalid 'messages': empty array. Expected an array with minimum length 1.", 'messages', 'empty_array');
   }
   return value.map((raw: unknown, i) => readMessage(raw, i, acceptMedia));
 }

@@ -86,12 +86,7 @@ describe('chat chunk encoder: event sequences → chunks', () => {
       true,
       [chunk(ROLE, null, true), chunk({ content: 'Hi' }, null, true), chunk({}, 'length', true), USAGE_CHUNK, '[DONE]'],
     ],
-    [
-      'usage asked for but never known: no usage chunk',
-      [{ type: 'end', finishReason: 'stop' }],
-      true,
-      [chunk(ROLE, null, true), chunk({}, 'stop', true), '[DONE]'],
-    ],
+    ['usage asked for but never known: no usage chunk', [{ type: 'end', finishReason: 'stop' }], true, [chunk(ROLE, null, true), chunk({}, 'stop', true), '[DONE]']],
     [
       'reasoning then text',
       [
@@ -105,7 +100,13 @@ describe('chat chunk encoder: event sequences → chunks', () => {
     [
       'tool calls, indexes counted across events',
       [
-        { type: 'tool_calls', calls: [{ id: 'call_a', name: 'f', arguments: '{"x":1}' }, { id: 'call_b', name: 'g', arguments: '{}' }] },
+        {
+          type: 'tool_calls',
+          calls: [
+            { id: 'call_a', name: 'f', arguments: '{"x":1}' },
+            { id: 'call_b', name: 'g', arguments: '{}' },
+          ],
+        },
         { type: 'tool_calls', calls: [{ id: 'call_c', name: 'h', arguments: '' }] },
         { type: 'end', finishReason: 'tool_calls' },
       ],
@@ -174,7 +175,13 @@ describe('chat chunk encoder: event sequences → chunks', () => {
   });
 
   it('escapes an id or model that needs it', () => {
-    const wire = run([{ type: 'text', text: 'x' }, { type: 'end', finishReason: 'stop' }], { id: 'a"b', model: 'm\\"\n' });
+    const wire = run(
+      [
+        { type: 'text', text: 'x' },
+        { type: 'end', finishReason: 'stop' },
+      ],
+      { id: 'a"b', model: 'm\\"\n' },
+    );
     for (const data of parseWire(wire).slice(0, -1)) expect(data).toMatchObject({ id: 'a"b', model: 'm\\"\n' });
   });
 
@@ -259,7 +266,10 @@ describe('chat chunk encoder: invariants over any event sequence', () => {
         // text reassembles exactly
         const sent = chunks.map((c) => (c.choices[0]?.delta.content as string | undefined) ?? '').join('');
         const endAt = all.findIndex((e) => e.type === 'end');
-        const expected = all.slice(0, endAt).map((e) => (e.type === 'text' ? e.text : '')).join('');
+        const expected = all
+          .slice(0, endAt)
+          .map((e) => (e.type === 'text' ? e.text : ''))
+          .join('');
         expect(sent).toBe(expected);
       }),
     );

@@ -108,8 +108,7 @@ export function createChatChunkEncoder(init: ChatChunkEncoderInit): ChatChunkEnc
         throw new Error('chat chunk encoder: done() before the end event; end a failed stream with error()');
       }
       phase = 'closed';
-      const usageChunk =
-        init.includeUsage && usage !== null ? `${head}[],"usage":${JSON.stringify(toOpenAIUsage(usage))}}\n\n` : '';
+      const usageChunk = init.includeUsage && usage !== null ? `${head}[],"usage":${JSON.stringify(toOpenAIUsage(usage))}}\n\n` : '';
       return usageChunk + SSE_DONE;
     },
   };

@@ -27,22 +27,92 @@ function run(events: GatewayEvent[], failure?: GatewayError): Array<{ event: str
 
 describe('responses stream encoder', () => {
   it.each<[string, GatewayEvent[], string[]]>([
-    ['text', [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'usage', usage }, { type: 'end', finishReason: 'stop' }], [
-      'response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added', 'response.output_text.delta', 'response.output_text.delta',
-      'response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed',
-    ]],
-    ['an empty answer still has its message', [{ type: 'end', finishReason: 'stop' }], [
-      'response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added', 'response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed',
-    ]],
-    ['tool calls only', [{ type: 'tool_calls', calls: [{ id: 'call_1', name: 'f', arguments: '{}' }] }, { type: 'end', finishReason: 'tool_calls' }], [
-      'response.created', 'response.in_progress', 'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.done', 'response.output_item.done', 'response.completed',
-    ]],
-    ['length: incomplete', [{ type: 'text', text: 'a' }, { type: 'end', finishReason: 'length' }], [
-      'response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added', 'response.output_text.delta', 'response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.incomplete',
-    ]],
-    ['nothing after the end', [{ type: 'end', finishReason: 'stop' }, { type: 'text', text: 'late' }], [
-      'response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added', 'response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed',
-    ]],
+    [
+      'text',
+      [
+        { type: 'text', text: 'a' },
+        { type: 'text', text: 'b' },
+        { type: 'usage', usage },
+        { type: 'end', finishReason: 'stop' },
+      ],
+      [
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.content_part.added',
+        'response.output_text.delta',
+        'response.output_text.delta',
+        'response.output_text.done',
+        'response.content_part.done',
+        'response.output_item.done',
+        'response.completed',
+      ],
+    ],
+    [
+      'an empty answer still has its message',
+      [{ type: 'end', finishReason: 'stop' }],
+      [
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.content_part.added',
+        'response.output_text.done',
+        'response.content_part.done',
+        'response.output_item.done',
+        'response.completed',
+      ],
+    ],
+    [
+      'tool calls only',
+      [
+        { type: 'tool_calls', calls: [{ id: 'call_1', name: 'f', arguments: '{}' }] },
+        { type: 'end', finishReason: 'tool_calls' },
+      ],
+      [
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.function_call_arguments.delta',
+        'response.function_call_arguments.done',
+        'response.output_item.done',
+        'response.completed',
+      ],
+    ],
+    [
+      'length: incomplete',
+      [
+        { type: 'text', text: 'a' },
+        { type: 'end', finishReason: 'length' },
+      ],
+      [
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.content_part.added',
+        'response.output_text.delta',
+        'response.output_text.done',
+        'response.content_part.done',
+        'response.output_item.done',
+        'response.incomplete',
+      ],
+    ],
+    [
+      'nothing after the end',
+      [
+        { type: 'end', finishReason: 'stop' },
+        { type: 'text', text: 'late' },
+      ],
+      [
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.content_part.added',
+        'response.output_text.done',
+        'response.content_part.done',
+        'response.output_item.done',
+        'response.completed',
+      ],
+    ],
   ])('%s', (_name, events, expected) => {
     const out = run(events);
     expect(out.map((f) => f.event)).toEqual(expected);
@@ -51,13 +121,21 @@ describe('responses stream encoder', () => {
   });
 
   it('the final response carries the output and usage', () => {
-    const out = run([{ type: 'reasoning', text: 'r' }, { type: 'text', text: 'hi' }, { type: 'usage', usage }, { type: 'end', finishReason: 'length' }]);
+    const out = run([
+      { type: 'reasoning', text: 'r' },
+      { type: 'text', text: 'hi' },
+      { type: 'usage', usage },
+      { type: 'end', finishReason: 'length' },
+    ]);
     const last = out.at(-1)?.data.response as Record<string, unknown>;
     expect(last.status).toBe('incomplete');
     expect(last.incomplete_details).toEqual({ reason: 'max_output_tokens' });
     expect(last.usage).toEqual({ input_tokens: 5, input_tokens_details: { cached_tokens: 0 }, output_tokens: 7, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 12 });
     const output = last.output as Array<Record<string, unknown>>;
-    expect(output.map((o) => [o.type, o.status])).toEqual([['reasoning', 'completed'], ['message', 'incomplete']]);
+    expect(output.map((o) => [o.type, o.status])).toEqual([
+      ['reasoning', 'completed'],
+      ['message', 'incomplete'],
+    ]);
   });
 
   it('an error mid-stream: error then response.failed, nothing after', () => {
@@ -95,14 +173,24 @@ describe('parseResponsesRequest', () => {
         { type: 'function_call_output', call_id: 'c1', output: 'r1' },
         { type: 'function_call_output', call_id: 'c2', output: [{ type: 'input_text', text: 'r2' }] },
       ],
-      tools: [{ type: 'function', name: 'f', parameters: { type: 'object' } }, { type: 'function', name: 'g' }],
+      tools: [
+        { type: 'function', name: 'f', parameters: { type: 'object' } },
+        { type: 'function', name: 'g' },
+      ],
       tool_choice: { type: 'function', name: 'g' },
       reasoning: { effort: 'minimal' },
     });
     expect(request.messages).toEqual([
       { role: 'system', content: 'sys' },
       { role: 'user', content: 'q' },
-      { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'f', arguments: '{}' }, { id: 'c2', name: 'g', arguments: '{"x":1}' }] },
+      {
+        role: 'assistant',
+        content: '',
+        toolCalls: [
+          { id: 'c1', name: 'f', arguments: '{}' },
+          { id: 'c2', name: 'g', arguments: '{"x":1}' },
+        ],
+      },
       { role: 'tool', toolCallId: 'c1', content: 'r1' },
       { role: 'tool', toolCallId: 'c2', content: 'r2' },
     ]);
@@ -143,7 +231,12 @@ describe('parseResponsesRequest', () => {
       { type: 'json_schema', name: 'thing', description: 'A thing', schema, strict: true },
       { type: 'json_schema', name: 'thing', description: 'A thing', schema, strict: true },
     ],
-    ['json_schema, strict not given', { format: { type: 'json_schema', name: 'thing', schema } }, { type: 'json_schema', name: 'thing', schema }, { type: 'json_schema', name: 'thing', schema, strict: false }],
+    [
+      'json_schema, strict not given',
+      { format: { type: 'json_schema', name: 'thing', schema } },
+      { type: 'json_schema', name: 'thing', schema },
+      { type: 'json_schema', name: 'thing', schema, strict: false },
+    ],
   ])('text.format: %s', (_name, text, format, echoed) => {
     const parsed = parseResponsesRequest({ model: 'm', input: 'x', text });
     expect(parsed.request.responseFormat).toEqual(format);

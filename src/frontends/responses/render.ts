@@ -181,9 +181,7 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
     open = { kind, id, index, text: '' };
     const part = kind === 'reasoning' ? { type: 'reasoning_text', text: '' } : textPart('');
     return (
-      before +
-      ev('response.output_item.added', { output_index: index, item }) +
-      ev('response.content_part.added', { item_id: id, output_index: index, content_index: 0, part })
+      before + ev('response.output_item.added', { output_index: index, item }) + ev('response.content_part.added', { item_id: id, output_index: index, content_index: 0, part })
     );
   }
 
