@@ -7,12 +7,14 @@
  * - slow clients (slowloris): HEADERS_TIMEOUT_MS for the request head, REQUEST_TIMEOUT_MS for the whole request
  *   (only the receiving side: a long streamed answer is never cut by them): 408, then the socket is closed;
  * - streams in flight per client key (MAX_STREAMS_PER_CLIENT): 429 with Retry-After;
+ * - a request refused while its client is still sending it (413, 431): the rest is read and dropped, up to
+ *   DRAIN_MAX_BYTES and DRAIN_MAX_MS, before the socket is closed (lingerClose below);
  * - while the gateway drains for shutdown, new work (anything but GET/HEAD) is refused with 503.
  *
  * Errors the node HTTP parser raises before fastify sees a request (431, 408, 400) are written here too, in the
  * OpenAI shape, instead of fastify's default body.
  */
-import type { ServerOptions } from 'node:http';
+import type { IncomingMessage, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
@@ -21,8 +23,25 @@ import { syncHook } from '../runtime/sync-hook.js';
 
 export type LimitsConfig = Pick<
   Config,
-  'MAX_MESSAGES' | 'MAX_MESSAGE_CHARS' | 'MAX_HEADER_BYTES' | 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'MAX_STREAMS_PER_CLIENT'
+  | 'MAX_MESSAGES'
+  | 'MAX_MESSAGE_CHARS'
+  | 'MAX_HEADER_BYTES'
+  | 'HEADERS_TIMEOUT_MS'
+  | 'REQUEST_TIMEOUT_MS'
+  | 'MAX_STREAMS_PER_CLIENT'
+  | 'DRAIN_MAX_BYTES'
+  | 'DRAIN_MAX_MS'
 >;
+
+/** How much of a refused request is still read, and for how long, before its socket is closed (0: close at once). */
+export interface DrainCaps {
+  maxBytes: number;
+  maxMs: number;
+}
+
+function drainCaps(config: Pick<LimitsConfig, 'DRAIN_MAX_BYTES' | 'DRAIN_MAX_MS'>): DrainCaps {
+  return { maxBytes: config.DRAIN_MAX_BYTES, maxMs: config.DRAIN_MAX_MS };
+}
 
 /** Fastify constructor options for the server-level limits (spread into `Fastify({...})`). */
 export function serverLimits(config: LimitsConfig): {
@@ -34,6 +53,7 @@ export function serverLimits(config: LimitsConfig): {
   // node refuses headersTimeout > requestTimeout (when the latter is on)
   const headersTimeout = requestTimeout > 0 ? Math.min(config.HEADERS_TIMEOUT_MS, requestTimeout) : config.HEADERS_TIMEOUT_MS;
   const shortest = requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout;
+  const caps = drainCaps(config);
   return {
     http: {
       maxHeaderSize: config.MAX_HEADER_BYTES,
@@ -43,7 +63,7 @@ export function serverLimits(config: LimitsConfig): {
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(shortest / 4))),
     },
     requestTimeout,
-    clientErrorHandler: writeClientError,
+    clientErrorHandler: (err, socket) => writeClientError(err, socket, caps),
   };
 }
 
@@ -62,8 +82,11 @@ const PARSER_ERRORS: Record<string, { status: number; reason: string; code: stri
   },
 };
 
-/** node's `clientError`: the request never reached fastify. Answer in the OpenAI shape, then close. */
-export function writeClientError(err: Error & { code?: string }, socket: Socket): void {
+/**
+ * node's `clientError`: the request never reached fastify. Answer in the OpenAI shape, then close; after a 431, with
+ * `caps`, only once what the client still sends of that request is read (lingerClose).
+ */
+export function writeClientError(err: Error & { code?: string }, socket: Socket, caps?: DrainCaps): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const known = err.code !== undefined ? PARSER_ERRORS[err.code] : undefined;
   const e = known ?? { status: 400, reason: 'Bad Request', code: 'malformed_request', message: 'The HTTP request could not be parsed.' };
@@ -74,8 +97,70 @@ export function writeClientError(err: Error & { code?: string }, socket: Socket)
       `HTTP/1.1 ${e.status} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+    if (caps !== undefined && err.code === 'HPE_HEADER_OVERFLOW') {
+      // the parser is done with this socket (it failed): its reads come to lingerClose's listener alone
+      socket.removeAllListeners('data');
+      lingerClose(socket, caps);
+      return;
+    }
   }
   socket.destroy();
+}
+
+/**
+ * Closes a connection whose answer goes out while the client may still be sending its request (a 413 for a body
+ * over BODY_LIMIT_BYTES, a 431). Closing at once would reset the connection under a client that writes its whole
+ * request before it reads (httpx, Python's http.client): it would see a broken pipe instead of the error. So the
+ * write side is ended (the answer, then FIN) and what still arrives is read and dropped, never kept, until the
+ * request is over (`request` ends, when node's parser still frames it) or the client's FIN, for at most
+ * `caps.maxMs`; past that, or past `caps.maxBytes` more bytes, the socket is cut. REQUEST_TIMEOUT_MS still applies.
+ * With `request`, its bytes are counted by dropBody; without, the socket's own reads are (nothing else reads them).
+ */
+export function lingerClose(socket: Socket, caps: DrainCaps, request?: IncomingMessage): void {
+  if (socket.destroyed) return;
+  socket.end();
+  const close = (): void => {
+    if (socket.writableFinished) socket.destroy();
+    else socket.once('finish', () => socket.destroy());
+  };
+  if (caps.maxBytes <= 0 || caps.maxMs <= 0 || request?.complete === true) {
+    close();
+    return;
+  }
+  const cut = setTimeout(() => socket.destroy(), caps.maxMs);
+  cut.unref();
+  socket.once('close', () => clearTimeout(cut));
+  socket.once('end', close);
+  if (request !== undefined) {
+    request.once('end', close);
+    return;
+  }
+  const start = socket.bytesRead;
+  socket.on('data', () => {
+    if (socket.bytesRead - start > caps.maxBytes) socket.destroy();
+  });
+  socket.resume();
+}
+
+/**
+ * Arms the lingering close of a request answered (with Connection: close) before its body is in. From now on the
+ * body is read and dropped, at most `caps.maxBytes` of it; node closes such a connection with one
+ * `socket.destroySoon()` once the answer is written, which for this socket becomes lingerClose (the socket's own
+ * method is back for anything after).
+ */
+function dropBody(request: IncomingMessage, caps: DrainCaps): void {
+  const socket = request.socket as Socket | null;
+  if (socket === null || socket.destroyed || caps.maxBytes <= 0 || caps.maxMs <= 0) return;
+  let seen = 0;
+  request.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > caps.maxBytes) socket.destroy();
+  });
+  request.resume();
+  socket.destroySoon = () => {
+    Reflect.deleteProperty(socket, 'destroySoon');
+    lingerClose(socket, caps, request);
+  };
 }
 
 export interface LimitsDeps {
@@ -86,6 +171,14 @@ export interface LimitsDeps {
 export function applyLimits(app: FastifyInstance, config: LimitsConfig, deps: LimitsDeps = {}): void {
   const isShuttingDown = deps.isShuttingDown ?? (() => false);
   const streams = new StreamCounter(config.MAX_STREAMS_PER_CLIENT);
+  const caps = drainCaps(config);
+
+  // an error answered with Connection: close while the body is still coming (fastify's 413, the shutdown 503):
+  // node would close the socket once the answer is written; the socket lingers instead (errors only: no cost otherwise)
+  app.addHook('onError', (request, reply, _err, done) => {
+    if (!request.raw.complete && reply.getHeader('connection') === 'close') dropBody(request.raw, caps);
+    done();
+  });
 
   app.addHook('onRequest', syncHook((request, reply) => {
     if (!isShuttingDown() || request.method === 'GET' || request.method === 'HEAD') return;
