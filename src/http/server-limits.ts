@@ -23,14 +23,7 @@ import { syncHook } from '../runtime/sync-hook.js';
 
 export type LimitsConfig = Pick<
   Config,
-  | 'MAX_MESSAGES'
-  | 'MAX_MESSAGE_CHARS'
-  | 'MAX_HEADER_BYTES'
-  | 'HEADERS_TIMEOUT_MS'
-  | 'REQUEST_TIMEOUT_MS'
-  | 'MAX_STREAMS_PER_CLIENT'
-  | 'DRAIN_MAX_BYTES'
-  | 'DRAIN_MAX_MS'
+  'MAX_MESSAGES' | 'MAX_MESSAGE_CHARS' | 'MAX_HEADER_BYTES' | 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'MAX_STREAMS_PER_CLIENT' | 'DRAIN_MAX_BYTES' | 'DRAIN_MAX_MS'
 >;
 
 /** How much of a refused request is still read, and for how long, before its socket is closed (0: close at once). */
@@ -94,8 +87,7 @@ export function writeClientError(err: Error & { code?: string }, socket: Socket,
   // nothing of the current answer on this socket (node's `_httpMessage`) is on the wire yet: a raw response is safe
   if (socket.writable && (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent !== true) {
     socket.write(
-      `HTTP/1.1 ${e.status} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${e.status} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
     if (caps !== undefined && err.code === 'HPE_HEADER_OVERFLOW') {
       // the parser is done with this socket (it failed): its reads come to lingerClose's listener alone
@@ -180,26 +172,32 @@ export function applyLimits(app: FastifyInstance, config: LimitsConfig, deps: Li
     done();
   });
 
-  app.addHook('onRequest', syncHook((request, reply) => {
-    if (!isShuttingDown() || request.method === 'GET' || request.method === 'HEAD') return;
-    void reply.header('connection', 'close');
-    throw new GatewayError('The gateway is shutting down and takes no new requests; retry, another instance will answer.', {
-      status: 503,
-      type: 'api_error',
-      code: 'server_shutting_down',
-      retryAfterSec: 1,
-    });
-  }));
+  app.addHook(
+    'onRequest',
+    syncHook((request, reply) => {
+      if (!isShuttingDown() || request.method === 'GET' || request.method === 'HEAD') return;
+      void reply.header('connection', 'close');
+      throw new GatewayError('The gateway is shutting down and takes no new requests; retry, another instance will answer.', {
+        status: 503,
+        type: 'api_error',
+        code: 'server_shutting_down',
+        retryAfterSec: 1,
+      });
+    }),
+  );
 
-  app.addHook('preHandler', syncHook((request, reply) => {
-    const body = request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
-    checkMessages(body as Record<string, unknown>, config);
-    if ((body as { stream?: unknown }).stream === true) {
-      const release = streams.enter(clientOf(request));
-      reply.raw.once('close', release);
-    }
-  }));
+  app.addHook(
+    'preHandler',
+    syncHook((request, reply) => {
+      const body = request.body;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+      checkMessages(body as Record<string, unknown>, config);
+      if ((body as { stream?: unknown }).stream === true) {
+        const release = streams.enter(clientOf(request));
+        reply.raw.once('close', release);
+      }
+    }),
+  );
 }
 
 function clientOf(request: FastifyRequest): string {
@@ -216,10 +214,12 @@ export class StreamCounter {
   enter(client: string): () => void {
     const n = this.open.get(client) ?? 0;
     if (this.max > 0 && n >= this.max) {
-      throw new GatewayError(
-        `Too many streams in flight for this API key (at most ${this.max}, MAX_STREAMS_PER_CLIENT); wait for one to finish.`,
-        { status: 429, type: 'rate_limit_error', code: 'too_many_streams', retryAfterSec: 1 },
-      );
+      throw new GatewayError(`Too many streams in flight for this API key (at most ${this.max}, MAX_STREAMS_PER_CLIENT); wait for one to finish.`, {
+        status: 429,
+        type: 'rate_limit_error',
+        code: 'too_many_streams',
+        retryAfterSec: 1,
+      });
     }
     this.open.set(client, n + 1);
     let released = false;
@@ -242,18 +242,24 @@ export function checkMessages(body: Record<string, unknown>, config: Pick<Limits
   const messages = body['messages'];
   if (!Array.isArray(messages)) return;
   if (messages.length > config.MAX_MESSAGES) {
-    throw new GatewayError(
-      `Too many messages: ${messages.length}; this gateway accepts at most ${config.MAX_MESSAGES} (MAX_MESSAGES).`,
-      { status: 400, type: 'invalid_request_error', param: 'messages', code: 'too_many_messages', shouldRetry: false },
-    );
+    throw new GatewayError(`Too many messages: ${messages.length}; this gateway accepts at most ${config.MAX_MESSAGES} (MAX_MESSAGES).`, {
+      status: 400,
+      type: 'invalid_request_error',
+      param: 'messages',
+      code: 'too_many_messages',
+      shouldRetry: false,
+    });
   }
   for (let i = 0; i < messages.length; i++) {
     const chars = textChars(messages[i], config.MAX_MESSAGE_CHARS, 0);
     if (chars > config.MAX_MESSAGE_CHARS) {
-      throw new GatewayError(
-        `messages[${i}] is too long: this gateway accepts at most ${config.MAX_MESSAGE_CHARS} characters of text per message (MAX_MESSAGE_CHARS).`,
-        { status: 400, type: 'invalid_request_error', param: `messages[${i}].content`, code: 'message_too_large', shouldRetry: false },
-      );
+      throw new GatewayError(`messages[${i}] is too long: this gateway accepts at most ${config.MAX_MESSAGE_CHARS} characters of text per message (MAX_MESSAGE_CHARS).`, {
+        status: 400,
+        type: 'invalid_request_error',
+        param: `messages[${i}].content`,
+        code: 'message_too_large',
+        shouldRetry: false,
+      });
     }
   }
 }
