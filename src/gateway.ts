@@ -132,6 +132,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       maxAttempts: config.MAX_ATTEMPTS,
       retryDeadlineMs: config.RETRY_DEADLINE_MS,
       sameKey: { baseDelayMs: config.RETRY_BACKOFF_MS, maxDelayMs: Math.max(config.RETRY_BACKOFF_MS, config.RETRY_BACKOFF_MAX_MS), maxRetryAfterMs: config.ALL_KEYS_OUT_WAIT_MS },
+      upstreamMaxTokens: config.UPSTREAM_MAX_TOKENS,
     },
     leaser: pool,
     upstream: client,

@@ -42,7 +42,8 @@ describe('messages.create', () => {
     expect(msg.stop_reason).toBe('end_turn');
     expect(msg.stop_sequence).toBeNull();
     expect(msg.usage).toEqual(usageOf('Say hi', text));
-    expect(lastBody().modelConfigs).toEqual({ maxTokens: 64, temperature: 0.3, stopSequences: ['END'] });
+    // max_tokens is enforced by the gateway, not sent (UPSTREAM_MAX_TOKENS sends it)
+    expect(lastBody().modelConfigs).toEqual({ temperature: 0.3, stopSequences: ['END'] });
   });
 
   it('system, blocks and turns become the transcript', async () => {

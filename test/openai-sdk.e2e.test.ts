@@ -62,7 +62,7 @@ describe('chat.completions.create (non-stream)', () => {
     expect(stats.sessionsReused).toBe(0);
   });
 
-  it('maps sampling parameters and reasoning_effort onto the upstream query', async () => {
+  it('maps sampling parameters and reasoning_effort onto the upstream query; max_completion_tokens is enforced here, not sent', async () => {
     await client.chat.completions.create({
       model: 'o3-mini',
       messages: [{ role: 'user', content: 'x' }],
@@ -78,8 +78,9 @@ describe('chat.completions.create (non-stream)', () => {
       endpointId: 'predefined-openai-gpto3-mini',
       responseMode: 'stream',
       reasoningEffort: 'max',
-      modelConfigs: { temperature: 0.3, topP: 0.9, maxTokens: 77, stopSequences: ['END', 'STOP'], presencePenalty: 0.5, frequencyPenalty: 1.5 },
+      modelConfigs: { temperature: 0.3, topP: 0.9, stopSequences: ['END', 'STOP'], presencePenalty: 0.5, frequencyPenalty: 1.5 },
     });
+    expect((stack.sim.stats().lastQuery as { modelConfigs: object }).modelConfigs).not.toHaveProperty('maxTokens');
   });
 
   it.each([

@@ -121,6 +121,8 @@ export const envSchema = z.object({
   SESSION_POOL_SIZE: int(0, 64).default(2),
   SESSION_POOL_TTL_SEC: int(1, 86_400).default(300),
   UPSTREAM_CONNECTIONS: int(0, 1_000_000).default(0),
+  // max_tokens is enforced by the gateway; OnDemand does not document modelConfigs.maxTokens, so it is sent only on request
+  UPSTREAM_MAX_TOKENS: bool.default(false),
   // observability (src/observability, src/dashboard)
   METRICS_PUBLIC: bool.default(false),
   DASHBOARD: bool.default(true),

@@ -1,14 +1,17 @@
 /**
  * What the engine does to an answer on its way from the upstream to the client: the answer stages, in order, each
  * adding its section to the query and its filter to the answer (tool calls emulated in text, then JSON answers
- * cleaned; more stages go in the list), and the collector that turns a non-stream answer into one value.
+ * cleaned, then max_tokens enforced on what is left; more stages go in the list), and the collector that turns a
+ * non-stream answer into one value.
  */
 import { filterEvents, type EventFilter, type WarnLog } from './events.js';
+import { MaxTokensFilter } from './max-tokens.js';
 import { renderFormatSection } from './structured/prompt.js';
 import { StructuredAnswerFilter } from './structured/filter.js';
 import { ToolCallFilter } from './tools/parser.js';
 import { renderToolSection, wantsTools } from './tools/prompt.js';
 import { buildQuery, type OnDemandQueryBody } from '../ondemand/query.js';
+import { countTokens } from './tokens.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, Usage } from './types.js';
 
 /** One transformation of the answer, with the prompt section that asks the model for what it expects. */
@@ -16,7 +19,13 @@ export interface AnswerStage {
   /** the section this stage appends to the query for this request; undefined for none */
   section(req: GatewayRequest): string | undefined;
   /** the filter this stage runs over this request's answer; undefined when it does not apply */
-  filter(req: GatewayRequest, log: WarnLog | undefined): EventFilter | undefined;
+  filter(req: GatewayRequest, log: WarnLog | undefined, answer: AnswerContext): EventFilter | undefined;
+}
+
+/** What a stage may ask about the answer it filters. */
+export interface AnswerContext {
+  /** the query's input tokens: the upstream's count once it reported one, else counted locally */
+  inputTokens(): number;
 }
 
 /** Tool calls, emulated in text: docs/tools.md. */
@@ -45,7 +54,20 @@ export const structuredOutputStage: AnswerStage = {
   },
 };
 
-export const ANSWER_STAGES: readonly AnswerStage[] = [toolCallStage, structuredOutputStage];
+/**
+ * max_tokens counted on what the client receives, so it comes last: held-back tool-call text and dropped JSON
+ * fences do not count, delivered calls and values do (src/core/max-tokens.ts).
+ */
+export const maxTokensStage: AnswerStage = {
+  section: () => undefined,
+  filter: (req, _log, answer) => {
+    const limit = req.params.maxTokens;
+    if (limit === undefined) return undefined;
+    return new MaxTokensFilter({ limit, countReasoning: req.api !== 'completions', inputTokens: () => answer.inputTokens() });
+  },
+};
+
+export const ANSWER_STAGES: readonly AnswerStage[] = [toolCallStage, structuredOutputStage, maxTokensStage];
 
 export function promptSections(req: GatewayRequest, stages: readonly AnswerStage[] = ANSWER_STAGES): string[] {
   const sections: string[] = [];
@@ -56,9 +78,36 @@ export function promptSections(req: GatewayRequest, stages: readonly AnswerStage
   return sections;
 }
 
+export interface QueryOptions {
+  /** send max_tokens upstream as modelConfigs.maxTokens (UPSTREAM_MAX_TOKENS); by default the gateway only enforces it */
+  sendMaxTokens?: boolean | undefined;
+}
+
 /** The query body the engine sends for this request (the transcript, then the stages' sections). */
-export function upstreamQuery(req: GatewayRequest, endpointId: string, stages: readonly AnswerStage[] = ANSWER_STAGES): OnDemandQueryBody {
-  return buildQuery(req, endpointId, promptSections(req, stages));
+export function upstreamQuery(req: GatewayRequest, endpointId: string, stages: readonly AnswerStage[] = ANSWER_STAGES, opts: QueryOptions = {}): OnDemandQueryBody {
+  const sections = promptSections(req, stages);
+  if (req.params.maxTokens === undefined || opts.sendMaxTokens === true) return buildQuery(req, endpointId, sections);
+  const { maxTokens: _enforcedHere, ...params } = req.params;
+  return buildQuery({ ...req, params }, endpointId, sections);
+}
+
+/** Input tokens counted locally, for a filter used outside the engine. */
+const countedInput = (req: GatewayRequest): AnswerContext => ({ inputTokens: () => countTokens(buildQuery(req, '').query) });
+
+/** Every stage's filter that applies to this request, in order, as one filter; undefined when none applies. */
+export function answerFilter(
+  req: GatewayRequest,
+  log: WarnLog | undefined,
+  stages: readonly AnswerStage[] = ANSWER_STAGES,
+  answer: AnswerContext = countedInput(req),
+): EventFilter | undefined {
+  const filters: EventFilter[] = [];
+  for (const stage of stages) {
+    const filter = stage.filter(req, log, answer);
+    if (filter !== undefined) filters.push(filter);
+  }
+  if (filters.length <= 1) return filters[0];
+  return chain(filters);
 }
 
 /** The answer through every stage's filter that applies to this request, in order. */
@@ -67,15 +116,10 @@ export function filterAnswer(
   req: GatewayRequest,
   log: WarnLog | undefined,
   stages: readonly AnswerStage[] = ANSWER_STAGES,
+  answer?: AnswerContext,
 ): AsyncIterable<GatewayEvent[]> {
-  const filters: EventFilter[] = [];
-  for (const stage of stages) {
-    const filter = stage.filter(req, log);
-    if (filter !== undefined) filters.push(filter);
-  }
-  if (filters.length === 0) return batches;
-  if (filters.length === 1) return filterEvents(batches, filters[0] as EventFilter);
-  return filterEvents(batches, chain(filters));
+  const filter = answerFilter(req, log, stages, answer);
+  return filter === undefined ? batches : filterEvents(batches, filter);
 }
 
 /** One filter that runs each event through `filters` in order. */

@@ -9,6 +9,7 @@ import { Engine, type CompletionHandle, type EngineDeps } from './engine.js';
 import { GatewayError } from './errors.js';
 import type { ModelPlanner } from './model-plan.js';
 import { rejection } from './test-helpers.js';
+import { countTokens } from './tokens.js';
 import type { AcquireOptions, CallOutcome, KeyLease, Leaser, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import type { GatewayEvent, GatewayRequest } from './types.js';
 
@@ -392,6 +393,52 @@ describe('Engine: the answer stages', () => {
     const second = await collectAnswer((await engine.startCompletion(req, new AbortController().signal, { log })).events);
     expect(second.text).toBe('no json here');
     expect(warnings).toEqual(['the model did not answer with the JSON asked for; returned as it came']);
+  });
+});
+
+describe('Engine: max_tokens, enforced here', () => {
+  // four deltas of the answer "Hello from the OnDemand simulator"; the metrics would only come with [DONE]
+  const reads = (): UpstreamEvent[][] => answer('Hello', ' from the', ' OnDemand', ' simulator');
+
+  it.each([true, false])('stream %s: the answer stops at the limit, the upstream is aborted, the key released as a success', async (stream) => {
+    const { engine, upstream, leaser } = setup([{ reads: reads() }]);
+    const handle = await engine.startCompletion(request({ stream, params: { maxTokens: 2, temperature: 0.5 } }), new AbortController().signal);
+    const events = await drain(handle);
+    expect(texts(events)).toBe('Hello from');
+    const usage = { inputTokens: countTokens('hi'), outputTokens: 2, totalTokens: countTokens('hi') + 2, estimated: true };
+    expect(events.slice(-2)).toEqual([
+      { type: 'usage', usage },
+      { type: 'end', finishReason: 'length' },
+    ]);
+    expect(handle.result).toEqual({ outcome: 'ok', usage });
+    expect(leaser.outcomes()).toEqual(['k:a:ok']);
+    // destroyed, not finished: not read to [DONE], a non-stream answer included
+    const reader = upstream.readers[0];
+    expect([reader?.destroyed, reader?.finished]).toEqual([true, false]);
+    expect(upstream.queries[0]?.body.modelConfigs).toEqual({ temperature: 0.5 });
+  });
+
+  it('an answer within the limit is unchanged: same events, the connection reused, the upstream usage', async () => {
+    const plain = setup([{ reads: reads() }]);
+    const limited = setup([{ reads: reads() }]);
+    const a = await drain(await plain.engine.startCompletion(request(), new AbortController().signal));
+    const limitedHandle = await limited.engine.startCompletion(request({ params: { maxTokens: 1000 } }), new AbortController().signal);
+    expect(await drain(limitedHandle)).toEqual(a);
+    expect(limitedHandle.result).toEqual({ outcome: 'ok', usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5, estimated: false } });
+    expect(limited.upstream.readers[0]?.finished).toBe(true);
+  });
+
+  it('UPSTREAM_MAX_TOKENS sends it upstream as well', async () => {
+    const upstream = new FakeUpstream([{ reads: reads() }]);
+    const engine = new Engine({
+      settings: { maxAttempts: 1, retryDeadlineMs: 60_000, upstreamMaxTokens: true },
+      leaser: new FakeLeaser(['a']),
+      upstream,
+      router: createModelRouter({ defaultModel: 'gpt-4o' }),
+    });
+    const events = await drain(await engine.startCompletion(request({ params: { maxTokens: 2 } }), new AbortController().signal));
+    expect(upstream.queries[0]?.body.modelConfigs).toEqual({ maxTokens: 2 });
+    expect(texts(events)).toBe('Hello from');
   });
 });
 

@@ -11,13 +11,13 @@ import { clientClosed, toFailure } from '../ondemand/exchange.js';
 import { UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { ModelRouter } from '../ondemand/models.js';
-import { ANSWER_STAGES, filterAnswer, upstreamQuery, type AnswerStage } from './answer.js';
+import { ANSWER_STAGES, answerFilter, upstreamQuery, type AnswerStage } from './answer.js';
 import { GatewayError } from './errors.js';
-import type { WarnLog } from './events.js';
+import type { EventFilter, WarnLog } from './events.js';
 import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
 import { modelNotFound, type ModelPlanner, type PlannedModel } from './model-plan.js';
 import type { KeyLease, Leaser, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
-import { estimateUsage } from './tokens.js';
+import { countTokens, estimateUsage } from './tokens.js';
 import type { GatewayEvent, GatewayRequest, Usage } from './types.js';
 
 export type { SessionPrepare, SessionSource } from './ports.js';
@@ -29,6 +29,8 @@ export interface EngineSettings {
   retryDeadlineMs: number;
   /** retries on the same key once no other key can take the request; undefined: none */
   sameKey?: SameKeyBackoff | undefined;
+  /** also send max_tokens upstream (UPSTREAM_MAX_TOKENS); the gateway enforces it either way */
+  upstreamMaxTokens?: boolean | undefined;
 }
 
 export interface SameKeyBackoff {
@@ -245,14 +247,22 @@ export class Engine {
       const sessions = this.deps.sessions;
       const sessionId = sessions && !walk.freshSession ? await sessions.take(lease.key, lease.fingerprint, signal) : await this.deps.upstream.createSession(lease.key, signal);
       const request = prepare ? await prepare(lease.key, sessionId, planned.request, signal) : planned.request;
-      const body = upstreamQuery(request, planned.endpointId, this.stages);
+      const body = upstreamQuery(request, planned.endpointId, this.stages, { sendMaxTokens: this.deps.settings.upstreamMaxTokens });
       reader = await this.deps.upstream.openQuery(lease.key, sessionId, body, signal);
-      // non-stream: nothing reaches the client before the answer is whole, so a failure anywhere in it can still go
-      // to another key; a stream commits at its first answer event
-      const first = req.stream ? await firstAnswerEvents(reader) : await wholeAnswerEvents(reader);
       const open = reader;
+      const answer = new AnswerReading(body.query);
+      answer.filter = answerFilter(request, log, this.stages, answer);
       const result: CompletionHandle['result'] = {};
-      const raw = answerEvents(open, first, body.query, lease, callStart, result, this.now);
+      let events: AsyncIterable<GatewayEvent[]>;
+      if (req.stream) {
+        // a stream commits at its first answer event
+        events = answerEvents(open, await firstAnswerEvents(reader), answer, lease, callStart, result, this.now);
+      } else {
+        // nothing reaches the client before the answer is whole, so a failure anywhere in it can still go to another key
+        const whole = await wholeAnswer(reader, answer);
+        settle(open, answer, lease, callStart, result, this.now);
+        events = once(whole);
+      }
       return {
         endpointId: planned.endpointId,
         model: planned.model,
@@ -260,7 +270,7 @@ export class Engine {
         attempts: walk.attempts,
         ttftMs: this.now() - started,
         result,
-        events: filterAnswer(raw, req, log, this.stages),
+        events,
         cancel: () => {
           if (result.outcome !== undefined) return;
           result.outcome = 'aborted';
@@ -292,20 +302,103 @@ async function firstAnswerEvents(reader: UpstreamReader): Promise<UpstreamEvent[
   }
 }
 
-/** Reads the whole answer, up to [DONE]; an upstream error or a cut anywhere throws (and can be retried). */
-async function wholeAnswerEvents(reader: UpstreamReader): Promise<UpstreamEvent[]> {
-  const all: UpstreamEvent[] = [];
+/**
+ * One answer as it is read: the upstream's events become GatewayEvents and go through the answer stages' filter.
+ * The answer ends at [DONE], or earlier when a stage ends it (max_tokens): then the rest is not wanted.
+ */
+class AnswerReading {
+  filter: EventFilter | undefined;
+  /** the upstream sent [DONE] */
+  finished = false;
+  /** a stage ended the answer before the upstream did */
+  endedEarly = false;
+  /** the usage the client gets (set at the end) */
+  usage: Usage | undefined;
+  private completion = '';
+  private metrics: Usage | undefined;
+
+  constructor(private readonly queryText: string) {}
+
+  /** for the stages: the upstream's input tokens if they came already, else the query counted locally */
+  inputTokens(): number {
+    return this.metrics?.inputTokens ?? countTokens(this.queryText);
+  }
+
+  /**
+   * The client's events for one read. An upstream error in it comes back as `error`, after the events before it,
+   * unless a stage ended the answer first.
+   */
+  read(batch: UpstreamEvent[]): { events: GatewayEvent[]; error?: UpstreamFailure } {
+    const out: GatewayEvent[] = [];
+    let error: UpstreamFailure | undefined;
+    for (const ev of batch) {
+      if (ev.type === 'delta') {
+        this.completion += ev.text;
+        out.push({ type: 'text', text: ev.text });
+      } else if (ev.type === 'thinking') out.push({ type: 'reasoning', text: ev.text });
+      else if (ev.type === 'metrics') this.metrics = { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens, totalTokens: ev.totalTokens, estimated: false };
+      else if (ev.type === 'error') {
+        error = streamErrorFailure(ev);
+        break;
+      } else if (ev.type === 'done') {
+        this.finished = true;
+        this.usage = this.metrics ?? estimateUsage(this.queryText, this.completion);
+        out.push({ type: 'usage', usage: this.usage }, { type: 'end', finishReason: 'stop' });
+        break;
+      }
+    }
+    if (this.filter === undefined) return error === undefined ? { events: out } : { events: out, error };
+    const events: GatewayEvent[] = [];
+    for (const event of out) for (const e of this.filter.push(event)) events.push(e);
+    if (events[events.length - 1]?.type === 'end') {
+      if (!this.finished) this.endedEarly = true;
+      this.usage = usageIn(events) ?? this.usage;
+      return { events };
+    }
+    return error === undefined ? { events } : { events, error };
+  }
+
+  get over(): boolean {
+    return this.finished || this.endedEarly;
+  }
+}
+
+function usageIn(events: readonly GatewayEvent[]): Usage | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i] as GatewayEvent;
+    if (e.type === 'usage') return e.usage;
+  }
+  return undefined;
+}
+
+/**
+ * The answer is over: a finished one lets its connection go back to the pool, one a stage ended early stops the
+ * upstream; either way the key served the request well and the lease is released as a success.
+ */
+function settle(reader: UpstreamReader, answer: AnswerReading, lease: KeyLease, callStart: number, result: CompletionHandle['result'], now: () => number): void {
+  if (answer.finished) reader.finish();
+  else reader.destroy();
+  if (answer.usage !== undefined) result.usage = answer.usage;
+  result.outcome = 'ok';
+  lease.release({ ok: true, latencyMs: now() - callStart });
+}
+
+async function* once(events: GatewayEvent[]): AsyncGenerator<GatewayEvent[]> {
+  yield events;
+}
+
+/** Reads the whole answer, up to [DONE] or a stage's early end; an upstream error or a cut anywhere throws (and can be retried). */
+async function wholeAnswer(reader: UpstreamReader, answer: AnswerReading): Promise<GatewayEvent[]> {
+  const all: GatewayEvent[] = [];
   for (;;) {
     const batch = await reader.next();
     if (batch.length === 0) {
       throw new UpstreamFailure('the upstream closed the stream before it finished', { kind: 'stream_error', phase: 'stream' });
     }
-    for (const ev of batch) {
-      if (ev.type === 'keepalive') continue;
-      if (ev.type === 'error') throw streamErrorFailure(ev);
-      all.push(ev);
-      if (ev.type === 'done') return all;
-    }
+    const { events, error } = answer.read(batch);
+    if (error !== undefined) throw error;
+    for (const e of events) all.push(e);
+    if (answer.over) return all;
   }
 }
 
@@ -320,54 +413,24 @@ const MID_STREAM: FailureSituation = { hasNextModel: false, msLeft: 0, attemptsL
 async function* answerEvents(
   reader: UpstreamReader,
   first: UpstreamEvent[],
-  queryText: string,
+  answer: AnswerReading,
   lease: KeyLease,
   callStart: number,
   result: CompletionHandle['result'],
   now: () => number,
 ): AsyncGenerator<GatewayEvent[]> {
-  let usage: Usage | undefined;
-  let completion = '';
-  let finished = false;
   let batch = first;
   try {
     for (;;) {
-      const out: GatewayEvent[] = [];
-      for (const ev of batch) {
-        switch (ev.type) {
-          case 'delta':
-            completion += ev.text;
-            out.push({ type: 'text', text: ev.text });
-            break;
-          case 'thinking':
-            out.push({ type: 'reasoning', text: ev.text });
-            break;
-          case 'metrics':
-            usage = { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens, totalTokens: ev.totalTokens, estimated: false };
-            break;
-          case 'error':
-            // what came before the error in this read still reaches the client
-            if (out.length > 0) yield out;
-            throw streamErrorFailure(ev);
-          case 'done':
-            finished = true;
-            break;
-          case 'keepalive':
-            break;
-        }
-        if (finished) break;
-      }
-      if (finished) {
-        reader.finish();
-        usage ??= estimateUsage(queryText, completion);
-        result.usage = usage;
-        result.outcome = 'ok';
-        lease.release({ ok: true, latencyMs: now() - callStart });
-        out.push({ type: 'usage', usage }, { type: 'end', finishReason: 'stop' });
-        yield out;
+      const { events, error } = answer.read(batch);
+      if (answer.over) {
+        settle(reader, answer, lease, callStart, result, now);
+        yield events;
         return;
       }
-      if (out.length > 0) yield out;
+      // what came before an error in this read still reaches the client
+      if (events.length > 0) yield events;
+      if (error !== undefined) throw error;
       batch = await reader.next();
       if (batch.length === 0) {
         throw new UpstreamFailure('the upstream closed the stream before it finished', { kind: 'stream_error', phase: 'stream' });

@@ -25,6 +25,19 @@ export function countTokens(text: string): number {
   return text === '' ? 0 : encoder()(text, PLAIN_TEXT);
 }
 
+let splitRegex: RegExp | undefined;
+
+/**
+ * Where the tokenizer's pre-tokenizer splits `text` (the start of each piece). Tokens never cross a piece, so a
+ * text can be counted piece by piece; the regular expression is the encoding's own, not a copy.
+ */
+export function pieceStarts(text: string): number[] {
+  splitRegex ??= (createRequire(import.meta.url)('gpt-tokenizer/encodingParams/constants') as { O200K_TOKEN_SPLIT_REGEX: RegExp }).O200K_TOKEN_SPLIT_REGEX;
+  const starts: number[] = [];
+  for (const m of text.matchAll(splitRegex)) starts.push(m.index);
+  return starts;
+}
+
 export function estimateUsage(queryText: string, completionText: string): Usage {
   const inputTokens = countTokens(queryText);
   const outputTokens = countTokens(completionText);
