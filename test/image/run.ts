@@ -488,20 +488,23 @@ async function main(): Promise<void> {
     sim.setOptions({ deltas: 24, deltaIntervalMs: 120 });
     let termAt = 0;
     let termSent: Promise<Run> | undefined;
+    let drainProbe: Promise<{ status: number; body: string }> | undefined;
     const streamed = await streamChat(origin, () => {
       termAt = Date.now();
       termSent = podman(['kill', '--signal', 'SIGTERM', b], 30_000);
+      // the stream still has about 2.5 s to go: readiness must already say "not ready"
+      drainProbe = termSent.then(() => sleep(200)).then(() => get(`${origin}/readyz`, 2000));
     });
-    const readyDuringDrain = termSent ? await get(`${origin}/readyz`, 2000) : undefined;
+    const readyDuringDrain = drainProbe ? await drainProbe : undefined;
     const exitB = await waitExit(b, GRACE_MS + 15_000);
     const killed = termSent ? await termSent : undefined;
     check('SIGTERM is delivered during a stream', termAt > 0 && killed?.code === 0, killed?.stderr.trim() ?? 'no content arrived');
     check(
       'the stream in flight finishes after SIGTERM',
-      streamed.status === 200 && streamed.done && !streamed.errorChunk && streamed.content.length > 0,
-      `done=${streamed.done} errorChunk=${streamed.errorChunk}${streamed.error ? ` ${streamed.error}` : ''}`,
+      streamed.status === 200 && streamed.done && !streamed.errorChunk && streamed.content === stream.content,
+      `done=${streamed.done} errorChunk=${streamed.errorChunk} ${streamed.content.length}/${stream.content.length} chars${streamed.error ? ` ${streamed.error}` : ''}`,
     );
-    if (readyDuringDrain && readyDuringDrain.status !== 0) check('/readyz answers 503 while draining', readyDuringDrain.status === 503, `${readyDuringDrain.status}`);
+    check('/readyz answers 503 while the stream drains', readyDuringDrain?.status === 503, `${readyDuringDrain?.status}`);
     const drainMs = exitB && termAt ? exitB.at - termAt : undefined;
     check(
       'the container exits 0 within the grace period',
