@@ -107,7 +107,8 @@ chroot "$r" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 env -i PATH=/usr/local/bin:/usr/bin:/bin "$(command -v chroot)" "$r" /usr/local/bin/node --version >/dev/null
 env -i PATH=/usr/local/bin:/usr/bin:/bin "$(command -v chroot)" "$r" /usr/local/bin/node /usr/local/lib/node_modules/npm/bin/npm-cli.js --version >/dev/null
 
-# 4. Import with the official image's settings.
+# 4. Import with the official image's settings (replacing an older assembly of the same name, not kept dangling).
+"${podman[@]}" rmi --force "$image" >/dev/null 2>&1 || true
 tar -C "$r" --numeric-owner -cf - . | "${podman[@]}" import \
   --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --change "ENV NODE_VERSION=$node_version" \
