@@ -340,10 +340,38 @@ async function keyState(origin: string, fp: string): Promise<string | undefined>
   return list?.data?.find((k: { fingerprint: string }) => k.fingerprint === fp)?.state;
 }
 
+/** Whether a name of this test's belongs to a run that is over: its names carry the run's process id. */
+function isStale(name: string): boolean {
+  const pid = Number(/odgw-image-test[-:](\d+)-/.exec(name)?.[1]);
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false; // another image test is running now: leave its things alone
+  } catch {
+    return true;
+  }
+}
+
+/** What an earlier run that was killed before its cleanup left: its containers, volumes and images (all named odgw-image-test). */
+async function removeLeftovers(): Promise<void> {
+  const names = (await podman(['ps', '--all', '--filter', 'name=^odgw-image-test-', '--format', '{{.Names}}'])).stdout.split('\n').filter((n) => n !== '' && isStale(n));
+  for (const c of names) await removeContainer(c);
+  const vols = (await podman(['volume', 'ls', '--filter', 'name=odgw-image-test-', '--format', '{{.Name}}'])).stdout.split('\n').filter((n) => n !== '' && isStale(n));
+  if (vols.length > 0) await podman(['volume', 'rm', '--force', ...vols], 60_000);
+  const imgs = (await podman(['images', '--filter', 'reference=localhost/odgw-image-test', '--format', '{{.Repository}}:{{.Tag}}'])).stdout
+    .split('\n')
+    .filter((n) => n.startsWith('localhost/odgw-image-test:') && isStale(n));
+  // by name and without --force: a name only is removed where the image has others (the base image, say)
+  for (const img of new Set(imgs)) await podman(['rmi', img], 120_000);
+  if (names.length + vols.length + imgs.length > 0) console.log(`removed what an earlier run left: ${names.length} containers, ${vols.length} volumes, ${imgs.length} images`);
+}
+
 async function main(): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   mkdirSync(CACHE, { recursive: true });
   await ensurePackages();
+  await removeLeftovers();
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const bases = baseImages(dockerfile);
   if (!check('the Dockerfile starts FROM one base image', bases.length === 1, bases.join(', '))) return;
@@ -521,7 +549,7 @@ async function main(): Promise<void> {
 async function cleanup(): Promise<void> {
   for (const c of containers) await removeContainer(c);
   await podman(['volume', 'rm', '--force', VOLUME], 60_000);
-  await podman(['rmi', '--force', APP_IMAGE], 120_000);
+  await podman(['rmi', APP_IMAGE], 120_000);
   const left = (await podman(['ps', '--all', '--filter', `name=odgw-image-test-${RUN_ID}`, '--format', '{{.Names}}'])).stdout.trim();
   const img = (await podman(['image', 'exists', APP_IMAGE])).code === 0;
   check('nothing is left running and the built image is removed', left === '' && !img, `${left}${img ? ` ${APP_IMAGE}` : ''}`);
