@@ -26,6 +26,7 @@ import type { KeyPool } from './keypool/pool.js';
 import { createKeyPool } from './wiring/key-pool.js';
 import type { CallOutcome } from './keypool/types.js';
 import { clientKeyAdminRoutes } from './http/admin-client-keys.js';
+import { resolveDataDir, unusableMount } from './store/data-dir.js';
 import { applyConfigReloads } from './wiring/reload.js';
 import { openSharedState } from './wiring/state.js';
 import type { StateStore, UsageStore } from './store/types.js';
@@ -189,6 +190,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     ],
   });
   log = app.log;
+  const mountProblem = opts.store === undefined && config.REDIS_URL === undefined ? unusableMount(config.DATA_DIR) : undefined;
+  if (mountProblem !== undefined)
+    app.log.warn({ dataDir: resolveDataDir(config.DATA_DIR) }, `${mountProblem}: state is kept in the data dir instead and is lost with the container`);
   shared.setLogger(app.log);
   await models.start(app.log);
   if (configFile) {

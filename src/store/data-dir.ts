@@ -20,6 +20,20 @@ export function resolveDataDir(configured?: string, opts: { mount?: string; cwd?
   return ensureDir(path.resolve(cwd, 'data'));
 }
 
+/**
+ * Why the persistent mount was passed over, when it was: it exists but this process cannot write it (a volume
+ * owned by root while the gateway runs as uid 1000). State then lives in ./data and is lost with the container.
+ */
+export function unusableMount(configured?: string, mount = PERSISTENT_MOUNT): string | undefined {
+  if (configured !== undefined && configured.trim() !== '') return undefined;
+  try {
+    if (!statSync(mount).isDirectory()) return undefined;
+  } catch {
+    return undefined;
+  }
+  return isWritableDir(mount) ? undefined : `${mount} exists but is not writable by this process (uid ${process.getuid?.() ?? '?'})`;
+}
+
 function ensureDir(dir: string): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;

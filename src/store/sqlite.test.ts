@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprintKey } from '../ondemand/key-fingerprint.js';
 import { createKeyPool } from '../wiring/key-pool.js';
 import { failed } from '../keypool/test-helpers.js';
-import { resolveDataDir } from './data-dir.js';
+import { resolveDataDir, unusableMount } from './data-dir.js';
 import { DATABASE_FILE, SqliteStateStore } from './sqlite.js';
 import type { KeyRecord } from './types.js';
 
@@ -157,6 +157,19 @@ describe('resolveDataDir', () => {
     const mount = path.join(dir, 'mount');
     mkdirSync(mount);
     expect(resolveDataDir(undefined, { mount, cwd: dir })).toBe(mount);
+  });
+
+  it('says why a mount was passed over only when it exists and cannot be written', () => {
+    const mount = path.join(dir, 'mounted');
+    mkdirSync(mount, { recursive: true });
+    expect(unusableMount(undefined, mount)).toBeUndefined();
+    expect(unusableMount(undefined, path.join(dir, 'no-such-mount'))).toBeUndefined();
+    expect(unusableMount('/somewhere', mount)).toBeUndefined();
+    // as root every directory is writable; an unprivileged user is refused a read-only one
+    chmodSync(mount, 0o500);
+    const asUser = process.getuid?.() !== 0;
+    expect(unusableMount(undefined, mount) !== undefined).toBe(asUser);
+    chmodSync(mount, 0o700);
   });
 
   it('falls back to ./data, created', () => {
