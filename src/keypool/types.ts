@@ -48,5 +48,5 @@ export interface KeyInfo {
   source: KeySource;
 }
 
-/** A cheap real upstream call with one key (the lead wires it to creating a session). May throw an UpstreamFailure. */
+/** A cheap real upstream call with one key (src/gateway.ts wires it to creating a session). May throw an UpstreamFailure. */
 export type ProbeFn = (key: string, signal: AbortSignal) => Promise<CallOutcome>;
