@@ -16,7 +16,7 @@ import { CLIENT_KEY, startTestGateway, type GatewayUnderTest } from './harness.j
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'ondemand-captures');
 const CAPTURES = readdirSync(FIXTURES)
-  .filter((f) => f !== 'README.md')
+  .filter((f) => f !== 'README.md' && !f.startsWith('.'))
   .sort();
 const SEEDS = [1, 7, 42];
 
