@@ -9,7 +9,8 @@ import { StructuredAnswerFilter } from './structured/filter.js';
 import { ToolCallFilter } from './tools/parser.js';
 import { renderToolSection, wantsTools } from './tools/prompt.js';
 import { buildQuery, type OnDemandQueryBody } from '../ondemand/query.js';
-import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, Usage } from './types.js';
+import { webSearchStage } from './plugins.js';
+import type { FinishReason, GatewayEvent, GatewayRequest, PluginCall, ToolCall, UrlCitation, Usage } from './types.js';
 
 /** One transformation of the answer, with the prompt section that asks the model for what it expects. */
 export interface AnswerStage {
@@ -45,7 +46,7 @@ export const structuredOutputStage: AnswerStage = {
   },
 };
 
-export const ANSWER_STAGES: readonly AnswerStage[] = [toolCallStage, structuredOutputStage];
+export const ANSWER_STAGES: readonly AnswerStage[] = [toolCallStage, structuredOutputStage, webSearchStage];
 
 export function promptSections(req: GatewayRequest, stages: readonly AnswerStage[] = ANSWER_STAGES): string[] {
   const sections: string[] = [];
@@ -103,6 +104,10 @@ export interface CollectedAnswer {
   toolCalls: ToolCall[];
   usage: Usage;
   finishReason: FinishReason;
+  /** the plugins OnDemand ran before answering (absent: none) */
+  pluginCalls?: PluginCall[];
+  /** the URLs the text cites, for a web search request (absent: not one) */
+  citations?: UrlCitation[];
 }
 
 /** What the events so far amount to. */
@@ -114,6 +119,8 @@ export interface CollectedEvents {
   usage: Usage | null;
   /** null until the end event: an answer without one was cut short */
   finishReason: FinishReason | null;
+  pluginCalls?: PluginCall[];
+  citations?: UrlCitation[];
 }
 
 /** Accumulates an answer from its events. Follows the stream encoders' rule: nothing after `end` counts but a late usage. */
@@ -123,6 +130,8 @@ export class AnswerCollector {
   private readonly toolCalls: ToolCall[] = [];
   private usage: Usage | null = null;
   private finishReason: FinishReason | null = null;
+  private pluginCalls: PluginCall[] | undefined;
+  private citations: UrlCitation[] | undefined;
 
   add(event: GatewayEvent): void {
     if (event.type === 'usage') {
@@ -143,11 +152,20 @@ export class AnswerCollector {
       case 'end':
         this.finishReason = event.finishReason;
         return;
+      case 'plugin_call':
+        (this.pluginCalls ??= []).push(event.call);
+        return;
+      case 'citations':
+        this.citations = event.citations;
+        return;
     }
   }
 
   result(): CollectedEvents {
-    return { text: this.text, reasoning: this.reasoning, toolCalls: [...this.toolCalls], usage: this.usage, finishReason: this.finishReason };
+    const out: CollectedEvents = { text: this.text, reasoning: this.reasoning, toolCalls: [...this.toolCalls], usage: this.usage, finishReason: this.finishReason };
+    if (this.pluginCalls !== undefined) out.pluginCalls = [...this.pluginCalls];
+    if (this.citations !== undefined) out.citations = this.citations;
+    return out;
   }
 }
 

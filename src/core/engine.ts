@@ -16,6 +16,7 @@ import { GatewayError } from './errors.js';
 import type { WarnLog } from './events.js';
 import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
 import { modelNotFound, type ModelPlanner, type PlannedModel } from './model-plan.js';
+import { DEFAULT_PLUGIN_SETTINGS, resolvePluginIds, type PluginSettings } from './plugins.js';
 import type { KeyLease, Leaser, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import { estimateUsage } from './tokens.js';
 import type { GatewayEvent, GatewayRequest, Usage } from './types.js';
@@ -57,6 +58,8 @@ export interface EngineDeps {
   now?: (() => number) | undefined;
   /** [0, 1) for the retry jitter; injected by tests */
   random?: (() => number) | undefined;
+  /** which plugin ids requests may run (WEB_SEARCH_PLUGIN_ID, PLUGIN_IDS_ALLOWED) */
+  plugins?: PluginSettings | undefined;
 }
 
 /** What the attempts so far were, for the request's log line when no answer comes (the engine fills it in). */
@@ -125,10 +128,14 @@ export class Engine {
 
   /**
    * Resolves when the first piece of the answer (content or reasoning) has arrived, or throws a GatewayError
-   * once the failure policy gives up. The caller owns `signal`: aborting it aborts the upstream at once.
+   * once the failure policy gives up. A request that runs plugins resolves once OnDemand accepted the query: from
+   * then on its key is committed (README, "Plugins and failover"). The caller owns `signal`: aborting it aborts
+   * the upstream at once.
    */
   async startCompletion(req: GatewayRequest, signal: AbortSignal, opts: CompletionOptions = {}): Promise<CompletionHandle> {
-    const plan = this.deps.planner?.plan(req) ?? [{ model: req.requestedModel, endpointId: this.resolveModel(req.requestedModel).endpointId, request: req }];
+    const planned0 = this.deps.planner?.plan(req) ?? [{ model: req.requestedModel, endpointId: this.resolveModel(req.requestedModel).endpointId, request: req }];
+    // every model's plugins are checked before the first upstream call: a refused plugin is the client's 400
+    const plan = planned0.map((p) => withPlugins(p, this.deps.plugins ?? DEFAULT_PLUGIN_SETTINGS));
     const prepare = this.deps.prepareSession?.(req);
     const started = this.now();
     const deadline = started + this.deps.settings.retryDeadlineMs;
@@ -181,9 +188,10 @@ export class Engine {
       try {
         return await this.attempt(req, planned, lease, walk, prepare, signal, started, opts.log);
       } catch (err) {
-        const failure = toFailure(err, 'query', signal.aborted ? signal : undefined);
+        const committed = err instanceof CommittedFailure;
+        const failure = toFailure(committed ? err.cause : err, 'query', signal.aborted ? signal : undefined);
         lease.release({ ok: false, failure });
-        const verdict = decide(failure, situation(undefined));
+        const verdict = decide(failure, committed ? { ...situation(undefined), answerStarted: true } : situation(undefined));
         if (verdict.freshSession) {
           walk.freshSession = true;
           this.deps.sessions?.discard?.(lease.key);
@@ -248,11 +256,14 @@ export class Engine {
       const body = upstreamQuery(request, planned.endpointId, this.stages);
       reader = await this.deps.upstream.openQuery(lease.key, sessionId, body, signal);
       // non-stream: nothing reaches the client before the answer is whole, so a failure anywhere in it can still go
-      // to another key; a stream commits at its first answer event
-      const first = req.stream ? await firstAnswerEvents(reader) : await wholeAnswerEvents(reader);
+      // to another key; a stream commits at its first answer event. A plugin run commits at the upstream's 200:
+      // from then on the planner and the plugins spend that key's credits, and a retry would spend them again
+      const runsPlugins = body.pluginIds.length > 0;
+      const first = runsPlugins ? await committedFirst(reader, req.stream) : req.stream ? await firstAnswerEvents(reader) : await wholeAnswerEvents(reader);
       const open = reader;
       const result: CompletionHandle['result'] = {};
-      const raw = answerEvents(open, first, body.query, lease, callStart, result, this.now);
+      const webSearchId = (this.deps.plugins ?? DEFAULT_PLUGIN_SETTINGS).webSearchId;
+      const raw = answerEvents(open, first, body.query, lease, callStart, result, this.now, webSearchId);
       return {
         endpointId: planned.endpointId,
         model: planned.model,
@@ -272,6 +283,29 @@ export class Engine {
       reader?.destroy();
       throw err;
     }
+  }
+}
+
+/** The request with the plugin ids it sends checked and filled in (throws the client's 400). */
+function withPlugins(planned: PlannedModel, settings: PluginSettings): PlannedModel {
+  const ids = resolvePluginIds(planned.request, settings);
+  return ids.length === 0 ? planned : { ...planned, request: { ...planned.request, pluginIds: ids } };
+}
+
+/** A failure after a plugin run was accepted: worded for the client, never retried (its cause is the failure). */
+class CommittedFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the upstream failed after the plugin run started');
+  }
+}
+
+/** A plugin run's start: nothing for a stream (it commits now), the whole answer otherwise, failures marked committed. */
+async function committedFirst(reader: UpstreamReader, stream: boolean): Promise<UpstreamEvent[]> {
+  if (stream) return [];
+  try {
+    return await wholeAnswerEvents(reader);
+  } catch (err) {
+    throw new CommittedFailure(err);
   }
 }
 
@@ -325,6 +359,7 @@ async function* answerEvents(
   callStart: number,
   result: CompletionHandle['result'],
   now: () => number,
+  webSearchId: string,
 ): AsyncGenerator<GatewayEvent[]> {
   let usage: Usage | undefined;
   let completion = '';
@@ -341,6 +376,9 @@ async function* answerEvents(
             break;
           case 'thinking':
             out.push({ type: 'reasoning', text: ev.text });
+            break;
+          case 'plugin_call':
+            out.push({ type: 'plugin_call', call: { pluginId: ev.pluginId, name: ev.name, query: ev.query, webSearch: ev.pluginId === webSearchId } });
             break;
           case 'metrics':
             usage = { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens, totalTokens: ev.totalTokens, estimated: false };
