@@ -4,6 +4,7 @@
  */
 import type { AnswerContext, SimAnswer } from './types.js';
 import { simJsonAnswer } from './json.js';
+import { pluginAnswer, usesInternetSearch } from './plugins.js';
 import { simToolAnswer } from './tools.js';
 
 /** Query marker: answer with the whole query text verbatim. */
@@ -62,6 +63,7 @@ export function defaultAnswerText(ctx: AnswerContext): string {
   const toolAnswer = simToolAnswer(ctx.query, jsonAnswer); // the query offers tools (src/simulator/tools.ts)
   if (toolAnswer !== undefined) return toolAnswer;
   if (jsonAnswer !== undefined) return jsonAnswer;
+  if (usesInternetSearch(ctx.pluginIds)) return pluginAnswer(ctx.query); // a plugin run (src/simulator/plugins.ts)
   let text = `Hello from the OnDemand simulator (${ctx.endpointId}). You said: ${lastLine(ctx.query)}`;
   if (ctx.media && ctx.media.length > 0) text += `\nAttached: ${ctx.media.join(', ')}`;
   return text;

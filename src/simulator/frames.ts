@@ -41,6 +41,8 @@ export interface StreamScript {
   deltas: string[];
   /** final statusLog (repeats the whole answer), metricsLog, [DONE] */
   tail: string[];
+  /** a plugin run (./plugin-frames.ts): its frames come one by one after the head, then `afterDelay` after `delayMs` */
+  plugin?: { frames: string[]; delayMs: number; afterDelay: string[] };
 }
 
 export function buildScript(s: StreamScriptInput): StreamScript {
@@ -83,19 +85,21 @@ export interface StreamWrite {
 
 /**
  * Lay the script out as timed socket writes: the head after `firstDelayMs`, then one thinking or fulfillment frame
- * every `intervalMs`; the tail (or error frame) goes with the last delta. With `splitMultibyte`, every frame is written
+ * every `intervalMs` (in a plugin run, first its planner and plugin-call frames, then `plugin.afterDelay` after `plugin.delayMs`); the tail (or error frame) goes with the last delta. With `splitMultibyte`, every frame is written
  * in two halves (SPLIT_GAP_MS apart) cut inside a multi-byte UTF-8 character when it has one.
  */
 export function layoutWrites(script: StreamScript, ending: StreamEnding, firstDelayMs: number, intervalMs: number, splitMultibyte = false): StreamWrite[] {
   const n = ending.kind === 'done' ? script.deltas.length : Math.min(ending.afterDeltas, script.deltas.length);
-  const steps: string[][] = [script.head, ...script.thinking.map((f) => [f]), ...script.deltas.slice(0, n).map((f) => [f])];
+  const one = (f: string): Step => ({ frames: [f], gap: intervalMs });
+  const steps: Step[] = [{ frames: script.head, gap: firstDelayMs }];
+  if (script.plugin) steps.push(...script.plugin.frames.map(one), { frames: script.plugin.afterDelay, gap: script.plugin.delayMs });
+  steps.push(...script.thinking.map(one), ...script.deltas.slice(0, n).map(one));
   const last = steps[steps.length - 1]!;
-  if (ending.kind === 'done') steps[steps.length - 1] = [...last, ...script.tail];
-  else if (ending.kind === 'error') steps[steps.length - 1] = [...last, ending.frame];
+  if (ending.kind === 'done') last.frames = [...last.frames, ...script.tail];
+  else if (ending.kind === 'error') last.frames = [...last.frames, ending.frame];
 
   const writes: StreamWrite[] = [];
-  steps.forEach((frames, i) => {
-    const gap = i === 0 ? firstDelayMs : intervalMs;
+  steps.forEach(({ frames, gap }) => {
     if (!splitMultibyte) {
       writes.push({ data: Buffer.from(frames.join('')), gap, midFrame: false });
       return;
@@ -108,6 +112,12 @@ export function layoutWrites(script: StreamScript, ending: StreamEnding, firstDe
     });
   });
   return writes;
+}
+
+interface Step {
+  frames: string[];
+  /** ms after the previous step */
+  gap: number;
 }
 
 /** A byte offset that falls inside the first multi-byte UTF-8 character of buf (else the middle). */

@@ -35,6 +35,28 @@ export {
 export { SIM_CATALOGUE, catalogueBody, isAcceptedEndpoint, type CatalogueEndpoint } from './catalogue.js';
 export { DONE_FRAME, errorFrame, frame } from './frames.js';
 export { edgeHtml, isDefaultUserAgent } from './http.js';
+export {
+  DEFAULT_PLUGIN_DELAY_MS,
+  INTERNET_SEARCH_PLUGIN_ID,
+  PLANNING_THINKING_TEXT,
+  PLUGIN_FAILURE_REASON,
+  PLUGIN_FAIL_MARKER,
+  PLUGIN_HEARTBEAT_MS,
+  PLUGIN_STREAM_TIMEOUT_MARKER,
+  PLUGIN_TIMEOUT_ERROR_CODE,
+  PLUGIN_TIMEOUT_MARKER,
+  PLUGIN_TIMEOUT_MESSAGE,
+  SIM_PLUGINS,
+  citedSources,
+  pluginAnswer,
+  pluginAnswerText,
+  pluginCallJson,
+  pluginFailureText,
+  pluginPlanJson,
+  searchQueryFor,
+  type CitedSource,
+  type SimPlugin,
+} from './plugins.js';
 export { simulatedContext } from './media.js';
 
 /** Start a simulator listening on host:port (default 127.0.0.1, ephemeral port). */

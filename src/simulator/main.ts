@@ -29,6 +29,7 @@ const numeric = {
   deltas: 'SIM_DELTAS',
   sessionDelayMs: 'SIM_SESSION_DELAY_MS',
   heartbeatMs: 'SIM_HEARTBEAT_MS',
+  pluginDelayMs: 'SIM_PLUGIN_DELAY_MS',
 } as const;
 for (const [opt, env] of Object.entries(numeric) as [keyof typeof numeric, string][]) {
   const v = num(env);

@@ -3,6 +3,7 @@
  * options, patched by setOptions or POST /__sim/options.
  */
 import { defaultAnswer } from './answer.js';
+import { DEFAULT_PLUGIN_DELAY_MS } from './plugins.js';
 import type { AnswerContext, MutableOptions, SimAnswer, SimulatorOptions } from './types.js';
 import { isObj } from './validate.js';
 
@@ -13,10 +14,11 @@ export interface RuntimeOptions {
   deltas: number;
   sessionDelayMs: number;
   heartbeatMs: number;
+  pluginDelayMs: number;
   answer: (ctx: AnswerContext) => SimAnswer;
 }
 
-const NUMERIC_OPTIONS = ['firstByteDelayMs', 'deltaIntervalMs', 'deltas', 'sessionDelayMs', 'heartbeatMs'] as const;
+const NUMERIC_OPTIONS = ['firstByteDelayMs', 'deltaIntervalMs', 'deltas', 'sessionDelayMs', 'heartbeatMs', 'pluginDelayMs'] as const;
 
 type NumericOptions = Omit<RuntimeOptions, 'answer'>;
 
@@ -34,7 +36,9 @@ export function parseOptionsPatch(raw: unknown): MutableOptions {
 
 /** `o` laid over `base` (or over the defaults); throws Error when a number is negative or not finite. */
 export function toRuntime(o: SimulatorOptions | MutableOptions, base?: RuntimeOptions): RuntimeOptions {
-  const r: RuntimeOptions = base ? { ...base } : { firstByteDelayMs: 0, deltaIntervalMs: 0, deltas: 0, sessionDelayMs: 0, heartbeatMs: 0, answer: defaultAnswer };
+  const r: RuntimeOptions = base
+    ? { ...base }
+    : { firstByteDelayMs: 0, deltaIntervalMs: 0, deltas: 0, sessionDelayMs: 0, heartbeatMs: 0, pluginDelayMs: DEFAULT_PLUGIN_DELAY_MS, answer: defaultAnswer };
   for (const k of NUMERIC_OPTIONS) {
     const v = o[k];
     if (v === undefined) continue;

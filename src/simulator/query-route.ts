@@ -5,7 +5,18 @@
  */
 import { NO_METRICS_MARKER, UNICODE_MARKER, simTokens, splitDeltas } from './answer.js';
 import { streamEnding, syncOutcome, type QueryFault } from './faults.js';
-import { buildScript, heartbeatFrame, layoutWrites } from './frames.js';
+import { buildScript, heartbeatFrame, layoutWrites, type StreamScript } from './frames.js';
+import { CaptureFrames, buildPluginScript } from './plugin-frames.js';
+import {
+  PLUGIN_HEARTBEAT_MS,
+  PLUGIN_STREAM_TIMEOUT_MARKER,
+  PLUGIN_TIMEOUT_ERROR_CODE,
+  PLUGIN_TIMEOUT_MARKER,
+  PLUGIN_TIMEOUT_MESSAGE,
+  effectivePluginIds,
+  searchQueryFor,
+  unknownPluginId,
+} from './plugins.js';
 import { pause, resetSocket, sendJson, statusForErrorCode, type ParsedJson } from './http.js';
 import { playStream } from './stream.js';
 import { newRecordId, type MessageRec } from './state.js';
@@ -25,8 +36,20 @@ export async function answerQuery(call: UpstreamCall, sessionId: string, json: P
   const endpointId = body['endpointId'] as string;
   const mode = body['responseMode'] as 'sync' | 'stream' | 'webhook';
 
+  // The query's pluginIds replace the session's; fulfillmentOnly skips plugins (docs/ondemand-protocol.md §6).
+  const pluginIds = effectivePluginIds(body['pluginIds'], s.pluginIds);
+  const unknown = unknownPluginId(pluginIds);
+  if (unknown !== undefined) return failCall(call, 400, 'invalid_request', `Invalid pluginId: ${unknown}`);
+  const plugins = body['fulfillmentOnly'] === true || body['onlyFulfillment'] === true ? [] : pluginIds;
+
   if (s.messages.length > 0) state.stats.sessionsReused++;
   if (s.ownerKey !== key) state.stats.crossKeyQueries++;
+
+  // A plugin run past the time limit: 504 once the plugins gave up (the stream variant fails inside the stream).
+  if (plugins.length > 0 && query.includes(PLUGIN_TIMEOUT_MARKER) && !(mode === 'stream' && query.includes(PLUGIN_STREAM_TIMEOUT_MARKER))) {
+    if (!(await pause(res, state.opts.firstByteDelayMs + state.opts.pluginDelayMs))) return;
+    return failCall(call, 504, PLUGIN_TIMEOUT_ERROR_CODE, PLUGIN_TIMEOUT_MESSAGE);
+  }
 
   const ctx: AnswerContext = {
     query,
@@ -36,6 +59,7 @@ export async function answerQuery(call: UpstreamCall, sessionId: string, json: P
     media: s.media.map((m) => m.name),
   };
   if (typeof body['reasoningEffort'] === 'string') ctx.reasoningEffort = body['reasoningEffort'];
+  if (plugins.length > 0) ctx.pluginIds = plugins;
   let ans: SimAnswer;
   try {
     ans = state.opts.answer(ctx);
@@ -53,9 +77,9 @@ export async function answerQuery(call: UpstreamCall, sessionId: string, json: P
   };
   s.messages.push(msg);
 
-  if (mode === 'stream') return streamAnswer(call, msg, ans, fault);
+  if (mode === 'stream') return streamAnswer(call, msg, ans, fault, plugins);
 
-  if (!(await pause(res, state.opts.firstByteDelayMs))) return;
+  if (!(await pause(res, state.opts.firstByteDelayMs + (plugins.length > 0 ? state.opts.pluginDelayMs : 0)))) return;
   if (mode === 'webhook') {
     msg.status = 'completed';
     return sendJson(res, 200, { message: 'Chat query submitted successfully', data: { sessionId, messageId: msg.id, status: 'processing' } });
@@ -81,7 +105,7 @@ export async function answerQuery(call: UpstreamCall, sessionId: string, json: P
   }
 }
 
-function streamAnswer(call: UpstreamCall, msg: MessageRec, ans: SimAnswer, fault: QueryFault | undefined): void {
+function streamAnswer(call: UpstreamCall, msg: MessageRec, ans: SimAnswer, fault: QueryFault | undefined, plugins: string[]): void {
   const { res, state } = call;
   const o = state.opts;
   const deltas = splitDeltas(ans.text, o.deltas > 0 ? o.deltas : undefined);
@@ -89,37 +113,46 @@ function streamAnswer(call: UpstreamCall, msg: MessageRec, ans: SimAnswer, fault
   const inputTokens = ans.inputTokens ?? simTokens(msg.query);
   const outputTokens = ans.outputTokens ?? simTokens(ans.text);
   const planned = Math.round(o.firstByteDelayMs + (deltas.length + thinkingDeltas.length) * o.deltaIntervalMs) / 1000;
-  const script = buildScript({
-    sessionId: msg.sessionId,
-    messageId: msg.id,
-    answer: ans.text,
-    deltas,
-    thinkingDeltas,
-    metrics: msg.query.includes(NO_METRICS_MARKER)
-      ? undefined
-      : { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, ragTimeSec: 0, fulfillmentTimeSec: planned, totalTimeSec: planned },
-  });
+  const ragTimeSec = plugins.length > 0 ? o.pluginDelayMs / 1000 : 0;
+  const metrics = msg.query.includes(NO_METRICS_MARKER)
+    ? undefined
+    : {
+        inputTokens,
+        outputTokens,
+        totalTokens: inputTokens + outputTokens,
+        ragTimeSec,
+        fulfillmentTimeSec: planned,
+        totalTimeSec: ragTimeSec === 0 ? planned : Math.round((planned + ragTimeSec) * 1000) / 1000,
+      };
+  const timeout = plugins.length > 0 && msg.query.includes(PLUGIN_STREAM_TIMEOUT_MARKER);
+  const scriptInput = { sessionId: msg.sessionId, messageId: msg.id, answer: ans.text, deltas, thinkingDeltas, metrics };
+  const script: StreamScript =
+    plugins.length > 0
+      ? buildPluginScript({ ...scriptInput, search: searchQueryFor(msg.query), pluginIds: plugins, pluginDelayMs: o.pluginDelayMs, timeout })
+      : buildScript(scriptInput);
 
   const ending = streamEnding(fault, ans);
-  if (ending.kind !== 'done') {
+  const failed = ending.kind !== 'done' || timeout;
+  if (failed) {
     state.keyStats(call.key).failures++;
     if (ending.kind !== 'stall') msg.status = 'failed';
   }
 
   const writes = layoutWrites(script, ending, o.firstByteDelayMs, o.deltaIntervalMs, msg.query.includes(UNICODE_MARKER));
+  const captureFrames = new CaptureFrames(msg.sessionId, msg.id);
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   res.flushHeaders();
   state.stats.openStreams++;
   playStream(res, {
     writes,
     after: ending.kind === 'done' || ending.kind === 'error' ? 'end' : ending.kind,
-    heartbeatMs: o.heartbeatMs,
-    heartbeat: () => heartbeatFrame(msg.sessionId, msg.id),
+    heartbeatMs: plugins.length > 0 && o.heartbeatMs === 0 ? PLUGIN_HEARTBEAT_MS : o.heartbeatMs,
+    heartbeat: plugins.length > 0 ? () => captureFrames.heartbeat() : () => heartbeatFrame(msg.sessionId, msg.id),
     onEnd: (outcome) => {
       // reset() carries openStreams over, so this stays right across a reset
       state.stats.openStreams = Math.max(0, state.stats.openStreams - 1);
       if (outcome === 'aborted') state.stats.abortedStreams++;
-      if (outcome === 'finished' && ending.kind === 'done') msg.status = 'completed';
+      if (outcome === 'finished' && !failed) msg.status = 'completed';
     },
   });
 }

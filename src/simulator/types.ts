@@ -13,6 +13,8 @@ export interface AnswerContext {
   media?: string[];
   /** the body's `reasoningEffort`, when present */
   reasoningEffort?: string;
+  /** the plugins that run for this query (the query's `pluginIds`, else the session's), when there are any */
+  pluginIds?: string[];
 }
 
 export interface SimAnswer {
@@ -41,6 +43,11 @@ export interface SimulatorOptions {
   sessionDelayMs?: number;
   /** heartbeat frame interval while streaming (0 = none; default 0). One heartbeat always opens a stream. */
   heartbeatMs?: number;
+  /**
+   * how long a plugin run's plugins take, between the plugin call and the answer (default 20). Plugin runs send
+   * heartbeats every heartbeatMs, or every 3 s when heartbeatMs is 0.
+   */
+  pluginDelayMs?: number;
   /** computes the answer; default: defaultAnswer from ./answer.ts */
   answer?: (ctx: AnswerContext) => SimAnswer;
 }
