@@ -296,6 +296,8 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
     error(err: GatewayError): string {
       if (phase === 'closed') return '';
       phase = 'closed';
+      // a search cut short by the failure is reported as failed, not as still running
+      if (open?.kind === 'web_search') output[open.index] = { ...webSearchItem(open.id, open.call, 'completed'), status: 'failed' };
       const response = responseObject(init, 'failed', output, usage, { error: { code: err.code ?? 'server_error', message: err.message } });
       return ev('error', { code: err.code, message: err.message, param: err.param }) + ev('response.failed', { response });
     },
