@@ -71,6 +71,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     firstByteTimeoutMs: config.FIRST_BYTE_TIMEOUT_MS,
     idleTimeoutMs: config.IDLE_TIMEOUT_MS,
     connections: config.UPSTREAM_CONNECTIONS,
+    ...(config.PLUGIN_TIMEOUT_MS > 0 ? { pluginTimeoutMs: config.PLUGIN_TIMEOUT_MS } : {}),
   });
   const probe = async (key: string, signal: AbortSignal): Promise<CallOutcome> => {
     const started = performance.now();
@@ -141,6 +142,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     planner: models.planner,
     prepareSession: models.prepareSession,
     sessions,
+    plugins: { webSearchId: config.WEB_SEARCH_PLUGIN_ID, allowed: config.PLUGIN_IDS_ALLOWED },
   });
   const clientKeys = new KeyChecker(configFile?.clientKeys() ?? config.PRIVATE_KEY);
   const adminKeys = new KeyChecker(config.ADMIN_KEY.length > 0 ? config.ADMIN_KEY : (configFile?.clientKeys() ?? config.PRIVATE_KEY));

@@ -194,7 +194,7 @@ describe("errors in Anthropic's shape", () => {
 
   it.each([
     ['an image block with an unknown source type', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f_1' } }] }] }],
-    ['a server tool', { messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'web_search_20250305', name: 'web_search' }] }],
+    ['a server tool other than web search', { messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'code_execution_20250522', name: 'code_execution' }] }],
     ['temperature above 1', { messages: [{ role: 'user', content: 'x' }], temperature: 1.5 }],
     ['a system role message', { messages: [{ role: 'system', content: 'x' }] }],
   ])('400 for %s', async (_name, extra) => {

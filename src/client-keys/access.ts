@@ -1,6 +1,7 @@
 /**
  * Client keys at the HTTP edge: which named key a request came with (the auth hook), whether it may go on (the
- * preHandler: allowed model, tokens today, requests this minute), and what it used (onResponse: tokens).
+ * preHandler: allowed model, tokens today, requests this minute; the allowed plugins go on to the engine), and
+ * what it used (onResponse: tokens).
  * Refusals are OpenAI-shaped: 403 permission_error for a model the key may not use, 429 rate_limit_error with
  * Retry-After for a limit.
  */
@@ -79,6 +80,8 @@ export class ClientAccess implements ClientAccessHook {
         shouldRetry: false,
       });
     }
+    // checked by the engine against what the request asks for, before any upstream call (src/core/plugins.ts)
+    if (key.plugins !== undefined) request.gw.allowedPlugins = key.plugins;
     const now = this.now();
     if (key.tpd !== undefined) {
       const day = await this.limits.checkDay(key.name, key.tpd, now);
@@ -110,7 +113,7 @@ export class ClientAccess implements ClientAccessHook {
     const key = input.key ?? generateClientKey();
     const digest = keyDigest(key);
     if (this.registry.hasDigest(digest)) throw conflict('this key is already in use by another client key', 'key');
-    const stored: StoredClientKey = { name: input.name, digest, models: input.models, rpm: input.rpm, tpd: input.tpd, createdAt: this.now() };
+    const stored: StoredClientKey = { name: input.name, digest, models: input.models, rpm: input.rpm, tpd: input.tpd, plugins: input.plugins, createdAt: this.now() };
     await this.store.put(stored);
     await this.reload();
     return { ...describeClientKey({ ...stored, source: 'admin' }), key };

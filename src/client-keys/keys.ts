@@ -21,6 +21,19 @@ const limitFields = {
   rpm: z.number().int().positive().optional(),
   /** tokens per UTC day, cluster-wide, counted from each answer's usage */
   tpd: z.number().int().positive().optional(),
+  /**
+   * OnDemand plugins the key may run (they cost credits): ids, "web_search" for the web search plugin, "*" for any
+   * the gateway allows; [] for none; absent = any the gateway allows
+   */
+  plugins: z
+    .array(
+      z
+        .string()
+        .trim()
+        .regex(/^(?:\*|web_search|(?:plugin|agent)-[A-Za-z0-9_-]{1,100})$/, 'expected an OnDemand plugin id, "web_search" or "*"'),
+    )
+    .max(100)
+    .optional(),
 };
 
 /** One entry of the config file's `clientKeys` array (and of CLIENT_KEYS). */
@@ -57,7 +70,7 @@ export const clientKeysEnv = z.string().transform((v, ctx) => {
   try {
     raw = JSON.parse(v);
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'not valid JSON (expected an array of {"name","key","models"?,"rpm"?,"tpd"?})' });
+    ctx.addIssue({ code: 'custom', message: 'not valid JSON (expected an array of {"name","key","models"?,"rpm"?,"tpd"?,"plugins"?})' });
     return z.NEVER;
   }
   const parsed = clientKeysSchema.safeParse(raw);
@@ -82,7 +95,7 @@ export function generateClientKey(): string {
 }
 
 export function fromConfig(k: ClientKeyConfig): ClientKeyInfo {
-  return { name: k.name, digest: keyDigest(k.key), models: k.models, rpm: k.rpm, tpd: k.tpd, source: 'config' };
+  return { name: k.name, digest: keyDigest(k.key), models: k.models, rpm: k.rpm, tpd: k.tpd, plugins: k.plugins, source: 'config' };
 }
 
 /** Public view (admin API): never the digest either. */
@@ -92,6 +105,7 @@ export function describeClientKey(k: ClientKeyInfo): Record<string, unknown> {
     models: k.models ?? null,
     rpm: k.rpm ?? null,
     tpd: k.tpd ?? null,
+    plugins: k.plugins ?? null,
     source: k.source,
     ...(k.createdAt === undefined ? {} : { created: new Date(k.createdAt).toISOString() }),
   };

@@ -84,6 +84,14 @@ export const envSchema = z.object({
   MODEL_SETTINGS: modelSettingsEnv.default({}),
   MEDIA_MAX_BYTES: int(1, 512 * 1024 * 1024).default(20 * 1024 * 1024),
   MEDIA_ALLOWED_TYPES: list.default([...DEFAULT_MEDIA_TYPES]),
+  // plugins (src/core/plugins.ts, docs/plugins.md): the web search switches' plugin, the ids requests may name, the floor of a plugin run's timeouts
+  WEB_SEARCH_PLUGIN_ID: z
+    .string()
+    .trim()
+    .regex(/^(?:plugin|agent)-[A-Za-z0-9_-]{1,100}$/, 'expected an OnDemand plugin id such as plugin-1713924030')
+    .default('plugin-1713924030'),
+  PLUGIN_IDS_ALLOWED: list.default([]),
+  PLUGIN_TIMEOUT_MS: int(0, 3_600_000).default(180_000),
   CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),
   FIRST_BYTE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
   IDLE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),

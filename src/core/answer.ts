@@ -11,8 +11,9 @@ import { StructuredAnswerFilter } from './structured/filter.js';
 import { ToolCallFilter } from './tools/parser.js';
 import { renderToolSection, wantsTools } from './tools/prompt.js';
 import { buildQuery, type OnDemandQueryBody } from '../ondemand/query.js';
+import { webSearchStage } from './plugins.js';
 import { countTokens } from './tokens.js';
-import type { FinishReason, GatewayEvent, GatewayRequest, ToolCall, Usage } from './types.js';
+import type { FinishReason, GatewayEvent, GatewayRequest, PluginCall, ToolCall, UrlCitation, Usage } from './types.js';
 
 /** One transformation of the answer, with the prompt section that asks the model for what it expects. */
 export interface AnswerStage {
@@ -67,7 +68,8 @@ export const maxTokensStage: AnswerStage = {
   },
 };
 
-export const ANSWER_STAGES: readonly AnswerStage[] = [toolCallStage, structuredOutputStage, maxTokensStage];
+/** a web search's citations point into the text the client receives, so they come after the cut */
+export const ANSWER_STAGES: readonly AnswerStage[] = [toolCallStage, structuredOutputStage, maxTokensStage, webSearchStage];
 
 export function promptSections(req: GatewayRequest, stages: readonly AnswerStage[] = ANSWER_STAGES): string[] {
   const sections: string[] = [];
@@ -147,6 +149,10 @@ export interface CollectedAnswer {
   toolCalls: ToolCall[];
   usage: Usage;
   finishReason: FinishReason;
+  /** the plugins OnDemand ran before answering (absent: none) */
+  pluginCalls?: PluginCall[];
+  /** the URLs the text cites, for a web search request (absent: not one) */
+  citations?: UrlCitation[];
 }
 
 /** What the events so far amount to. */
@@ -158,6 +164,8 @@ export interface CollectedEvents {
   usage: Usage | null;
   /** null until the end event: an answer without one was cut short */
   finishReason: FinishReason | null;
+  pluginCalls?: PluginCall[];
+  citations?: UrlCitation[];
 }
 
 /** Accumulates an answer from its events. Follows the stream encoders' rule: nothing after `end` counts but a late usage. */
@@ -167,6 +175,8 @@ export class AnswerCollector {
   private readonly toolCalls: ToolCall[] = [];
   private usage: Usage | null = null;
   private finishReason: FinishReason | null = null;
+  private pluginCalls: PluginCall[] | undefined;
+  private citations: UrlCitation[] | undefined;
 
   add(event: GatewayEvent): void {
     if (event.type === 'usage') {
@@ -187,11 +197,20 @@ export class AnswerCollector {
       case 'end':
         this.finishReason = event.finishReason;
         return;
+      case 'plugin_call':
+        (this.pluginCalls ??= []).push(event.call);
+        return;
+      case 'citations':
+        this.citations = event.citations;
+        return;
     }
   }
 
   result(): CollectedEvents {
-    return { text: this.text, reasoning: this.reasoning, toolCalls: [...this.toolCalls], usage: this.usage, finishReason: this.finishReason };
+    const out: CollectedEvents = { text: this.text, reasoning: this.reasoning, toolCalls: [...this.toolCalls], usage: this.usage, finishReason: this.finishReason };
+    if (this.pluginCalls !== undefined) out.pluginCalls = [...this.pluginCalls];
+    if (this.citations !== undefined) out.citations = this.citations;
+    return out;
   }
 }
 

@@ -16,6 +16,7 @@ import { GatewayError } from './errors.js';
 import type { EventFilter, WarnLog } from './events.js';
 import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
 import { modelNotFound, type ModelPlanner, type PlannedModel } from './model-plan.js';
+import { DEFAULT_PLUGIN_SETTINGS, resolvePluginIds, type PluginSettings } from './plugins.js';
 import type { KeyLease, Leaser, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import { countTokens, estimateUsage } from './tokens.js';
 import type { GatewayEvent, GatewayRequest, Usage } from './types.js';
@@ -59,6 +60,8 @@ export interface EngineDeps {
   now?: (() => number) | undefined;
   /** [0, 1) for the retry jitter; injected by tests */
   random?: (() => number) | undefined;
+  /** which plugin ids requests may run (WEB_SEARCH_PLUGIN_ID, PLUGIN_IDS_ALLOWED) */
+  plugins?: PluginSettings | undefined;
 }
 
 /** What the attempts so far were, for the request's log line when no answer comes (the engine fills it in). */
@@ -127,10 +130,14 @@ export class Engine {
 
   /**
    * Resolves when the first piece of the answer (content or reasoning) has arrived, or throws a GatewayError
-   * once the failure policy gives up. The caller owns `signal`: aborting it aborts the upstream at once.
+   * once the failure policy gives up. A request that runs plugins resolves once OnDemand accepted the query: from
+   * then on its key is committed (README, "Plugins and failover"). The caller owns `signal`: aborting it aborts
+   * the upstream at once.
    */
   async startCompletion(req: GatewayRequest, signal: AbortSignal, opts: CompletionOptions = {}): Promise<CompletionHandle> {
-    const plan = this.deps.planner?.plan(req) ?? [{ model: req.requestedModel, endpointId: this.resolveModel(req.requestedModel).endpointId, request: req }];
+    const planned0 = this.deps.planner?.plan(req) ?? [{ model: req.requestedModel, endpointId: this.resolveModel(req.requestedModel).endpointId, request: req }];
+    // every model's plugins are checked before the first upstream call: a refused plugin is the client's 400
+    const plan = planned0.map((p) => withPlugins(p, this.deps.plugins ?? DEFAULT_PLUGIN_SETTINGS));
     const prepare = this.deps.prepareSession?.(req);
     const started = this.now();
     const deadline = started + this.deps.settings.retryDeadlineMs;
@@ -183,9 +190,10 @@ export class Engine {
       try {
         return await this.attempt(req, planned, lease, walk, prepare, signal, started, opts.log);
       } catch (err) {
-        const failure = toFailure(err, 'query', signal.aborted ? signal : undefined);
+        const committed = err instanceof CommittedFailure;
+        const failure = toFailure(committed ? err.cause : err, 'query', signal.aborted ? signal : undefined);
         lease.release({ ok: false, failure });
-        const verdict = decide(failure, situation(undefined));
+        const verdict = decide(failure, committed ? { ...situation(undefined), answerStarted: true } : situation(undefined));
         if (verdict.freshSession) {
           walk.freshSession = true;
           this.deps.sessions?.discard?.(lease.key);
@@ -250,16 +258,19 @@ export class Engine {
       const body = upstreamQuery(request, planned.endpointId, this.stages, { sendMaxTokens: this.deps.settings.upstreamMaxTokens });
       reader = await this.deps.upstream.openQuery(lease.key, sessionId, body, signal);
       const open = reader;
-      const answer = new AnswerReading(body.query);
+      const webSearchId = (this.deps.plugins ?? DEFAULT_PLUGIN_SETTINGS).webSearchId;
+      const answer = new AnswerReading(body.query, webSearchId);
       answer.filter = answerFilter(request, log, this.stages, answer);
       const result: CompletionHandle['result'] = {};
+      // A plugin run commits at the upstream's 200: from then on the planner and the plugins spend that key's
+      // credits, and a retry would spend them again. Otherwise a stream commits at its first answer event, and a
+      // non-stream answer only once it is whole (nothing reached the client, so any failure before can go elsewhere).
+      const runsPlugins = body.pluginIds.length > 0;
       let events: AsyncIterable<GatewayEvent[]>;
       if (req.stream) {
-        // a stream commits at its first answer event
-        events = answerEvents(open, await firstAnswerEvents(reader), answer, lease, callStart, result, this.now);
+        events = answerEvents(open, runsPlugins ? [] : await firstAnswerEvents(reader), answer, lease, callStart, result, this.now);
       } else {
-        // nothing reaches the client before the answer is whole, so a failure anywhere in it can still go to another key
-        const whole = await wholeAnswer(reader, answer);
+        const whole = runsPlugins ? await committed(wholeAnswer(reader, answer)) : await wholeAnswer(reader, answer);
         settle(open, answer, lease, callStart, result, this.now);
         events = once(whole);
       }
@@ -282,6 +293,28 @@ export class Engine {
       reader?.destroy();
       throw err;
     }
+  }
+}
+
+/** The request with the plugin ids it sends checked and filled in (throws the client's 400). */
+function withPlugins(planned: PlannedModel, settings: PluginSettings): PlannedModel {
+  const ids = resolvePluginIds(planned.request, settings);
+  return ids.length === 0 ? planned : { ...planned, request: { ...planned.request, pluginIds: ids } };
+}
+
+/** A failure after a plugin run was accepted: worded for the client, never retried (its cause is the failure). */
+class CommittedFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the upstream failed after the plugin run started');
+  }
+}
+
+/** A plugin run's answer: a failure in it is marked committed (the run already spent the key's credits). */
+async function committed<T>(reading: Promise<T>): Promise<T> {
+  try {
+    return await reading;
+  } catch (err) {
+    throw new CommittedFailure(err);
   }
 }
 
@@ -317,7 +350,11 @@ class AnswerReading {
   private completion = '';
   private metrics: Usage | undefined;
 
-  constructor(private readonly queryText: string) {}
+  constructor(
+    private readonly queryText: string,
+    /** OnDemand's Internet Search plugin id: its calls are web searches for the front ends */
+    private readonly webSearchId: string,
+  ) {}
 
   /** for the stages: the upstream's input tokens if they came already, else the query counted locally */
   inputTokens(): number {
@@ -336,7 +373,9 @@ class AnswerReading {
         this.completion += ev.text;
         out.push({ type: 'text', text: ev.text });
       } else if (ev.type === 'thinking') out.push({ type: 'reasoning', text: ev.text });
-      else if (ev.type === 'metrics') this.metrics = { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens, totalTokens: ev.totalTokens, estimated: false };
+      else if (ev.type === 'plugin_call') {
+        out.push({ type: 'plugin_call', call: { pluginId: ev.pluginId, name: ev.name, query: ev.query, webSearch: ev.pluginId === this.webSearchId } });
+      } else if (ev.type === 'metrics') this.metrics = { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens, totalTokens: ev.totalTokens, estimated: false };
       else if (ev.type === 'error') {
         error = streamErrorFailure(ev);
         break;

@@ -72,6 +72,14 @@ export function isModelFailure(f: UpstreamFailure): boolean {
   return f.errorCode === 'model_error';
 }
 
+/**
+ * OnDemand's plugins ran past their 2.5-minute limit (504 plugin_execution_timeout, as a status or in the stream):
+ * the plugin's doing, not the key's; another attempt would run (and bill) the plugins again for as long.
+ */
+export function isPluginTimeout(f: UpstreamFailure): boolean {
+  return f.errorCode === 'plugin_execution_timeout';
+}
+
 /** The query route's 404: the upstream forgot the session (a pooled one). Not the key's fault; a fresh session fixes it. */
 export function isSessionGone(f: UpstreamFailure): boolean {
   return f.kind === 'http' && f.status === 404 && f.phase === 'query';
@@ -89,7 +97,7 @@ function describe(f: UpstreamFailure): string {
 export function judgeKey(f: UpstreamFailure): KeyJudgement {
   const cls = classify(f);
   // one broken model (or one forgotten session) must not cool every key it is tried on
-  const notTheKeys = cls === 'transient' && (isModelFailure(f) || isSessionGone(f));
+  const notTheKeys = cls === 'transient' && (isModelFailure(f) || isSessionGone(f) || isPluginTimeout(f));
   const circuit: CircuitCount = cls === 'client' || cls === 'edge' || notTheKeys ? 'ignored' : cls === 'auth' ? 'other' : cls;
   const punish = !notTheKeys && cls !== 'client' && cls !== 'edge';
   return { cls, punish, circuit, reason: describe(f), retryAfterSec: f.retryAfterSec };
@@ -144,6 +152,7 @@ export function decide(f: UpstreamFailure, s: FailureSituation): FailureVerdict 
 }
 
 function nextStep(f: UpstreamFailure, s: FailureSituation): NextStep {
+  if (isPluginTimeout(f)) return { do: 'fail', error: pluginTimeoutError(f) };
   if (s.answerStarted) return { do: 'fail', error: clientError(f, 1, true) };
   if (f.kind === 'client_aborted') return { do: 'fail', error: clientGone() };
   const fail = (): NextStep => ({ do: 'fail', error: clientError(f, s.keysTried) });
@@ -205,6 +214,14 @@ function fallBackAfterKeys(f: UpstreamFailure, hasNextModel: boolean): boolean {
 
 export function clientGone(): GatewayError {
   return new GatewayError('the client closed the request', { status: 499, type: 'invalid_request_error', code: 'client_closed_request' });
+}
+
+export function pluginTimeoutError(f: UpstreamFailure): GatewayError {
+  const upstreamText = f.upstreamMessage ? ` (${f.upstreamMessage})` : '';
+  return new GatewayError(
+    `OnDemand's plugins ran past their time limit of 2.5 minutes${upstreamText}: plugin_execution_timeout. Not retried, as a retry would run them again; ask again or with fewer plugins.`,
+    { status: 504, type: 'timeout_error', code: 'plugin_execution_timeout', shouldRetry: false },
+  );
 }
 
 /** When the plan ends without any attempt having been made (nothing failed, nothing answered). */

@@ -146,6 +146,10 @@ export class MaxTokensFilter implements EventFilter {
         return [];
       case 'end':
         return this.usage === undefined ? [event] : [this.usage, event];
+      case 'plugin_call':
+      case 'citations':
+        // not the model's output: a plugin's call and the sources are never cut or counted
+        return [event];
     }
   }
 

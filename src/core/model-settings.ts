@@ -26,6 +26,11 @@ const modelSettingSchema = z.strictObject({
   system_prompt: z.string().min(1).optional(),
   /** prepend (default): always first; if_absent: only when the client sent no system message */
   system_prompt_mode: z.enum(['prepend', 'if_absent']).optional(),
+  /** OnDemand plugin ids every request to this model runs (docs/plugins.md); [] turns a "*" default off */
+  plugins: z
+    .array(z.string().regex(/^(?:plugin|agent)-[A-Za-z0-9_-]{1,100}$/, 'expected an OnDemand plugin id such as plugin-1713924030'))
+    .max(20)
+    .optional(),
 });
 
 /** alias (or endpointId, or "*" for every model) → settings */
@@ -102,7 +107,9 @@ export function applyModelSetting(req: GatewayRequest, setting: ModelSetting | u
     const hasSystem = messages.some((m) => m.role === 'system');
     if (setting.system_prompt_mode !== 'if_absent' || !hasSystem) messages = [{ role: 'system', content: prompt }, ...messages];
   }
-  return { ...req, params, messages };
+  const out: GatewayRequest = { ...req, params, messages };
+  if (setting.plugins !== undefined && setting.plugins.length > 0) out.modelPlugins = [...setting.plugins];
+  return out;
 }
 
 /**

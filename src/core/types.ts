@@ -64,6 +64,22 @@ export type ClientApi = 'chat' | 'completions' | 'responses' | 'messages';
  */
 export type ResponseFormat = { type: 'json_object' } | { type: 'json_schema'; name: string; schema?: Record<string, unknown>; strict?: boolean; description?: string };
 
+/** The client's web search switch, in OnDemand's terms (its Internet Search plugin; docs/plugins.md). */
+export interface WebSearchOptions {
+  /** chat's search_context_size: accepted, OnDemand has no such knob */
+  contextSize?: 'low' | 'medium' | 'high';
+  /** the user's approximate location, given to the model as a line of the query */
+  userLocation?: { city?: string; region?: string; country?: string; timezone?: string };
+}
+
+/** The plugins a request asks for, before the engine checks and resolves them to ids (src/core/plugins.ts). */
+export interface PluginRequest {
+  /** the client asked for a web search in its API's own way */
+  webSearch?: WebSearchOptions;
+  /** OnDemand plugin ids from the request's extension field (`ondemand_plugins`) */
+  ids?: string[];
+}
+
 export interface GatewayRequest {
   api: ClientApi;
   /** The model name exactly as the client sent it; echoed back in responses. */
@@ -74,6 +90,13 @@ export interface GatewayRequest {
   toolChoice?: ToolChoice;
   responseFormat?: ResponseFormat;
   stream: boolean;
+  plugins?: PluginRequest;
+  /** the per-model default plugin ids (per-model settings), filled in by the model plan */
+  modelPlugins?: string[];
+  /** the client key's plugin allow list; undefined: any plugin the gateway allows */
+  allowedPlugins?: readonly string[];
+  /** what goes into the query's pluginIds: set by the engine once checked; absent or empty sends none */
+  pluginIds?: string[];
 }
 
 export interface Usage {
@@ -86,9 +109,33 @@ export interface Usage {
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
+/** A plugin OnDemand's planner called, as its step frames tell it. */
+export interface PluginCall {
+  pluginId: string;
+  /** the plugin's function name, e.g. fetchInternetData */
+  name: string;
+  /** the search it ran; undefined when the call had no query */
+  query: string | undefined;
+  /** the plugin is the web search plugin (WEB_SEARCH_PLUGIN_ID): front ends show it as their web search call */
+  webSearch: boolean;
+}
+
+/** A URL the answer's text cites; indices are UTF-16 offsets into the answer text, end exclusive. */
+export interface UrlCitation {
+  url: string;
+  /** the link text when the answer gives one, else the URL */
+  title: string;
+  startIndex: number;
+  endIndex: number;
+}
+
 /** What the engine emits for one completion, in order: text/reasoning deltas, then usage, then end. */
 export type GatewayEvent =
   | { type: 'text'; text: string }
+  /** a plugin started (before any answer text); the answer that follows used its results */
+  | { type: 'plugin_call'; call: PluginCall }
+  /** the URLs the whole answer cites: once, just before `end`, only for a web search request */
+  | { type: 'citations'; citations: UrlCitation[] }
   | { type: 'reasoning'; text: string }
   | { type: 'tool_calls'; calls: ToolCall[] }
   | { type: 'usage'; usage: Usage }

@@ -4,7 +4,7 @@
  * missing_required_parameter, invalid_type, invalid_value, unsupported_value. `null` means "not given".
  */
 import { invalidRequest } from '../core/errors.js';
-import type { GenerationParams, ReasoningEffort, ResponseFormat, ToolSpec } from '../core/types.js';
+import type { GenerationParams, PluginRequest, ReasoningEffort, ResponseFormat, ToolSpec, WebSearchOptions } from '../core/types.js';
 
 export type Json = Record<string, unknown>;
 
@@ -124,11 +124,16 @@ export function optionalSchema(value: unknown, param: string): Record<string, un
 }
 
 /** A request's `tools` list: absent or empty → undefined; else every element read by `readTool` (k: its index). */
-export function readToolList(value: unknown, readTool: (tool: unknown, k: number) => ToolSpec): ToolSpec[] | undefined {
+/** `readTool` returns undefined for a tool that is no client tool (a web search switch, read on its own). */
+export function readToolList(value: unknown, readTool: (tool: unknown, k: number) => ToolSpec | undefined): ToolSpec[] | undefined {
   if (isAbsent(value)) return undefined;
   if (!Array.isArray(value)) wrongType('tools', 'an array', value);
-  if (value.length === 0) return undefined;
-  return value.map((tool: unknown, k) => readTool(tool, k));
+  const specs: ToolSpec[] = [];
+  value.forEach((tool: unknown, k) => {
+    const spec = readTool(tool, k);
+    if (spec !== undefined) specs.push(spec);
+  });
+  return specs.length === 0 ? undefined : specs;
 }
 
 /** One tool's name (required), description and parameter schema (`schemaField`), from `def` whose fields sit at `param`. */
@@ -209,4 +214,47 @@ export function readReasoningEffort(value: unknown, param: string): ReasoningEff
   const effort = REASONING_EFFORTS.get(value);
   if (effort === undefined) invalidValue(param, `'${value}'. Supported values are: ${quoteList([...REASONING_EFFORTS.keys()])}.`);
   return effort ?? undefined;
+}
+
+// ---- plugins (docs/plugins.md) ------------------------------------------------------------------------------
+
+/** What an OnDemand plugin (or agent) id looks like (src/core/plugins.ts checks which ones are allowed). */
+const PLUGIN_ID_SHAPE = /^(?:plugin|agent)-[A-Za-z0-9_-]{1,100}$/;
+
+/** `ondemand_plugins`: the gateway's extension field, a list of OnDemand plugin ids. */
+export function readPluginIds(value: unknown, param = 'ondemand_plugins'): string[] | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!Array.isArray(value)) wrongType(param, 'an array of OnDemand plugin ids', value);
+  const ids: string[] = [];
+  value.forEach((id: unknown, i) => {
+    if (typeof id !== 'string') wrongType(`${param}[${i}]`, 'a string', id);
+    const trimmed = id.trim();
+    if (!PLUGIN_ID_SHAPE.test(trimmed)) invalidValue(`${param}[${i}]`, `${JSON.stringify(id)}. Expected an OnDemand plugin id such as 'plugin-1713924030'.`);
+    if (!ids.includes(trimmed)) ids.push(trimmed);
+  });
+  return ids.length === 0 ? undefined : ids;
+}
+
+/** A web search `user_location`: `{type: "approximate", approximate?: {city, region, country, timezone}}` or the fields flat (Anthropic). */
+export function readUserLocation(value: unknown, param: string): WebSearchOptions['userLocation'] {
+  if (isAbsent(value)) return undefined;
+  const loc = requireObject(value, param);
+  if (!isAbsent(loc.type) && loc.type !== 'approximate') invalidValue(`${param}.type`, `${JSON.stringify(loc.type)}. Supported values are: 'approximate'.`);
+  const fields = isAbsent(loc.approximate) ? loc : requireObject(loc.approximate, `${param}.approximate`);
+  const base = isAbsent(loc.approximate) ? param : `${param}.approximate`;
+  const out: NonNullable<WebSearchOptions['userLocation']> = {};
+  for (const key of ['city', 'region', 'country', 'timezone'] as const) {
+    const v = optionalString(fields[key], `${base}.${key}`);
+    if (v !== undefined && v.trim() !== '') out[key] = v.trim();
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/** The request's plugins: the web search switch and the extension field; undefined when it asks for none. */
+export function pluginRequest(webSearch: WebSearchOptions | undefined, ids: string[] | undefined): PluginRequest | undefined {
+  if (webSearch === undefined && ids === undefined) return undefined;
+  const out: PluginRequest = {};
+  if (webSearch !== undefined) out.webSearch = webSearch;
+  if (ids !== undefined) out.ids = ids;
+  return out;
 }

@@ -37,6 +37,8 @@ export interface RequestRecord {
   clientName?: string;
   /** sha256 of the presented client key, hashed once per request (auth, named keys, usage's fingerprint) */
   keyDigest?: Buffer;
+  /** the named client key's plugin allow list (src/client-keys/keys.ts); undefined: no such limit */
+  allowedPlugins?: readonly string[];
 }
 
 declare module 'fastify' {

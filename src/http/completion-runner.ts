@@ -56,8 +56,9 @@ export async function runCompletion(
   request.gw.stream = gwRequest.stream;
   let handle: CompletionHandle;
   const trace: AttemptTrace = { attempts: 0 };
+  const allowedPlugins = request.gw.allowedPlugins;
   try {
-    handle = await engine.startCompletion(gwRequest, abort.signal, { trace, log: request.log });
+    handle = await engine.startCompletion(allowedPlugins === undefined ? gwRequest : { ...gwRequest, allowedPlugins }, abort.signal, { trace, log: request.log });
   } catch (err) {
     reply.raw.off('close', onClose);
     if (trace.attempts > 0) {

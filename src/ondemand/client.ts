@@ -23,6 +23,11 @@ export interface OnDemandClientOptions {
   idleTimeoutMs: number;
   /** sockets to the upstream at most (one per request in flight: HTTP/1.1); 0 = no cap; default 256 */
   connections?: number;
+  /**
+   * the first-byte and idle timeouts of a query that runs plugins are at least this (PLUGIN_TIMEOUT_MS): OnDemand
+   * lets plugins run for 2.5 minutes, and whether it sends anything meanwhile is up to the plugin
+   */
+  pluginTimeoutMs?: number;
 }
 
 type Phase = UpstreamFailureInit['phase'];
@@ -82,7 +87,13 @@ export class OnDemandClient {
   openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal?: AbortSignal): Promise<QueryStream> {
     if (signal?.aborted) return Promise.reject(clientClosed('query'));
     const stream = new QueryStream(signal);
-    this.connections.dispatch(this.options('POST', `/chat/v1/sessions/${encodeURIComponent(sessionId)}/query`, key, JSON.stringify(body), 'text/event-stream'), stream);
+    const options = this.options('POST', `/chat/v1/sessions/${encodeURIComponent(sessionId)}/query`, key, JSON.stringify(body), 'text/event-stream');
+    const pluginMs = this.opts.pluginTimeoutMs;
+    if (body.pluginIds.length > 0 && pluginMs !== undefined) {
+      this.connections.dispatch({ ...options, headersTimeout: Math.max(this.opts.firstByteTimeoutMs, pluginMs), bodyTimeout: Math.max(this.opts.idleTimeoutMs, pluginMs) }, stream);
+    } else {
+      this.connections.dispatch(options, stream);
+    }
     return stream.opened;
   }
 

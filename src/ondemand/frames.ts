@@ -6,6 +6,8 @@
  * lone CR; `data:` with or without a space; comments ignored), and the JSON's `eventType` decides what a frame
  * means, whatever its `event:` line says. Every dispatched frame gives exactly one event; frames that carry
  * nothing for the client (heartbeat, statusLog, planning, unknown types, malformed JSON) give `keepalive`.
+ * A plugin call arrives as JSON text cut into `step_output` deltas (§2.7): the parser joins them and, at the
+ * frame that completes the JSON, gives one `plugin_call` per plugin in it (more than one only then).
  * Nothing here throws on upstream input.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
@@ -21,7 +23,9 @@ export type UpstreamEvent =
   | { type: 'done' }
   /** data:[ERROR]..., or our own frame_too_large */
   | { type: 'error'; message: string; errorCode: string | undefined }
-  /** a sign of life that is never content */
+  /** step_output frames, joined: the planner called a plugin; `query` is what a search plugin searched for */
+  | { type: 'plugin_call'; pluginId: string; name: string; query: string | undefined }
+  /** a sign of life that is never content (heartbeats, status, the planner's own text) */
   | { type: 'keepalive' };
 
 export interface FrameParser {
@@ -54,10 +58,20 @@ export function createFrameParser(opts: FrameParserOptions = {}): FrameParser {
   /** bytes of the line still open at the end of the last chunk: bounds memory whatever the parser buffers */
   let openLineBytes = 0;
   let out: UpstreamEvent[] = [];
+  const steps = createStepJoiner();
 
   const sse = createParser({
     onEvent: (message: EventSourceMessage) => {
-      out.push(translateFrame(message.data));
+      const data = message.data;
+      // plugin frames are rare (a dozen per plugin run): only they pay for the extra look
+      if (data.includes('step_output')) {
+        const calls = steps.push(data);
+        if (calls !== undefined && calls.length > 0) {
+          for (const call of calls) out.push(call);
+          return;
+        }
+      }
+      out.push(translateFrame(data));
     },
     onError: (error: ParseError) => {
       if (error.type === 'max-buffer-size-exceeded') overflow();
@@ -132,6 +146,52 @@ export function createFrameParser(opts: FrameParserOptions = {}): FrameParser {
       return events;
     },
   };
+}
+
+/**
+ * Joins the `output.delta` of `step_output` frames into the plugin call's JSON (`{plugins: [{pluginId, name,
+ * api_request_parameters: {query}}]}`, fenced in ```json by some models) and reads it once it is complete.
+ * `push` returns the calls at the frame that completes a call, [] for a frame that adds to one, and undefined
+ * for a frame that is no step_output after all.
+ */
+export function createStepJoiner(): { push(data: string): UpstreamEvent[] | undefined } {
+  let text = '';
+  return {
+    push(data) {
+      const frame = parseObject(data.trim());
+      if (frame === undefined || frame['eventType'] !== 'step_output') return undefined;
+      const output = frame['output'];
+      const delta = isRecord(output) ? output['delta'] : undefined;
+      if (typeof delta !== 'string' || delta === '') return [];
+      // a runaway step (no closing brace ever) must not grow without bound
+      text = text.length > 1_000_000 ? delta : text + delta;
+      if (!delta.includes('}')) return [];
+      const calls = readPluginCalls(text);
+      if (calls === undefined) return [];
+      text = '';
+      return calls;
+    },
+  };
+}
+
+/** The calls in a step's JSON text, or undefined while it is not a complete JSON object yet. */
+export function readPluginCalls(text: string): UpstreamEvent[] | undefined {
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  if (start < 0 || end < start) return undefined;
+  const step = parseObject(text.slice(start, end + 1));
+  if (step === undefined) return undefined;
+  const plugins = Array.isArray(step['plugins']) ? step['plugins'] : [];
+  const calls: UpstreamEvent[] = [];
+  for (const p of plugins) {
+    if (!isRecord(p)) continue;
+    const pluginId = nonEmptyString(p['pluginId']) ?? nonEmptyString(p['plugin_id']);
+    if (pluginId === undefined) continue;
+    const params = p['api_request_parameters'];
+    const query = isRecord(params) ? nonEmptyString(params['query']) : undefined;
+    calls.push({ type: 'plugin_call', pluginId, name: nonEmptyString(p['name']) ?? pluginId, query });
+  }
+  return calls;
 }
 
 function nextLineBreak(chunk: Uint8Array, from: number): number {

@@ -27,6 +27,8 @@ export interface QueryParams {
 export interface QueryInput {
   messages: readonly QueryMessage[];
   params: QueryParams;
+  /** OnDemand plugin ids to run (§6), already checked; absent or empty: only the model answers */
+  pluginIds?: readonly string[] | undefined;
 }
 
 export interface OnDemandModelConfigs {
@@ -62,7 +64,7 @@ export function buildQuery(req: QueryInput, endpointId: string, sections: readon
     query,
     endpointId,
     responseMode: 'stream',
-    pluginIds: [],
+    pluginIds: req.pluginIds === undefined ? [] : [...req.pluginIds],
   };
   const modelConfigs = toModelConfigs(req.params);
   if (modelConfigs !== undefined) body.modelConfigs = modelConfigs;

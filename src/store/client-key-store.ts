@@ -40,6 +40,7 @@ interface Row {
   rpm: number | null;
   tpd: number | null;
   created_at: number;
+  plugins: string | null;
 }
 
 /** Its own connection to the gateway's SQLite file (WAL: the pool's connection is not disturbed). */
@@ -59,6 +60,9 @@ export class SqliteClientKeyStore implements ClientKeyStore {
         tpd        INTEGER,
         created_at INTEGER NOT NULL
       )`);
+    // added with plugins: a table from before gets the column (NULL: any plugin the gateway allows)
+    const columns = this.db.prepare('PRAGMA table_info(client_keys)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'plugins')) this.db.exec('ALTER TABLE client_keys ADD COLUMN plugins TEXT');
   }
 
   list(): StoredClientKey[] {
@@ -69,6 +73,7 @@ export class SqliteClientKeyStore implements ClientKeyStore {
       models: parseModels(r.models),
       rpm: r.rpm ?? undefined,
       tpd: r.tpd ?? undefined,
+      plugins: parseModels(r.plugins),
       createdAt: r.created_at,
     }));
   }
@@ -76,10 +81,18 @@ export class SqliteClientKeyStore implements ClientKeyStore {
   put(k: StoredClientKey): void {
     this.db
       .prepare(
-        `INSERT INTO client_keys (name, digest, models, rpm, tpd, created_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, models = excluded.models, rpm = excluded.rpm, tpd = excluded.tpd`,
+        `INSERT INTO client_keys (name, digest, models, rpm, tpd, created_at, plugins) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, models = excluded.models, rpm = excluded.rpm, tpd = excluded.tpd, plugins = excluded.plugins`,
       )
-      .run(k.name, k.digest, k.models === undefined ? null : JSON.stringify(k.models), k.rpm ?? null, k.tpd ?? null, k.createdAt ?? Date.now());
+      .run(
+        k.name,
+        k.digest,
+        k.models === undefined ? null : JSON.stringify(k.models),
+        k.rpm ?? null,
+        k.tpd ?? null,
+        k.createdAt ?? Date.now(),
+        k.plugins === undefined ? null : JSON.stringify(k.plugins),
+      );
   }
 
   delete(name: string): boolean {
@@ -137,6 +150,7 @@ export class RedisClientKeyStore implements ClientKeyStore {
   close(): void {}
 }
 
+/** A JSON array of strings (models, plugins), or undefined. */
 function parseModels(text: string | null): string[] | undefined {
   if (text === null) return undefined;
   try {
@@ -157,6 +171,7 @@ function parseStored(text: string): StoredClientKey | undefined {
       models: Array.isArray(v.models) ? v.models.filter((m) => typeof m === 'string') : undefined,
       rpm: typeof v.rpm === 'number' ? v.rpm : undefined,
       tpd: typeof v.tpd === 'number' ? v.tpd : undefined,
+      plugins: Array.isArray(v.plugins) ? v.plugins.filter((m) => typeof m === 'string') : undefined,
       createdAt: typeof v.createdAt === 'number' ? v.createdAt : undefined,
     };
   } catch {

@@ -51,6 +51,8 @@ export interface StoredClientKey {
   models?: string[] | undefined;
   rpm?: number | undefined;
   tpd?: number | undefined;
+  /** OnDemand plugins the key may run; undefined: any the gateway allows */
+  plugins?: string[] | undefined;
   /** ms epoch */
   createdAt?: number | undefined;
 }

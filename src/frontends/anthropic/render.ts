@@ -6,12 +6,16 @@
  *   per content block: content_block_start, content_block_delta… (thinking_delta / text_delta /
  *   input_json_delta), content_block_stop,
  *   message_delta {stop_reason, stop_sequence} with the final usage (input and output tokens), message_stop.
- * Blocks come in the order of the answer: thinking (from reasoning), text, tool_use.
+ * Blocks come in the order of the answer: thinking (from reasoning), text, tool_use. A web search OnDemand ran is
+ * a `server_tool_use` block (name web_search, input {query}) where it happened, and its `web_search_tool_result`
+ * lists the sources the answer cites (OnDemand reports no other results; encrypted_content stays empty): in a
+ * whole message right after the last search, in a stream at the end, the first moment they are known. The usage
+ * then counts `server_tool_use.web_search_requests`.
  * Errors: `{"type":"error","error":{"type","message"}}`, as the HTTP body or as an `event: error` frame.
  */
 import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
-import type { FinishReason, GatewayEvent, ToolCall, Usage } from '../../core/types.js';
+import type { FinishReason, GatewayEvent, PluginCall, ToolCall, UrlCitation, Usage } from '../../core/types.js';
 import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
 import { sseEvent } from '../sse.js';
 
@@ -34,9 +38,30 @@ export function toStopReason(finish: FinishReason): StopReason {
   }
 }
 
-export function toAnthropicUsage(usage: Usage): Json {
-  return { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+export function toAnthropicUsage(usage: Usage, webSearches = 0): Json {
+  const out: Json = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  if (webSearches > 0) out.server_tool_use = { web_search_requests: webSearches };
+  return out;
 }
+
+export const newServerToolUseId = (): string => `srvtoolu_${randomToken(12, 'hex')}`;
+
+const serverToolUse = (id: string, call: PluginCall): Json => ({ type: 'server_tool_use', id, name: 'web_search', input: call.query === undefined ? {} : { query: call.query } });
+
+/** The cited sources, once per URL, titled as the answer titles them. */
+function searchResults(citations: readonly UrlCitation[] | undefined): Json[] {
+  const seen = new Map<string, Json>();
+  for (const c of citations ?? []) {
+    if (!seen.has(c.url)) seen.set(c.url, { type: 'web_search_result', url: c.url, title: c.title, encrypted_content: '', page_age: null });
+  }
+  return [...seen.values()];
+}
+
+const searchResultBlock = (toolUseId: string, citations: readonly UrlCitation[] | undefined): Json => ({
+  type: 'web_search_tool_result',
+  tool_use_id: toolUseId,
+  content: searchResults(citations),
+});
 
 function toolInput(call: ToolCall): unknown {
   try {
@@ -53,6 +78,13 @@ export interface MessageInit {
 
 export function renderMessage(init: MessageInit, answer: CollectedAnswer): Json {
   const content: Json[] = [];
+  const searches = (answer.pluginCalls ?? []).filter((call) => call.webSearch);
+  searches.forEach((call, i) => {
+    const id = newServerToolUseId();
+    content.push(serverToolUse(id, call));
+    // which search found which source OnDemand does not say: the cited sources go with the last search
+    content.push(searchResultBlock(id, i === searches.length - 1 ? answer.citations : []));
+  });
   if (answer.reasoning !== '') content.push({ type: 'thinking', thinking: answer.reasoning, signature: '' });
   if (answer.text !== '' || answer.toolCalls.length === 0) content.push({ type: 'text', text: answer.text });
   for (const call of answer.toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: toolInput(call) });
@@ -64,7 +96,7 @@ export function renderMessage(init: MessageInit, answer: CollectedAnswer): Json 
     content,
     stop_reason: toStopReason(answer.finishReason),
     stop_sequence: null,
-    usage: toAnthropicUsage(answer.usage),
+    usage: toAnthropicUsage(answer.usage, searches.length),
   };
 }
 
@@ -105,7 +137,18 @@ export function createMessagesEncoder(init: MessageInit & { inputTokens: number 
   let open: 'thinking' | 'text' | null = null;
   let usage: Usage | null = null;
   let phase: 'open' | 'finished' | 'closed' = 'open';
+  /** the last web search's server_tool_use id, and how many ran */
+  let lastSearch: string | undefined;
+  let searches = 0;
+  let citations: readonly UrlCitation[] | undefined;
   const ev = (type: string, fields: Json): string => sseEvent(type, JSON.stringify({ type, ...fields }));
+  /** a block written whole: start, then stop */
+  const wholeBlock = (block: Json, delta?: Json): string => {
+    index++;
+    return (
+      ev('content_block_start', { index, content_block: block }) + (delta === undefined ? '' : ev('content_block_delta', { index, delta })) + ev('content_block_stop', { index })
+    );
+  };
 
   const close = (): string => {
     if (open === null) return '';
@@ -159,10 +202,24 @@ export function createMessagesEncoder(init: MessageInit & { inputTokens: number 
           }
           return out;
         }
+        case 'plugin_call': {
+          if (!event.call.webSearch) return '';
+          // an earlier search's result goes out now: the cited sources go with the last one
+          const before = close() + (lastSearch === undefined ? '' : wholeBlock(searchResultBlock(lastSearch, [])));
+          const id = newServerToolUseId();
+          lastSearch = id;
+          searches++;
+          const input = event.call.query === undefined ? {} : { query: event.call.query };
+          return before + wholeBlock({ ...serverToolUse(id, event.call), input: {} }, { type: 'input_json_delta', partial_json: JSON.stringify(input) });
+        }
+        case 'citations':
+          citations = event.citations;
+          return '';
         case 'end': {
           phase = 'finished';
-          const final = usage === null ? { output_tokens: 0 } : toAnthropicUsage(usage);
-          return close() + ev('message_delta', { delta: { stop_reason: toStopReason(event.finishReason), stop_sequence: null }, usage: final }) + ev('message_stop', {});
+          const results = lastSearch === undefined ? '' : close() + wholeBlock(searchResultBlock(lastSearch, citations));
+          const final = usage === null ? { output_tokens: 0, ...(searches > 0 ? { server_tool_use: { web_search_requests: searches } } : {}) } : toAnthropicUsage(usage, searches);
+          return results + close() + ev('message_delta', { delta: { stop_reason: toStopReason(event.finishReason), stop_sequence: null }, usage: final }) + ev('message_stop', {});
         }
       }
     },

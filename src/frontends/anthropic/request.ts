@@ -7,9 +7,12 @@
  * and document blocks in a user turn become media, uploaded by the engine (src/core/media.ts). `thinking: {type:"enabled", budget_tokens}` maps to OnDemand's
  * reasoningEffort (< 4096 low, < 16384 medium, else max); `output_config.effort`, when given, decides instead
  * (low → low, medium → medium, high / xhigh / max → max). `top_k`, `metadata`, `service_tier` are ignored.
+ * The server tool `{type: "web_search_20250305", name: "web_search"}` runs OnDemand's Internet Search, and the
+ * top-level `ondemand_plugins` (this gateway's extension) names more OnDemand plugins (docs/plugins.md); a web
+ * search replayed in an assistant turn (`server_tool_use`, `web_search_tool_result`) is skipped like thinking.
  */
 import { invalidRequest } from '../../core/errors.js';
-import type { GatewayRequest, GenerationParams, MediaPart, Message, ReasoningEffort, ToolCall, ToolChoice, ToolSpec } from '../../core/types.js';
+import type { GatewayRequest, GenerationParams, MediaPart, Message, ReasoningEffort, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import { anthropicBlockToMediaPart } from '../../core/media.js';
 import {
   invalidValue,
@@ -19,10 +22,13 @@ import {
   optionalBoolean,
   optionalNumberIn,
   optionalPositiveInt,
+  pluginRequest,
   quoteList,
+  readPluginIds,
   readStopList,
   readToolList,
   readToolSpec,
+  readUserLocation,
   requireModel,
   type ParseOptions,
   requireObject,
@@ -55,7 +61,7 @@ function textOfBlocks(value: unknown, param: string, allowed: ReadonlySet<string
 }
 
 const NOTHING: ReadonlySet<string> = new Set();
-const ASSISTANT_SKIPPED: ReadonlySet<string> = new Set(['thinking', 'redacted_thinking']);
+const ASSISTANT_SKIPPED: ReadonlySet<string> = new Set(['thinking', 'redacted_thinking', 'server_tool_use', 'web_search_tool_result']);
 
 function readUserTurn(raw: unknown[], param: string): Message[] {
   const out: Message[] = [];
@@ -121,15 +127,41 @@ function readMessages(value: unknown): Message[] {
   return messages;
 }
 
-function readTools(value: unknown): ToolSpec[] | undefined {
-  return readToolList(value, (tool, k) => {
+/** Anthropic's web search server tool, by version: `web_search_20250305` and later. */
+const WEB_SEARCH_TOOL = /^web_search_\d{8}$/;
+
+/** The client tools, and the web search switch when one of the tools is the web search server tool. */
+function readTools(value: unknown): { tools: ToolSpec[] | undefined; webSearch: WebSearchOptions | undefined } {
+  let webSearch: WebSearchOptions | undefined;
+  const tools = readToolList(value, (tool, k) => {
     const param = `tools.${k}`;
     const t = requireObject(tool, param);
-    if (!isAbsent(t.type) && t.type !== 'custom') unsupported(`${param}.type`, `${JSON.stringify(t.type)}. Only custom (client) tools are supported.`);
+    if (typeof t.type === 'string' && WEB_SEARCH_TOOL.test(t.type)) {
+      webSearch = readWebSearchTool(t, param);
+      return undefined;
+    }
+    if (!isAbsent(t.type) && t.type !== 'custom') unsupported(`${param}.type`, `${JSON.stringify(t.type)}. Only custom (client) tools and web_search are supported.`);
     const spec = readToolSpec(t, param, 'input_schema');
     if (spec.parameters === undefined) missing(`${param}.input_schema`);
     return spec;
   });
+  return { tools, webSearch };
+}
+
+/**
+ * `{type: "web_search_20250305", name: "web_search", max_uses?, user_location?}`. `max_uses` is checked, not
+ * enforced (OnDemand's planner decides how often it searches); domain lists cannot be honoured, so they are refused.
+ */
+function readWebSearchTool(tool: Record<string, unknown>, param: string): WebSearchOptions {
+  if (!isAbsent(tool.name) && tool.name !== 'web_search') invalidValue(`${param}.name`, `${JSON.stringify(tool.name)}. The web search tool is named 'web_search'.`);
+  optionalPositiveInt(tool.max_uses, `${param}.max_uses`);
+  for (const field of ['allowed_domains', 'blocked_domains'] as const) {
+    if (!isAbsent(tool[field])) unsupported(`${param}.${field}`, "OnDemand's Internet Search takes no domain list.");
+  }
+  const out: WebSearchOptions = {};
+  const location = readUserLocation(tool.user_location, `${param}.user_location`);
+  if (location !== undefined) out.userLocation = location;
+  return out;
 }
 
 function readToolChoice(value: unknown, tools: ToolSpec[] | undefined): ToolChoice | undefined {
@@ -210,10 +242,12 @@ export function parseMessagesRequest(body: unknown, options: MessagesRequestOpti
   readThinking(body.thinking, params);
   readOutputEffort(body.output_config, params);
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
-  const tools = readTools(body.tools);
+  const { tools, webSearch } = readTools(body.tools);
   const toolChoice = readToolChoice(body.tool_choice, tools);
   const request: GatewayRequest = { api: 'messages', requestedModel, messages, params, stream };
   if (tools !== undefined) request.tools = tools;
   if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  const plugins = pluginRequest(webSearch, readPluginIds(body.ondemand_plugins));
+  if (plugins !== undefined) request.plugins = plugins;
   return request;
 }

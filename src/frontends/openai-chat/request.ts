@@ -5,11 +5,13 @@
  * and whose `code` is stable (missing_required_parameter, invalid_type, invalid_value, empty_array,
  * unsupported_value, unsupported_content), so clients and tests branch on codes, never on text.
  * `response_format` json_object / json_schema asks for structured output, emulated (docs/structured-output.md).
+ * `web_search_options` runs OnDemand's Internet Search; `ondemand_plugins` (this gateway's extension) names more
+ * OnDemand plugins (docs/plugins.md).
  * `null` for an optional field means "not set", as OpenAI reads it. Unknown fields are ignored: real clients
  * send `user`, `seed`, `logprobs`, `parallel_tool_calls`, `metadata`, `store` and more.
  */
 import { invalidRequest } from '../../core/errors.js';
-import type { GatewayRequest, GenerationParams, MediaPart, Message, Role, ToolCall, ToolChoice, ToolSpec } from '../../core/types.js';
+import type { GatewayRequest, GenerationParams, MediaPart, Message, Role, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
   invalidValue,
   isAbsent,
@@ -18,8 +20,11 @@ import {
   optionalBoolean,
   optionalPositiveInt,
   optionalString,
+  pluginRequest,
   quoteList,
+  readPluginIds,
   readResponseFormat,
+  readUserLocation,
   readSamplingParams,
   readReasoningEffort,
   requireModel,
@@ -268,6 +273,25 @@ function readToolChoice(value: unknown, tools: readonly ToolSpec[] | undefined):
   return { name };
 }
 
+// ---- web search -----------------------------------------------------------------------------------------------
+
+const CONTEXT_SIZES: readonly string[] = ['low', 'medium', 'high'];
+
+/** `web_search_options`: `{}` is enough to ask for a search; its fields are checked and kept. */
+function readWebSearchOptions(value: unknown): WebSearchOptions | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!isObject(value)) wrongType('web_search_options', 'an object', value);
+  const out: WebSearchOptions = {};
+  const size = optionalString(value.search_context_size, 'web_search_options.search_context_size');
+  if (size !== undefined) {
+    if (!CONTEXT_SIZES.includes(size)) invalidValue('web_search_options.search_context_size', `'${size}'. Supported values are: ${quoteList(CONTEXT_SIZES)}.`);
+    out.contextSize = size as 'low' | 'medium' | 'high';
+  }
+  const location = readUserLocation(value.user_location, 'web_search_options.user_location');
+  if (location !== undefined) out.userLocation = location;
+  return out;
+}
+
 // ---- the request --------------------------------------------------------------------------------------------
 
 /** Validates a chat-completions body; throws invalidRequest (400) naming the first bad field. */
@@ -289,6 +313,8 @@ export function parseChatRequest(body: unknown, options: ChatRequestOptions = {}
   if (tools !== undefined) request.tools = tools;
   if (toolChoice !== undefined) request.toolChoice = toolChoice;
   if (responseFormat !== undefined) request.responseFormat = responseFormat;
+  const plugins = pluginRequest(readWebSearchOptions(body.web_search_options), readPluginIds(body.ondemand_plugins));
+  if (plugins !== undefined) request.plugins = plugins;
   // OpenAI only honours stream_options on a stream; a non-stream answer always carries usage anyway
   return { request, includeUsage: stream && includeUsage };
 }

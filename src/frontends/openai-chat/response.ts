@@ -3,7 +3,7 @@
  * openai-node, LangChain and the AI SDK read.
  */
 import { randomToken } from '../../runtime/random-id.js';
-import type { FinishReason, ToolCall, Usage } from '../../core/types.js';
+import type { FinishReason, ToolCall, UrlCitation, Usage } from '../../core/types.js';
 
 /** `chatcmpl-` + 24 url-safe random characters (18 random bytes). */
 export function newCompletionId(): string {
@@ -36,6 +36,17 @@ export interface ChatCompletionMessage {
   refusal: null;
   reasoning_content?: string;
   tool_calls?: OpenAIToolCall[];
+  /** a web search answer's cited URLs (web_search_options) */
+  annotations?: OpenAIUrlCitation[];
+}
+
+export interface OpenAIUrlCitation {
+  type: 'url_citation';
+  url_citation: { start_index: number; end_index: number; url: string; title: string };
+}
+
+export function toOpenAIUrlCitation(c: UrlCitation): OpenAIUrlCitation {
+  return { type: 'url_citation', url_citation: { start_index: c.startIndex, end_index: c.endIndex, url: c.url, title: c.title } };
 }
 
 export interface ChatCompletion {
@@ -60,6 +71,8 @@ export interface ChatCompletionInput {
   finishReason: FinishReason;
   /** null renders as zeros: the shape requires usage, and the engine always sends it (estimated if need be) */
   usage: Usage | null;
+  /** a web search request's citations; absent for any other request */
+  citations?: readonly UrlCitation[] | undefined;
 }
 
 const NO_USAGE: OpenAIUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
@@ -74,6 +87,7 @@ export function renderChatCompletion(input: ChatCompletionInput): ChatCompletion
   };
   if (input.reasoning !== '') message.reasoning_content = input.reasoning;
   if (hasToolCalls) message.tool_calls = input.toolCalls.map(toOpenAIToolCall);
+  if (input.citations !== undefined) message.annotations = input.citations.map(toOpenAIUrlCitation);
   return {
     id: input.id,
     object: 'chat.completion',

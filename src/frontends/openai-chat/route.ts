@@ -27,6 +27,7 @@ export function chatRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOpti
             toolCalls: a.toolCalls,
             finishReason: a.finishReason,
             usage: a.usage,
+            citations: a.citations,
           }),
       };
       await runCompletion(engine, gwRequest, frontEnd, request, reply, opts);

@@ -4,7 +4,8 @@
  * The order every client accepts, with one id for the whole stream:
  *   1. a role chunk, `delta: {role:'assistant', content:'', refusal:null}`, as OpenAI sends it, before the first
  *      delta (openai-node's `.stream()` helper throws "missing role" without it);
- *   2. content / reasoning_content / tool_calls deltas;
+ *   2. content / reasoning_content / tool_calls deltas (a plugin call only brings the role chunk forward: chat
+ *      has no event for it), and for a web search, one `annotations` delta with the cited URLs;
  *   3. exactly one finish chunk, `delta: {}` with the finish_reason; nothing after it but
  *   4. with include_usage, one chunk with `choices: []` and the usage (earlier chunks carry `usage: null`);
  *   5. `data: [DONE]` exactly once.
@@ -18,7 +19,7 @@
 import type { GatewayError } from '../../core/errors.js';
 import type { FinishReason, GatewayEvent, Usage } from '../../core/types.js';
 import { SSE_DONE, sseData } from '../sse.js';
-import { toOpenAIToolCall, toOpenAIUsage } from './response.js';
+import { toOpenAIToolCall, toOpenAIUrlCitation, toOpenAIUsage } from './response.js';
 
 export interface ChatChunkEncoderInit {
   id: string;
@@ -88,6 +89,10 @@ export function createChatChunkEncoder(init: ChatChunkEncoderInit): ChatChunkEnc
           const toolCalls = event.calls.map((call) => ({ index: nextToolIndex++, ...toOpenAIToolCall(call) }));
           return lead() + deltaOpen + JSON.stringify({ tool_calls: toolCalls }) + deltaClose;
         }
+        case 'plugin_call':
+          return lead();
+        case 'citations':
+          return event.citations.length === 0 ? '' : lead() + deltaOpen + JSON.stringify({ annotations: event.citations.map(toOpenAIUrlCitation) }) + deltaClose;
         case 'end': {
           const chunks = lead() + finishChunk(event.finishReason);
           phase = 'finished';

@@ -10,6 +10,10 @@
  *                    output_text.done, content_part.done, output_item.done
  *     function_call: output_item.added, function_call_arguments.delta, function_call_arguments.done,
  *                    output_item.done
+ *     web_search_call (a web search OnDemand ran): output_item.added, web_search_call.in_progress,
+ *                    web_search_call.searching, then, once the answer goes on, web_search_call.completed and
+ *                    output_item.done, its `action.query` the search the plugin ran
+ *   a web search's cited URLs: output_text.annotation.added per URL, before the message's output_text.done;
  *   response.completed (response.incomplete when the answer hit max_output_tokens) with usage.
  *
  * Every event carries `sequence_number` (0, 1, 2, …). There is no `[DONE]`. A failure after the stream started
@@ -17,7 +21,7 @@
  */
 import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
-import type { FinishReason, GatewayEvent, ResponseFormat, ToolCall, Usage } from '../../core/types.js';
+import type { FinishReason, GatewayEvent, PluginCall, ResponseFormat, ToolCall, UrlCitation, Usage } from '../../core/types.js';
 import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
 import { sseEvent } from '../sse.js';
 import type { ParsedResponsesRequest } from './request.js';
@@ -103,14 +107,23 @@ const reasoningItem = (id: string, text: string, status: 'in_progress' | 'comple
   status,
 });
 
-const textPart = (text: string): Json => ({ type: 'output_text', annotations: [], logprobs: [], text });
+const textPart = (text: string, annotations: Json[] = []): Json => ({ type: 'output_text', annotations, logprobs: [], text });
 
-const messageItem = (id: string, text: string | null, status: 'in_progress' | 'completed' | 'incomplete'): Json => ({
+const messageItem = (id: string, text: string | null, status: 'in_progress' | 'completed' | 'incomplete', annotations: Json[] = []): Json => ({
   id,
   type: 'message',
   status,
   role: 'assistant',
-  content: text === null ? [] : [textPart(text)],
+  content: text === null ? [] : [textPart(text, annotations)],
+});
+
+export const urlCitation = (c: UrlCitation): Json => ({ type: 'url_citation', start_index: c.startIndex, end_index: c.endIndex, url: c.url, title: c.title });
+
+const webSearchItem = (id: string, call: PluginCall, status: 'in_progress' | 'completed'): Json => ({
+  id,
+  type: 'web_search_call',
+  status,
+  action: { type: 'search', query: call.query ?? '' },
 });
 
 const functionCallItem = (id: string, call: ToolCall, status: 'in_progress' | 'completed'): Json => ({
@@ -122,12 +135,16 @@ const functionCallItem = (id: string, call: ToolCall, status: 'in_progress' | 'c
   name: call.name,
 });
 
-/** The output items of a finished answer: reasoning, then the message (unless only tools were called), then calls. */
-export function outputItems(answer: Pick<CollectedAnswer, 'text' | 'reasoning' | 'toolCalls' | 'finishReason'>): Json[] {
+/**
+ * The output items of a finished answer: the web searches OnDemand ran, reasoning, then the message (unless only
+ * tools were called), then calls.
+ */
+export function outputItems(answer: Pick<CollectedAnswer, 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'pluginCalls' | 'citations'>): Json[] {
   const items: Json[] = [];
+  for (const call of answer.pluginCalls ?? []) if (call.webSearch) items.push(webSearchItem(`ws_${hex(24)}`, call, 'completed'));
   if (answer.reasoning !== '') items.push(reasoningItem(`rs_${hex(24)}`, answer.reasoning, 'completed'));
   if (answer.text !== '' || answer.toolCalls.length === 0) {
-    items.push(messageItem(`msg_${hex(24)}`, answer.text, answer.finishReason === 'length' ? 'incomplete' : 'completed'));
+    items.push(messageItem(`msg_${hex(24)}`, answer.text, answer.finishReason === 'length' ? 'incomplete' : 'completed', (answer.citations ?? []).map(urlCitation)));
   }
   for (const call of answer.toolCalls) items.push(functionCallItem(`fc_${hex(24)}`, call, 'completed'));
   return items;
@@ -137,7 +154,10 @@ export function renderResponse(init: ResponseInit, answer: CollectedAnswer): Jso
   return responseObject(init, statusOf(answer.finishReason), outputItems(answer), answer.usage, { finish: answer.finishReason });
 }
 
-type Open = { kind: 'reasoning' | 'message'; id: string; index: number; text: string } | null;
+type Open =
+  | { kind: 'reasoning' | 'message'; id: string; index: number; text: string; annotations: Json[] }
+  | { kind: 'web_search'; id: string; index: number; call: PluginCall }
+  | null;
 
 export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
   let seq = 0;
@@ -150,7 +170,14 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
 
   function close(messageStatus: 'completed' | 'incomplete' = 'completed'): string {
     if (open === null) return '';
-    const { kind, id, index, text } = open;
+    if (open.kind === 'web_search') {
+      const { id, index, call } = open;
+      open = null;
+      const item = webSearchItem(id, call, 'completed');
+      output[index] = item;
+      return ev('response.web_search_call.completed', { item_id: id, output_index: index }) + ev('response.output_item.done', { output_index: index, item });
+    }
+    const { kind, id, index, text, annotations } = open;
     open = null;
     const at = { item_id: id, output_index: index, content_index: 0 };
     if (kind === 'reasoning') {
@@ -162,11 +189,11 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
         ev('response.output_item.done', { output_index: index, item })
       );
     }
-    const item = messageItem(id, text, messageStatus);
+    const item = messageItem(id, text, messageStatus, annotations);
     output[index] = item;
     return (
       ev('response.output_text.done', { ...at, text, logprobs: [] }) +
-      ev('response.content_part.done', { ...at, part: textPart(text) }) +
+      ev('response.content_part.done', { ...at, part: textPart(text, annotations) }) +
       ev('response.output_item.done', { output_index: index, item })
     );
   }
@@ -178,7 +205,7 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
     const id = kind === 'reasoning' ? `rs_${hex(24)}` : `msg_${hex(24)}`;
     const item = kind === 'reasoning' ? reasoningItem(id, '', 'in_progress') : messageItem(id, null, 'in_progress');
     output.push(item);
-    open = { kind, id, index, text: '' };
+    open = { kind, id, index, text: '', annotations: [] };
     const part = kind === 'reasoning' ? { type: 'reasoning_text', text: '' } : textPart('');
     return (
       before + ev('response.output_item.added', { output_index: index, item }) + ev('response.content_part.added', { item_id: id, output_index: index, content_index: 0, part })
@@ -187,10 +214,35 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
 
   function delta(kind: 'reasoning' | 'message', text: string): string {
     const head = openItem(kind);
-    const o = open as NonNullable<Open>;
+    const o = open as Extract<Open, { kind: 'reasoning' | 'message' }>;
     o.text += text;
     const at = { item_id: o.id, output_index: o.index, content_index: 0, delta: text };
     return head + (kind === 'reasoning' ? ev('response.reasoning_text.delta', at) : ev('response.output_text.delta', { ...at, logprobs: [] }));
+  }
+
+  /** A web search stays open (searching) until the answer goes on: OnDemand runs it between its plan and the answer. */
+  function webSearch(call: PluginCall): string {
+    const before = close();
+    const index = output.length;
+    const id = `ws_${hex(24)}`;
+    const item = webSearchItem(id, call, 'in_progress');
+    output.push(item);
+    open = { kind: 'web_search', id, index, call };
+    const at = { item_id: id, output_index: index };
+    return before + ev('response.output_item.added', { output_index: index, item }) + ev('response.web_search_call.in_progress', at) + ev('response.web_search_call.searching', at);
+  }
+
+  /** The cited URLs, on the open message (the text they index). */
+  function annotate(citations: readonly UrlCitation[]): string {
+    if (open?.kind !== 'message') return '';
+    const o = open;
+    let out = '';
+    for (const c of citations) {
+      const annotation = urlCitation(c);
+      out += ev('response.output_text.annotation.added', { item_id: o.id, output_index: o.index, content_index: 0, annotation_index: o.annotations.length, annotation });
+      o.annotations.push(annotation);
+    }
+    return out;
   }
 
   function calls(list: ToolCall[]): string {
@@ -226,10 +278,14 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
           return event.text === '' ? '' : delta('message', event.text);
         case 'tool_calls':
           return event.calls.length === 0 ? '' : calls(event.calls);
+        case 'plugin_call':
+          return event.call.webSearch ? webSearch(event.call) : '';
+        case 'citations':
+          return annotate(event.citations);
         case 'end': {
           phase = 'finished';
           // an answer with nothing in it still has its (empty) message
-          let out = output.length === 0 ? openItem('message') : '';
+          let out = output.every((item) => item.type === 'web_search_call') ? openItem('message') : '';
           out += close(event.finishReason === 'length' ? 'incomplete' : 'completed');
           const status = statusOf(event.finishReason);
           const response = responseObject(init, status, output, usage, { finish: event.finishReason });
@@ -240,6 +296,8 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
     error(err: GatewayError): string {
       if (phase === 'closed') return '';
       phase = 'closed';
+      // a search cut short by the failure is reported as failed, not as still running
+      if (open?.kind === 'web_search') output[open.index] = { ...webSearchItem(open.id, open.call, 'completed'), status: 'failed' };
       const response = responseObject(init, 'failed', output, usage, { error: { code: err.code ?? 'server_error', message: err.message } });
       return ev('error', { code: err.code, message: err.message, param: err.param }) + ev('response.failed', { response });
     },

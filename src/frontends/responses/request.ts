@@ -6,11 +6,13 @@
  * `function_call` items (they join the assistant turn before them, as chat's `tool_calls` do), and
  * `function_call_output` items (tool results); `reasoning` items are skipped (OnDemand cannot take them back).
  * The gateway keeps no state, so `previous_response_id`, `conversation` and `background` are refused
- * (400 unsupported_value): send the whole conversation in `input`. Only `function` tools are supported.
+ * (400 unsupported_value): send the whole conversation in `input`. `function` tools are emulated; a `web_search`
+ * (or `web_search_preview`) tool runs OnDemand's Internet Search, and `ondemand_plugins` (this gateway's
+ * extension) names more OnDemand plugins (docs/plugins.md). No other built-in tool is supported.
  * `text.format` (json_object, json_schema) asks for structured output, emulated: docs/structured-output.md.
  */
 import { invalidRequest } from '../../core/errors.js';
-import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolChoice, ToolSpec } from '../../core/types.js';
+import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
   invalidValue,
   isAbsent,
@@ -20,11 +22,14 @@ import {
   optionalNumberIn,
   optionalPositiveInt,
   optionalString,
+  pluginRequest,
   quoteList,
+  readPluginIds,
   readReasoningEffort,
   readResponseFormat,
   readToolList,
   readToolSpec,
+  readUserLocation,
   requireModel,
   type ParseOptions,
   requireString,
@@ -129,22 +134,50 @@ function readInput(value: unknown): Message[] {
         });
         return;
       case 'reasoning':
+      case 'web_search_call':
+        // a replayed web search: its sources are in the answer text that follows
         return;
       default:
-        unsupported(`${param}.type`, `${JSON.stringify(type)}. Supported item types are: 'message', 'function_call', 'function_call_output', 'reasoning'.`);
+        unsupported(`${param}.type`, `${JSON.stringify(type)}. Supported item types are: 'message', 'function_call', 'function_call_output', 'reasoning', 'web_search_call'.`);
     }
   });
   if (messages.length === 0) throw invalidRequest("Invalid 'input': no message in it.", 'input', 'empty_array');
   return messages;
 }
 
-function readTools(value: unknown): ToolSpec[] | undefined {
-  return readToolList(value, (tool, k) => {
+/** The Responses API's web search tool types, current and preview. */
+const WEB_SEARCH_TOOLS: ReadonlySet<unknown> = new Set(['web_search', 'web_search_preview', 'web_search_2025_08_26', 'web_search_preview_2025_03_11']);
+
+/** The client tools, and the web search switch when one of the tools is a web search. */
+function readTools(value: unknown): { tools: ToolSpec[] | undefined; webSearch: WebSearchOptions | undefined } {
+  let webSearch: WebSearchOptions | undefined;
+  const tools = readToolList(value, (tool, k) => {
     const param = `tools[${k}]`;
     if (!isObject(tool)) wrongType(param, 'an object', tool);
-    if (tool.type !== 'function') unsupported(`${param}.type`, `${JSON.stringify(tool.type ?? null)}. Only 'function' tools are supported.`);
+    if (WEB_SEARCH_TOOLS.has(tool.type)) {
+      webSearch = readWebSearchTool(tool, param);
+      return undefined;
+    }
+    if (tool.type !== 'function') unsupported(`${param}.type`, `${JSON.stringify(tool.type ?? null)}. Only 'function' and 'web_search' tools are supported.`);
     return readToolSpec(tool, param, 'parameters');
   });
+  return { tools, webSearch };
+}
+
+/** `{type: "web_search", search_context_size?, user_location?}`; domain filters cannot be honoured upstream, so they are refused. */
+function readWebSearchTool(tool: Json, param: string): WebSearchOptions {
+  const out: WebSearchOptions = {};
+  const size = optionalString(tool.search_context_size, `${param}.search_context_size`);
+  if (size !== undefined) {
+    if (size !== 'low' && size !== 'medium' && size !== 'high') invalidValue(`${param}.search_context_size`, `'${size}'. Supported values are: 'low', 'medium', 'high'.`);
+    out.contextSize = size;
+  }
+  const location = readUserLocation(tool.user_location, `${param}.user_location`);
+  if (location !== undefined) out.userLocation = location;
+  if (isObject(tool.filters) && !isAbsent(tool.filters.allowed_domains)) {
+    unsupported(`${param}.filters.allowed_domains`, "OnDemand's Internet Search takes no domain list.");
+  }
+  return out;
 }
 
 /** `text.format` (structured output); `text.verbosity` and other fields of `text` are ignored. */
@@ -198,7 +231,7 @@ export function parseResponsesRequest(body: unknown, options: ParseOptions = {})
       effortName = body.reasoning.effort as string;
     }
   }
-  const tools = readTools(body.tools);
+  const { tools, webSearch } = readTools(body.tools);
   const toolChoice = readToolChoice(body.tool_choice, tools);
   const parallel = optionalBoolean(body.parallel_tool_calls, 'parallel_tool_calls') ?? true;
   const store = optionalBoolean(body.store, 'store') ?? true;
@@ -209,6 +242,8 @@ export function parseResponsesRequest(body: unknown, options: ParseOptions = {})
   if (tools !== undefined) request.tools = tools;
   if (toolChoice !== undefined) request.toolChoice = toolChoice;
   if (format !== undefined) request.responseFormat = format;
+  const plugins = pluginRequest(webSearch, readPluginIds(body.ondemand_plugins));
+  if (plugins !== undefined) request.plugins = plugins;
   return {
     request,
     echo: {

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { UpstreamFailure } from '../ondemand/failure.js';
+import { decide, judgeKey } from './failure-policy.js';
+import { CitationFilter, DEFAULT_PLUGIN_SETTINGS, locationSection, resolvePluginIds, type PluginSettings } from './plugins.js';
+import type { GatewayError } from './errors.js';
+import type { GatewayRequest } from './types.js';
+
+const base: GatewayRequest = { api: 'chat', requestedModel: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], params: {}, stream: false };
+const req = (extra: Partial<GatewayRequest>): GatewayRequest => ({ ...base, ...extra });
+const WS = 'plugin-1713924030';
+const settings = (allowed: string[] = []): PluginSettings => ({ webSearchId: WS, allowed });
+
+function refusal(fn: () => unknown): GatewayError {
+  try {
+    fn();
+  } catch (err) {
+    return err as GatewayError;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('resolvePluginIds', () => {
+  it('a plain request sends no plugins', () => {
+    expect(resolvePluginIds(base, DEFAULT_PLUGIN_SETTINGS)).toEqual([]);
+  });
+
+  it.each<[string, Partial<GatewayRequest>, string[], string[]]>([
+    ['web search', { plugins: { webSearch: {} } }, [], [WS]],
+    ['web search under another id', { plugins: { webSearch: {} } }, [], [WS]],
+    ['model defaults first, then the asked, without repeats', { modelPlugins: ['plugin-1', WS], plugins: { webSearch: {}, ids: ['plugin-1'] } }, [], ['plugin-1', WS]],
+    ['an allowed extra id', { plugins: { ids: ['plugin-2'] } }, ['plugin-2'], ['plugin-2']],
+    ['"*" allows any well-formed id', { plugins: { ids: ['agent-abc'] } }, ['*'], ['agent-abc']],
+    ['a key allowing web_search by name', { plugins: { webSearch: {} }, allowedPlugins: ['web_search'] }, [], [WS]],
+    ['a model default the key may not use is left out', { modelPlugins: ['plugin-1'], allowedPlugins: [] }, [], []],
+  ])('%s', (_name, extra, allowed, expected) => {
+    expect(resolvePluginIds(req(extra), settings(allowed))).toEqual(expected);
+  });
+
+  it('an id the gateway does not allow is a 400 unknown_plugin', () => {
+    const err = refusal(() => resolvePluginIds(req({ plugins: { ids: ['plugin-999'] } }), settings()));
+    expect([err.status, err.code, err.param]).toEqual([400, 'unknown_plugin', 'ondemand_plugins']);
+  });
+
+  it('a plugin the client key may not use is a 400 plugin_not_allowed, naming the switch', () => {
+    const chat = refusal(() => resolvePluginIds(req({ plugins: { webSearch: {} }, allowedPlugins: [] }), settings()));
+    expect([chat.status, chat.code, chat.param]).toEqual([400, 'plugin_not_allowed', 'web_search_options']);
+    const responses = refusal(() => resolvePluginIds(req({ api: 'responses', plugins: { webSearch: {} }, allowedPlugins: ['plugin-2'] }), settings()));
+    expect([responses.code, responses.param]).toEqual(['plugin_not_allowed', 'tools']);
+  });
+
+  it('more than 20 plugins is a 400', () => {
+    const ids = Array.from({ length: 21 }, (_, i) => `plugin-${i}`);
+    expect(refusal(() => resolvePluginIds(req({ plugins: { ids } }), settings(['*']))).code).toBe('too_many_plugins');
+  });
+});
+
+describe('the web search stage', () => {
+  it('puts the user location into a line of the query', () => {
+    expect(locationSection(req({ plugins: { webSearch: { userLocation: { city: 'Paris', country: 'FR', timezone: 'Europe/Paris' } } } }))).toBe(
+      "The user's approximate location: Paris, FR. The user's time zone: Europe/Paris.",
+    );
+    expect(locationSection(req({ plugins: { webSearch: {} } }))).toBeUndefined();
+  });
+
+  it('passes events on and adds the citations just before the end', () => {
+    const filter = new CitationFilter();
+    const out = [
+      ...filter.push({ type: 'plugin_call', call: { pluginId: WS, name: 'fetchInternetData', query: 'q', webSearch: true } }),
+      ...filter.push({ type: 'text', text: 'See [A](https://a.exa' }),
+      ...filter.push({ type: 'text', text: 'mple).' }),
+      ...filter.push({ type: 'end', finishReason: 'stop' }),
+      ...filter.push({ type: 'usage', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2, estimated: false } }),
+    ];
+    expect(out.map((e) => e.type)).toEqual(['plugin_call', 'text', 'text', 'citations', 'end', 'usage']);
+    expect(out[3]).toEqual({ type: 'citations', citations: [{ url: 'https://a.example', title: 'A', startIndex: 4, endIndex: 26 }] });
+  });
+});
+
+describe('plugin_execution_timeout', () => {
+  const timeout = new UpstreamFailure('HTTP 504', {
+    kind: 'http',
+    phase: 'query',
+    status: 504,
+    errorCode: 'plugin_execution_timeout',
+    upstreamMessage: 'Plugin execution timed out',
+  });
+  const situation = { hasNextModel: true, msLeft: 10_000, attemptsLeft: 3, answerStarted: false, keysTried: 1, keysLeft: 4 };
+
+  it('never blames the key nor trips the circuit', () => {
+    expect(judgeKey(timeout)).toMatchObject({ cls: 'transient', punish: false, circuit: 'ignored' });
+  });
+
+  it('is a clear 504 for the client, never retried, before or after the stream started', () => {
+    for (const answerStarted of [false, true]) {
+      const { next } = decide(timeout, { ...situation, answerStarted });
+      expect(next.do).toBe('fail');
+      if (next.do !== 'fail') continue;
+      expect([next.error.status, next.error.code, next.error.type]).toEqual([504, 'plugin_execution_timeout', 'timeout_error']);
+      expect(next.error.message).toMatch(/2\.5 minutes/);
+    }
+  });
+
+  it('inside the stream too', () => {
+    const inStream = new UpstreamFailure('x', { kind: 'stream_error', phase: 'stream', errorCode: 'plugin_execution_timeout' });
+    expect(judgeKey(inStream).punish).toBe(false);
+    expect(decide(inStream, situation).next).toMatchObject({ do: 'fail' });
+  });
+});
