@@ -33,6 +33,8 @@ export const DEFAULT_PLUGIN_SETTINGS: PluginSettings = Object.freeze({ webSearch
  * instead, so an operator's default never locks a key out of a model.
  */
 export function resolvePluginIds(req: GatewayRequest, settings: PluginSettings): string[] {
+  // the common request asks for nothing and its model runs nothing: no sets, no closures
+  if (req.modelPlugins === undefined && req.plugins === undefined) return [];
   const keyAllows = (id: string): boolean => {
     const list = req.allowedPlugins;
     if (list === undefined) return true;

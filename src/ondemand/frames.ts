@@ -63,15 +63,11 @@ export function createFrameParser(opts: FrameParserOptions = {}): FrameParser {
   const sse = createParser({
     onEvent: (message: EventSourceMessage) => {
       const data = message.data;
-      // plugin frames are rare (a dozen per plugin run): only they pay for the extra look
-      if (data.includes('step_output')) {
-        const calls = steps.push(data);
-        if (calls !== undefined && calls.length > 0) {
-          for (const call of calls) out.push(call);
-          return;
-        }
-      }
-      out.push(translateFrame(data));
+      const event = translateFrame(data);
+      // only frames that carry nothing else are looked at for a plugin step: answer deltas never pay for it
+      const calls = event === KEEPALIVE && data.includes('step_output') ? steps.push(data) : undefined;
+      if (calls !== undefined && calls.length > 0) for (const call of calls) out.push(call);
+      else out.push(event);
     },
     onError: (error: ParseError) => {
       if (error.type === 'max-buffer-size-exceeded') overflow();
