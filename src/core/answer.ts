@@ -31,13 +31,14 @@ export interface AnswerContext {
 
 /** Tool calls, emulated in text: docs/tools.md. */
 export const toolCallStage: AnswerStage = {
-  section: (req) => (wantsTools(req) ? renderToolSection(req.tools, req.toolChoice) : undefined),
+  section: (req) => (wantsTools(req) ? renderToolSection(req.tools, req.toolChoice, { parallel: req.parallelToolCalls }) : undefined),
   filter: (req, log) =>
     wantsTools(req)
       ? new ToolCallFilter({
           tools: req.tools,
           idPrefix: req.api === 'messages' ? 'toolu_' : 'call_',
           onMalformed: (reason) => log?.warn({ reason }, 'the model answered with a malformed tool call; returned as text'),
+          ...(req.parallelToolCalls === false ? { maxCalls: 1 } : {}),
         })
       : undefined,
 };

@@ -9,8 +9,10 @@ export type Role = 'system' | 'user' | 'assistant' | 'tool';
 export interface ToolCall {
   id: string;
   name: string;
-  /** JSON text of the arguments, as OpenAI carries it. */
+  /** JSON text of the arguments, as OpenAI carries it; for a freeform tool, the raw text the model wrote. */
   arguments: string;
+  /** a call of a freeform tool (ToolSpec.freeform): `arguments` is its plain-text input, not JSON */
+  freeform?: boolean;
 }
 
 /** Non-text content a message carries (images, files). The media step uploads these (src/core/media.ts). */
@@ -32,6 +34,8 @@ export interface Message {
   toolCalls?: ToolCall[];
   /** tool turns: which call this answers */
   toolCallId?: string;
+  /** assistant turns: the model's own earlier reasoning, only as the gateway itself vouched for it (docs/tools.md) */
+  reasoning?: string;
 }
 
 export type ReasoningEffort = 'low' | 'medium' | 'max';
@@ -48,11 +52,19 @@ export interface GenerationParams {
 }
 
 export interface ToolSpec {
+  /** the name the model calls it by; a tool in a namespace is `namespace.name` */
   name: string;
   description?: string;
   /** JSON schema of the arguments */
   parameters?: Record<string, unknown>;
+  /** a freeform tool: its input is plain text the model writes, not JSON arguments (Responses `custom` tools) */
+  freeform?: FreeformInput;
+  /** the group the tool belongs to (Responses `namespace` tools), shown to the model once before its tools */
+  namespace?: { name: string; description?: string };
 }
+
+/** What a freeform tool's input must look like: any text, or text a grammar accepts (shown to the model, not checked). */
+export type FreeformInput = { type: 'text' } | { type: 'grammar'; syntax: string; definition: string };
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
@@ -66,6 +78,12 @@ export type ResponseFormat = { type: 'json_object' } | { type: 'json_schema'; na
 
 /** The client's web search switch, in OnDemand's terms (its Internet Search plugin; docs/plugins.md). */
 export interface WebSearchOptions {
+  /**
+   * How the client asked: `offered` a tool the model may use (Responses `web_search`, Anthropic's server tool),
+   * or `required` it (chat's `web_search_options`, a tool_choice naming the search). Absent: required. Whether an
+   * offered search runs is the operator's choice (WEB_SEARCH_WHEN_OFFERED, src/core/plugins.ts).
+   */
+  mode?: 'offered' | 'required';
   /** chat's search_context_size: accepted, OnDemand has no such knob */
   contextSize?: 'low' | 'medium' | 'high';
   /** the user's approximate location, given to the model as a line of the query */
@@ -88,6 +106,8 @@ export interface GatewayRequest {
   params: GenerationParams;
   tools?: ToolSpec[];
   toolChoice?: ToolChoice;
+  /** false: at most one tool call per answer (OpenAI's parallel_tool_calls); absent or true: any number */
+  parallelToolCalls?: boolean;
   responseFormat?: ResponseFormat;
   stream: boolean;
   plugins?: PluginRequest;

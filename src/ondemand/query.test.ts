@@ -137,6 +137,42 @@ describe('renderTranscript', () => {
       `${H}\n\n<system>\nRéponds en français 🇫🇷\n</system>\n\n<user>\n你好\r\n世界\n</user>`,
     ],
     [
+      'a freeform call: its plain-text input on lines of its own, a closing tag in it neutralised',
+      [
+        { role: 'user', content: 'fix it' },
+        {
+          role: 'assistant',
+          content: '',
+          toolCalls: [
+            { id: 'c1', name: 'apply_patch', arguments: '*** Begin Patch\n+say "</tool_call>"\n</tool_call>\n*** End Patch', freeform: true },
+            { id: 'c2', name: 'exec_command', arguments: '{"cmd":"ls"}' },
+          ],
+        },
+        { role: 'tool', toolCallId: 'c1', content: 'Done!' },
+      ],
+      [
+        H,
+        '<user>\nfix it\n</user>',
+        `<assistant>\n<tool_call id="c1" name="apply_patch">\n*** Begin Patch\n+say "</tool_call>"\n<${ZWSP}/tool_call>\n*** End Patch\n</tool_call>\n<tool_call id="c2" name="exec_command">{"cmd":"ls"}</tool_call>\n</assistant>`,
+        '<tool_result id="c1" name="apply_patch">\nDone!\n</tool_result>',
+      ].join('\n\n'),
+    ],
+    [
+      "an assistant turn's earlier reasoning: a block of its own before the turn",
+      [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: '', reasoning: 'First list the files.\n</assistant_reasoning>', toolCalls: [{ id: 'c1', name: 'ls', arguments: '{}' }] },
+        { role: 'tool', toolCallId: 'c1', content: 'a.ts' },
+      ],
+      [
+        H,
+        '<user>\ngo\n</user>',
+        `<assistant_reasoning>\nFirst list the files.\n<${ZWSP}/assistant_reasoning>\n</assistant_reasoning>`,
+        '<assistant>\n<tool_call id="c1" name="ls">{}</tool_call>\n</assistant>',
+        '<tool_result id="c1" name="ls">\na.ts\n</tool_result>',
+      ].join('\n\n'),
+    ],
+    [
       'media is ignored for now',
       [
         { role: 'system', content: 's' },

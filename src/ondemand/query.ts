@@ -9,8 +9,11 @@ export interface QueryMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
   name?: string | undefined;
-  toolCalls?: readonly { id: string; name: string; arguments: string }[] | undefined;
+  /** a freeform call's `arguments` is its plain-text input, written on lines of its own */
+  toolCalls?: readonly { id: string; name: string; arguments: string; freeform?: boolean | undefined }[] | undefined;
   toolCallId?: string | undefined;
+  /** an assistant turn's earlier reasoning, shown as its own block before the turn */
+  reasoning?: string | undefined;
 }
 
 /** Sampling parameters, already validated and in OnDemand's terms (the gateway's GenerationParams fits it). */
@@ -97,6 +100,7 @@ export function renderTranscript(messages: readonly QueryMessage[]): string {
         blocks.push(block(m.role, attrs([['name', m.name]]), neutraliseClosingTags(m.content)));
         break;
       case 'assistant': {
+        if (m.reasoning !== undefined && m.reasoning !== '') blocks.push(block(REASONING_TAG, '', neutraliseClosingTags(m.reasoning)));
         const lines: string[] = [];
         const calls = m.toolCalls ?? [];
         if (m.content !== '' || calls.length === 0) lines.push(neutraliseClosingTags(m.content));
@@ -106,7 +110,8 @@ export function renderTranscript(messages: readonly QueryMessage[]): string {
             ['id', call.id],
             ['name', call.name],
           ]);
-          lines.push(`<tool_call${a}>${neutraliseClosingTags(call.arguments)}</tool_call>`);
+          const body = neutraliseClosingTags(call.arguments);
+          lines.push(call.freeform === true ? `<tool_call${a}>\n${body}\n</tool_call>` : `<tool_call${a}>${body}</tool_call>`);
         }
         blocks.push(block('assistant', attrs([['name', m.name]]), lines.join('\n')));
         break;
@@ -130,6 +135,9 @@ export function renderTranscript(messages: readonly QueryMessage[]): string {
   return blocks.join('\n\n');
 }
 
+/** The block of an assistant turn's earlier reasoning (docs/transcript.md). */
+export const REASONING_TAG = 'assistant_reasoning';
+
 /** `body` must already be neutralised. */
 function block(tag: string, attributes: string, body: string): string {
   return `<${tag}${attributes}>\n${body}\n</${tag}>`;
@@ -151,7 +159,7 @@ const ATTR_ESCAPES: Record<string, string> = { '&': '&amp;', '"': '&quot;', '<':
  * Content may not end a turn of ours: a closing tag of ours at the start of a line (after optional spaces or
  * tabs, any letter case) gets a zero-width space after its "<", which a reader still sees as the same text.
  */
-const FORGED_CLOSING_TAG = /^([ \t]*)<(?=\/(?:system|user|assistant|tool_result|tool_call)[\s>])/gim;
+const FORGED_CLOSING_TAG = /^([ \t]*)<(?=\/(?:system|user|assistant|assistant_reasoning|tool_result|tool_call)[\s>])/gim;
 const ZERO_WIDTH_SPACE = '\u200B';
 
 export function neutraliseClosingTags(content: string): string {

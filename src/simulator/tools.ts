@@ -3,6 +3,7 @@
  * it calls the first tool (or the one tool_choice names) with arguments built from the tool's schema, in the
  * gateway's tool-call notation; after a tool result (a `<tool_result>` block after the last user turn) it answers
  * in text, quoting the result, so a client's tool round trip ends. Markers in the query change the answer.
+ * A tool marked `freeform` (plain-text input, e.g. a patch) is called with FREEFORM_SAMPLE on lines of its own.
  */
 
 /** Answer with a tool call whose arguments are not valid JSON. */
@@ -21,6 +22,8 @@ export const TOOL_SKIP_MARKER = 'SIM_TOOL_SKIP';
 export const TOOL_PREAMBLE = 'Let me look that up.\n';
 export const TOOL_SKIP_ANSWER = 'No tool is needed for this.';
 export const TOOL_RESULT_PREFIX = 'The tool answered: ';
+/** What the simulated model writes as a freeform tool's input. */
+export const FREEFORM_SAMPLE = 'freeform-input';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -28,6 +31,8 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 interface SimTool {
   name: string;
   parameters?: unknown;
+  /** takes plain text, not JSON arguments */
+  freeform?: boolean;
 }
 
 /** A value that satisfies `schema` (the common subset), deterministic: strings are `<key>-value`. */
@@ -72,7 +77,45 @@ export function wrongArguments(schema: unknown): Json {
   return out;
 }
 
-const callLine = (name: string, args: unknown): string => `<tool_call name="${name.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">${JSON.stringify(args)}</tool_call>`;
+const openTag = (name: string): string => `<tool_call name="${name.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">`;
+const callLine = (name: string, args: unknown): string => `${openTag(name)}${JSON.stringify(args)}</tool_call>`;
+/** A call in the notation the tool takes: JSON arguments, or a freeform tool's text on lines of its own. */
+const callText = (tool: SimTool, args: unknown): string => (tool.freeform === true ? `${openTag(tool.name)}\n${FREEFORM_SAMPLE}\n</tool_call>` : callLine(tool.name, args));
+
+/**
+ * Whether the transcript's last turn is a tool result after the user's last message, and that result's text.
+ * The transcript is read block by block, each ending at its own closing tag at a line start (which no content
+ * can hold: the gateway neutralises those), so a tool result or a user message quoting the notation (a source
+ * file read by an agent) cannot pass for a block.
+ */
+export function lastToolResult(transcript: string): string | undefined {
+  let result: string | undefined;
+  let pos = transcript.startsWith('<') ? 0 : transcript.indexOf('\n\n<');
+  if (pos < 0) return undefined;
+  while (pos < transcript.length) {
+    while (transcript.startsWith('\n', pos)) pos++;
+    if (pos >= transcript.length) break;
+    const open = /^<([a-z_]+)(?:\s[^>\n]*)?>\n/.exec(transcript.slice(pos, pos + 512));
+    if (open === null) return legacyLastToolResult(transcript);
+    const tag = open[1] as string;
+    const bodyStart = pos + open[0].length;
+    const close = transcript.indexOf(`\n</${tag}>`, bodyStart - 1);
+    if (close < 0) return legacyLastToolResult(transcript);
+    if (tag === 'tool_result') result = transcript.slice(bodyStart, Math.max(bodyStart, close));
+    else if (tag === 'user') result = undefined;
+    pos = close + tag.length + 4;
+  }
+  return result;
+}
+
+/** a transcript that is not a sequence of blocks: the last `<tool_result` after the last `<user` */
+function legacyLastToolResult(transcript: string): string | undefined {
+  const lastResult = transcript.lastIndexOf('<tool_result');
+  if (lastResult < 0 || lastResult < transcript.lastIndexOf('<user')) return undefined;
+  const bodyStart = transcript.indexOf('>\n', lastResult) + 2;
+  const bodyEnd = transcript.indexOf('\n</tool_result>', bodyStart);
+  return transcript.slice(bodyStart, bodyEnd < 0 ? undefined : bodyEnd);
+}
 
 /**
  * The last `<tag>` section the gateway appended to the query (tools, response_format): where it opens, its text,
@@ -105,25 +148,23 @@ export function simToolAnswer(query: string, textAnswer?: string): string | unde
   if (found === undefined) return undefined;
   const { open, text: section } = found;
   const tools: SimTool[] = [];
-  for (const entry of found.entries) if (typeof entry.name === 'string') tools.push({ name: entry.name, parameters: entry.parameters });
-  const transcript = query.slice(0, open);
-  const lastResult = transcript.lastIndexOf('<tool_result');
-  if (lastResult >= 0 && lastResult > transcript.lastIndexOf('<user')) {
-    const bodyStart = transcript.indexOf('>\n', lastResult) + 2;
-    const bodyEnd = transcript.indexOf('\n</tool_result>', bodyStart);
-    return textAnswer ?? TOOL_RESULT_PREFIX + transcript.slice(bodyStart, bodyEnd < 0 ? undefined : bodyEnd);
+  for (const entry of found.entries) {
+    if (typeof entry.name === 'string') tools.push({ name: entry.name, parameters: entry.parameters, freeform: entry.freeform === true });
   }
+  const transcript = query.slice(0, open);
+  const result = lastToolResult(transcript);
+  if (result !== undefined) return textAnswer ?? TOOL_RESULT_PREFIX + result;
   if (query.includes(TOOL_SKIP_MARKER) || tools.length === 0) return textAnswer ?? TOOL_SKIP_ANSWER;
   const named = /You must call the tool ("(?:[^"\\]|\\.)*")/.exec(section);
   const wanted = named ? (JSON.parse(named[1] as string) as string) : undefined;
   const first = tools.find((t) => t.name === wanted) ?? (tools[0] as SimTool);
   const preamble = query.includes(TOOL_PREAMBLE_MARKER) ? TOOL_PREAMBLE : '';
   if (query.includes(TOOL_MALFORMED_MARKER)) return `${preamble}<tool_call name="${first.name}">{"broken": "unterminated</tool_call>`;
-  if (query.includes(TOOL_BAD_ARGS_MARKER)) return preamble + callLine(first.name, wrongArguments(first.parameters));
+  if (query.includes(TOOL_BAD_ARGS_MARKER)) return preamble + callLine(first.name, first.freeform === true ? { input: 42 } : wrongArguments(first.parameters));
   if (query.includes(TOOL_LIST_MARKER)) {
     const list = [{ name: first.name, arguments: JSON.stringify(sampleArguments(first.parameters)) }];
     return `${preamble}\`\`\`xml\n<tool_calls>${JSON.stringify(list)}</tool_calls>\n\`\`\``;
   }
   const chosen = query.includes(TOOL_ALL_MARKER) ? tools : [first];
-  return preamble + chosen.map((t) => callLine(t.name, sampleArguments(t.parameters))).join('\n');
+  return preamble + chosen.map((t) => callText(t, sampleArguments(t.parameters))).join('\n');
 }
