@@ -8,6 +8,8 @@ import { Gauge } from 'prom-client';
 import type { Config } from './config/config.js';
 import { ConfigFileSource } from './config/file.js';
 import { Engine } from './core/engine.js';
+import { ReasoningSeal, reasoningSecretFromKeys } from './core/sealed-reasoning.js';
+import { randomToken } from './runtime/random-id.js';
 import { anthropicRoutes } from './frontends/anthropic/route.js';
 import { completionsRoutes } from './frontends/completions/route.js';
 import { chatRoutes } from './frontends/openai-chat/route.js';
@@ -113,12 +115,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     probeTimeoutMs: Math.min(30_000, config.FIRST_BYTE_TIMEOUT_MS),
   });
   // live catalogue, auto routing, fallbacks, per-model settings, media (docs/models.md)
+  const knownKeys = (): string[] => [...config.ONDEMAND_APIKEYS, ...(configFile?.upstreamKeys() ?? []).map((k) => (typeof k === 'string' ? k : k.key))];
   const models = createModelLayer(config, {
     client,
     pool,
-    knownKeys: () => [...config.ONDEMAND_APIKEYS, ...(configFile?.upstreamKeys() ?? []).map((k) => (typeof k === 'string' ? k : k.key))],
+    knownKeys,
     fileModels: configFile?.current['models'],
   });
+  // the reasoning clients send back opens on every replica and after a restart (docs/tools.md)
+  const reasoningSecret = config.REASONING_SECRET ?? reasoningSecretFromKeys(knownKeys());
+  const reasoningSeal = ReasoningSeal.fromSecret(reasoningSecret ?? randomToken(32, 'hex'));
   const router = models.router;
   const sessions =
     config.SESSION_POOL_SIZE > 0
@@ -142,7 +148,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     planner: models.planner,
     prepareSession: models.prepareSession,
     sessions,
-    plugins: { webSearchId: config.WEB_SEARCH_PLUGIN_ID, allowed: config.PLUGIN_IDS_ALLOWED },
+    plugins: { webSearchId: config.WEB_SEARCH_PLUGIN_ID, allowed: config.PLUGIN_IDS_ALLOWED, webSearchWhenOffered: config.WEB_SEARCH_WHEN_OFFERED },
   });
   const clientKeys = new KeyChecker(configFile?.clientKeys() ?? config.PRIVATE_KEY);
   const adminKeys = new KeyChecker(config.ADMIN_KEY.length > 0 ? config.ADMIN_KEY : (configFile?.clientKeys() ?? config.PRIVATE_KEY));
@@ -185,7 +191,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       modelRoutes(router),
       chatRoutes(engine, runner, parse),
       completionsRoutes(engine, runner, parse),
-      responsesRoutes(engine, runner, parse),
+      responsesRoutes(engine, runner, { ...parse, reasoningSeal }),
       anthropicRoutes(engine, runner, parse),
       (scope) => scope.register(keyAdminRoutes, { prefix: '/admin', pool }),
       (scope) => scope.register(clientKeyAdminRoutes, { prefix: '/admin', access: shared.access }),
@@ -196,6 +202,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   if (mountProblem !== undefined)
     app.log.warn({ dataDir: resolveDataDir(config.DATA_DIR) }, `${mountProblem}: state is kept in the data dir instead and is lost with the container`);
   shared.setLogger(app.log);
+  if (reasoningSecret === undefined) app.log.warn('REASONING_SECRET is not set and no upstream key was configured at start: reasoning items sealed now open in this process only');
   await models.start(app.log);
   if (configFile) {
     applyConfigReloads(configFile, { config, pool, clientKeys, adminKeys: config.ADMIN_KEY.length > 0 ? undefined : adminKeys, access: shared.access, models, log: app.log });

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { clientKeysEnv } from '../client-keys/keys.js';
 import { parseAutoRoutes } from '../core/auto-route.js';
 import { parseFallbacks } from '../core/model-plan.js';
+import { WEB_SEARCH_WHEN_OFFERED_VALUES, type WebSearchWhenOffered } from '../core/plugins.js';
 import { DEFAULT_MEDIA_TYPES } from '../ondemand/media.js';
 import { jsonSetting, modelSettingsEnv } from './models-env.js';
 
@@ -92,6 +93,9 @@ export const envSchema = z.object({
     .default('plugin-1713924030'),
   PLUGIN_IDS_ALLOWED: list.default([]),
   PLUGIN_TIMEOUT_MS: int(0, 3_600_000).default(180_000),
+  WEB_SEARCH_WHEN_OFFERED: z.enum(WEB_SEARCH_WHEN_OFFERED_VALUES as [WebSearchWhenOffered, ...WebSearchWhenOffered[]]).default('user_turn'),
+  // seals the reasoning clients send back (src/core/sealed-reasoning.ts); unset: derived from the upstream keys
+  REASONING_SECRET: z.string().min(16, 'expected at least 16 characters').optional(),
   CONNECT_TIMEOUT_MS: int(100, 600_000).default(10_000),
   FIRST_BYTE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
   IDLE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),

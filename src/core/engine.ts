@@ -16,7 +16,7 @@ import { GatewayError } from './errors.js';
 import type { EventFilter, WarnLog } from './events.js';
 import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
 import { modelNotFound, type ModelPlanner, type PlannedModel } from './model-plan.js';
-import { DEFAULT_PLUGIN_SETTINGS, resolvePluginIds, type PluginSettings } from './plugins.js';
+import { DEFAULT_PLUGIN_SETTINGS, resolvePluginIds, withWebSearchPolicy, type PluginSettings } from './plugins.js';
 import type { KeyLease, Leaser, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import { countTokens, estimateUsage } from './tokens.js';
 import type { GatewayEvent, GatewayRequest, Usage } from './types.js';
@@ -298,8 +298,10 @@ export class Engine {
 
 /** The request with the plugin ids it sends checked and filled in (throws the client's 400). */
 function withPlugins(planned: PlannedModel, settings: PluginSettings): PlannedModel {
-  const ids = resolvePluginIds(planned.request, settings);
-  return ids.length === 0 ? planned : { ...planned, request: { ...planned.request, pluginIds: ids } };
+  const request = withWebSearchPolicy(planned.request, settings);
+  const ids = resolvePluginIds(request, settings);
+  if (ids.length > 0) return { ...planned, request: { ...request, pluginIds: ids } };
+  return request === planned.request ? planned : { ...planned, request };
 }
 
 /** A failure after a plugin run was accepted: worded for the client, never retried (its cause is the failure). */

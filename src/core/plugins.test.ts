@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { UpstreamFailure } from '../ondemand/failure.js';
 import { decide, judgeKey } from './failure-policy.js';
-import { CitationFilter, DEFAULT_PLUGIN_SETTINGS, locationSection, resolvePluginIds, type PluginSettings } from './plugins.js';
+import {
+  CitationFilter,
+  DEFAULT_PLUGIN_SETTINGS,
+  locationSection,
+  resolvePluginIds,
+  webSearchRuns,
+  withWebSearchPolicy,
+  type PluginSettings,
+  type WebSearchWhenOffered,
+} from './plugins.js';
 import type { GatewayError } from './errors.js';
-import type { GatewayRequest } from './types.js';
+import type { GatewayRequest, Message, WebSearchOptions } from './types.js';
 
 const base: GatewayRequest = { api: 'chat', requestedModel: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], params: {}, stream: false };
 const req = (extra: Partial<GatewayRequest>): GatewayRequest => ({ ...base, ...extra });
@@ -18,6 +27,40 @@ function refusal(fn: () => unknown): GatewayError {
   }
   throw new Error('expected a refusal');
 }
+
+describe('when a web search runs (WEB_SEARCH_WHEN_OFFERED)', () => {
+  const userTurn: Message[] = [{ role: 'user', content: 'latest node release?' }];
+  const toolLoop: Message[] = [
+    { role: 'user', content: 'update the dependency' },
+    { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'exec_command', arguments: '{"cmd":"cat package.json"}' }] },
+    { role: 'tool', toolCallId: 'c1', content: '{}' },
+  ];
+  const offered: WebSearchOptions = { mode: 'offered' };
+  const required: WebSearchOptions = { mode: 'required' };
+  it.each<[string, WebSearchOptions, Message[], WebSearchWhenOffered, boolean]>([
+    ['offered on a user turn, user_turn', offered, userTurn, 'user_turn', true],
+    ['offered in a tool loop, user_turn', offered, toolLoop, 'user_turn', false],
+    ['offered in a tool loop, always', offered, toolLoop, 'always', true],
+    ['offered on a user turn, never', offered, userTurn, 'never', false],
+    ['required in a tool loop, never', required, toolLoop, 'never', true],
+    ["chat's switch (no mode: required), never", {}, toolLoop, 'never', true],
+  ])('%s → %s', (_name, webSearch, messages, policy, runs) => {
+    const request = req({ messages, plugins: { webSearch, ids: ['plugin-2'] } });
+    expect(webSearchRuns(request, policy)).toBe(runs);
+    const asRun = withWebSearchPolicy(request, { ...settings(['plugin-2']), webSearchWhenOffered: policy });
+    expect(asRun.plugins).toEqual(runs ? { webSearch, ids: ['plugin-2'] } : { ids: ['plugin-2'] });
+    expect(resolvePluginIds(asRun, settings(['plugin-2']))).toEqual(runs ? [WS, 'plugin-2'] : ['plugin-2']);
+  });
+
+  it('the default policy is user_turn; an idle search leaves no plugins at all', () => {
+    const request = req({ messages: toolLoop, plugins: { webSearch: offered } });
+    expect(webSearchRuns(request)).toBe(false);
+    const asRun = withWebSearchPolicy(request, settings());
+    expect(asRun.plugins).toBeUndefined();
+    expect(resolvePluginIds(asRun, settings())).toEqual([]);
+    expect(withWebSearchPolicy(base, settings())).toBe(base);
+  });
+});
 
 describe('resolvePluginIds', () => {
   it('a plain request sends no plugins', () => {

@@ -17,14 +17,45 @@ export const PLUGIN_ID = /^(?:plugin|agent)-[A-Za-z0-9_-]{1,100}$/;
 /** In a client key's allow list: the web search plugin, whatever WEB_SEARCH_PLUGIN_ID says. */
 export const WEB_SEARCH_ALIAS = 'web_search';
 
+/**
+ * Whether a web search tool the client merely offers (the model may search; Responses `web_search`, Anthropic's
+ * server tool) runs the plugin (WEB_SEARCH_WHEN_OFFERED, docs/plugins.md): on every request, only on a request
+ * whose last input is not a tool result (a user's turn, not the next step of an agent's tool loop), or never.
+ * A search the client requires (chat's `web_search_options`, a tool_choice naming it) always runs.
+ */
+export type WebSearchWhenOffered = 'always' | 'user_turn' | 'never';
+export const WEB_SEARCH_WHEN_OFFERED_VALUES: readonly WebSearchWhenOffered[] = ['always', 'user_turn', 'never'];
+
 export interface PluginSettings {
   /** the plugin a client's web search switch turns on (WEB_SEARCH_PLUGIN_ID) */
   webSearchId: string;
   /** ids a request may name besides the web search plugin and the model's defaults (PLUGIN_IDS_ALLOWED); "*": any */
   allowed: readonly string[];
+  /** when an offered web search runs; absent: `user_turn` */
+  webSearchWhenOffered?: WebSearchWhenOffered;
 }
 
 export const DEFAULT_PLUGIN_SETTINGS: PluginSettings = Object.freeze({ webSearchId: INTERNET_SEARCH_PLUGIN, allowed: Object.freeze([]) as readonly string[] });
+
+/** Whether this request's web search runs, by how the client asked and the operator's policy. */
+export function webSearchRuns(req: Pick<GatewayRequest, 'plugins' | 'messages'>, policy: WebSearchWhenOffered = 'user_turn'): boolean {
+  const search = req.plugins?.webSearch;
+  if (search === undefined) return false;
+  if (search.mode !== 'offered') return true;
+  if (policy === 'user_turn') return req.messages[req.messages.length - 1]?.role !== 'tool';
+  return policy === 'always';
+}
+
+/**
+ * The request as it will run: an offered web search the policy leaves idle is taken out, so no plugin id goes
+ * upstream and no citation stage runs (the model answers on its own, as it would without the tool).
+ */
+export function withWebSearchPolicy(req: GatewayRequest, settings: PluginSettings): GatewayRequest {
+  if (req.plugins?.webSearch === undefined || webSearchRuns(req, settings.webSearchWhenOffered)) return req;
+  const { webSearch: _idle, ...plugins } = req.plugins;
+  const { plugins: _all, ...rest } = req;
+  return Object.keys(plugins).length === 0 ? rest : { ...rest, plugins };
+}
 
 /**
  * The query's pluginIds for this request: the model's defaults, then the web search plugin, then the ids the

@@ -204,6 +204,9 @@ const REASONING_EFFORTS: ReadonlyMap<string, ReasoningEffort | null> = new Map([
   ['medium', 'medium'],
   ['high', 'max'],
   ['xhigh', 'max'],
+  // Codex CLI's model list offers these above xhigh
+  ['max', 'max'],
+  ['ultra', 'max'],
   ['none', null],
 ]);
 

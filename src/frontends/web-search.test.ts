@@ -69,11 +69,25 @@ describe('requests', () => {
           { type: 'function', name: 'f', parameters: { type: 'object' } },
         ],
       });
-      expect(parsed.request.plugins).toEqual({ webSearch: { contextSize: 'high' } });
+      expect(parsed.request.plugins).toEqual({ webSearch: { mode: 'offered', contextSize: 'high' } });
       expect(parsed.request.tools?.map((t) => t.name)).toEqual(['f']);
       expect(parsed.echo.tools).toHaveLength(2);
     }
     expect(parseResponsesRequest({ model: 'm', input: 'x', tools: [{ type: 'web_search' }] }).request.tools).toBeUndefined();
+    // a tool_choice naming the search requires it
+    expect(parseResponsesRequest({ model: 'm', input: 'x', tools: [{ type: 'web_search' }], tool_choice: { type: 'web_search' } }).request.plugins).toEqual({
+      webSearch: { mode: 'required' },
+    });
+    // Codex CLI offers the tool with live access off: no search at all
+    for (const tool_choice of [undefined, { type: 'web_search' }]) {
+      const off = parseResponsesRequest({
+        model: 'm',
+        input: 'x',
+        tools: [{ type: 'web_search', external_web_access: false, search_content_types: ['text', 'image'] }],
+        tool_choice,
+      });
+      expect(off.request.plugins).toBeUndefined();
+    }
     expect(refusal(() => parseResponsesRequest({ model: 'm', input: 'x', tools: [{ type: 'file_search' }] })).code).toBe('unsupported_value');
     // a web search replayed from an earlier turn is skipped
     expect(
@@ -95,7 +109,7 @@ describe('requests', () => {
       tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 3, user_location: { type: 'approximate', city: 'Lyon' } }],
       ondemand_plugins: ['plugin-7'],
     });
-    expect(req.plugins).toEqual({ webSearch: { userLocation: { city: 'Lyon' } }, ids: ['plugin-7'] });
+    expect(req.plugins).toEqual({ webSearch: { mode: 'offered', userLocation: { city: 'Lyon' } }, ids: ['plugin-7'] });
     expect(req.tools).toBeUndefined();
     expect(
       refusal(() => parseMessagesRequest({ model: 'm', max_tokens: 1, messages, tools: [{ type: 'web_search_20250305', name: 'web_search', allowed_domains: ['a.b'] }] })).code,

@@ -158,7 +158,8 @@ function readWebSearchTool(tool: Record<string, unknown>, param: string): WebSea
   for (const field of ['allowed_domains', 'blocked_domains'] as const) {
     if (!isAbsent(tool[field])) unsupported(`${param}.${field}`, "OnDemand's Internet Search takes no domain list.");
   }
-  const out: WebSearchOptions = {};
+  // the model may search: an offered tool, run as WEB_SEARCH_WHEN_OFFERED says (src/core/plugins.ts)
+  const out: WebSearchOptions = { mode: 'offered' };
   const location = readUserLocation(tool.user_location, `${param}.user_location`);
   if (location !== undefined) out.userLocation = location;
   return out;

@@ -5,11 +5,17 @@
  *   response.created, response.in_progress,
  *   per output item, in order:
  *     reasoning:     output_item.added, content_part.added (reasoning_text), reasoning_text.delta…,
- *                    reasoning_text.done, content_part.done, output_item.done
+ *                    reasoning_text.done, content_part.done, output_item.done; with `reasoning.summary` asked
+ *                    for, the thinking is the summary instead: reasoning_summary_part.added,
+ *                    reasoning_summary_text.delta…, reasoning_summary_text.done, reasoning_summary_part.done;
+ *                    with `include: ["reasoning.encrypted_content"]`, the done item carries it sealed
  *     message:       output_item.added, content_part.added (output_text), output_text.delta…,
  *                    output_text.done, content_part.done, output_item.done
  *     function_call: output_item.added, function_call_arguments.delta, function_call_arguments.done,
+ *                    output_item.done (`namespace` set for a tool of a namespace)
+ *     custom_tool_call: output_item.added, custom_tool_call_input.delta, custom_tool_call_input.done,
  *                    output_item.done
+ *     local_shell_call, tool_search_call: output_item.added, output_item.done
  *     web_search_call (a web search OnDemand ran): output_item.added, web_search_call.in_progress,
  *                    web_search_call.searching, then, once the answer goes on, web_search_call.completed and
  *                    output_item.done, its `action.query` the search the plugin ran
@@ -21,10 +27,12 @@
  */
 import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
+import type { ReasoningSeal } from '../../core/sealed-reasoning.js';
 import type { FinishReason, GatewayEvent, PluginCall, ResponseFormat, ToolCall, UrlCitation, Usage } from '../../core/types.js';
 import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
 import { sseEvent } from '../sse.js';
 import type { ParsedResponsesRequest } from './request.js';
+import { callItemPrefix, toolCallItem } from './tools.js';
 
 const hex = (bytes: number): string => randomToken(bytes, 'hex');
 export const newResponseId = (): string => `resp_${hex(24)}`;
@@ -34,6 +42,8 @@ export interface ResponseInit {
   createdAt: number;
   model: string;
   echo: ParsedResponsesRequest['echo'];
+  /** seals the reasoning items' encrypted_content; set when the client's `include` asks for it */
+  seal?: ReasoningSeal | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -84,7 +94,7 @@ export function responseObject(init: ResponseInit, status: Status, output: Json[
     output,
     parallel_tool_calls: e.parallelToolCalls,
     previous_response_id: null,
-    reasoning: { effort: e.reasoningEffort, summary: null },
+    reasoning: { effort: e.reasoningEffort, summary: e.reasoningSummary },
     store: false,
     temperature: e.temperature,
     text: { format: textFormat(e.format) },
@@ -99,13 +109,22 @@ export function responseObject(init: ResponseInit, status: Status, output: Json[
 
 const statusOf = (finish: FinishReason): Status => (finish === 'length' || finish === 'content_filter' ? 'incomplete' : 'completed');
 
-const reasoningItem = (id: string, text: string, status: 'in_progress' | 'completed'): Json => ({
-  id,
-  type: 'reasoning',
-  summary: [],
-  content: status === 'completed' ? [{ type: 'reasoning_text', text }] : [],
-  status,
-});
+/** How reasoning items look for this request: the thinking as summary or as content, sealed or not. */
+interface ReasoningView {
+  summary: boolean;
+  seal: ReasoningSeal | undefined;
+}
+
+const reasoningView = (init: ResponseInit): ReasoningView => ({ summary: init.echo.reasoningSummary !== null, seal: init.seal });
+
+function reasoningItem(id: string, text: string, status: 'in_progress' | 'completed', view: ReasoningView): Json {
+  const done = status === 'completed';
+  const item: Json = { id, type: 'reasoning', summary: view.summary && done ? [{ type: 'summary_text', text }] : [] };
+  if (!view.summary) item.content = done ? [{ type: 'reasoning_text', text }] : [];
+  if (view.seal !== undefined && done) item.encrypted_content = view.seal.seal(text);
+  item.status = status;
+  return item;
+}
 
 const textPart = (text: string, annotations: Json[] = []): Json => ({ type: 'output_text', annotations, logprobs: [], text });
 
@@ -126,32 +145,26 @@ const webSearchItem = (id: string, call: PluginCall, status: 'in_progress' | 'co
   action: { type: 'search', query: call.query ?? '' },
 });
 
-const functionCallItem = (id: string, call: ToolCall, status: 'in_progress' | 'completed'): Json => ({
-  id,
-  type: 'function_call',
-  status,
-  arguments: status === 'completed' ? call.arguments : '',
-  call_id: call.id,
-  name: call.name,
-});
-
 /**
  * The output items of a finished answer: the web searches OnDemand ran, reasoning, then the message (unless only
  * tools were called), then calls.
  */
-export function outputItems(answer: Pick<CollectedAnswer, 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'pluginCalls' | 'citations'>): Json[] {
+export function outputItems(init: ResponseInit, answer: Pick<CollectedAnswer, 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'pluginCalls' | 'citations'>): Json[] {
   const items: Json[] = [];
   for (const call of answer.pluginCalls ?? []) if (call.webSearch) items.push(webSearchItem(`ws_${hex(24)}`, call, 'completed'));
-  if (answer.reasoning !== '') items.push(reasoningItem(`rs_${hex(24)}`, answer.reasoning, 'completed'));
+  if (answer.reasoning !== '') items.push(reasoningItem(`rs_${hex(24)}`, answer.reasoning, 'completed', reasoningView(init)));
   if (answer.text !== '' || answer.toolCalls.length === 0) {
     items.push(messageItem(`msg_${hex(24)}`, answer.text, answer.finishReason === 'length' ? 'incomplete' : 'completed', (answer.citations ?? []).map(urlCitation)));
   }
-  for (const call of answer.toolCalls) items.push(functionCallItem(`fc_${hex(24)}`, call, 'completed'));
+  for (const call of answer.toolCalls) {
+    const kind = init.echo.toolKinds.get(call.name);
+    items.push(toolCallItem(`${callItemPrefix(kind)}${hex(24)}`, call, kind, 'completed'));
+  }
   return items;
 }
 
 export function renderResponse(init: ResponseInit, answer: CollectedAnswer): Json {
-  return responseObject(init, statusOf(answer.finishReason), outputItems(answer), answer.usage, { finish: answer.finishReason });
+  return responseObject(init, statusOf(answer.finishReason), outputItems(init, answer), answer.usage, { finish: answer.finishReason });
 }
 
 type Open =
@@ -165,6 +178,7 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
   let open: Open = null;
   let usage: Usage | null = null;
   let phase: 'open' | 'finished' | 'closed' = 'open';
+  const view = reasoningView(init);
 
   const ev = (type: string, fields: Json): string => sseEvent(type, JSON.stringify({ type, sequence_number: seq++, ...fields }));
 
@@ -181,13 +195,13 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
     open = null;
     const at = { item_id: id, output_index: index, content_index: 0 };
     if (kind === 'reasoning') {
-      const item = reasoningItem(id, text, 'completed');
+      const item = reasoningItem(id, text, 'completed', view);
       output[index] = item;
-      return (
-        ev('response.reasoning_text.done', { ...at, text }) +
-        ev('response.content_part.done', { ...at, part: { type: 'reasoning_text', text } }) +
-        ev('response.output_item.done', { output_index: index, item })
-      );
+      const parts = view.summary
+        ? ev('response.reasoning_summary_text.done', { item_id: id, output_index: index, summary_index: 0, text }) +
+          ev('response.reasoning_summary_part.done', { item_id: id, output_index: index, summary_index: 0, part: { type: 'summary_text', text } })
+        : ev('response.reasoning_text.done', { ...at, text }) + ev('response.content_part.done', { ...at, part: { type: 'reasoning_text', text } });
+      return parts + ev('response.output_item.done', { output_index: index, item });
     }
     const item = messageItem(id, text, messageStatus, annotations);
     output[index] = item;
@@ -203,19 +217,22 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
     const before = close();
     const index = output.length;
     const id = kind === 'reasoning' ? `rs_${hex(24)}` : `msg_${hex(24)}`;
-    const item = kind === 'reasoning' ? reasoningItem(id, '', 'in_progress') : messageItem(id, null, 'in_progress');
+    const item = kind === 'reasoning' ? reasoningItem(id, '', 'in_progress', view) : messageItem(id, null, 'in_progress');
     output.push(item);
     open = { kind, id, index, text: '', annotations: [] };
+    const added = before + ev('response.output_item.added', { output_index: index, item });
+    if (kind === 'reasoning' && view.summary) {
+      return added + ev('response.reasoning_summary_part.added', { item_id: id, output_index: index, summary_index: 0, part: { type: 'summary_text', text: '' } });
+    }
     const part = kind === 'reasoning' ? { type: 'reasoning_text', text: '' } : textPart('');
-    return (
-      before + ev('response.output_item.added', { output_index: index, item }) + ev('response.content_part.added', { item_id: id, output_index: index, content_index: 0, part })
-    );
+    return added + ev('response.content_part.added', { item_id: id, output_index: index, content_index: 0, part });
   }
 
   function delta(kind: 'reasoning' | 'message', text: string): string {
     const head = openItem(kind);
     const o = open as Extract<Open, { kind: 'reasoning' | 'message' }>;
     o.text += text;
+    if (kind === 'reasoning' && view.summary) return head + ev('response.reasoning_summary_text.delta', { item_id: o.id, output_index: o.index, summary_index: 0, delta: text });
     const at = { item_id: o.id, output_index: o.index, content_index: 0, delta: text };
     return head + (kind === 'reasoning' ? ev('response.reasoning_text.delta', at) : ev('response.output_text.delta', { ...at, logprobs: [] }));
   }
@@ -249,13 +266,20 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
     let out = close();
     for (const call of list) {
       const index = output.length;
-      const id = `fc_${hex(24)}`;
-      output.push(functionCallItem(id, call, 'completed'));
-      out +=
-        ev('response.output_item.added', { output_index: index, item: functionCallItem(id, call, 'in_progress') }) +
-        ev('response.function_call_arguments.delta', { item_id: id, output_index: index, delta: call.arguments }) +
-        ev('response.function_call_arguments.done', { item_id: id, output_index: index, name: call.name, arguments: call.arguments }) +
-        ev('response.output_item.done', { output_index: index, item: functionCallItem(id, call, 'completed') });
+      const kind = init.echo.toolKinds.get(call.name);
+      const id = `${callItemPrefix(kind)}${hex(24)}`;
+      const item = toolCallItem(id, call, kind, 'completed');
+      output.push(item);
+      const at = { item_id: id, output_index: index };
+      out += ev('response.output_item.added', { output_index: index, item: toolCallItem(id, call, kind, 'in_progress') });
+      if (item.type === 'function_call') {
+        out +=
+          ev('response.function_call_arguments.delta', { ...at, delta: call.arguments }) +
+          ev('response.function_call_arguments.done', { ...at, name: item.name, arguments: call.arguments });
+      } else if (item.type === 'custom_tool_call') {
+        out += ev('response.custom_tool_call_input.delta', { ...at, delta: call.arguments }) + ev('response.custom_tool_call_input.done', { ...at, input: call.arguments });
+      }
+      out += ev('response.output_item.done', { output_index: index, item });
     }
     return out;
   }

@@ -2,17 +2,22 @@
  * POST /v1/responses: the body → one GatewayRequest.
  *
  * `instructions` becomes the first system message. `input` is a string (one user message) or a list of items:
- * messages (`{role, content}` with `input_text` / `output_text` / `refusal` parts; `developer` reads as system),
- * `function_call` items (they join the assistant turn before them, as chat's `tool_calls` do), and
- * `function_call_output` items (tool results); `reasoning` items are skipped (OnDemand cannot take them back).
+ * messages (`{role, content}` with `input_text` / `output_text` / `refusal` parts; `developer` reads as system);
+ * the calls of earlier turns (`function_call`, `custom_tool_call`, `local_shell_call`, `tool_search_call`: they
+ * join the assistant turn before them, as chat's `tool_calls` do) and their results (`function_call_output`,
+ * `custom_tool_call_output`, `local_shell_call_output`, `tool_search_output`); `additional_tools` items, whose
+ * tools join the request's; `reasoning` items, of which only an `encrypted_content` this gateway sealed is read
+ * (shown to the model with the turn it belongs to; docs/tools.md).
  * The gateway keeps no state, so `previous_response_id`, `conversation` and `background` are refused
- * (400 unsupported_value): send the whole conversation in `input`. `function` tools are emulated; a `web_search`
- * (or `web_search_preview`) tool runs OnDemand's Internet Search, and `ondemand_plugins` (this gateway's
- * extension) names more OnDemand plugins (docs/plugins.md). No other built-in tool is supported.
+ * (400 unsupported_value): send the whole conversation in `input`. The tool kinds: ./tools.ts;
+ * `ondemand_plugins` (this gateway's extension) names more OnDemand plugins (docs/plugins.md).
  * `text.format` (json_object, json_schema) asks for structured output, emulated: docs/structured-output.md.
+ * `prompt_cache_key`, `client_metadata`, `safety_identifier`, `user`, `store` and `include` values other than
+ * `reasoning.encrypted_content` are accepted and change nothing.
  */
 import { invalidRequest } from '../../core/errors.js';
-import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
+import type { ReasoningSeal } from '../../core/sealed-reasoning.js';
+import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
   invalidValue,
   isAbsent,
@@ -27,9 +32,6 @@ import {
   readPluginIds,
   readReasoningEffort,
   readResponseFormat,
-  readToolList,
-  readToolSpec,
-  readUserLocation,
   requireModel,
   type ParseOptions,
   requireString,
@@ -38,6 +40,16 @@ import {
   wrongType,
   type Json,
 } from '../validate.js';
+import {
+  isWebSearchType,
+  LOCAL_SHELL_TOOL,
+  localShellArguments,
+  modelToolName,
+  ResponsesToolSet,
+  TOOL_SEARCH_TOOL,
+  toolSearchResultText,
+  type ResponsesToolKind,
+} from './tools.js';
 
 export interface ParsedResponsesRequest {
   request: GatewayRequest;
@@ -56,7 +68,18 @@ export interface ParsedResponsesRequest {
     store: boolean;
     /** text.format; null is plain text */
     format: ResponseFormat | null;
+    /** how each tool the model may call goes back to the client, by the name the model calls it */
+    toolKinds: ReadonlyMap<string, ResponsesToolKind>;
+    /** reasoning.summary as sent: with one, the thinking is delivered as the summary */
+    reasoningSummary: string | null;
+    /** include has `reasoning.encrypted_content` */
+    encryptedReasoning: boolean;
   };
+}
+
+export interface ResponsesParseOptions extends ParseOptions {
+  /** opens the reasoning items this gateway sealed; without it, reasoning items are dropped */
+  reasoningSeal?: ReasoningSeal | undefined;
 }
 
 /** text of a content list; images and files are refused */
@@ -90,6 +113,37 @@ function readContent(value: unknown, param: string): string {
   return texts.join('\n');
 }
 
+/**
+ * A tool result's `output`: a string, or content parts. OnDemand takes no image in a tool result, so an image or
+ * a file part becomes a line saying one was there, rather than a refusal of the whole conversation.
+ */
+function readToolOutput(value: unknown, param: string): string {
+  if (typeof value === 'string') return value;
+  if (isAbsent(value)) missing(param);
+  if (!Array.isArray(value)) wrongType(param, 'a string or an array of content parts', value);
+  const texts: string[] = [];
+  value.forEach((part: unknown, j) => {
+    const p = `${param}[${j}]`;
+    if (!isObject(part)) wrongType(p, 'an object', part);
+    switch (part.type) {
+      case 'input_text':
+      case 'output_text':
+      case 'text':
+        texts.push(requireText(part.text, `${p}.text`));
+        return;
+      case 'input_image':
+        texts.push('[an image, not shown: this gateway passes no images in tool results]');
+        return;
+      case 'input_file':
+        texts.push(`[a file${typeof part.filename === 'string' ? ` (${part.filename})` : ''}, not shown: this gateway passes no files in tool results]`);
+        return;
+      default:
+        invalidValue(`${p}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['input_text', 'input_image', 'input_file'])}.`);
+    }
+  });
+  return texts.join('\n');
+}
+
 const ROLES: ReadonlyMap<string, Message['role']> = new Map([
   ['user', 'user'],
   ['assistant', 'assistant'],
@@ -97,12 +151,58 @@ const ROLES: ReadonlyMap<string, Message['role']> = new Map([
   ['developer', 'system'],
 ]);
 
-function readInput(value: unknown): Message[] {
+/** What reading the input needs besides the items: the tool set input items add to, and the seal. */
+interface InputContext {
+  tools: ResponsesToolSet;
+  seal: ReasoningSeal | undefined;
+}
+
+const INPUT_ITEM_TYPES = [
+  'message',
+  'function_call',
+  'function_call_output',
+  'custom_tool_call',
+  'custom_tool_call_output',
+  'local_shell_call',
+  'local_shell_call_output',
+  'tool_search_call',
+  'tool_search_output',
+  'additional_tools',
+  'reasoning',
+  'web_search_call',
+];
+
+function readInput(value: unknown, ctx: InputContext): Message[] {
   if (isAbsent(value)) missing('input');
   if (typeof value === 'string') return [{ role: 'user', content: value }];
   if (!Array.isArray(value)) wrongType('input', 'a string or an array of input items', value);
   if (value.length === 0) throw invalidRequest("Invalid 'input': empty array. Expected at least one item.", 'input', 'empty_array');
   const messages: Message[] = [];
+  /** reasoning read since the last turn, for the assistant turn it belongs to */
+  let reasoning: string | undefined;
+  const withReasoning = (earlier: string | undefined): string | undefined => {
+    const out = earlier === undefined ? reasoning : reasoning === undefined ? earlier : `${earlier}\n\n${reasoning}`;
+    reasoning = undefined;
+    return out;
+  };
+  const push = (message: Message): void => {
+    if (message.role === 'assistant') {
+      const r = withReasoning(undefined);
+      if (r !== undefined) message.reasoning = r;
+    } else reasoning = undefined;
+    messages.push(message);
+  };
+  /** a call joins the assistant turn before it, as chat's tool_calls do */
+  const addCall = (call: ToolCall): void => {
+    const last = messages[messages.length - 1];
+    if (last?.role !== 'assistant') {
+      push({ role: 'assistant', content: '', toolCalls: [call] });
+      return;
+    }
+    (last.toolCalls ??= []).push(call);
+    const r = withReasoning(last.reasoning);
+    if (r !== undefined) last.reasoning = r;
+  };
   value.forEach((raw: unknown, i) => {
     const param = `input[${i}]`;
     if (!isObject(raw)) wrongType(param, 'an object', raw);
@@ -112,72 +212,78 @@ function readInput(value: unknown): Message[] {
         const roleName = requireString(raw.role, `${param}.role`);
         const role = ROLES.get(roleName);
         if (role === undefined) invalidValue(`${param}.role`, `'${roleName}'. Supported values are: ${quoteList([...ROLES.keys()])}.`);
-        messages.push({ role, content: readContent(raw.content, `${param}.content`) });
+        push({ role, content: readContent(raw.content, `${param}.content`) });
         return;
       }
-      case 'function_call': {
-        const call = {
+      case 'function_call':
+        addCall({
           id: requireString(raw.call_id, `${param}.call_id`),
-          name: requireString(raw.name, `${param}.name`),
+          name: modelToolName(requireString(raw.name, `${param}.name`), raw.namespace),
           arguments: requireText(raw.arguments, `${param}.arguments`),
-        };
-        const last = messages[messages.length - 1];
-        if (last?.role === 'assistant') (last.toolCalls ??= []).push(call);
-        else messages.push({ role: 'assistant', content: '', toolCalls: [call] });
-        return;
-      }
-      case 'function_call_output':
-        messages.push({
-          role: 'tool',
-          toolCallId: requireString(raw.call_id, `${param}.call_id`),
-          content: readContent(raw.output, `${param}.output`),
         });
         return;
-      case 'reasoning':
+      case 'custom_tool_call':
+        addCall({
+          id: requireString(raw.call_id, `${param}.call_id`),
+          name: modelToolName(requireString(raw.name, `${param}.name`), raw.namespace),
+          arguments: requireText(raw.input, `${param}.input`),
+          freeform: true,
+        });
+        return;
+      case 'local_shell_call':
+        addCall({ id: requireString(raw.call_id ?? raw.id, `${param}.call_id`), name: LOCAL_SHELL_TOOL, arguments: localShellArguments(raw.action, `${param}.action`) });
+        return;
+      case 'tool_search_call':
+        // a search the server ran has no result for the model to read: only a client's search is a call
+        if (typeof raw.call_id !== 'string' || raw.execution === 'server') return;
+        addCall({ id: raw.call_id, name: TOOL_SEARCH_TOOL, arguments: JSON.stringify(isObject(raw.arguments) ? raw.arguments : {}) });
+        return;
+      case 'function_call_output':
+      case 'custom_tool_call_output':
+        push({ role: 'tool', toolCallId: requireString(raw.call_id, `${param}.call_id`), content: readToolOutput(raw.output, `${param}.output`) });
+        return;
+      case 'local_shell_call_output':
+        push({ role: 'tool', toolCallId: requireString(raw.call_id ?? raw.id, `${param}.call_id`), content: readToolOutput(raw.output, `${param}.output`) });
+        return;
+      case 'tool_search_output': {
+        const before = ctx.tools.specs.length;
+        ctx.tools.addList(raw.tools, `${param}.tools`, false);
+        if (typeof raw.call_id === 'string' && raw.execution !== 'server') {
+          push({ role: 'tool', toolCallId: raw.call_id, content: toolSearchResultText(ctx.tools.specs.slice(before).map((t) => t.name)) });
+        }
+        return;
+      }
+      case 'additional_tools':
+        ctx.tools.addList(raw.tools, `${param}.tools`, false);
+        return;
+      case 'reasoning': {
+        // only what this gateway sealed is read: a summary or content the client sends back could say anything
+        const text = ctx.seal?.open(raw.encrypted_content);
+        if (text !== undefined && text !== '') reasoning = reasoning === undefined ? text : `${reasoning}\n\n${text}`;
+        return;
+      }
       case 'web_search_call':
         // a replayed web search: its sources are in the answer text that follows
         return;
       default:
-        unsupported(`${param}.type`, `${JSON.stringify(type)}. Supported item types are: 'message', 'function_call', 'function_call_output', 'reasoning', 'web_search_call'.`);
+        unsupported(`${param}.type`, `${JSON.stringify(type)}. Supported item types are: ${quoteList(INPUT_ITEM_TYPES)}.`);
     }
   });
   if (messages.length === 0) throw invalidRequest("Invalid 'input': no message in it.", 'input', 'empty_array');
   return messages;
 }
 
-/** The Responses API's web search tool types, current and preview. */
-const WEB_SEARCH_TOOLS: ReadonlySet<unknown> = new Set(['web_search', 'web_search_preview', 'web_search_2025_08_26', 'web_search_preview_2025_03_11']);
-
-/** The client tools, and the web search switch when one of the tools is a web search. */
-function readTools(value: unknown): { tools: ToolSpec[] | undefined; webSearch: WebSearchOptions | undefined } {
-  let webSearch: WebSearchOptions | undefined;
-  const tools = readToolList(value, (tool, k) => {
-    const param = `tools[${k}]`;
-    if (!isObject(tool)) wrongType(param, 'an object', tool);
-    if (WEB_SEARCH_TOOLS.has(tool.type)) {
-      webSearch = readWebSearchTool(tool, param);
-      return undefined;
-    }
-    if (tool.type !== 'function') unsupported(`${param}.type`, `${JSON.stringify(tool.type ?? null)}. Only 'function' and 'web_search' tools are supported.`);
-    return readToolSpec(tool, param, 'parameters');
+/**
+ * Earlier reasoning is shown to the model for the turn in progress only (since the last user message), as
+ * OpenAI's reasoning models keep it, unless the client asks for every turn's (`reasoning.context: "all_turns"`).
+ */
+export function keepReasoning(messages: Message[], allTurns: boolean): void {
+  if (allTurns) return;
+  let lastUser = -1;
+  messages.forEach((m, i) => {
+    if (m.role === 'user') lastUser = i;
   });
-  return { tools, webSearch };
-}
-
-/** `{type: "web_search", search_context_size?, user_location?}`; domain filters cannot be honoured upstream, so they are refused. */
-function readWebSearchTool(tool: Json, param: string): WebSearchOptions {
-  const out: WebSearchOptions = {};
-  const size = optionalString(tool.search_context_size, `${param}.search_context_size`);
-  if (size !== undefined) {
-    if (size !== 'low' && size !== 'medium' && size !== 'high') invalidValue(`${param}.search_context_size`, `'${size}'. Supported values are: 'low', 'medium', 'high'.`);
-    out.contextSize = size;
-  }
-  const location = readUserLocation(tool.user_location, `${param}.user_location`);
-  if (location !== undefined) out.userLocation = location;
-  if (isObject(tool.filters) && !isAbsent(tool.filters.allowed_domains)) {
-    unsupported(`${param}.filters.allowed_domains`, "OnDemand's Internet Search takes no domain list.");
-  }
-  return out;
+  for (let i = 0; i < lastUser; i++) delete messages[i]?.reasoning;
 }
 
 /** `text.format` (structured output); `text.verbosity` and other fields of `text` are ignored. */
@@ -187,31 +293,78 @@ function readTextFormat(value: unknown): ResponseFormat | undefined {
   return readResponseFormat(value.format, 'text.format', false);
 }
 
-function readToolChoice(value: unknown, tools: ToolSpec[] | undefined): ToolChoice | undefined {
-  if (isAbsent(value)) return undefined;
+const TOOL_CHOICE_TYPES = ['function', 'custom', 'web_search', 'web_search_preview'];
+
+/**
+ * `tool_choice`: a mode, or one tool: `{type: "function"|"custom", name, namespace?}`, or the web search
+ * (`{type: "web_search"}`: the search is required, so it runs whatever WEB_SEARCH_WHEN_OFFERED says).
+ */
+function readToolChoice(value: unknown, tools: ResponsesToolSet): { choice?: ToolChoice; forcesWebSearch?: boolean } {
+  if (isAbsent(value)) return {};
+  const specs = tools.specs;
   if (typeof value === 'string') {
     if (value !== 'auto' && value !== 'none' && value !== 'required') {
-      invalidValue('tool_choice', `'${value}'. Supported values are: 'auto', 'none', 'required' or a function.`);
+      invalidValue('tool_choice', `'${value}'. Supported values are: 'auto', 'none', 'required' or a tool.`);
     }
-    if (value === 'required' && tools === undefined) invalidValue('tool_choice', "'required' needs at least one entry in 'tools'.");
-    return value;
+    if (value === 'required' && specs.length === 0 && tools.webSearch === undefined) invalidValue('tool_choice', "'required' needs at least one entry in 'tools'.");
+    return { choice: value };
   }
   if (!isObject(value)) wrongType('tool_choice', 'a string or an object', value);
-  if (value.type !== 'function') unsupported('tool_choice.type', `${JSON.stringify(value.type ?? null)}. Only 'function' is supported.`);
-  const name = requireString(value.name, 'tool_choice.name');
-  if (!tools?.some((t) => t.name === name)) invalidValue('tool_choice.name', `'${name}' is not one of the functions in 'tools'.`);
-  return { name };
+  if (isWebSearchType(value.type)) {
+    if (tools.webSearch === undefined && !tools.webSearchOff) invalidValue('tool_choice', "a web search needs a web_search tool in 'tools'.");
+    return { forcesWebSearch: true };
+  }
+  if (value.type !== 'function' && value.type !== 'custom') {
+    unsupported('tool_choice.type', `${JSON.stringify(value.type ?? null)}. Supported values are: ${quoteList(TOOL_CHOICE_TYPES)}.`);
+  }
+  const name = modelToolName(requireString(value.name, 'tool_choice.name'), value.namespace);
+  if (!specs.some((t) => t.name === name)) invalidValue('tool_choice.name', `'${name}' is not one of the tools in 'tools'.`);
+  return { choice: { name } };
 }
 
-export function parseResponsesRequest(body: unknown, options: ParseOptions = {}): ParsedResponsesRequest {
+const INCLUDE_ENCRYPTED_REASONING = 'reasoning.encrypted_content';
+
+/** `include`: a list of strings; only `reasoning.encrypted_content` changes what comes back. */
+function readInclude(value: unknown): string[] {
+  if (isAbsent(value)) return [];
+  if (!Array.isArray(value)) wrongType('include', 'an array of strings', value);
+  return value.map((item: unknown, k) => {
+    if (typeof item !== 'string') wrongType(`include[${k}]`, 'a string', item);
+    return item;
+  });
+}
+
+const SUMMARY_VALUES = ['auto', 'concise', 'detailed'];
+
+/** `reasoning.summary` (or the older `generate_summary`): null when not asked for. */
+function readReasoningSummary(reasoning: Json): string | null {
+  const param = isAbsent(reasoning.summary) ? 'reasoning.generate_summary' : 'reasoning.summary';
+  const value = optionalString(reasoning.summary ?? reasoning.generate_summary, param);
+  if (value === undefined || value === 'none') return null;
+  if (!SUMMARY_VALUES.includes(value)) invalidValue(param, `'${value}'. Supported values are: ${quoteList([...SUMMARY_VALUES, 'none'])}.`);
+  return value;
+}
+
+/** Fields that tune OpenAI's own caching and tracing: accepted when well-formed, changing nothing here. */
+function checkPassiveFields(body: Json): void {
+  optionalString(body.prompt_cache_key, 'prompt_cache_key');
+  optionalString(body.safety_identifier, 'safety_identifier');
+  optionalString(body.user, 'user');
+  if (!isAbsent(body.client_metadata) && !isObject(body.client_metadata)) wrongType('client_metadata', 'an object', body.client_metadata);
+}
+
+export function parseResponsesRequest(body: unknown, options: ResponsesParseOptions = {}): ParsedResponsesRequest {
   if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
   const requestedModel = requireModel(body.model, options.defaultModel);
   for (const field of ['previous_response_id', 'conversation', 'prompt'] as const) {
     if (!isAbsent(body[field])) unsupported(field, 'this gateway stores no responses or prompts; send the whole conversation in `input`.');
   }
   if (body.background === true) unsupported('background', 'background responses are not supported.');
+  checkPassiveFields(body);
   const instructions = optionalString(body.instructions, 'instructions');
-  const messages = readInput(body.input);
+  const toolSet = new ResponsesToolSet();
+  toolSet.addList(body.tools, 'tools', true);
+  const messages = readInput(body.input, { tools: toolSet, seal: options.reasoningSeal });
   if (instructions !== undefined && instructions !== '') messages.unshift({ role: 'system', content: instructions });
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
 
@@ -223,6 +376,8 @@ export function parseResponsesRequest(body: unknown, options: ParseOptions = {})
   const maxOutputTokens = optionalPositiveInt(body.max_output_tokens, 'max_output_tokens');
   if (maxOutputTokens !== undefined) params.maxTokens = maxOutputTokens;
   let effortName: string | null = null;
+  let reasoningSummary: string | null = null;
+  let allTurns = false;
   if (!isAbsent(body.reasoning)) {
     if (!isObject(body.reasoning)) wrongType('reasoning', 'an object', body.reasoning);
     const mapped = readReasoningEffort(body.reasoning.effort, 'reasoning.effort');
@@ -230,18 +385,25 @@ export function parseResponsesRequest(body: unknown, options: ParseOptions = {})
       params.reasoningEffort = mapped;
       effortName = body.reasoning.effort as string;
     }
+    reasoningSummary = readReasoningSummary(body.reasoning);
+    allTurns = body.reasoning.context === 'all_turns';
   }
-  const { tools, webSearch } = readTools(body.tools);
-  const toolChoice = readToolChoice(body.tool_choice, tools);
+  keepReasoning(messages, allTurns);
+  const tools: ToolSpec[] | undefined = toolSet.specs.length > 0 ? toolSet.specs : undefined;
+  const { choice: toolChoice, forcesWebSearch } = readToolChoice(body.tool_choice, toolSet);
   const parallel = optionalBoolean(body.parallel_tool_calls, 'parallel_tool_calls') ?? true;
   const store = optionalBoolean(body.store, 'store') ?? true;
   const metadata = isAbsent(body.metadata) ? {} : isObject(body.metadata) ? body.metadata : wrongType('metadata', 'an object', body.metadata);
   const format = readTextFormat(body.text);
+  const include = readInclude(body.include);
 
   const request: GatewayRequest = { api: 'responses', requestedModel, messages, params, stream };
   if (tools !== undefined) request.tools = tools;
   if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  if (!parallel) request.parallelToolCalls = false;
   if (format !== undefined) request.responseFormat = format;
+  let webSearch: WebSearchOptions | undefined = toolSet.webSearch;
+  if (webSearch !== undefined && forcesWebSearch === true) webSearch = { ...webSearch, mode: 'required' };
   const plugins = pluginRequest(webSearch, readPluginIds(body.ondemand_plugins));
   if (plugins !== undefined) request.plugins = plugins;
   return {
@@ -258,6 +420,9 @@ export function parseResponsesRequest(body: unknown, options: ParseOptions = {})
       reasoningEffort: effortName,
       store,
       format: format ?? null,
+      toolKinds: toolSet.kinds,
+      reasoningSummary,
+      encryptedReasoning: include.includes(INCLUDE_ENCRYPTED_REASONING),
     },
   };
 }

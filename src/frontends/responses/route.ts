@@ -1,13 +1,13 @@
 /** POST /v1/responses: the OpenAI Responses front end wired to the engine. Errors keep the OpenAI shape. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ParseOptions } from '../validate.js';
 import type { Engine } from '../../core/engine.js';
 import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
-import { parseResponsesRequest } from './request.js';
+import { parseResponsesRequest, type ResponsesParseOptions } from './request.js';
 import { createResponsesEncoder, newResponseId, renderResponse, type ResponseInit } from './render.js';
 
-export function responsesRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
+/** `parse.reasoningSeal` reads the reasoning items clients send back and seals the ones they ask for. */
+export function responsesRoutes(engine: Engine, opts: RunnerOptions, parse: ResponsesParseOptions = {}) {
   return (app: FastifyInstance): void => {
     const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const parsed = parseResponsesRequest(request.body, parse);
@@ -16,6 +16,7 @@ export function responsesRoutes(engine: Engine, opts: RunnerOptions, parse: Pars
         createdAt: Math.floor(Date.now() / 1000),
         model: parsed.request.requestedModel,
         echo: parsed.echo,
+        seal: parsed.echo.encryptedReasoning ? parse.reasoningSeal : undefined,
       };
       const frontEnd: FrontEnd = {
         streamEncoder: () => createResponsesEncoder(init),
