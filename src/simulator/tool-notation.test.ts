@@ -11,6 +11,10 @@ describe('freeform tools', () => {
     expect(simToolAnswer(query)).toBe(`<tool_call name="functions.exec">\n${FREEFORM_SAMPLE}\n</tool_call>`);
   });
 
+  it('SIM_TOOL_MALFORMED: a tag that never closes', () => {
+    expect(simToolAnswer(`SIM_TOOL_MALFORMED\n\n${section('{"name":"functions.exec","freeform":true}')}`)).toBe(`<tool_call name="functions.exec"\n${FREEFORM_SAMPLE}`);
+  });
+
   it('SIM_TOOL_ALL mixes both notations', () => {
     const query = `SIM_TOOL_ALL\n\n${section('{"name":"apply_patch","freeform":true,"grammar":{"syntax":"lark","definition":"start: x"}}', '{"name":"now","parameters":{}}')}`;
     expect(simToolAnswer(query)).toBe(`<tool_call name="apply_patch">\n${FREEFORM_SAMPLE}\n</tool_call>\n<tool_call name="now">{}</tool_call>`);

@@ -224,6 +224,7 @@ describe('tool call filter: answers, whatever the chunking', () => {
       [calls(['apply_patch', PATCH, 'freeform']), end('tool_calls')],
       0,
     ],
+    ['repair: the turn closed after the calls', `${W}\n</assistant>\n`, 'stop', [calls(['get_weather', '{"city":"Paris"}']), end('tool_calls')], 0],
     // repairs of function calls
     [
       'repair: list form in a fence, arguments as a string',

@@ -170,7 +170,7 @@ class CallBlockReader {
     for (;;) {
       this.skipSpace();
       if (this.atEnd()) break;
-      if (this.fenceCloser() || this.fenceOpener()) continue;
+      if (this.fenceCloser() || this.fenceOpener() || this.turnCloser()) continue;
       if (!this.text.startsWith(OPEN, this.pos)) fail(calls.length === 0 ? 'no tool call found' : 'text follows the tool calls');
       calls.push(...this.call());
     }
@@ -197,6 +197,14 @@ class CallBlockReader {
   /** ``` alone on its line at the cursor */
   private fenceCloser(): boolean {
     const m = /^```[ \t]*(?:\r?\n|$)/.exec(this.text.slice(this.pos, this.pos + 16));
+    if (m === null) return false;
+    this.pos += m[0].length;
+    return true;
+  }
+
+  /** `</assistant>` alone on its line: a model continuing the transcript may close its turn after the calls */
+  private turnCloser(): boolean {
+    const m = /^<\/assistant>[ \t]*(?:\r?\n|$)/i.exec(this.text.slice(this.pos, this.pos + 24));
     if (m === null) return false;
     this.pos += m[0].length;
     return true;
