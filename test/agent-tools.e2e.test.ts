@@ -5,12 +5,12 @@
  * notation, freeform tools, reasoning sealed and read back, and web search only where the client allows it.
  */
 import { readFileSync } from 'node:fs';
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
+import type Anthropic from '@anthropic-ai/sdk';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { THINKING_TEXT } from '../src/simulator/index.js';
 import { FREEFORM_SAMPLE, TOOL_RESULT_PREFIX } from '../src/simulator/tools.js';
-import { CLIENT_KEY, startStack, type Stack } from './harness.js';
+import { CLIENT_KEY, sdkClients, startStack, type Stack } from './harness.js';
 
 type Json = Record<string, unknown>;
 const WEB_SEARCH = 'plugin-1713924030';
@@ -20,8 +20,7 @@ let openai: OpenAI;
 let anthropic: Anthropic;
 beforeAll(async () => {
   stack = await startStack();
-  openai = new OpenAI({ apiKey: CLIENT_KEY, baseURL: stack.baseURL, maxRetries: 0 });
-  anthropic = new Anthropic({ apiKey: CLIENT_KEY, baseURL: stack.url, maxRetries: 0 });
+  ({ openai, anthropic } = sdkClients(stack));
 });
 afterAll(async () => stack.close());
 beforeEach(() => stack.sim.reset());
@@ -184,7 +183,7 @@ describe('web search only where the client allows it', () => {
     ] as const) {
       const other = await startStack({ env: { WEB_SEARCH_WHEN_OFFERED: policy } });
       try {
-        const client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: other.baseURL, maxRetries: 0 });
+        const client = sdkClients(other).openai;
         await client.responses.create({ model: 'gpt-4o-mini', input: loop('{}'), tools: [searchTool, read] });
         expect((other.sim.stats().lastQuery as { pluginIds: string[] }).pluginIds).toEqual(inLoop);
         await client.responses.create({ model: 'gpt-4o-mini', input: 'Weather?', tools: [searchTool] });
@@ -271,7 +270,8 @@ describe.each([false, true])('long agent turns (stream: %s)', (stream) => {
     const params = { model: 'gpt-4o-mini', input: 'go', tools: [{ type: 'function' as const, name: 'exec_command', parameters: EXEC_SCHEMA, strict: false }] };
     const res = stream ? await openai.responses.stream(params).finalResponse() : await openai.responses.create(params);
     expect(res.output_text).toBe(text);
-    expect(res.output.filter((o) => o.type === 'function_call').map((o) => [o.name, o.arguments])).toEqual(calls);
+    const functionCalls = res.output.filter((o) => o.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall[];
+    expect(functionCalls.map((o) => [o.name, o.arguments])).toEqual(calls);
   });
 
   it.each(cases)('Anthropic Messages: $name', async ({ answer, text, calls }) => {

@@ -3,6 +3,8 @@
  * own pair (ports are ephemeral), a throwaway data dir, and captured JSON logs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -123,4 +125,12 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 8000)
     await new Promise((r) => setTimeout(r, 10));
   }
   return Date.now() - started;
+}
+
+/** The openai and Anthropic SDKs pointed at a stack, with the client key and no retries. */
+export function sdkClients(stack: Pick<Stack, 'url' | 'baseURL'>): { openai: OpenAI; anthropic: Anthropic } {
+  return {
+    openai: new OpenAI({ apiKey: CLIENT_KEY, baseURL: stack.baseURL, maxRetries: 0 }),
+    anthropic: new Anthropic({ apiKey: CLIENT_KEY, baseURL: stack.url, maxRetries: 0 }),
+  };
 }

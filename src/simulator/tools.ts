@@ -161,7 +161,9 @@ export function simToolAnswer(query: string, textAnswer?: string): string | unde
   const preamble = query.includes(TOOL_PREAMBLE_MARKER) ? TOOL_PREAMBLE : '';
   if (query.includes(TOOL_MALFORMED_MARKER)) {
     // a freeform tool takes any text, so only a tag that never closes is malformed for it
-    return first.freeform === true ? `${preamble}<tool_call name="${first.name}"\n${FREEFORM_SAMPLE}` : `${preamble}<tool_call name="${first.name}">{"broken": "unterminated</tool_call>`;
+    return first.freeform === true
+      ? `${preamble}<tool_call name="${first.name}"\n${FREEFORM_SAMPLE}`
+      : `${preamble}<tool_call name="${first.name}">{"broken": "unterminated</tool_call>`;
   }
   if (query.includes(TOOL_BAD_ARGS_MARKER)) return preamble + callLine(first.name, first.freeform === true ? { input: 42 } : wrongArguments(first.parameters));
   if (query.includes(TOOL_LIST_MARKER)) {

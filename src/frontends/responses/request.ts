@@ -82,8 +82,12 @@ export interface ResponsesParseOptions extends ParseOptions {
   reasoningSeal?: ReasoningSeal | undefined;
 }
 
-/** text of a content list; images and files are refused */
-function readContent(value: unknown, param: string): string {
+/**
+ * Text of a content list. In a message, images and files are refused; in a tool result (`toolOutput`) each
+ * becomes a line saying one was there: OnDemand takes no image in a tool result, and refusing would end an agent's
+ * conversation (Codex's `view_image` answers with one).
+ */
+function readContent(value: unknown, param: string, toolOutput = false): string {
   if (typeof value === 'string') return value;
   if (isAbsent(value)) missing(param);
   if (!Array.isArray(value)) wrongType(param, 'a string or an array of content parts', value);
@@ -105,40 +109,11 @@ function readContent(value: unknown, param: string): string {
       case 'input_image':
       case 'input_file':
       case 'input_audio':
-        throw invalidRequest('Images and files are not supported on /v1/responses yet', p, 'unsupported_content');
-      default:
-        invalidValue(`${p}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['input_text', 'output_text', 'refusal'])}.`);
-    }
-  });
-  return texts.join('\n');
-}
-
-/**
- * A tool result's `output`: a string, or content parts. OnDemand takes no image in a tool result, so an image or
- * a file part becomes a line saying one was there, rather than a refusal of the whole conversation.
- */
-function readToolOutput(value: unknown, param: string): string {
-  if (typeof value === 'string') return value;
-  if (isAbsent(value)) missing(param);
-  if (!Array.isArray(value)) wrongType(param, 'a string or an array of content parts', value);
-  const texts: string[] = [];
-  value.forEach((part: unknown, j) => {
-    const p = `${param}[${j}]`;
-    if (!isObject(part)) wrongType(p, 'an object', part);
-    switch (part.type) {
-      case 'input_text':
-      case 'output_text':
-      case 'text':
-        texts.push(requireText(part.text, `${p}.text`));
-        return;
-      case 'input_image':
-        texts.push('[an image, not shown: this gateway passes no images in tool results]');
-        return;
-      case 'input_file':
-        texts.push(`[a file${typeof part.filename === 'string' ? ` (${part.filename})` : ''}, not shown: this gateway passes no files in tool results]`);
+        if (!toolOutput) throw invalidRequest('Images and files are not supported on /v1/responses yet', p, 'unsupported_content');
+        texts.push(`[${part.type === 'input_image' ? 'an image' : 'a file'}, not shown: this gateway passes no media in tool results]`);
         return;
       default:
-        invalidValue(`${p}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['input_text', 'input_image', 'input_file'])}.`);
+        invalidValue(`${p}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['input_text', 'output_text', 'refusal', 'input_image'])}.`);
     }
   });
   return texts.join('\n');
@@ -240,10 +215,10 @@ function readInput(value: unknown, ctx: InputContext): Message[] {
         return;
       case 'function_call_output':
       case 'custom_tool_call_output':
-        push({ role: 'tool', toolCallId: requireString(raw.call_id, `${param}.call_id`), content: readToolOutput(raw.output, `${param}.output`) });
+        push({ role: 'tool', toolCallId: requireString(raw.call_id, `${param}.call_id`), content: readContent(raw.output, `${param}.output`, true) });
         return;
       case 'local_shell_call_output':
-        push({ role: 'tool', toolCallId: requireString(raw.call_id ?? raw.id, `${param}.call_id`), content: readToolOutput(raw.output, `${param}.output`) });
+        push({ role: 'tool', toolCallId: requireString(raw.call_id ?? raw.id, `${param}.call_id`), content: readContent(raw.output, `${param}.output`, true) });
         return;
       case 'tool_search_output': {
         const before = ctx.tools.specs.length;

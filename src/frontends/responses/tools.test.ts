@@ -188,29 +188,19 @@ describe('calls in the output, in the shape Codex reads', () => {
       { type: 'tool_calls', calls: callList },
       { type: 'end', finishReason: 'tool_calls' },
     ]);
+    // per call: the item added, its arguments or input (functions and custom tools), the item done
+    const item = (...between: string[]): string[] => ['response.output_item.added', ...between.map((e) => `response.${e}`), 'response.output_item.done'];
+    const fnCall = item('function_call_arguments.delta', 'function_call_arguments.done');
+    const customCall = item('custom_tool_call_input.delta', 'custom_tool_call_input.done');
     expect(out.map((f) => f.event)).toEqual([
       'response.created',
       'response.in_progress',
-      'response.output_item.added',
-      'response.function_call_arguments.delta',
-      'response.function_call_arguments.done',
-      'response.output_item.done',
-      'response.output_item.added',
-      'response.custom_tool_call_input.delta',
-      'response.custom_tool_call_input.done',
-      'response.output_item.done',
-      'response.output_item.added',
-      'response.custom_tool_call_input.delta',
-      'response.custom_tool_call_input.done',
-      'response.output_item.done',
-      'response.output_item.added',
-      'response.output_item.done',
-      'response.output_item.added',
-      'response.output_item.done',
-      'response.output_item.added',
-      'response.function_call_arguments.delta',
-      'response.function_call_arguments.done',
-      'response.output_item.done',
+      ...fnCall,
+      ...customCall,
+      ...customCall,
+      ...item(),
+      ...item(),
+      ...fnCall,
       'response.completed',
     ]);
     expect(out.filter((f) => f.event === 'response.output_item.done').map((f) => f.data.item)).toEqual(expected);
@@ -310,7 +300,7 @@ describe('calls in the output, in the shape Codex reads', () => {
         { type: 'function_call_output', call_id: 'v', output: [{ type: 'input_image', image_url: 'data:image/png;base64,AAAA' }] },
       ],
     });
-    expect(request.messages.at(-1)?.content).toBe('[an image, not shown: this gateway passes no images in tool results]');
+    expect(request.messages.at(-1)?.content).toBe('[an image, not shown: this gateway passes no media in tool results]');
   });
 });
 
