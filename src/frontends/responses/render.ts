@@ -34,6 +34,8 @@ export interface ResponseInit {
   createdAt: number;
   model: string;
   echo: ParsedResponsesRequest['echo'];
+  /** the stream encoder hands over the finished response object (completed or incomplete) here */
+  onFinal?: ((response: Json) => void) | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -70,7 +72,7 @@ function incompleteDetails(finish: FinishReason | null): Json | null {
 
 export function responseObject(init: ResponseInit, status: Status, output: Json[], usage: Usage | null, extra: { finish?: FinishReason; error?: Json } = {}): Json {
   const e = init.echo;
-  return {
+  const out: Json = {
     id: init.id,
     object: 'response',
     created_at: init.createdAt,
@@ -83,9 +85,9 @@ export function responseObject(init: ResponseInit, status: Status, output: Json[
     model: init.model,
     output,
     parallel_tool_calls: e.parallelToolCalls,
-    previous_response_id: null,
+    previous_response_id: e.previousResponseId,
     reasoning: { effort: e.reasoningEffort, summary: null },
-    store: false,
+    store: e.store,
     temperature: e.temperature,
     text: { format: textFormat(e.format) },
     tool_choice: e.toolChoice,
@@ -95,6 +97,8 @@ export function responseObject(init: ResponseInit, status: Status, output: Json[
     usage: toResponsesUsage(usage),
     metadata: e.metadata,
   };
+  if (e.conversationId !== null) out.conversation = { id: e.conversationId };
+  return out;
 }
 
 const statusOf = (finish: FinishReason): Status => (finish === 'length' || finish === 'content_filter' ? 'incomplete' : 'completed');
@@ -289,6 +293,7 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
           out += close(event.finishReason === 'length' ? 'incomplete' : 'completed');
           const status = statusOf(event.finishReason);
           const response = responseObject(init, status, output, usage, { finish: event.finishReason });
+          init.onFinal?.(response);
           return out + ev(status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
         }
       }

@@ -5,8 +5,9 @@
  * messages (`{role, content}` with `input_text` / `output_text` / `refusal` parts; `developer` reads as system),
  * `function_call` items (they join the assistant turn before them, as chat's `tool_calls` do), and
  * `function_call_output` items (tool results); `reasoning` items are skipped (OnDemand cannot take them back).
- * The gateway keeps no state, so `previous_response_id`, `conversation` and `background` are refused
- * (400 unsupported_value): send the whole conversation in `input`. `function` tools are emulated; a `web_search`
+ * `previous_response_id` and `conversation` are read here and resolved by the stored-state step
+ * (stored-state.ts), which puts the earlier turns before these messages; `prompt` and `background` are refused
+ * (400 unsupported_value). `function` tools are emulated; a `web_search`
  * (or `web_search_preview`) tool runs OnDemand's Internet Search, and `ondemand_plugins` (this gateway's
  * extension) names more OnDemand plugins (docs/plugins.md). No other built-in tool is supported.
  * `text.format` (json_object, json_schema) asks for structured output, emulated: docs/structured-output.md.
@@ -56,7 +57,13 @@ export interface ParsedResponsesRequest {
     store: boolean;
     /** text.format; null is plain text */
     format: ResponseFormat | null;
+    /** the stored response this one continues */
+    previousResponseId: string | null;
+    /** the stored conversation this turn belongs to */
+    conversationId: string | null;
   };
+  /** the request's `input` as sent: the stored-state step keeps it as the response's input items */
+  input: unknown;
 }
 
 /** text of a content list; images and files are refused */
@@ -97,7 +104,7 @@ const ROLES: ReadonlyMap<string, Message['role']> = new Map([
   ['developer', 'system'],
 ]);
 
-function readInput(value: unknown): Message[] {
+export function readInput(value: unknown): Message[] {
   if (isAbsent(value)) missing('input');
   if (typeof value === 'string') return [{ role: 'user', content: value }];
   if (!Array.isArray(value)) wrongType('input', 'a string or an array of input items', value);
@@ -206,8 +213,11 @@ function readToolChoice(value: unknown, tools: ToolSpec[] | undefined): ToolChoi
 export function parseResponsesRequest(body: unknown, options: ParseOptions = {}): ParsedResponsesRequest {
   if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
   const requestedModel = requireModel(body.model, options.defaultModel);
-  for (const field of ['previous_response_id', 'conversation', 'prompt'] as const) {
-    if (!isAbsent(body[field])) unsupported(field, 'this gateway stores no responses or prompts; send the whole conversation in `input`.');
+  if (!isAbsent(body.prompt)) unsupported('prompt', 'this gateway stores no prompts; send the prompt in `instructions` and `input`.');
+  const previousResponseId = optionalString(body.previous_response_id, 'previous_response_id') ?? null;
+  const conversationId = readConversationId(body.conversation);
+  if (previousResponseId !== null && conversationId !== null) {
+    throw invalidRequest("Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'.", null, 'mutually_exclusive_parameters');
   }
   if (body.background === true) unsupported('background', 'background responses are not supported.');
   const instructions = optionalString(body.instructions, 'instructions');
@@ -258,6 +268,17 @@ export function parseResponsesRequest(body: unknown, options: ParseOptions = {})
       reasoningEffort: effortName,
       store,
       format: format ?? null,
+      previousResponseId,
+      conversationId,
     },
+    input: body.input,
   };
+}
+
+/** `conversation`: its id, or `{id}`. */
+function readConversationId(value: unknown): string | null {
+  if (isAbsent(value)) return null;
+  if (typeof value === 'string') return requireString(value, 'conversation');
+  if (!isObject(value)) wrongType('conversation', 'a string or an object with an id', value);
+  return requireString(value.id, 'conversation.id');
 }

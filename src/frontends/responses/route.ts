@@ -2,26 +2,27 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ParseOptions } from '../validate.js';
 import type { Engine } from '../../core/engine.js';
-import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
+import type { RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
 import { parseResponsesRequest } from './request.js';
-import { createResponsesEncoder, newResponseId, renderResponse, type ResponseInit } from './render.js';
+import { newResponseId, type ResponseInit } from './render.js';
+import { ownerOf } from './stored-items.js';
+import type { StoredStateStep } from './stored-state.js';
 
-export function responsesRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
+export function responsesRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions, stored: StoredStateStep) {
   return (app: FastifyInstance): void => {
     const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const parsed = parseResponsesRequest(request.body, parse);
+      const id = newResponseId();
+      // the stored-state step puts the earlier turns first and keeps this one (stored-state.ts)
+      const turn = await stored.begin(parsed, id, ownerOf(request.gw.keyDigest), request.log);
       const init: ResponseInit = {
-        id: newResponseId(),
+        id,
         createdAt: Math.floor(Date.now() / 1000),
         model: parsed.request.requestedModel,
         echo: parsed.echo,
       };
-      const frontEnd: FrontEnd = {
-        streamEncoder: () => createResponsesEncoder(init),
-        render: (answer) => renderResponse(init, answer),
-      };
-      await runCompletion(engine, parsed.request, frontEnd, request, reply, opts);
+      await runCompletion(engine, turn.request, turn.frontEnd(init), request, reply, opts, turn.continuation);
     };
     app.post('/v1/responses', handler);
     app.post('/responses', handler);
