@@ -1,6 +1,6 @@
 /**
  * What operators see of stored responses and conversations: how many there are and how many bytes of JSON they
- * hold (gauges read from the store, at most every few seconds), how turns were kept, and how often a turn
+ * hold (gauges read from the store, at most once a second), how turns were kept, and how often a turn
  * continued an OnDemand session instead of replaying the conversation. Also `GET /admin/stored` for the dashboard.
  */
 import type { FastifyInstance } from 'fastify';
@@ -12,7 +12,8 @@ export interface StoredStateSource {
   stats(): StoredStateStats | Promise<StoredStateStats>;
 }
 
-const CACHE_MS = 5_000;
+/** the three gauges of one scrape read the store once */
+const CACHE_MS = 1_000;
 
 export class StoredStateMetrics {
   private readonly writes: Counter<'kind' | 'outcome'>;
@@ -63,11 +64,16 @@ export class StoredStateMetrics {
     this.continuations.inc({ outcome });
   }
 
-  /** The store's counts, read at most every few seconds (every replica's scrape asks Redis otherwise). */
+  /** The store's counts, as they are now. */
+  current(): Promise<StoredStateStats> {
+    return Promise.resolve().then(() => this.source.stats());
+  }
+
+  /** The store's counts, read at most once a second (the gauges of one scrape share one read). */
   stats(): Promise<StoredStateStats> {
     const now = Date.now();
     if (this.cached === undefined || now - this.cached.at > CACHE_MS) {
-      const stats = Promise.resolve().then(() => this.source.stats());
+      const stats = this.current();
       stats.catch(() => {
         this.cached = undefined;
       });
@@ -80,6 +86,6 @@ export class StoredStateMetrics {
 /** GET /admin/stored: the counts and the settings that shape them, for the dashboard. */
 export function storedStateAdminRoutes(metrics: StoredStateMetrics, settings: { enabled: boolean; retentionDays: number; maxBytes: number; continueSessions: boolean }) {
   return (app: FastifyInstance): void => {
-    app.get('/admin/stored', async () => ({ ...(await metrics.stats()), ...settings }));
+    app.get('/admin/stored', async () => ({ ...(await metrics.current()), ...settings }));
   };
 }
