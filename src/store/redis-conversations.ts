@@ -14,17 +14,29 @@
  * The st:* index is housekeeping: `stats()` drops the entries of expired records before it counts.
  * Redis unreachable: every call fails with a 503 (`stored_state_unavailable`); nothing is kept locally.
  */
-import { GatewayError } from '../core/errors.js';
-import type { RedisConnection } from './redis-connection.js';
+import type { GatewayError } from '../core/errors.js';
+import { redisUnavailable, type RedisConnection } from './redis-connection.js';
 import type { ConversationAppend, ConversationRecord, ConversationStateStore, StoredItem, StoredResponseRecord, StoredStateStats } from './types.js';
 
-/** The expiry refresh every script runs on the keys it touched (ARGV[TTL] ms, 0: none) and its index entry. */
+/**
+ * What the scripts share: the expiry refresh of the keys a script touched (ttl ms, 0: none) with their index entry,
+ * and adding items (ARGV[from] is their count, then id, json pairs) to a conversation; returns their bytes.
+ */
 const TOUCH = `
 local function touch(keys, ttl, index, score, member)
   if tonumber(ttl) > 0 then
     for _, k in ipairs(keys) do redis.call('PEXPIRE', k, ttl) end
   end
   redis.call('ZADD', index, score, member)
+end
+local function add_items(items, order, from)
+  local bytes = 0
+  for i = from + 1, from + 2 * tonumber(ARGV[from]), 2 do
+    redis.call('HSET', items, ARGV[i], ARGV[i + 1])
+    redis.call('RPUSH', order, ARGV[i])
+    bytes = bytes + string.len(ARGV[i + 1])
+  end
+  return bytes
 end
 `;
 
@@ -71,12 +83,7 @@ const CREATE_CONVERSATION = `${TOUCH}
 -- KEYS: cv, items, order, st:cv, st:bytes, st:total; ARGV: owner, created, metadata, ttl, score, member, n, (id, json)...
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'created', ARGV[2], 'metadata', ARGV[3], 'session', '', 'version', 0)
-local bytes = 0
-for i = 8, 7 + 2 * tonumber(ARGV[7]), 2 do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-  redis.call('RPUSH', KEYS[3], ARGV[i])
-  bytes = bytes + string.len(ARGV[i + 1])
-end
+local bytes = add_items(KEYS[2], KEYS[3], 7)
 touch({KEYS[1], KEYS[2], KEYS[3]}, ARGV[4], KEYS[4], ARGV[5], ARGV[6])
 redis.call('HSET', KEYS[5], ARGV[6], bytes)
 redis.call('INCRBY', KEYS[6], bytes)
@@ -99,12 +106,7 @@ const APPEND_ITEMS = `${TOUCH}
 -- KEYS: cv, items, order, st:cv, st:bytes, st:total; ARGV: owner, ttl, score, member, ifVersion, session, n, (id, json)...
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return -1 end
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-local bytes = 0
-for i = 8, 7 + 2 * tonumber(ARGV[7]), 2 do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-  redis.call('RPUSH', KEYS[3], ARGV[i])
-  bytes = bytes + string.len(ARGV[i + 1])
-end
+local bytes = add_items(KEYS[2], KEYS[3], 7)
 local session = ''
 if ARGV[6] ~= '' and tonumber(ARGV[5]) == version then session = ARGV[6] end
 redis.call('HSET', KEYS[1], 'session', session, 'version', version + 1)
@@ -315,12 +317,4 @@ export class RedisConversationStore implements ConversationStateStore {
   close(): void {}
 }
 
-function unavailable(cause?: unknown): GatewayError {
-  return new GatewayError('Stored responses and conversations are kept in Redis, which is not reachable right now; try again shortly.', {
-    status: 503,
-    type: 'api_error',
-    code: 'stored_state_unavailable',
-    retryAfterSec: 1,
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
+const unavailable = (cause?: unknown): GatewayError => redisUnavailable('Stored responses and conversations are', 'stored_state_unavailable', cause);

@@ -4,9 +4,9 @@
  * once and deleted by a prune every few minutes. `:memory:` keeps everything for the life of the process.
  */
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { resolveDataDir } from './data-dir.js';
-import { DATABASE_FILE } from './sqlite.js';
+import { DATABASE_FILE, openDatabase } from './sqlite.js';
 import type { ConversationAppend, ConversationRecord, ConversationStateStore, StoredItem, StoredResponseRecord, StoredStateStats } from './types.js';
 
 export interface StoredStateOptions {
@@ -58,12 +58,7 @@ export class SqliteConversationStore implements ConversationStateStore {
   ) {
     this.now = opts.now ?? Date.now;
     this.retentionMs = opts.retentionMs;
-    this.db = new Database(file);
-    if (file !== ':memory:') {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-    }
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openDatabase(file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS stored_responses (
         id         TEXT PRIMARY KEY,

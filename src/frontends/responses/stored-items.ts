@@ -105,6 +105,16 @@ export function parseSession(v: unknown): SessionRef | undefined {
   return isObject(v) && typeof v.key === 'string' && typeof v.id === 'string' ? { key: v.key, id: v.id } : undefined;
 }
 
+/** A conversation item as stored: its JSON object (none when it is not one). */
+export function parseStoredItem(item: { json: string }): Json[] {
+  try {
+    const v: unknown = JSON.parse(item.json);
+    return isObject(v) ? [v] : [];
+  } catch {
+    return [];
+  }
+}
+
 /** A turn's items in the order the model saw them: its input, then its output. */
 export function turnItems(turn: StoredTurn): Json[] {
   const output = Array.isArray(turn.response.output) ? turn.response.output.filter(isObject) : [];

@@ -26,6 +26,7 @@ import {
   newConversationId,
   ownerOf,
   pageOf,
+  parseStoredItem,
   parseTurn,
   readMetadata,
   readPageQuery,
@@ -138,7 +139,7 @@ export function storedStateRoutes(store: ConversationStateStore, options: { enab
           const page = readPageQuery(request.query);
           const items = await store.listItems(id, owner(request));
           if (items === undefined) throw conversationNotFound(id);
-          return pageOf(items.flatMap(parseItem), page);
+          return pageOf(items.flatMap(parseStoredItem), page);
         },
       ],
       [
@@ -165,7 +166,7 @@ export function storedStateRoutes(store: ConversationStateStore, options: { enab
           if (items === undefined) throw conversationNotFound(id);
           const item = items.find((i) => i.id === itemId);
           if (item === undefined) throw itemNotFound(itemId);
-          return parseItem(item)[0] ?? {};
+          return parseStoredItem(item)[0] ?? {};
         },
       ],
       [
@@ -222,15 +223,6 @@ function renamed(err: GatewayError, param: string): GatewayError {
 
 function toStored(items: readonly Json[]): StoredItem[] {
   return items.map((item) => ({ id: String(item.id), json: JSON.stringify(item) }));
-}
-
-function parseItem(item: StoredItem): Json[] {
-  try {
-    const v: unknown = JSON.parse(item.json);
-    return isObject(v) ? [v] : [];
-  } catch {
-    return [];
-  }
 }
 
 function storageOff(): GatewayError {

@@ -19,7 +19,18 @@ import type { ConversationRecord, ConversationStateStore, StoredItem } from '../
 import { isObject, type Json } from '../validate.js';
 import { createResponsesEncoder, renderResponse, type ResponseInit } from './render.js';
 import { readInput, type ParsedResponsesRequest } from './request.js';
-import { conversationNotFound, inputItems, parseSession, parseTurn, previousResponseNotFound, sessionName, turnItems, type SessionRef, type StoredTurn } from './stored-items.js';
+import {
+  conversationNotFound,
+  inputItems,
+  parseSession,
+  parseStoredItem,
+  parseTurn,
+  previousResponseNotFound,
+  sessionName,
+  turnItems,
+  type SessionRef,
+  type StoredTurn,
+} from './stored-items.js';
 
 export interface StoredStateSettings {
   /** RESPONSES_STORE: false keeps nothing, and previous_response_id and conversation are refused */
@@ -109,7 +120,7 @@ export class StoredStateStep {
       conversation = await this.store.getConversation(cid, owner);
       const items = conversation === undefined ? undefined : await this.store.listItems(cid, owner);
       if (conversation === undefined || items === undefined) throw conversationNotFound(cid);
-      history = items.flatMap((item) => parseItem(item));
+      history = items.flatMap((item) => parseStoredItem(item));
       taken = new Set(items.map((item) => item.id));
       session = parseSession(conversation.session);
       head = `${cid}@${conversation.version}`;
@@ -221,15 +232,6 @@ export function plainFrontEnd(init: ResponseInit): FrontEnd {
     streamEncoder: () => createResponsesEncoder(init),
     render: (answer) => renderResponse(init, answer),
   };
-}
-
-function parseItem(item: StoredItem): Json[] {
-  try {
-    const v: unknown = JSON.parse(item.json);
-    return isObject(v) ? [v] : [];
-  } catch {
-    return [];
-  }
 }
 
 /**
