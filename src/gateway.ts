@@ -14,6 +14,9 @@ import { anthropicRoutes } from './frontends/anthropic/route.js';
 import { completionsRoutes } from './frontends/completions/route.js';
 import { chatRoutes } from './frontends/openai-chat/route.js';
 import { responsesRoutes } from './frontends/responses/route.js';
+import { StoredStateStep } from './frontends/responses/stored-state.js';
+import { storedStateRoutes } from './frontends/responses/stored-routes.js';
+import { StoredStateMetrics, storedStateAdminRoutes } from './observability/stored-state.js';
 import { buildApp } from './http/app.js';
 import { KeyChecker } from './http/auth.js';
 import { IdleGc } from './runtime/idle-gc.js';
@@ -176,6 +179,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   // a request without a model gets DEFAULT_MODEL, as in the original proxy, unless STRICT_MODELS asks for the 400
   const parse = config.STRICT_MODELS ? {} : { defaultModel: config.DEFAULT_MODEL };
   const runner = { pingMs: config.KEEPALIVE_PING_MS, inflight, streamProbe: obs.streamProbe };
+  // stored responses, conversations and OnDemand session continuation (docs/stored-state.md)
+  const storedSettings = { enabled: config.RESPONSES_STORE, maxBytes: config.RESPONSES_MAX_BYTES, continueSessions: config.SESSION_CONTINUATION };
+  const storedMetrics = new StoredStateMetrics(obs.metrics.registry, shared.conversations);
+  const stored = new StoredStateStep(shared.conversations, storedSettings, storedMetrics);
   const app = buildApp({
     config,
     pool,
@@ -191,7 +198,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       modelRoutes(router),
       chatRoutes(engine, runner, parse),
       completionsRoutes(engine, runner, parse),
-      responsesRoutes(engine, runner, { ...parse, reasoningSeal }),
+      responsesRoutes(engine, runner, { ...parse, reasoningSeal }, stored),
+      storedStateRoutes(shared.conversations, storedSettings),
+      storedStateAdminRoutes(storedMetrics, { ...storedSettings, retentionDays: config.RESPONSES_RETENTION_DAYS }),
       anthropicRoutes(engine, runner, parse),
       (scope) => scope.register(keyAdminRoutes, { prefix: '/admin', pool }),
       (scope) => scope.register(clientKeyAdminRoutes, { prefix: '/admin', access: shared.access }),

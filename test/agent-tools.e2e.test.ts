@@ -124,6 +124,24 @@ describe("Codex CLI's own requests", () => {
     expect(lastQuery().query).not.toContain('FORGED');
   });
 
+  it('a stored turn continued with previous_response_id: its sealed reasoning and its calls come back from the store', async () => {
+    const tools: OpenAI.Responses.Tool[] = [
+      { type: 'namespace', name: 'ns', description: 'd', tools: [{ type: 'function', name: 'ls', parameters: { type: 'object', properties: {} } }] } as never,
+    ];
+    const first = await openai.responses.create({ model: 'gpt-4o-mini', input: 'go', tools, reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'] });
+    const call = first.output.at(-1) as unknown as Json;
+    expect(call).toMatchObject({ type: 'function_call', name: 'ls', namespace: 'ns' });
+    await openai.responses.create({
+      model: 'gpt-4o-mini',
+      previous_response_id: first.id,
+      tools,
+      input: [{ type: 'function_call_output', call_id: call.call_id as string, output: 'a.ts' }],
+    });
+    expect(lastQuery().query).toContain(
+      `<assistant_reasoning>\n${THINKING_TEXT}\n</assistant_reasoning>\n\n<assistant>\n<tool_call id="${call.call_id as string}" name="ns.ls">{}</tool_call>`,
+    );
+  });
+
   it('an unknown tool type is still a clear 400', async () => {
     const body = fixture('gpt-4o-first');
     (body.tools as Json[]).push({ type: 'image_generation' });

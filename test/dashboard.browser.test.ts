@@ -162,6 +162,19 @@ describeWithChromium('dashboard in chromium', () => {
     expect(await page.locator('#errors').textContent()).toContain('invalid_json');
   });
 
+  it('shows the stored responses and conversations', async () => {
+    const res = await request(`${stack.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', input: 'keep me' }),
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    await page.locator('#usage-days').selectOption('1'); // any action refreshes the page's data
+    await expect.poll(() => page.locator('#stored').textContent()).toMatch(/^Stored responses: [1-9]\d*; conversations: 0; [\d.,]+ (B|KB) of JSON\. Kept 30 days/);
+    expect(await page.locator('#stored').textContent()).toContain('replays the conversation into a fresh OnDemand session');
+  });
+
   it('fits a phone screen without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await expect.poll(() => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
@@ -237,6 +250,7 @@ describeWithChromium('dashboard in Simplified Chinese', () => {
     await expect.poll(() => zh.locator('#usage-models').textContent()).toContain('gpt-4o');
     expect(await zh.locator('#usage-totals').textContent()).toMatch(/^自 \d{4}年\d{1,2}月\d{1,2}日（UTC）起：请求 [\d,]+ 次/);
     expect(await zh.locator('#errors').textContent()).toContain('invalid_json');
+    expect(await zh.locator('#stored').textContent()).toMatch(/^已保存响应 [1-9]\d* 个、对话 0 个/);
 
     await zhRow(UPSTREAM_KEYS[1] as string)
       .locator('button[data-action=test]')

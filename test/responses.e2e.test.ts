@@ -150,7 +150,7 @@ describe('responses.stream', () => {
 
 describe('errors before the answer, OpenAI-shaped', () => {
   it.each([
-    ['previous_response_id', { input: 'x', previous_response_id: 'resp_1' }, 'previous_response_id', 'unsupported_value'],
+    ['an unknown previous_response_id', { input: 'x', previous_response_id: 'resp_1' }, 'previous_response_id', 'previous_response_not_found'],
     ['no input', {}, 'input', 'missing_required_parameter'],
     ['a hosted tool other than web search', { input: 'x', tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }] }, 'tools[0].type', 'unsupported_value'],
     ['an image part', { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://x/y.png' }] }] }, 'input[0].content[0]', 'unsupported_content'],

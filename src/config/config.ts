@@ -135,6 +135,11 @@ export const envSchema = z.object({
   UPSTREAM_CONNECTIONS: int(0, 1_000_000).default(0),
   // max_tokens is enforced by the gateway; OnDemand does not document modelConfigs.maxTokens, so it is sent only on request
   UPSTREAM_MAX_TOKENS: bool.default(false),
+  // stored responses and conversations (src/frontends/responses/stored-state.ts), and OnDemand session continuation
+  RESPONSES_STORE: bool.default(true),
+  RESPONSES_RETENTION_DAYS: int(0, 3650).default(30),
+  RESPONSES_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(4 * 1024 * 1024),
+  SESSION_CONTINUATION: bool.default(false),
   // observability (src/observability, src/dashboard)
   METRICS_PUBLIC: bool.default(false),
   DASHBOARD: bool.default(true),

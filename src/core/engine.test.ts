@@ -75,10 +75,15 @@ class FakeUpstream implements UpstreamCalls {
 class FakeLeaser implements Leaser {
   readonly released: { fingerprint: string; outcome: CallOutcome }[] = [];
   readonly acquired: { fingerprint: string; excluded: string[] }[] = [];
+  readonly preferred: (string | undefined)[] = [];
+  /** keys that cannot serve now (a preference for them is not honoured) */
+  readonly out = new Set<string>();
   constructor(private readonly keys: string[]) {}
 
   async acquire(options: AcquireOptions = {}): Promise<KeyLease> {
-    const key = this.keys.find((k) => !options.exclude?.has(fp(k)));
+    this.preferred.push(options.prefer);
+    const usable = (k: string) => !options.exclude?.has(fp(k)) && !this.out.has(k);
+    const key = this.keys.find((k) => fp(k) === options.prefer && usable(k)) ?? this.keys.find(usable);
     if (key === undefined) throw new GatewayError('no upstream key is available', { status: 503, type: 'api_error', code: 'no_upstream_keys_available' });
     this.acquired.push({ fingerprint: fp(key), excluded: [...(options.exclude ?? [])] });
     let settled = false;
@@ -480,5 +485,78 @@ describe('Engine: same-key retries (no other key can take the request)', () => {
     setTimeout(() => abort.abort(), 1);
     await expect(pending).rejects.toMatchObject({ code: 'client_closed_request' });
     expect(upstream.queries).toHaveLength(1);
+  });
+});
+
+describe('Engine: continuing an upstream session', () => {
+  const history = (): GatewayRequest => {
+    const messages: GatewayRequest['messages'] = [
+      { role: 'user', content: 'The code word is kiwi.' },
+      { role: 'assistant', content: 'ok' },
+      { role: 'user', content: 'What is the code word?' },
+    ];
+    return request({ messages });
+  };
+  const continuation = (req: GatewayRequest, key = 'b') => ({ keyFingerprint: fp(key), sessionId: 'S', seen: new Set(req.messages.slice(0, 2)) });
+
+  it("sends only the unseen messages into the session, on the session's key", async () => {
+    const { engine, upstream, leaser, sessions } = setup([]);
+    const req = history();
+    const handle = await engine.startCompletion(req, new AbortController().signal, { continuation: continuation(req) });
+    await drain(handle);
+    expect(leaser.preferred).toEqual(['k:b']);
+    expect(upstream.queries.map((q) => [q.key, q.sessionId, q.body.query])).toEqual([['b', 'S', 'What is the code word?']]);
+    expect(handle).toMatchObject({ keyFingerprint: 'k:b', sessionId: 'S', continuedSession: true });
+    expect([upstream.created, sessions?.taken]).toEqual([[], 0]);
+  });
+
+  it("replays everything into a fresh session when the session's key cannot serve", async () => {
+    const { engine, upstream, leaser } = setup([]);
+    leaser.out.add('b');
+    const req = history();
+    const handle = await engine.startCompletion(req, new AbortController().signal, { continuation: continuation(req) });
+    await drain(handle);
+    expect(upstream.queries[0]).toMatchObject({ key: 'a', sessionId: 'pooled-1' });
+    expect(upstream.queries[0]?.body.query).toContain('<user>\nThe code word is kiwi.\n</user>');
+    expect(handle).toMatchObject({ sessionId: 'pooled-1', continuedSession: false });
+  });
+
+  it.each([
+    ['the session is gone (404)', http(404)],
+    ['the upstream refuses the turn (400)', http(400, { errorCode: 'invalid_request' })],
+    ['a 5xx', http(502)],
+  ])('replays everything when the continued attempt fails: %s', async (_name, failure) => {
+    const { engine, upstream, sessions } = setup([{ refuse: failure }]);
+    const req = history();
+    const handle = await engine.startCompletion(req, new AbortController().signal, { continuation: continuation(req) });
+    await drain(handle);
+    expect(upstream.queries).toHaveLength(2);
+    expect(upstream.queries[0]).toMatchObject({ key: 'b', sessionId: 'S' });
+    expect(upstream.queries[1]?.sessionId).not.toBe('S');
+    expect(upstream.queries[1]?.body.query).toContain('<user>\nThe code word is kiwi.\n</user>');
+    expect(handle.continuedSession).toBe(false);
+    // the pooled sessions of the key are not thrown away for a continued session that is gone
+    expect(sessions?.discarded).toEqual([]);
+  });
+
+  it('replays once: a replay that fails the same way fails the request', async () => {
+    const bad = () => http(400, { errorCode: 'invalid_request' });
+    const { engine, upstream } = setup([{ refuse: bad() }, { refuse: bad() }]);
+    const req = history();
+    const err = await rejection(engine.startCompletion(req, new AbortController().signal, { continuation: continuation(req) }));
+    expect(err).toMatchObject({ status: 400 });
+    expect(upstream.queries).toHaveLength(2);
+  });
+
+  it('does not continue when nothing of the request was seen, or everything was', async () => {
+    for (const seen of [new Set<GatewayRequest['messages'][number]>(), null]) {
+      const { engine, upstream } = setup([]);
+      const req = history();
+      const handle = await engine.startCompletion(req, new AbortController().signal, {
+        continuation: { keyFingerprint: fp('a'), sessionId: 'S', seen: seen ?? new Set(req.messages) },
+      });
+      await drain(handle);
+      expect(upstream.queries[0]?.sessionId).toBe('pooled-1');
+    }
   });
 });

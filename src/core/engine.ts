@@ -17,11 +17,11 @@ import type { EventFilter, WarnLog } from './events.js';
 import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
 import { modelNotFound, type ModelPlanner, type PlannedModel } from './model-plan.js';
 import { DEFAULT_PLUGIN_SETTINGS, resolvePluginIds, withWebSearchPolicy, type PluginSettings } from './plugins.js';
-import type { KeyLease, Leaser, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
+import type { KeyLease, Leaser, SessionContinuation, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import { countTokens, estimateUsage } from './tokens.js';
 import type { GatewayEvent, GatewayRequest, Usage } from './types.js';
 
-export type { SessionPrepare, SessionSource } from './ports.js';
+export type { SessionContinuation, SessionPrepare, SessionSource } from './ports.js';
 
 export interface EngineSettings {
   /** attempts per model of the plan (MAX_ATTEMPTS) */
@@ -75,6 +75,8 @@ export interface CompletionOptions {
   trace?: AttemptTrace | undefined;
   /** where the answer stages report an answer that is not what the request asked for */
   log?: WarnLog | undefined;
+  /** an upstream session that has seen the earlier turns: the first attempt continues it when it can */
+  continuation?: SessionContinuation | undefined;
 }
 
 export interface CompletionHandle {
@@ -82,6 +84,10 @@ export interface CompletionHandle {
   /** the model that answered (an alias or endpointId): differs from the requested one after auto routing or a fallback */
   model: string;
   keyFingerprint: string;
+  /** the upstream session that answered (it belongs to the key's account) */
+  sessionId: string;
+  /** the answer continued the request's SessionContinuation instead of replaying the conversation */
+  continuedSession: boolean;
   attempts: number;
   /** milliseconds from start to the first answer event */
   ttftMs: number;
@@ -109,6 +115,8 @@ interface Walk {
   freshSession: boolean;
   /** retries made on the same key (the backoff doubles with each) */
   sameKeyRetries: number;
+  /** the session continuation still to try (the first attempt only) */
+  continuation: SessionContinuation | undefined;
 }
 
 export class Engine {
@@ -151,6 +159,7 @@ export class Engine {
       lastKey: undefined,
       freshSession: false,
       sameKeyRetries: 0,
+      continuation: opts.continuation,
     };
     const situation = (keysLeft: number | undefined): FailureSituation => ({
       keysLeft,
@@ -169,7 +178,7 @@ export class Engine {
       if (planned === undefined) throw noAttemptError();
       let lease: KeyLease;
       try {
-        lease = await this.deps.leaser.acquire({ exclude: walk.tried, signal });
+        lease = await this.deps.leaser.acquire({ exclude: walk.tried, signal, prefer: walk.continuation?.keyFingerprint });
       } catch (err) {
         if (signal.aborted) throw clientGone();
         // no key left to try: the last upstream failure explains more than "pool empty" when there is one
@@ -187,14 +196,21 @@ export class Engine {
         opts.trace.lastKey = lease.fingerprint;
         opts.trace.endpoint = planned.endpointId;
       }
+      const continuing = takeContinuation(walk, lease.fingerprint, planned.request);
       try {
-        return await this.attempt(req, planned, lease, walk, prepare, signal, started, opts.log);
+        return await this.attempt(req, planned, lease, walk, prepare, signal, started, opts.log, continuing);
       } catch (err) {
         const committed = err instanceof CommittedFailure;
         const failure = toFailure(committed ? err.cause : err, 'query', signal.aborted ? signal : undefined);
         lease.release({ ok: false, failure });
         const verdict = decide(failure, committed ? { ...situation(undefined), answerStarted: true } : situation(undefined));
-        if (verdict.freshSession) {
+        if (continuing !== undefined && !committed && !signal.aborted && verdict.next.do === 'fail' && this.now() < deadline) {
+          // the continued session failed (gone, or refusing the turn): replay the whole conversation once instead
+          walk.tried.delete(lease.fingerprint);
+          walk.lastFailure = failure;
+          continue;
+        }
+        if (verdict.freshSession && continuing === undefined) {
           walk.freshSession = true;
           this.deps.sessions?.discard?.(lease.key);
         }
@@ -248,13 +264,17 @@ export class Engine {
     signal: AbortSignal,
     started: number,
     log: WarnLog | undefined,
+    continuing: Continuing | undefined,
   ): Promise<CompletionHandle> {
     const callStart = this.now();
     let reader: UpstreamReader | undefined;
     try {
       const sessions = this.deps.sessions;
-      const sessionId = sessions && !walk.freshSession ? await sessions.take(lease.key, lease.fingerprint, signal) : await this.deps.upstream.createSession(lease.key, signal);
-      const request = prepare ? await prepare(lease.key, sessionId, planned.request, signal) : planned.request;
+      const sessionId =
+        continuing?.sessionId ??
+        (sessions && !walk.freshSession ? await sessions.take(lease.key, lease.fingerprint, signal) : await this.deps.upstream.createSession(lease.key, signal));
+      const toSend = continuing?.request ?? planned.request;
+      const request = prepare ? await prepare(lease.key, sessionId, toSend, signal) : toSend;
       const body = upstreamQuery(request, planned.endpointId, this.stages, { sendMaxTokens: this.deps.settings.upstreamMaxTokens });
       reader = await this.deps.upstream.openQuery(lease.key, sessionId, body, signal);
       const open = reader;
@@ -278,6 +298,8 @@ export class Engine {
         endpointId: planned.endpointId,
         model: planned.model,
         keyFingerprint: lease.fingerprint,
+        sessionId,
+        continuedSession: continuing !== undefined,
         attempts: walk.attempts,
         ttftMs: this.now() - started,
         result,
@@ -294,6 +316,25 @@ export class Engine {
       throw err;
     }
   }
+}
+
+/** The continued session and the request its query carries: the messages the session has not seen. */
+interface Continuing {
+  sessionId: string;
+  request: GatewayRequest;
+}
+
+/**
+ * The walk's continuation, for this attempt only: it applies to the first attempt, when the leaser gave the key
+ * whose account holds the session, and when something is left to send. Every later attempt replays.
+ */
+function takeContinuation(walk: Walk, fingerprint: string, request: GatewayRequest): Continuing | undefined {
+  const c = walk.continuation;
+  walk.continuation = undefined;
+  if (c === undefined || c.keyFingerprint !== fingerprint) return undefined;
+  const unseen = request.messages.filter((m) => !c.seen.has(m));
+  if (unseen.length === 0 || unseen.length === request.messages.length) return undefined;
+  return { sessionId: c.sessionId, request: { ...request, messages: unseen } };
 }
 
 /** The request with the plugin ids it sends checked and filled in (throws the client's 400). */

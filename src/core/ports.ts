@@ -5,7 +5,7 @@
 import type { UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { OnDemandQueryBody } from '../ondemand/query.js';
-import type { GatewayRequest } from './types.js';
+import type { GatewayRequest, Message } from './types.js';
 
 /** An answer being read: batches of events (one per network read, [] once the body ended). */
 export interface UpstreamReader {
@@ -44,6 +44,21 @@ export interface AcquireOptions {
   /** fingerprints already tried for this request */
   exclude?: ReadonlySet<string>;
   signal?: AbortSignal;
+  /** this key (fingerprint) when it can serve now (a continued session lives in its account); else the usual choice */
+  prefer?: string | undefined;
+}
+
+/**
+ * A request whose earlier turns an upstream session has seen already: its first attempt, when it gets that
+ * session's key, sends only the other messages into that session; any other attempt replays them all into a
+ * fresh session.
+ */
+export interface SessionContinuation {
+  /** fingerprint of the key whose account holds the session */
+  keyFingerprint: string;
+  sessionId: string;
+  /** the request's messages (by identity) the session has seen: its query leaves them out */
+  seen: ReadonlySet<Message>;
 }
 
 export interface Leaser {

@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectAnswer, type CollectedAnswer } from '../core/answer.js';
-import type { AttemptTrace, CompletionHandle, Engine } from '../core/engine.js';
+import type { AttemptTrace, CompletionHandle, CompletionOptions, Engine } from '../core/engine.js';
 import { GatewayError } from '../core/errors.js';
 import type { GatewayEvent, GatewayRequest } from '../core/types.js';
 import type { InFlight, InFlightEntry } from './inflight.js';
@@ -16,7 +16,8 @@ import { SseWriter } from './stream-writer.js';
 export interface StreamEncoder {
   /** bytes to send before the first event (e.g. Anthropic's message_start), may be '' */
   start?(): string;
-  encode(event: GatewayEvent): string;
+  /** a promise only where the front end must finish something first (the stored-state step saves before the end) */
+  encode(event: GatewayEvent): string | Promise<string>;
   /** an error after the stream started */
   error(err: GatewayError): string;
   /** the stream's last bytes (e.g. `data: [DONE]`) */
@@ -27,6 +28,7 @@ export type { CollectedAnswer } from '../core/answer.js';
 
 export interface FrontEnd {
   streamEncoder(handle: CompletionHandle): StreamEncoder;
+  /** the body; a promise only where the front end must finish something first */
   render(answer: CollectedAnswer, handle: CompletionHandle): unknown;
 }
 
@@ -45,6 +47,8 @@ export async function runCompletion(
   request: FastifyRequest,
   reply: FastifyReply,
   opts: RunnerOptions,
+  /** continue an upstream session (src/core/engine.ts, SessionContinuation) */
+  continuation?: CompletionOptions['continuation'],
 ): Promise<void> {
   const abort = new AbortController();
   const entry = opts.inflight?.enter(abort);
@@ -58,7 +62,7 @@ export async function runCompletion(
   const trace: AttemptTrace = { attempts: 0 };
   const allowedPlugins = request.gw.allowedPlugins;
   try {
-    handle = await engine.startCompletion(allowedPlugins === undefined ? gwRequest : { ...gwRequest, allowedPlugins }, abort.signal, { trace, log: request.log });
+    handle = await engine.startCompletion(allowedPlugins === undefined ? gwRequest : { ...gwRequest, allowedPlugins }, abort.signal, { trace, log: request.log, continuation });
   } catch (err) {
     reply.raw.off('close', onClose);
     if (trace.attempts > 0) {
@@ -87,8 +91,9 @@ export async function runCompletion(
       await streamAnswer(handle, frontEnd.streamEncoder(handle), reply, headers, opts, request, entry);
     } else {
       const answer = await collectAnswer(handle.events);
+      const body = await frontEnd.render(answer, handle);
       void reply.headers(headers);
-      await reply.code(200).type('application/json; charset=utf-8').send(frontEnd.render(answer, handle));
+      await reply.code(200).type('application/json; charset=utf-8').send(body);
     }
   } catch (err) {
     throw entry?.reason ?? err;
@@ -120,7 +125,10 @@ async function streamAnswer(
       if (!writer.open) break;
       probe?.write(batch);
       let text = '';
-      for (const event of batch) text += encoder.encode(event);
+      for (const event of batch) {
+        const piece = encoder.encode(event);
+        text += typeof piece === 'string' ? piece : await piece;
+      }
       const full = writer.write(text); // a promise only under backpressure
       if (full !== undefined) await full;
     }

@@ -54,6 +54,20 @@ describe('selection', () => {
     expect(err.message).toContain('3 already tried for this request');
   });
 
+  it('honours a preferred key while it can serve (a continued session lives in its account), and only then', async () => {
+    const pool = makePool();
+    const busy = await pool.acquire({ prefer: fp(KEYS[1]!) });
+    expect(busy.fingerprint).toBe(fp(KEYS[1]!));
+    // preferred even when busier than the others
+    expect((await pool.acquire({ prefer: fp(KEYS[1]!) })).fingerprint).toBe(fp(KEYS[1]!));
+    // not when excluded, unknown, or cooling
+    expect((await pool.acquire({ prefer: fp(KEYS[1]!), exclude: new Set([fp(KEYS[1]!)]) })).fingerprint).not.toBe(fp(KEYS[1]!));
+    expect((await pool.acquire({ prefer: 'k:unknown' })).fingerprint).toMatch(/^k:/);
+    const cooled = await pool.acquire({ prefer: fp(KEYS[2]!) });
+    cooled.release(failed(429));
+    expect((await pool.acquire({ prefer: fp(KEYS[2]!) })).fingerprint).not.toBe(fp(KEYS[2]!));
+  });
+
   it('honours weights', async () => {
     const pool = makePool([]);
     pool.add('sk-heavy', { weight: 3, source: 'env' });

@@ -104,14 +104,14 @@ export class KeyPool implements KeyLeaser {
   // ── the request path ────────────────────────────────────────────────────────────────────────────────────
 
   async acquire(options: AcquireOptions = {}): Promise<KeyLease> {
-    const { exclude, signal } = options;
+    const { exclude, signal, prefer } = options;
     const waitUntil = this.clock.now() + this.settings.allKeysOutWaitMs;
     for (;;) {
       signal?.throwIfAborted();
       const now = this.clock.now();
       const admission = this.circuit.admit(now);
       if (!admission.allow) throw circuitOpenError(admission);
-      const entry = this.selector.pick(this.entries, now, exclude) ?? lastResort(this.entries, exclude);
+      const entry = preferred(this.byFp, prefer, now, exclude) ?? this.selector.pick(this.entries, now, exclude) ?? lastResort(this.entries, exclude);
       if (entry !== undefined) {
         this.apply(entry, { type: 'tick' }, now);
         if (admission.trial) this.touchCircuit(() => this.circuit.beginTrial(now));
@@ -476,6 +476,13 @@ export class KeyPool implements KeyLeaser {
  * there to steer traffic to the other keys, and with none (a one-key pool, or all of them tried) failing the
  * request helps nobody. The one due back first; its state is judged by the call's outcome as usual.
  */
+/** The key asked for by fingerprint, when it can serve now (its account holds a session being continued). */
+function preferred(byFp: ReadonlyMap<string, KeyEntry>, fp: string | undefined, now: number, exclude: ReadonlySet<string> | undefined): KeyEntry | undefined {
+  if (fp === undefined || exclude?.has(fp) === true) return undefined;
+  const e = byFp.get(fp);
+  return e !== undefined && !e.removed && e.usableFrom <= now ? e : undefined;
+}
+
 function lastResort(entries: readonly KeyEntry[], exclude: ReadonlySet<string> | undefined): KeyEntry | undefined {
   let best: KeyEntry | undefined;
   for (const e of entries) {

@@ -55,6 +55,24 @@ export function lastLine(query: string): string {
   return truncate((lines[lines.length - 1] ?? '').trim(), 200);
 }
 
+/** A question for the code word, which the answer finds in what the session was told (its memory or the query). */
+const CODE_WORD_QUESTION = /\bwhat (?:is|was) the code word\b/gi;
+const CODE_WORD = /\bcode word is\s+["'*]*([\p{L}\p{N}_-]+)/giu;
+
+/**
+ * Session memory, as OnDemand sessions keep it: a question for the code word is answered with the last code word
+ * given earlier, in this query (a replayed transcript) or in an earlier turn of the session, else "I do not know".
+ */
+export function recallCodeWord(ctx: Pick<AnswerContext, 'query' | 'history'>): string | undefined {
+  // the last question asks: a replayed transcript may hold earlier ones
+  const question = [...ctx.query.matchAll(CODE_WORD_QUESTION)].at(-1);
+  if (question === undefined) return undefined;
+  const lastIn = (text: string): string | undefined => [...text.matchAll(CODE_WORD)].at(-1)?.[1];
+  let word = lastIn(ctx.query.slice(0, question.index));
+  for (let i = ctx.history.length - 1; word === undefined && i >= 0; i--) word = lastIn(ctx.history[i] ?? '');
+  return word === undefined ? 'I do not know the code word.' : `The code word is ${word}.`;
+}
+
 /** The default answer text only (no thinking, no tokens). */
 export function defaultAnswerText(ctx: AnswerContext): string {
   if (ctx.query.includes(UNICODE_MARKER)) return UNICODE_ANSWER;
@@ -63,6 +81,8 @@ export function defaultAnswerText(ctx: AnswerContext): string {
   const toolAnswer = simToolAnswer(ctx.query, jsonAnswer); // the query offers tools (src/simulator/tools.ts)
   if (toolAnswer !== undefined) return toolAnswer;
   if (jsonAnswer !== undefined) return jsonAnswer;
+  const recalled = recallCodeWord(ctx); // session memory
+  if (recalled !== undefined) return recalled;
   if (usesInternetSearch(ctx.pluginIds)) return pluginAnswer(ctx.query); // a plugin run (src/simulator/plugins.ts)
   let text = `Hello from the OnDemand simulator (${ctx.endpointId}). You said: ${lastLine(ctx.query)}`;
   if (ctx.media && ctx.media.length > 0) text += `\nAttached: ${ctx.media.join(', ')}`;

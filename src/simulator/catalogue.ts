@@ -10,6 +10,10 @@ export interface CatalogueEndpoint {
   status: 'active' | 'inactive';
   streaming_supported: boolean;
   reasoning_efforts: string[];
+  /** the fields below are listed live (a published contract run) but not read by the gateway */
+  context_length: number;
+  is_premium: boolean;
+  fallback_endpoint_id: string | null;
 }
 
 const EFFORTS = ['low', 'medium', 'max'];
@@ -22,6 +26,9 @@ function ep(id: string, name: string, modelId: string, reasoning = false, status
     status,
     streaming_supported: true,
     reasoning_efforts: reasoning ? [...EFFORTS] : [],
+    context_length: 128_000,
+    is_premium: false,
+    fallback_endpoint_id: null,
   };
 }
 

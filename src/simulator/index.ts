@@ -27,6 +27,7 @@ export {
   defaultAnswer,
   defaultAnswerText,
   lastLine,
+  recallCodeWord,
   simTokens,
   simUsage,
   splitDeltas,

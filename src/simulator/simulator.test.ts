@@ -148,6 +148,16 @@ describe('sessions', () => {
     ]);
   });
 
+  it('remembers its earlier turns: a follow-up in the same session recalls the code word, a fresh session does not', async () => {
+    const sid = await newSession();
+    await call('POST', `/chat/v1/sessions/${sid}/query`, { body: queryBody('The code word is kiwi. Say ok.', { responseMode: 'sync' }) });
+    const again = await call('POST', `/chat/v1/sessions/${sid}/query`, { body: queryBody('What is the code word?', { responseMode: 'sync' }) });
+    expect(again.json.data.answer).toBe('The code word is kiwi.');
+    const fresh = await newSession();
+    const other = await call('POST', `/chat/v1/sessions/${fresh}/query`, { body: queryBody('What is the code word?', { responseMode: 'sync' }) });
+    expect(other.json.data.answer).toBe('I do not know the code word.');
+  });
+
   it('counts a query made with another key than the session owner', async () => {
     const sid = await newSession('k1');
     await call('POST', `/chat/v1/sessions/${sid}/query`, { key: 'k2', body: queryBody('x', { responseMode: 'sync' }) });

@@ -99,7 +99,7 @@ export interface SimStats {
   openStreams: number;
   /** streams whose client closed before the simulator finished */
   abortedStreams: number;
-  /** queries sent to a session that already had a query (should stay 0 for our gateway) */
+  /** queries sent to a session that already had a query (0 for the gateway unless it continues sessions, SESSION_CONTINUATION) */
   sessionsReused: number;
   /** queries sent with a key other than the one that created the session (should stay 0) */
   crossKeyQueries: number;

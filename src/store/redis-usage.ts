@@ -16,8 +16,8 @@
  * map (merged with newer ones: memory stays bounded through an outage) and retries at its next flush.
  */
 import { randomUUID } from 'node:crypto';
-import { GatewayError } from '../core/errors.js';
-import type { RedisConnection } from './redis-connection.js';
+import type { GatewayError } from '../core/errors.js';
+import { redisUnavailable, type RedisConnection } from './redis-connection.js';
 import type { UsageRow, UsageStore } from './types.js';
 
 const APPLY_SCRIPT = `
@@ -188,15 +188,7 @@ export class RedisUsageStore implements UsageStore {
   }
 }
 
-function unavailable(cause?: unknown): GatewayError {
-  return new GatewayError('Usage is kept in Redis, which is not reachable right now; try again shortly.', {
-    status: 503,
-    type: 'api_error',
-    code: 'usage_store_unavailable',
-    retryAfterSec: 1,
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
+const unavailable = (cause?: unknown): GatewayError => redisUnavailable('Usage is', 'usage_store_unavailable', cause);
 
 /** Every UTC day from `since` to the day of `untilMs`, at most 400 (the API asks for at most 366). */
 function daysFrom(since: string, untilMs: number): string[] {

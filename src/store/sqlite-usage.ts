@@ -4,9 +4,9 @@
  * from the usage recorder's flush timer, one transaction each.
  */
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { resolveDataDir } from './data-dir.js';
-import { DATABASE_FILE } from './sqlite.js';
+import { DATABASE_FILE, openDatabase } from './sqlite.js';
 import type { UsageRow, UsageStore } from './types.js';
 
 interface Row {
@@ -29,12 +29,7 @@ export class SqliteUsageStore implements UsageStore {
 
   /** `:memory:` for a store that lives as long as the process (tests, a gateway given its own StateStore). */
   constructor(readonly file: string) {
-    this.db = new Database(file);
-    if (file !== ':memory:') {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-    }
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openDatabase(file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS usage_daily (
         day          TEXT NOT NULL,     -- UTC, YYYY-MM-DD

@@ -140,6 +140,20 @@ function restrictToOwner(file: string): void {
 
 export { resolveDataDir };
 
+/**
+ * A connection of its own to the gateway's SQLite file (or `:memory:`), as the usage and stored-state tables open
+ * it: WAL so that writers never block readers, and a busy timeout for the other connections' transactions.
+ */
+export function openDatabase(file: string): Database.Database {
+  const db = new Database(file);
+  if (file !== ':memory:') {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
 /** The usual way in: `openStateStore(config.DATA_DIR)` → `<data dir>/gateway.sqlite`. */
 export function openStateStore(configuredDataDir?: string): SqliteStateStore {
   return SqliteStateStore.open(resolveDataDir(configuredDataDir));

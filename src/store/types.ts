@@ -108,3 +108,82 @@ export interface PeerOutcomes {
   /** called with the keys for which other replicas reported new failures */
   onFailures(listener: (fingerprints: readonly string[]) => void): () => void;
 }
+
+/**
+ * The Responses API's state (stored responses, conversations) and which OnDemand session has seen which turn
+ * (src/frontends/responses/stored-state.ts decides what goes in). Every record belongs to an owner, a hash of the
+ * client key that made it (never the key): a read or delete with another owner finds nothing, exactly as for an
+ * unknown id. Records expire `retention` after they were last written or read (0: never); JSON bodies are opaque.
+ */
+export interface StoredResponseRecord {
+  id: string;
+  owner: string;
+  /** ms epoch */
+  createdAt: number;
+  /** JSON: the response object, its own input items and the session that answered it */
+  body: string;
+}
+
+export interface ConversationRecord {
+  id: string;
+  owner: string;
+  /** ms epoch */
+  createdAt: number;
+  /** JSON object of the conversation's metadata */
+  metadata: string;
+  /**
+   * JSON of the OnDemand session that has seen every item of the conversation (set by the turn that appended
+   * the last items, cleared by every other change), or null
+   */
+  session: string | null;
+  /** counts every change to the items, so a turn knows whether someone else changed them meanwhile */
+  version: number;
+}
+
+/** One conversation item: its id and its JSON. */
+export interface StoredItem {
+  id: string;
+  json: string;
+}
+
+/** The items a turn appends, and the session to remember if nobody changed the conversation since `ifVersion`. */
+export interface ConversationAppend {
+  items: readonly StoredItem[];
+  session?: { json: string; ifVersion: number } | undefined;
+}
+
+export interface StoredStateStats {
+  responses: number;
+  conversations: number;
+  /** bytes of stored JSON (responses and conversation items) */
+  bytes: number;
+}
+
+export interface ConversationStateStore {
+  putResponse(record: StoredResponseRecord): MaybePromise<void>;
+  /** the owner's responses among `ids`, in the order asked (missing ones left out); reading keeps them longer */
+  getResponses(ids: readonly string[], owner: string): MaybePromise<StoredResponseRecord[]>;
+  deleteResponse(id: string, owner: string): MaybePromise<boolean>;
+
+  createConversation(record: ConversationRecord, items: readonly StoredItem[]): MaybePromise<void>;
+  /** reading keeps the conversation and its items longer */
+  getConversation(id: string, owner: string): MaybePromise<ConversationRecord | undefined>;
+  setConversationMetadata(id: string, owner: string, metadata: string): MaybePromise<ConversationRecord | undefined>;
+  deleteConversation(id: string, owner: string): MaybePromise<boolean>;
+  /** the conversation's version after the append; undefined when there is no such conversation */
+  appendItems(id: string, owner: string, append: ConversationAppend): MaybePromise<number | undefined>;
+  /** every item in order; undefined when there is no such conversation */
+  listItems(id: string, owner: string): MaybePromise<StoredItem[] | undefined>;
+  /** false when the conversation or the item is not there */
+  deleteItem(id: string, owner: string, itemId: string): MaybePromise<boolean>;
+
+  /**
+   * Which turn an OnDemand session saw last (its head). `claimSession` moves the head from `expected` to `next`
+   * only if it is still `expected`, so one stored turn is continued in its session at most once.
+   */
+  setSessionHead(session: string, head: string): MaybePromise<void>;
+  claimSession(session: string, expected: string, next: string): MaybePromise<boolean>;
+
+  stats(): MaybePromise<StoredStateStats>;
+  close(): MaybePromise<void>;
+}

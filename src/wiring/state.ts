@@ -4,6 +4,8 @@
  *    replica (see redis.ts, redis-quotas.ts); the gateway still starts, and serves, when Redis is not
  *    there (local state, `redis_up` 0, catch-up when it is back).
  *  - otherwise: the SQLite file in DATA_DIR for key state and client keys, limits counted in memory.
+ * Stored responses and conversations follow the same choice (Redis, else the SQLite file; in memory when the caller
+ * gives its own StateStore, as tests do).
  */
 import type { Config } from '../config/config.js';
 import { ClientAccess } from '../client-keys/access.js';
@@ -19,9 +21,12 @@ import { RedisOutcomes } from '../store/redis-outcomes.js';
 import { DEFAULT_KEY_STATE_SETTINGS } from '../keypool/key-state.js';
 import { RedisConnection, type RedisLogger } from '../store/redis-connection.js';
 import { openStateStore } from '../store/sqlite.js';
-import type { StateStore, UsageStore } from '../store/types.js';
+import { RedisConversationStore } from '../store/redis-conversations.js';
+import { SqliteConversationStore } from '../store/sqlite-conversations.js';
+import type { ConversationStateStore, StateStore, UsageStore } from '../store/types.js';
 
-export type SharedStateConfig = Pick<Config, 'DATA_DIR' | 'REDIS_URL' | 'REDIS_PREFIX' | 'REDIS_TIMEOUT_MS' | 'CLIENT_KEYS'> & Partial<Pick<Config, 'USAGE_RETENTION_DAYS'>>;
+export type SharedStateConfig = Pick<Config, 'DATA_DIR' | 'REDIS_URL' | 'REDIS_PREFIX' | 'REDIS_TIMEOUT_MS' | 'CLIENT_KEYS'> &
+  Partial<Pick<Config, 'USAGE_RETENTION_DAYS' | 'RESPONSES_RETENTION_DAYS'>>;
 
 export interface SharedState {
   /** for the key pool */
@@ -33,6 +38,8 @@ export interface SharedState {
   usageStore: UsageStore | undefined;
   /** REDIS_URL: other replicas' key outcomes, for the pool's transient-failure judgement (redis-outcomes.ts) */
   peers: RedisOutcomes | undefined;
+  /** stored responses, conversations and session heads (the Responses API's state) */
+  conversations: ConversationStateStore;
   /** With a shared store a key's status change is written (and so published) at once, not with the next batch. */
   attachPool(pool: KeyPool): void;
   setLogger(log: RedisLogger): void;
@@ -57,6 +64,8 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
   let ownStore = opts.store === undefined;
   let usageStore: RedisUsageStore | undefined;
   let peers: RedisOutcomes | undefined;
+  let conversations: ConversationStateStore;
+  const stored = { retentionMs: (config.RESPONSES_RETENTION_DAYS ?? 30) * 86_400_000 };
   if (config.REDIS_URL !== undefined) {
     redis = new RedisConnection({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, commandTimeoutMs: config.REDIS_TIMEOUT_MS });
     await redis.start();
@@ -65,16 +74,19 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
     limits = new RedisQuotaStore(redis);
     usageStore = new RedisUsageStore(redis, { retentionDays: config.USAGE_RETENTION_DAYS ?? 90, onError });
     peers = new RedisOutcomes(redis, { windowMs: DEFAULT_KEY_STATE_SETTINGS.transientWindowMs });
+    conversations = new RedisConversationStore(redis, stored);
   } else if (opts.store !== undefined) {
     store = opts.store;
     ownStore = false;
     keyStore = new MemoryClientKeyStore();
     limits = new MemoryQuotaStore();
+    conversations = new SqliteConversationStore(':memory:', stored);
   } else {
     const dir = resolveDataDir(config.DATA_DIR);
     store = openStateStore(dir);
     keyStore = new SqliteClientKeyStore(dir);
     limits = new MemoryQuotaStore();
+    conversations = SqliteConversationStore.open(dir, stored);
   }
   const access = new ClientAccess({ configured, store: keyStore, limits, onError });
   await access.start();
@@ -85,6 +97,7 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
     redis,
     usageStore,
     peers,
+    conversations,
     attachPool(pool) {
       if (redis === undefined) return;
       unhook.push(
@@ -101,6 +114,7 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
       await access.close();
       if (ownStore) await store.close();
       await usageStore?.close();
+      await conversations.close();
       peers?.close();
       await redis?.close();
     },

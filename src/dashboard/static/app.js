@@ -115,6 +115,14 @@ const I18N = {
     'usage.col.tokensOut': 'Tokens out',
     'usage.col.errors': 'Errors',
     'usage.empty': 'No usage yet.',
+    'stored.heading': 'Stored responses and conversations',
+    'stored.counts': 'Stored responses: {responses}; conversations: {conversations}; {size} of JSON.',
+    'stored.kept': 'Kept {days} days after their last use; at most {max} per turn.',
+    'stored.forever': 'Kept until deleted; at most {max} per turn.',
+    'stored.off': 'Storing is off (RESPONSES_STORE=false): nothing is kept.',
+    'stored.continuation.on': 'Turns continue the OnDemand session that answered the previous turn where they can (SESSION_CONTINUATION).',
+    'stored.continuation.off': 'Every turn replays the conversation into a fresh OnDemand session (SESSION_CONTINUATION off).',
+    'stored.unavailable': 'Stored state is unavailable: {error}',
     'errors.heading': 'Recent errors',
     'errors.col.time': 'Time',
     'errors.col.requestId': 'Request id',
@@ -227,6 +235,14 @@ const I18N = {
     'usage.col.tokensOut': '输出令牌',
     'usage.col.errors': '错误数',
     'usage.empty': '暂无用量。',
+    'stored.heading': '已保存的响应与对话',
+    'stored.counts': '已保存响应 {responses} 个、对话 {conversations} 个，共 {size} JSON。',
+    'stored.kept': '最后一次使用后保留 {days} 天；每轮最多 {max}。',
+    'stored.forever': '一直保留直到被删除；每轮最多 {max}。',
+    'stored.off': '已关闭保存（RESPONSES_STORE=false）：不保存任何内容。',
+    'stored.continuation.on': '在可以的情况下，每轮对话继续使用上一轮所用的 OnDemand 会话（SESSION_CONTINUATION）。',
+    'stored.continuation.off': '每轮对话都把完整对话重新发送到一个新的 OnDemand 会话（SESSION_CONTINUATION 关闭）。',
+    'stored.unavailable': '已保存的数据暂时无法读取：{error}',
     'errors.heading': '最近错误',
     'errors.col.time': '时间',
     'errors.col.requestId': '请求 ID',
@@ -389,13 +405,18 @@ async function refresh() {
   refreshing = true;
   try {
     const wantUsage = Date.now() - lastUsage > USAGE_REFRESH_MS;
-    const [keys, series, errors, usage] = await Promise.all([
+    const [keys, series, errors, usage, stored] = await Promise.all([
       api('GET', '/admin/keys'),
       api('GET', '/admin/stats/timeseries'),
       api('GET', '/admin/errors/recent?limit=50'),
       wantUsage ? api('GET', `/admin/usage?days=${$('usage-days').value}`) : null,
+      // a store that is away (Redis down) must not blank the rest of the page
+      api('GET', '/admin/stored').catch((err) => {
+        if (err instanceof AuthError) throw err;
+        return { error: err.message };
+      }),
     ]);
-    view = { keys, series, errors, usage: usage || (view && view.usage) };
+    view = { keys, series, errors, stored, usage: usage || (view && view.usage) };
     if (usage) lastUsage = Date.now();
     renderAll();
     say($('status'), 'status.updated', { time: new Date() });
@@ -412,7 +433,36 @@ function renderAll() {
   renderSummary(view.keys, view.series);
   renderCharts(view.series.points);
   renderErrors(view.errors.data);
+  renderStored(view.stored);
   if (view.usage) renderUsage(view.usage);
+}
+
+/** bytes as KB / MB / GB (powers of 1024), in the page's language */
+function size(n) {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${new Intl.NumberFormat(lang, { maximumFractionDigits: i === 0 ? 0 : 1 }).format(v)} ${units[i]}`;
+}
+
+function renderStored(s) {
+  const node = $('stored');
+  if (!s) return;
+  if (s.error) {
+    node.textContent = t('stored.unavailable', { error: s.error });
+    return;
+  }
+  if (!s.enabled) {
+    node.textContent = t('stored.off');
+    return;
+  }
+  const kept = s.retentionDays > 0 ? t('stored.kept', { days: s.retentionDays, max: size(s.maxBytes) }) : t('stored.forever', { max: size(s.maxBytes) });
+  const continuation = t(s.continueSessions ? 'stored.continuation.on' : 'stored.continuation.off');
+  node.textContent = `${t('stored.counts', { responses: s.responses, conversations: s.conversations, size: size(s.bytes) })} ${kept} ${continuation}`;
 }
 
 // ── rendering helpers ──────────────────────────────────────────────────────────────────────────────────────

@@ -44,6 +44,8 @@ export interface ResponseInit {
   echo: ParsedResponsesRequest['echo'];
   /** seals the reasoning items' encrypted_content; set when the client's `include` asks for it */
   seal?: ReasoningSeal | undefined;
+  /** the stream encoder hands over the finished response object (completed or incomplete) here */
+  onFinal?: ((response: Json) => void) | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -80,7 +82,7 @@ function incompleteDetails(finish: FinishReason | null): Json | null {
 
 export function responseObject(init: ResponseInit, status: Status, output: Json[], usage: Usage | null, extra: { finish?: FinishReason; error?: Json } = {}): Json {
   const e = init.echo;
-  return {
+  const out: Json = {
     id: init.id,
     object: 'response',
     created_at: init.createdAt,
@@ -93,9 +95,9 @@ export function responseObject(init: ResponseInit, status: Status, output: Json[
     model: init.model,
     output,
     parallel_tool_calls: e.parallelToolCalls,
-    previous_response_id: null,
+    previous_response_id: e.previousResponseId,
     reasoning: { effort: e.reasoningEffort, summary: e.reasoningSummary },
-    store: false,
+    store: e.store,
     temperature: e.temperature,
     text: { format: textFormat(e.format) },
     tool_choice: e.toolChoice,
@@ -105,6 +107,8 @@ export function responseObject(init: ResponseInit, status: Status, output: Json[
     usage: toResponsesUsage(usage),
     metadata: e.metadata,
   };
+  if (e.conversationId !== null) out.conversation = { id: e.conversationId };
+  return out;
 }
 
 const statusOf = (finish: FinishReason): Status => (finish === 'length' || finish === 'content_filter' ? 'incomplete' : 'completed');
@@ -313,6 +317,7 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
           out += close(event.finishReason === 'length' ? 'incomplete' : 'completed');
           const status = statusOf(event.finishReason);
           const response = responseObject(init, status, output, usage, { finish: event.finishReason });
+          init.onFinal?.(response);
           return out + ev(status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
         }
       }

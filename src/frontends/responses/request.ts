@@ -8,9 +8,10 @@
  * `custom_tool_call_output`, `local_shell_call_output`, `tool_search_output`); `additional_tools` items, whose
  * tools join the request's; `reasoning` items, of which only an `encrypted_content` this gateway sealed is read
  * (shown to the model with the turn it belongs to; docs/tools.md).
- * The gateway keeps no state, so `previous_response_id`, `conversation` and `background` are refused
- * (400 unsupported_value): send the whole conversation in `input`. The tool kinds: ./tools.ts;
- * `ondemand_plugins` (this gateway's extension) names more OnDemand plugins (docs/plugins.md).
+ * `previous_response_id` and `conversation` are read here and resolved by the stored-state step
+ * (stored-state.ts), which puts the earlier turns before these messages, read by this request's own reader
+ * (`readInput` of the parsed request); `prompt` and `background` are refused (400 unsupported_value). The tool
+ * kinds: ./tools.ts; `ondemand_plugins` (this gateway's extension) names more OnDemand plugins (docs/plugins.md).
  * `text.format` (json_object, json_schema) asks for structured output, emulated: docs/structured-output.md.
  * `prompt_cache_key`, `client_metadata`, `safety_identifier`, `user`, `store` and `include` values other than
  * `reasoning.encrypted_content` are accepted and change nothing.
@@ -74,7 +75,19 @@ export interface ParsedResponsesRequest {
     reasoningSummary: string | null;
     /** include has `reasoning.encrypted_content` */
     encryptedReasoning: boolean;
+    /** the stored response this one continues */
+    previousResponseId: string | null;
+    /** the stored conversation this turn belongs to */
+    conversationId: string | null;
   };
+  /** the request's `input` as sent: the stored-state step keeps it as the response's input items */
+  input: unknown;
+  /**
+   * Reads items as this request's own input is read: the tools they bring join the request's, sealed reasoning
+   * opens, and earlier turns' reasoning is kept or dropped by the same rule (the stored-state step reads the
+   * history with it).
+   */
+  readInput(items: unknown): Message[];
 }
 
 export interface ResponsesParseOptions extends ParseOptions {
@@ -147,7 +160,8 @@ const INPUT_ITEM_TYPES = [
   'web_search_call',
 ];
 
-function readInput(value: unknown, ctx: InputContext): Message[] {
+/** Reads input items; `ctx` collects the tools the items bring and opens sealed reasoning (none by default). */
+export function readInput(value: unknown, ctx: InputContext = { tools: new ResponsesToolSet(), seal: undefined }): Message[] {
   if (isAbsent(value)) missing('input');
   if (typeof value === 'string') return [{ role: 'user', content: value }];
   if (!Array.isArray(value)) wrongType('input', 'a string or an array of input items', value);
@@ -331,8 +345,11 @@ function checkPassiveFields(body: Json): void {
 export function parseResponsesRequest(body: unknown, options: ResponsesParseOptions = {}): ParsedResponsesRequest {
   if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
   const requestedModel = requireModel(body.model, options.defaultModel);
-  for (const field of ['previous_response_id', 'conversation', 'prompt'] as const) {
-    if (!isAbsent(body[field])) unsupported(field, 'this gateway stores no responses or prompts; send the whole conversation in `input`.');
+  if (!isAbsent(body.prompt)) unsupported('prompt', 'this gateway stores no prompts; send the prompt in `instructions` and `input`.');
+  const previousResponseId = optionalString(body.previous_response_id, 'previous_response_id') ?? null;
+  const conversationId = readConversationId(body.conversation);
+  if (previousResponseId !== null && conversationId !== null) {
+    throw invalidRequest("Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'.", null, 'mutually_exclusive_parameters');
   }
   if (body.background === true) unsupported('background', 'background responses are not supported.');
   checkPassiveFields(body);
@@ -398,6 +415,23 @@ export function parseResponsesRequest(body: unknown, options: ResponsesParseOpti
       toolKinds: toolSet.kinds,
       reasoningSummary,
       encryptedReasoning: include.includes(INCLUDE_ENCRYPTED_REASONING),
+      previousResponseId,
+      conversationId,
+    },
+    input: body.input,
+    readInput(items: unknown): Message[] {
+      const read = readInput(items, { tools: toolSet, seal: options.reasoningSeal });
+      keepReasoning(read, allTurns);
+      if (toolSet.specs.length > 0) request.tools = toolSet.specs;
+      return read;
     },
   };
+}
+
+/** `conversation`: its id, or `{id}`. */
+function readConversationId(value: unknown): string | null {
+  if (isAbsent(value)) return null;
+  if (typeof value === 'string') return requireString(value, 'conversation');
+  if (!isObject(value)) wrongType('conversation', 'a string or an object with an id', value);
+  return requireString(value.id, 'conversation.id');
 }
