@@ -13,6 +13,7 @@
  * `text.format` (json_object, json_schema) asks for structured output, emulated: docs/structured-output.md.
  */
 import { invalidRequest } from '../../core/errors.js';
+import { audioInputRefusal } from '../../core/media.js';
 import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
   invalidValue,
@@ -88,8 +89,9 @@ function readContent(value: unknown, param: string): string {
         return;
       case 'input_image':
       case 'input_file':
+        throw invalidRequest(`${part.type} parts are not supported on /v1/responses yet; send images and files to /v1/chat/completions.`, p, 'unsupported_content');
       case 'input_audio':
-        throw invalidRequest('Images and files are not supported on /v1/responses yet', p, 'unsupported_content');
+        throw audioInputRefusal('responses', p);
       default:
         invalidValue(`${p}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['input_text', 'output_text', 'refusal'])}.`);
     }
