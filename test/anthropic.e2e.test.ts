@@ -203,6 +203,22 @@ describe("errors in Anthropic's shape", () => {
     expect(err.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
   });
 
+  it('an audio block is refused naming it and where audio is taken', async () => {
+    const audio = { type: 'audio', source: { type: 'base64', media_type: 'audio/wav', data: 'UklGRg==' } };
+    const err = (await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: [audio] }] } as never).catch((e: unknown) => e)) as InstanceType<
+      typeof Anthropic.APIError
+    >;
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(err.error).toEqual({
+      type: 'error',
+      error: {
+        type: 'invalid_request_error',
+        message: "messages.0.content.0: Anthropic's Messages API has no audio content block; send audio to /v1/chat/completions as an input_audio part (wav or mp3).",
+      },
+    });
+    expect(stack.sim.stats().sessionsCreated).toBe(0);
+  });
+
   it("401 with a wrong key, in Anthropic's shape", async () => {
     const bad = new Anthropic({ apiKey: 'wrong', baseURL: stack.url, maxRetries: 0 });
     const err = (await bad.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<

@@ -1,11 +1,12 @@
 /**
  * Models and media end to end, through the simulator: the live catalogue behind /v1/models (inactive endpoints
  * hidden), fallback chains (model_error, a rejected endpoint, an inactive one skipped), automatic routing,
- * per-model settings, and the openai SDK sending images (data: and http URLs) and a PDF.
+ * per-model settings, and the openai SDK sending images (data: and http URLs), a PDF and audio.
  */
+import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { simulatedContext } from '../src/simulator/index.js';
+import { simulatedContext, type UploadRecord } from '../src/simulator/index.js';
 import { CLIENT_KEY, startStack, type Stack } from './harness.js';
 
 let stack: Stack;
@@ -167,6 +168,68 @@ describe('per-model settings', () => {
   });
 });
 
+describe('audio through the openai SDK', () => {
+  /** A RIFF/WAVE header and a short run of samples. */
+  const WAV = Buffer.concat([Buffer.from('RIFF'), Buffer.from([44, 0, 0, 0]), Buffer.from('WAVEfmt '), Buffer.alloc(32, 3)]);
+  const transcript = `[simulated transcript ${createHash('sha256').update(WAV).digest('hex').slice(0, 12)}]`;
+  const audioTurn = (format: 'wav' | 'mp3' = 'wav'): OpenAI.ChatCompletionMessageParam[] => [
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'What does the recording say?' },
+        { type: 'input_audio', input_audio: { data: WAV.toString('base64'), format } },
+      ],
+    },
+  ];
+  const onlyUpload = (): UploadRecord => {
+    const { uploads } = stack.sim.stats();
+    expect(uploads).toHaveLength(1);
+    return uploads[0]!;
+  };
+
+  it('an input_audio part is one media upload with the audio plugin into the query’s session; the transcript reaches the query', async () => {
+    const res = await client.chat.completions.create({ model: 'gpt-4o', messages: audioTurn() });
+    expect(res.choices[0]?.message.content).toContain('Attached: audio-1.wav');
+    expect(onlyUpload()).toEqual({
+      via: 'file',
+      name: 'audio-1.wav',
+      mimeType: 'audio/wav',
+      plugins: ['plugin-1713958830'],
+      sessionId: stack.sim.stats().lastQuerySessionId,
+      sizeBytes: WAV.length,
+      context: transcript,
+    });
+    expect(lastQuery().query).toBe(`What does the recording say?\n\n<attachment name="audio-1.wav" type="audio/wav">\n${transcript}\n</attachment>`);
+  });
+
+  it('the same, streaming, in a conversation', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o',
+      stream: true,
+      messages: [{ role: 'system', content: 'Be brief.' }, ...audioTurn()],
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toContain('Attached: audio-1.wav');
+    expect(onlyUpload()).toMatchObject({ mimeType: 'audio/wav', plugins: ['plugin-1713958830'], sessionId: stack.sim.stats().lastQuerySessionId });
+    expect(lastQuery().query).toContain(`<attachment name="audio-1.wav" type="audio/wav">\n${transcript}\n</attachment>\n</user>`);
+  });
+
+  it('a format that does not match the bytes is a 400 through the SDK, before any upstream call', async () => {
+    const err = (await client.chat.completions.create({ model: 'gpt-4o', messages: audioTurn('mp3') }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err.error).toMatchObject({ code: 'invalid_media', message: 'An audio part says its format is mp3, but its data is audio/wav.' });
+    expect(stack.sim.stats().sessionsCreated).toBe(0);
+  });
+
+  it('audio output is refused, naming the parameter', async () => {
+    const res = await chat({ model: 'gpt-4o', modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ type: 'invalid_request_error', param: 'modalities', code: 'unsupported_value' });
+    expect(res.json.error.message).toMatch(/^Audio output \('modalities'\) is not supported/);
+  });
+});
+
 describe('images and files through the openai SDK', () => {
   it('a data: URL image is uploaded raw into the session and referenced in the user turn', async () => {
     const res = await client.chat.completions.create({
@@ -241,7 +304,10 @@ describe('images and files through the openai SDK', () => {
       'unsupported_media_type',
     ],
     ['not a URL', { type: 'image_url', image_url: { url: 'file:///etc/passwd' } }, 'invalid_media'],
-    ['audio input', { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }, 'unsupported_content'],
+    ['an audio format other than wav and mp3', { type: 'input_audio', input_audio: { data: 'AAAA', format: 'flac' } }, 'invalid_value'],
+    ['wav audio whose bytes are a PNG', { type: 'input_audio', input_audio: { data: PNG.toString('base64'), format: 'wav' } }, 'invalid_media'],
+    ['audio too large', { type: 'input_audio', input_audio: { data: Buffer.alloc(5000, 1).toString('base64'), format: 'mp3' } }, 'media_too_large'],
+    ['a file known only by file_id', { type: 'file', file: { file_id: 'file-abc' } }, 'unsupported_content'],
   ])('bad media (%s) is a 400 before any upstream call', async (_n, part, code) => {
     const res = await chat({ model: 'gpt-4o', messages: [{ role: 'user', content: [part] }] });
     expect(res.status).toBe(400);

@@ -154,6 +154,22 @@ describe('errors before the answer, OpenAI-shaped', () => {
     ['no input', {}, 'input', 'missing_required_parameter'],
     ['a hosted tool other than web search', { input: 'x', tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }] }, 'tools[0].type', 'unsupported_value'],
     ['an image part', { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://x/y.png' }] }] }, 'input[0].content[0]', 'unsupported_content'],
+    [
+      'an audio part (the Responses API has none)',
+      {
+        input: [
+          {
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'x' },
+              { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } },
+            ],
+          },
+        ],
+      },
+      'input[0].content[1]',
+      'unsupported_content',
+    ],
     ['an unknown effort', { input: 'x', reasoning: { effort: 'huge' } }, 'reasoning.effort', 'invalid_value'],
   ])('400 for %s', async (_name, extra, param, code) => {
     const err = (await client.responses.create({ model: 'gpt-4o-mini', ...extra } as never).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;

@@ -4,10 +4,25 @@ import type { GatewayRequest, MediaPart } from './types.js';
 import { multipartBoundary, parseMultipart } from '../simulator/media.js';
 import { UpstreamFailure } from '../ondemand/failure.js';
 import { buildMultipart, DEFAULT_MEDIA_TYPES, MEDIA_PLUGINS, sniffMime, uploadOne, type MediaClient } from '../ondemand/media.js';
-import { anthropicBlockToMediaPart, attachmentBlock, createMediaPreparer, validateMediaPart, validateMedia, withAttachments } from './media.js';
+import {
+  anthropicBlockToMediaPart,
+  attachmentBlock,
+  audioInputRefusal,
+  audioOutputRefusal,
+  createMediaPreparer,
+  fileIdRefusal,
+  inputAudioToMediaPart,
+  validateMediaPart,
+  validateMedia,
+  withAttachments,
+} from './media.js';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
 const PDF = Buffer.from('%PDF-1.4 hello');
+/** A RIFF/WAVE header and a few samples: what the sniffer recognises as WAV. */
+const WAV = Buffer.concat([Buffer.from('RIFF'), Buffer.from([36, 0, 0, 0]), Buffer.from('WAVEfmt '), Buffer.alloc(8, 1)]);
+/** An MPEG-1 layer III frame header (0xFFFB) and a little payload, no ID3 tag. */
+const MP3 = Buffer.from([0xff, 0xfb, 0x90, 0x44, 0, 0, 0, 0]);
 const limits = { maxBytes: 64, allowedTypes: DEFAULT_MEDIA_TYPES };
 const b64 = (b: Buffer) => b.toString('base64');
 
@@ -39,6 +54,22 @@ describe('validateMediaPart', () => {
     ],
     ['an http image URL without extension', { kind: 'image', url: 'https://example.com/render' }, { name: 'render', mimeType: 'image/*', plugin: MEDIA_PLUGINS.image }],
     ['an http PDF', { kind: 'file', url: 'https://example.com/a/b.pdf' }, { name: 'b.pdf', plugin: MEDIA_PLUGINS.document }],
+    [
+      'wav input audio',
+      { kind: 'audio', url: `data:audio/wav;base64,${b64(WAV)}`, mimeType: 'audio/wav' },
+      { name: 'audio-1.wav', mimeType: 'audio/wav', plugin: MEDIA_PLUGINS.audio, kind: 'bytes' },
+    ],
+    [
+      'mp3 input audio',
+      { kind: 'audio', url: `data:audio/mpeg;base64,${b64(MP3)}`, mimeType: 'audio/mpeg' },
+      { name: 'audio-1.mp3', mimeType: 'audio/mpeg', plugin: MEDIA_PLUGINS.audio },
+    ],
+    ['audio whose bytes say nothing', { kind: 'audio', url: 'data:audio/wav;base64,AAAA', mimeType: 'audio/wav' }, { name: 'audio-1.wav', plugin: MEDIA_PLUGINS.audio }],
+    [
+      'an mp3 file part',
+      { kind: 'file', url: `data:;base64,${b64(Buffer.concat([Buffer.from('ID3'), MP3]))}`, name: 'talk.mp3' },
+      { mimeType: 'audio/mpeg', plugin: MEDIA_PLUGINS.audio },
+    ],
   ])('%s', (_n, part, expected) => {
     const v = validateMediaPart(part, 1, limits, 'p');
     const { kind, ...rest } = expected;
@@ -49,15 +80,30 @@ describe('validateMediaPart', () => {
   it.each<[string, MediaPart, string]>([
     ['too large', { kind: 'image', url: `data:image/png;base64,${b64(Buffer.alloc(100, 1))}` }, '400 media_too_large'],
     ['a type not allowed (data)', { kind: 'file', url: `data:application/zip;base64,${b64(Buffer.from('PK'))}` }, '400 unsupported_media_type'],
-    ['a type not allowed (URL extension)', { kind: 'file', url: 'https://example.com/a.mp3' }, '400 unsupported_media_type'],
     ['an unknown binary', { kind: 'file', url: `data:;base64,${b64(Buffer.from([0, 1, 2]))}` }, '400 unsupported_media_type'],
     ['bad base64', { kind: 'image', url: 'data:image/png;base64,@@@@' }, '400 invalid_media'],
     ['empty base64', { kind: 'image', url: 'data:image/png;base64,' }, '400 invalid_media'],
     ['no comma', { kind: 'image', url: 'data:image/png;base64' }, '400 invalid_media'],
     ['a file: URL', { kind: 'image', url: 'file:///etc/passwd' }, '400 invalid_media'],
     ['an ftp URL', { kind: 'file', url: 'ftp://example.com/a.pdf' }, '400 invalid_media'],
+    ['wav audio that is an mp3', { kind: 'audio', url: `data:audio/wav;base64,${b64(MP3)}`, mimeType: 'audio/wav' }, '400 invalid_media'],
+    ['mp3 audio that is a PNG', { kind: 'audio', url: `data:audio/mpeg;base64,${b64(PNG)}`, mimeType: 'audio/mpeg' }, '400 invalid_media'],
+    ['audio too large', { kind: 'audio', url: `data:audio/wav;base64,${b64(Buffer.alloc(100, 1))}`, mimeType: 'audio/wav' }, '400 media_too_large'],
+    ['empty audio', { kind: 'audio', url: 'data:audio/wav;base64,', mimeType: 'audio/wav' }, '400 invalid_media'],
   ])('refuses %s', (_n, part, expected) => {
     expect(code(() => validateMediaPart(part, 1, limits, 'messages[0].content'))).toBe(expected);
+  });
+
+  it('audio is refused when MEDIA_ALLOWED_TYPES leaves it out, by data and by a URL’s extension', () => {
+    const noAudio = { maxBytes: 64, allowedTypes: ['image/*', 'application/pdf'] };
+    expect(code(() => validateMediaPart({ kind: 'audio', url: `data:audio/wav;base64,${b64(WAV)}`, mimeType: 'audio/wav' }, 1, noAudio, 'p'))).toBe('400 unsupported_media_type');
+    expect(code(() => validateMediaPart({ kind: 'file', url: 'https://example.com/a.mp3' }, 1, noAudio, 'p'))).toBe('400 unsupported_media_type');
+  });
+
+  it('says which format an audio part claimed and what its bytes are', () => {
+    expect(() => validateMediaPart({ kind: 'audio', url: `data:audio/wav;base64,${b64(MP3)}`, mimeType: 'audio/wav' }, 1, limits, 'p')).toThrow(
+      'An audio part says its format is wav, but its data is audio/mpeg.',
+    );
   });
 
   it('wildcards in the allowed types', () => {
@@ -72,6 +118,60 @@ describe('validateMediaPart', () => {
     expect(sniffMime(Buffer.from('GIF89a..'))).toBe('image/gif');
     expect(sniffMime(Buffer.from('RIFF\0\0\0\0WEBPVP8 '))).toBe('image/webp');
     expect(sniffMime(Buffer.from('hello'))).toBeUndefined();
+    expect(sniffMime(WAV)).toBe('audio/wav');
+    expect(sniffMime(MP3)).toBe('audio/mpeg');
+    expect(sniffMime(Buffer.from('ID3\u0004\u0000'))).toBe('audio/mpeg');
+    // AAC's ADTS header shares the sync bits but has layer 00; JPEG's marker fails the sync
+    expect(sniffMime(Buffer.from([0xff, 0xf1, 0x50, 0x80]))).toBeUndefined();
+    expect(sniffMime(Buffer.from([0xff, 0xd8, 0xff, 0xfb]))).toBe('image/jpeg');
+  });
+});
+
+describe('inputAudioToMediaPart', () => {
+  it.each<[string, string, MediaPart]>([
+    ['AAAA', 'wav', { kind: 'audio', url: 'data:audio/wav;base64,AAAA', mimeType: 'audio/wav' }],
+    [' AAAA\n', 'mp3', { kind: 'audio', url: 'data:audio/mpeg;base64,AAAA', mimeType: 'audio/mpeg' }],
+    ['AAAA', 'WAV', { kind: 'audio', url: 'data:audio/wav;base64,AAAA', mimeType: 'audio/wav' }],
+    ['data:audio/mpeg;base64,AAAA', 'mp3', { kind: 'audio', url: 'data:audio/mpeg;base64,AAAA', mimeType: 'audio/mpeg' }],
+  ])('%j as %s', (data, format, expected) => {
+    expect(inputAudioToMediaPart(data, format, 'messages[0].content[1].input_audio')).toEqual(expected);
+  });
+
+  it.each(['flac', 'ogg', 'm4a', 'pcm16', ''])('refuses the format %j, naming it and the accepted ones', (format) => {
+    const param = 'messages[0].content[1].input_audio';
+    expect(() => inputAudioToMediaPart('AAAA', format, param)).toThrow(
+      expect.objectContaining({
+        status: 400,
+        code: 'invalid_value',
+        param: `${param}.format`,
+        message: `Invalid '${param}.format': '${format}'. Audio input is accepted as 'wav', 'mp3'.`,
+      }),
+    );
+  });
+});
+
+describe('refusals name what they refuse', () => {
+  it.each<[string, GatewayError, { param: string; code: string; message: RegExp }]>([
+    ['a file_id', fileIdRefusal('file-9', 'p'), { param: 'p', code: 'unsupported_content', message: /file_id 'file-9'.*cannot fetch.*file_data/ }],
+    ['a file part without file_id or file_data', fileIdRefusal(undefined, 'p'), { param: 'p', code: 'unsupported_content', message: /without file_data/ }],
+    [
+      'audio output',
+      audioOutputRefusal('modalities'),
+      { param: 'modalities', code: 'unsupported_value', message: /^Audio output \('modalities'\) is not supported: OnDemand answers in text/ },
+    ],
+    [
+      'audio on Responses',
+      audioInputRefusal('responses', 'input[0].content[0]'),
+      { param: 'input[0].content[0]', code: 'unsupported_content', message: /^The Responses API's input messages take no audio; send audio to \/v1\/chat\/completions/ },
+    ],
+    [
+      'audio on Messages',
+      audioInputRefusal('messages', 'messages.1.content.2'),
+      { param: 'messages.1.content.2', code: 'unsupported_content', message: /^messages\.1\.content\.2: Anthropic's Messages API has no audio content block/ },
+    ],
+  ])('%s', (_n, err, expected) => {
+    expect(err).toMatchObject({ status: 400, param: expected.param, code: expected.code });
+    expect(err.message).toMatch(expected.message);
   });
 });
 
@@ -197,6 +297,36 @@ describe('uploads', () => {
     expect(out.messages[0]!.content).toContain('ctx-url');
     expect(out.messages[0]!.content).toContain('<attachment name="file-2.pdf" type="application/pdf">\nctx-raw');
     expect(prep({ ...req, messages: [{ role: 'user', content: 'x' }] })).toBeUndefined();
+  });
+
+  it('an audio part goes to the raw upload as one file with its type, the audio plugin and the session', async () => {
+    const forms: Array<{ body: Buffer; contentType: string }> = [];
+    const recording: MediaClient = {
+      uploadMediaUrl: async () => expect.unreachable(),
+      uploadMediaRaw: async (_key, form) => {
+        forms.push(form);
+        return { data: { id: '1', context: 'hello from the recording', actionStatus: 'completed' } };
+      },
+    };
+    const req: GatewayRequest = {
+      api: 'chat',
+      requestedModel: 'm',
+      stream: false,
+      params: {},
+      messages: [{ role: 'user', content: 'What is said?', media: [inputAudioToMediaPart(b64(WAV), 'wav', 'p')] }],
+    };
+    const out = await createMediaPreparer(recording, limits)(req)!('key', 'sess-a', req, signal);
+    expect(forms).toHaveLength(1);
+    const parts = parseMultipart(forms[0]!.body, multipartBoundary(forms[0]!.contentType)!);
+    const field = (name: string) => parts.filter((p) => p.name === name && p.filename === undefined).map((p) => p.data.toString());
+    expect(parts[0]).toMatchObject({ name: 'file', filename: 'audio-1.wav', contentType: 'audio/wav' });
+    expect(parts[0]!.data.equals(WAV)).toBe(true);
+    expect({ plugins: field('plugins'), sessionId: field('sessionId'), responseMode: field('responseMode') }).toEqual({
+      plugins: [MEDIA_PLUGINS.audio],
+      sessionId: ['sess-a'],
+      responseMode: ['sync'],
+    });
+    expect(out.messages[0]!.content).toBe('What is said?\n\n<attachment name="audio-1.wav" type="audio/wav">\nhello from the recording\n</attachment>');
   });
 
   it('a failed upload keeps its status and code and names the file; a processing failure is a 400', async () => {

@@ -1,7 +1,8 @@
 /**
- * Images and files: OpenAI `image_url` / `file` parts and Anthropic `image` / `document` blocks become OnDemand
- * media uploads (docs/ondemand-protocol.md §5), bound to the request's fresh session, and their extracted text is
- * put into the user turn as an `<attachment>` block so the model sees it whatever the session's plugins do.
+ * Images, files and audio: OpenAI `image_url` / `file` / `input_audio` parts and Anthropic `image` / `document`
+ * blocks become OnDemand media uploads (docs/ondemand-protocol.md §5), bound to the request's fresh session, and
+ * their extracted text (a transcript for audio) is put into the user turn as an `<attachment>` block so the model
+ * sees it whatever the session's plugins do. The refusals of what cannot be taken are worded here too.
  *
  * Two steps: `validate` (before any key is leased: size, type, well-formed data: URLs → a 400 naming the
  * message) and, per attempt, `upload` with the attempt's key and session. http(s) URLs are never fetched by the
@@ -97,6 +98,17 @@ function nameFromHttpUrl(url: URL): string | undefined {
   }
 }
 
+/** The type an http(s) URL of each kind is taken to have when its name does not tell. */
+const UNKNOWN_TYPE_OF_KIND: Readonly<Record<MediaPart['kind'], string>> = { image: 'image/*', audio: 'audio/*', file: 'application/octet-stream' };
+
+/** Audio whose bytes are plainly of another type than its format says is refused before any upload. */
+function checkAudioBytes(data: Buffer, mimeType: string, param: string): void {
+  const found = sniffMime(data);
+  if (found === undefined || found === mimeType) return;
+  const said = extensionFor(mimeType) ?? mimeType;
+  throw badMedia(`An audio part says its format is ${said}, but its data is ${found}.`, param, 'invalid_media');
+}
+
 /** Checks one part; `index` numbers unnamed parts (image-1.png, file-2.pdf). Throws a 400 GatewayError. */
 export function validateMediaPart(part: MediaPart, index: number, limits: MediaLimits, param: string): ValidMedia {
   const url = part.url.trim();
@@ -119,8 +131,8 @@ export function validateMediaPart(part: MediaPart, index: number, limits: MediaL
     const guessed = part.mimeType ?? (fromName !== undefined ? mimeFromName(fromName) : undefined);
     // the upstream fetches it and judges what it finds; a type we can tell from the name is checked here already
     if (guessed !== undefined) checkType(guessed);
-    const mimeType = guessed ?? (part.kind === 'image' ? 'image/*' : 'application/octet-stream');
-    const plugin = part.kind === 'image' ? MEDIA_PLUGINS.image : pluginFor(mimeType);
+    const mimeType = guessed ?? UNKNOWN_TYPE_OF_KIND[part.kind];
+    const plugin = part.kind === 'image' ? MEDIA_PLUGINS.image : part.kind === 'audio' ? MEDIA_PLUGINS.audio : pluginFor(mimeType);
     return { part, name: safeName(fromName ?? stem), mimeType, plugin, source: { kind: 'url', url: parsed.href } };
   }
 
@@ -138,6 +150,7 @@ export function validateMediaPart(part: MediaPart, index: number, limits: MediaL
   const useful = declared !== undefined && declared !== 'application/octet-stream' ? declared : undefined;
   const mimeType = part.mimeType ?? useful ?? sniffMime(data) ?? (part.name !== undefined ? mimeFromName(part.name) : undefined) ?? 'application/octet-stream';
   checkType(mimeType);
+  if (part.kind === 'audio') checkAudioBytes(data, mimeType, param);
   const name = safeName(part.name ?? withExt(mimeType));
   return { part, name, mimeType, plugin: pluginFor(mimeType), source: { kind: 'bytes', data } };
 }
@@ -148,12 +161,55 @@ export function validateMedia(req: GatewayRequest, limits: MediaLimits): ValidMe
   req.messages.forEach((m, i) => {
     for (const part of m.media ?? []) {
       if (out.length >= MAX_MEDIA_PER_REQUEST) {
-        throw badMedia(`At most ${MAX_MEDIA_PER_REQUEST} images or files per request.`, 'messages', 'too_many_media');
+        throw badMedia(`At most ${MAX_MEDIA_PER_REQUEST} images, files or audio parts per request.`, 'messages', 'too_many_media');
       }
       out.push(validateMediaPart(part, out.length + 1, limits, `messages[${i}].content`));
     }
   });
   return out;
+}
+
+// ---- audio, and what is refused (pure) -----------------------------------------------------------------------
+
+/** OpenAI's `input_audio` formats, and the MIME type each is uploaded with. */
+export const AUDIO_FORMATS: Readonly<Record<string, string>> = Object.freeze({ wav: 'audio/wav', mp3: 'audio/mpeg' });
+
+/**
+ * An OpenAI `input_audio` part's `data` (base64; a data: URL is taken too) and `format` → a MediaPart of kind
+ * audio. `param` is the part's `input_audio` path. A format other than wav or mp3 is a 400 naming it.
+ */
+export function inputAudioToMediaPart(data: string, format: string, param: string): MediaPart {
+  const mimeType = AUDIO_FORMATS[format.toLowerCase()];
+  if (mimeType === undefined) {
+    const accepted = Object.keys(AUDIO_FORMATS)
+      .map((f) => `'${f}'`)
+      .join(', ');
+    throw invalidRequest(`Invalid '${param}.format': '${format}'. Audio input is accepted as ${accepted}.`, `${param}.format`, 'invalid_value');
+  }
+  const trimmed = data.trim();
+  return { kind: 'audio', url: /^data:/i.test(trimmed) ? trimmed : `data:${mimeType};base64,${trimmed}`, mimeType };
+}
+
+/** A `file` part that names only a `file_id`: the file lives in the client's OpenAI account, out of reach. */
+export function fileIdRefusal(fileId: string | undefined, param: string): GatewayError {
+  const which = fileId !== undefined ? `'${fileId}'` : 'without file_data';
+  return invalidRequest(
+    `A file part with file_id ${which} is not supported: this gateway cannot fetch files uploaded to OpenAI's Files API. Send the file's content as file_data (base64 or a data: URL) with a filename.`,
+    param,
+    'unsupported_content',
+  );
+}
+
+/** Asking for spoken answers (chat `modalities: ["audio"]`, `audio`): OnDemand answers in text only. */
+export function audioOutputRefusal(param: string): GatewayError {
+  return invalidRequest(`Audio output ('${param}') is not supported: OnDemand answers in text. Leave out 'audio' and ask for modalities ["text"].`, param, 'unsupported_value');
+}
+
+/** Audio sent to an API whose messages have no audio content: where to send it instead. */
+export function audioInputRefusal(api: 'responses' | 'messages', param: string): GatewayError {
+  // Anthropic's error shape has no param field, so its message starts with the block's path, as Anthropic's do
+  const where = api === 'responses' ? "The Responses API's input messages take no audio" : `${param}: Anthropic's Messages API has no audio content block`;
+  return invalidRequest(`${where}; send audio to /v1/chat/completions as an input_audio part (wav or mp3).`, param, 'unsupported_content');
 }
 
 // ---- the query text (pure) ------------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ export interface ToolCall {
   freeform?: boolean;
 }
 
-/** Non-text content a message carries (images, files). The media step uploads these (src/core/media.ts). */
+/** Non-text content a message carries (images, files, audio). The media step uploads these (src/core/media.ts). */
 export interface MediaPart {
-  kind: 'image' | 'file';
+  kind: 'image' | 'file' | 'audio';
   /** http(s) or data: URL */
   url: string;
   mimeType?: string;

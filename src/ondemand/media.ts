@@ -1,7 +1,8 @@
 /**
- * OnDemand's media API, the upstream half of images and files: which plugin reads which type, the two uploads (a
- * URL OnDemand fetches itself, or the bytes as multipart) bound to a session, and the answer's extracted text.
- * docs/ondemand-protocol.md §5; the request half (validation, the attachment blocks) is src/core/media.ts.
+ * OnDemand's media API, the upstream half of images, files and audio: which plugin reads which type, the two
+ * uploads (a URL OnDemand fetches itself, or the bytes as multipart) bound to a session, and the answer's
+ * extracted text. docs/ondemand-protocol.md §5; the request half (validation, the attachment blocks) is
+ * src/core/media.ts.
  */
 import { randomBytes } from 'node:crypto';
 import type { OnDemandClient } from './client.js';
@@ -25,6 +26,8 @@ export const DEFAULT_MEDIA_TYPES: readonly string[] = Object.freeze([
   'text/csv',
   'application/json',
   'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'audio/wav',
+  'audio/mpeg',
 ]);
 
 export interface UploadedMedia {
@@ -81,7 +84,18 @@ export function sniffMime(data: Buffer): string | undefined {
   if (data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) return 'image/jpeg';
   if (/^GIF8[79]a/.test(data.subarray(0, 6).toString('latin1'))) return 'image/gif';
   if (data.subarray(0, 4).toString('latin1') === 'RIFF' && data.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  if (data.subarray(0, 4).toString('latin1') === 'RIFF' && data.subarray(8, 12).toString('latin1') === 'WAVE') return 'audio/wav';
+  if (data.subarray(0, 3).toString('latin1') === 'ID3' || isMp3FrameHeader(data)) return 'audio/mpeg';
   return undefined;
+}
+
+/**
+ * An MPEG audio layer III frame header: 11 sync bits, a version that is not the reserved one, layer bits 01.
+ * The layer check keeps AAC's ADTS header (same sync, layer 00) out; JPEG's 0xFFD8 fails the sync.
+ */
+function isMp3FrameHeader(data: Buffer): boolean {
+  const b1 = data[1] ?? 0;
+  return data[0] === 0xff && (b1 & 0xe0) === 0xe0 && (b1 & 0x18) !== 0x08 && (b1 & 0x06) === 0x02;
 }
 
 export function isAllowedType(mime: string, allowed: readonly string[]): boolean {

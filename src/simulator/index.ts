@@ -16,6 +16,7 @@ export type {
   SimStats,
   Simulator,
   SimulatorOptions,
+  UploadRecord,
 } from './types.js';
 export {
   ECHO_MARKER,
@@ -58,7 +59,7 @@ export {
   type CitedSource,
   type SimPlugin,
 } from './plugins.js';
-export { simulatedContext } from './media.js';
+export { simulatedContext, simulatedTranscript } from './media.js';
 
 /** Start a simulator listening on host:port (default 127.0.0.1, ephemeral port). */
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {

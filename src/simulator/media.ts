@@ -1,6 +1,8 @@
 /**
- * Media upload helpers: a minimal multipart/form-data reader, MIME guessing, names.
+ * Media upload helpers: a minimal multipart/form-data reader, MIME guessing, names, and what the media plugins
+ * "extract".
  */
+import { createHash } from 'node:crypto';
 
 export interface MultipartPart {
   name: string;
@@ -97,4 +99,12 @@ export function nameFromUrl(url: string): string {
 /** The `context` the simulator "extracts" from a file. */
 export function simulatedContext(name: string): string {
   return `[simulated extract of ${name}]`;
+}
+
+/**
+ * The `context` the audio plugin "transcribes": fixed for the same bytes (for a URL upload, which the simulator
+ * does not fetch, the URL's), so a test can predict it from what it sent: the first 12 hex digits of their SHA-256.
+ */
+export function simulatedTranscript(data: Buffer): string {
+  return `[simulated transcript ${createHash('sha256').update(data).digest('hex').slice(0, 12)}]`;
 }

@@ -25,6 +25,18 @@ export const SIM_PLUGINS: Readonly<Record<string, SimPlugin>> = Object.freeze({
   },
 });
 
+/** The media plugins (docs/ondemand-protocol.md §5): what each reads from an upload. Any other id in an upload is a 400. */
+export const SIM_MEDIA_PLUGINS: Readonly<Record<string, 'document' | 'image' | 'audio'>> = Object.freeze({
+  'plugin-1713954536': 'document',
+  'plugin-1713958591': 'image',
+  'plugin-1713958830': 'audio',
+});
+
+/** The first id that is not a media plugin, if any. */
+export function unknownMediaPluginId(ids: readonly string[]): string | undefined {
+  return ids.find((id) => !Object.hasOwn(SIM_MEDIA_PLUGINS, id));
+}
+
 /** Query marker: the plugin runs but fails; the failure is written into the answer (PLUGIN_FAILURE_REASON). */
 export const PLUGIN_FAIL_MARKER = 'SIM_PLUGIN_FAIL';
 /** Query marker: the plugin run times out; the query is answered 504 plugin_execution_timeout after the plugin delay. */

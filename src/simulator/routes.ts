@@ -65,7 +65,7 @@ export async function handleUpstream(req: IncomingMessage, res: ServerResponse, 
   const ks = state.countCall(call.key, kind);
   const body = await readPostBody(req, route.name === 'mediaRaw' ? RAW_UPLOAD_LIMIT : JSON_BODY_LIMIT);
   const json = route.name === 'mediaRaw' ? ({ ok: false } as const) : parseJson(body);
-  if (route.name === 'query' && json.ok) state.recordQuery(json.value, Object.keys(req.headers));
+  if (route.name === 'query' && json.ok) state.recordQuery(json.value, Object.keys(req.headers), route.id);
 
   const fault = kind ? state.behaviors.take(call.key, kind) : undefined;
   let queryFault: QueryFault | undefined;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SIM_CATALOGUE, THINKING_TEXT, UNICODE_ANSWER, defaultAnswerText, simTokens, splitDeltas, startSimulator, type SimStats, type Simulator } from './index.js';
@@ -579,15 +580,13 @@ describe('media', () => {
     expect(r.json.message).toBe('errors.no.executable.plugin.found');
   });
 
-  it('accepts a raw multipart upload', async () => {
-    const sid = await newSession();
+  /** POST a multipart upload: the text fields first, then the file. */
+  async function rawUpload(fields: Array<[string, string]>, file: { name: string; type: string; data: Buffer }) {
     const boundary = 'simtestboundary42';
-    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
     const body = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="sessionId"\r\n\r\n${sid}\r\n`),
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="responseMode"\r\n\r\nsync\r\n`),
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cat.png"\r\nContent-Type: image/png\r\n\r\n`),
-      png,
+      ...fields.map(([name, value]) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`)),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`),
+      file.data,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
     const res = await request(`${sim.url}/media/v1/public/file/raw`, {
@@ -595,10 +594,71 @@ describe('media', () => {
       headers: { 'user-agent': UA, apikey: 'k1', 'content-type': `multipart/form-data; boundary=${boundary}` },
       body,
     });
-    expect(res.statusCode).toBe(200);
-    const j = (await res.body.json()) as { data: Record<string, unknown> };
-    expect(j.data).toMatchObject({ context: '[simulated extract of cat.png]', mimeType: 'image/png', sizeBytes: png.length, sessionId: sid });
+    return { status: res.statusCode, json: (await res.body.json()) as { data: Record<string, unknown>; message?: string } };
+  }
+  const sha12 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex').slice(0, 12);
+  const AUDIO_PLUGIN = 'plugin-1713958830';
+
+  it('accepts a raw multipart upload', async () => {
+    const sid = await newSession();
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const r = await rawUpload(
+      [
+        ['sessionId', sid],
+        ['responseMode', 'sync'],
+      ],
+      { name: 'cat.png', type: 'image/png', data: png },
+    );
+    expect(r.status).toBe(200);
+    expect(r.json.data).toMatchObject({ context: '[simulated extract of cat.png]', mimeType: 'image/png', sizeBytes: png.length, sessionId: sid });
     expect(sim.stats().mediaUploads).toBe(1);
+  });
+
+  it('the audio plugin answers a transcript fixed by the bytes, and the upload is recorded', async () => {
+    const sid = await newSession();
+    const wav = Buffer.concat([Buffer.from('RIFF\u0024\u0000\u0000\u0000WAVEfmt '), Buffer.alloc(16, 7)]);
+    const fields: Array<[string, string]> = [
+      ['name', 'voice.wav'],
+      ['responseMode', 'sync'],
+      ['sessionId', sid],
+      ['plugins', AUDIO_PLUGIN],
+    ];
+    const r = await rawUpload(fields, { name: 'voice.wav', type: 'audio/wav', data: wav });
+    expect(r.status).toBe(200);
+    expect(r.json.data['context']).toBe(`[simulated transcript ${sha12(wav)}]`);
+    const again = await rawUpload(fields, { name: 'voice.wav', type: 'audio/wav', data: wav });
+    expect(again.json.data['context']).toBe(r.json.data['context']);
+    const other = await rawUpload(fields, { name: 'voice.wav', type: 'audio/wav', data: Buffer.concat([wav, Buffer.from([1])]) });
+    expect(other.json.data['context']).not.toBe(r.json.data['context']);
+    expect(sim.stats().uploads[0]).toEqual({
+      via: 'file',
+      name: 'voice.wav',
+      mimeType: 'audio/wav',
+      plugins: [AUDIO_PLUGIN],
+      sessionId: sid,
+      sizeBytes: wav.length,
+      context: `[simulated transcript ${sha12(wav)}]`,
+    });
+    const q = await call('POST', `/chat/v1/sessions/${sid}/query`, { body: queryBody('what was said?', { responseMode: 'sync' }) });
+    expect(q.json.data.answer).toContain('Attached: voice.wav');
+  });
+
+  it('a URL upload with the audio plugin is transcribed from the URL (not fetched)', async () => {
+    const url = 'https://example.com/talks/intro.mp3';
+    const r = await call('POST', '/media/v1/public/file', { body: { url, plugins: [AUDIO_PLUGIN], responseMode: 'sync' } });
+    expect(r.status).toBe(200);
+    expect(r.json.data).toMatchObject({ context: `[simulated transcript ${sha12(url)}]`, mimeType: 'audio/mpeg' });
+    expect(sim.stats().uploads).toEqual([expect.objectContaining({ via: 'url', name: 'intro.mp3', plugins: [AUDIO_PLUGIN], sessionId: null })]);
+  });
+
+  it('refuses plugins that are not media plugins, on both uploads', async () => {
+    const json = await call('POST', '/media/v1/public/file', { body: { url: 'https://example.com/a.png', plugins: ['plugin-1713924030'], responseMode: 'sync' } });
+    expect(json.status).toBe(400);
+    expect(json.json.message).toBe('Invalid pluginId: plugin-1713924030');
+    const raw = await rawUpload([['plugins', 'plugin-42']], { name: 'a.wav', type: 'audio/wav', data: Buffer.from('RIFF') });
+    expect(raw.status).toBe(400);
+    expect(raw.json.message).toBe('Invalid pluginId: plugin-42');
+    expect(sim.stats()).toMatchObject({ mediaUploads: 0, uploads: [] });
   });
 });
 

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { BehaviorStore, type CallKind } from './behaviors.js';
 import { toRuntime, type RuntimeOptions } from './options.js';
-import type { KeyStats, MutableOptions, SimStats } from './types.js';
+import type { KeyStats, MutableOptions, SimStats, UploadRecord } from './types.js';
 
 /**
  * Sessions are forgotten by age, oldest first, once there are more than SESSIONS_KEPT and only those older than
@@ -17,6 +17,7 @@ const SESSION_MIN_AGE_MS = 30 * 60_000;
 const MAX_SESSIONS = 1_000_000;
 const MAX_MEDIA = 10_000;
 const MAX_QUERY_BODIES = 100;
+const MAX_UPLOAD_RECORDS = 100;
 
 export interface MessageRec {
   id: string;
@@ -125,12 +126,14 @@ function emptyStats(): SimStats {
     byKey: {},
     lastQuery: undefined,
     lastQueryHeaders: [],
+    lastQuerySessionId: undefined,
     queryBodies: [],
     openStreams: 0,
     abortedStreams: 0,
     sessionsReused: 0,
     crossKeyQueries: 0,
     mediaUploads: 0,
+    uploads: [],
   };
 }
 
@@ -172,19 +175,33 @@ export class SimState {
     return ks;
   }
 
-  /** Keep a query body and the names of its request headers, the last MAX_QUERY_BODIES of them. */
-  recordQuery(body: unknown, headerNames: string[]): void {
+  /** Keep a query body, the names of its request headers and its session, the last MAX_QUERY_BODIES bodies. */
+  recordQuery(body: unknown, headerNames: string[], sessionId: string): void {
     this.stats.lastQuery = body;
+    this.stats.lastQuerySessionId = sessionId;
     this.stats.lastQueryHeaders = headerNames;
     this.stats.queryBodies.push(body);
     if (this.stats.queryBodies.length > MAX_QUERY_BODIES) this.stats.queryBodies.shift();
+  }
+
+  /** Count an accepted upload and keep what it asked for, the last MAX_UPLOAD_RECORDS of them. */
+  recordUpload(upload: UploadRecord): void {
+    this.stats.mediaUploads++;
+    this.stats.uploads.push(upload);
+    if (this.stats.uploads.length > MAX_UPLOAD_RECORDS) this.stats.uploads.shift();
   }
 
   /** A copy of the stats that later calls do not change. */
   snapshot(): SimStats {
     const byKey: Record<string, KeyStats> = {};
     for (const [k, v] of Object.entries(this.stats.byKey)) byKey[k] = { ...v };
-    return { ...this.stats, byKey, queryBodies: [...this.stats.queryBodies], lastQueryHeaders: [...this.stats.lastQueryHeaders] };
+    return {
+      ...this.stats,
+      byKey,
+      queryBodies: [...this.stats.queryBodies],
+      lastQueryHeaders: [...this.stats.lastQueryHeaders],
+      uploads: this.stats.uploads.map((u) => ({ ...u, plugins: [...u.plugins] })),
+    };
   }
 
   setOptions(partial: MutableOptions): void {

@@ -93,6 +93,8 @@ export interface SimStats {
   lastQuery: unknown;
   /** header names (lower case) of the last query request received: what the gateway forwards upstream */
   lastQueryHeaders: string[];
+  /** the session id in the last query's path */
+  lastQuerySessionId: string | undefined;
   /** last 100 query bodies, oldest first */
   queryBodies: unknown[];
   /** streams currently open (being written or stalled) */
@@ -105,6 +107,22 @@ export interface SimStats {
   crossKeyQueries: number;
   /** media uploads accepted (JSON and raw) */
   mediaUploads: number;
+  /** the last 100 accepted uploads, oldest first */
+  uploads: UploadRecord[];
+}
+
+/** What an accepted media upload asked for. */
+export interface UploadRecord {
+  /** `url`: the JSON upload (OnDemand fetches the URL); `file`: the multipart upload */
+  via: 'url' | 'file';
+  name: string;
+  mimeType: string;
+  /** the plugin ids sent (the multipart upload may send none) */
+  plugins: string[];
+  sessionId: string | null;
+  sizeBytes: number | null;
+  /** the `context` answered */
+  context: string;
 }
 
 export interface Simulator {

@@ -13,7 +13,7 @@
  */
 import { invalidRequest } from '../../core/errors.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, ReasoningEffort, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
-import { anthropicBlockToMediaPart } from '../../core/media.js';
+import { anthropicBlockToMediaPart, audioInputRefusal } from '../../core/media.js';
 import {
   invalidValue,
   isAbsent,
@@ -54,8 +54,9 @@ function textOfBlocks(value: unknown, param: string, allowed: ReadonlySet<string
     if (block.type === 'text') texts.push(requireText(block.text, `${p}.text`));
     else if (typeof block.type === 'string' && allowed.has(block.type)) return;
     else if (block.type === 'image' || block.type === 'document') {
-      throw invalidRequest('Images and documents are not supported on /v1/messages yet', p, 'unsupported_content');
-    } else invalidValue(`${p}.type`, `${JSON.stringify(block.type ?? null)}. Supported block types here are: ${quoteList(['text', ...allowed])}.`);
+      throw invalidRequest(`${p}: ${block.type} blocks are accepted only directly in a user turn's content, not here.`, p, 'unsupported_content');
+    } else if (block.type === 'audio' || block.type === 'input_audio') throw audioInputRefusal('messages', p);
+    else invalidValue(`${p}.type`, `${JSON.stringify(block.type ?? null)}. Supported block types here are: ${quoteList(['text', ...allowed])}.`);
   });
   return texts.join('\n');
 }

@@ -205,7 +205,7 @@ describe('rejection messages say what to do', () => {
     ['negative frequency_penalty', withBody({ frequency_penalty: -0.5 }), /OnDemand accepts 0 to 2/],
     ['top_p above 1', withBody({ top_p: 2 }), /OnDemand accepts 0 to 1/],
     ['n = 3', withBody({ n: 3 }), /Only n=1 is supported/],
-    ['an image', withBody({ messages: [user([{ type: 'image_url', image_url: { url: 'https://x' } }])] }), /^Images and files are not supported yet$/],
+    ['an image', withBody({ messages: [user([{ type: 'image_url', image_url: { url: 'https://x' } }])] }), /^Content parts of type "image_url" are not accepted here\.$/],
     ['unknown role', withBody({ messages: [{ role: 'bot', content: 'x' }] }), /'developer'/],
   ])('%s', (_name, body, pattern) => {
     expect(rejection(body).message).toMatch(pattern);
@@ -431,7 +431,7 @@ describe('convertContentParts: the media seam', () => {
   });
 
   it.each([
-    ['audio has no media kind', { type: 'input_audio', input_audio: { data: 'AA', format: 'wav' } }, 'p[0]', 'unsupported_content'],
+    ['an audio format other than wav and mp3', { type: 'input_audio', input_audio: { data: 'AA', format: 'ogg' } }, 'p[0].input_audio.format', 'invalid_value'],
     ['an uploaded file id cannot be fetched', { type: 'file', file: { file_id: 'file-1' } }, 'p[0]', 'unsupported_content'],
     ['image without url', { type: 'image_url', image_url: {} }, 'p[0].image_url.url', 'missing_required_parameter'],
   ])('%s', (_name, part, param, code) => {

@@ -6,11 +6,13 @@
  * unsupported_value, unsupported_content), so clients and tests branch on codes, never on text.
  * `response_format` json_object / json_schema asks for structured output, emulated (docs/structured-output.md).
  * `web_search_options` runs OnDemand's Internet Search; `ondemand_plugins` (this gateway's extension) names more
- * OnDemand plugins (docs/plugins.md).
+ * OnDemand plugins (docs/plugins.md). Image, file and `input_audio` (wav, mp3) parts become media the engine
+ * uploads (docs/models.md); audio output (`modalities: ["audio"]`) is refused.
  * `null` for an optional field means "not set", as OpenAI reads it. Unknown fields are ignored: real clients
  * send `user`, `seed`, `logprobs`, `parallel_tool_calls`, `metadata`, `store` and more.
  */
 import { invalidRequest } from '../../core/errors.js';
+import { audioOutputRefusal, fileIdRefusal, inputAudioToMediaPart } from '../../core/media.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, Role, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
   invalidValue,
@@ -26,6 +28,7 @@ import {
   readResponseFormat,
   readUserLocation,
   readSamplingParams,
+  requireObject,
   readReasoningEffort,
   requireModel,
   type ParseOptions,
@@ -44,7 +47,7 @@ export interface ParsedChatRequest {
 }
 
 export interface ChatRequestOptions extends ParseOptions {
-  /** Let image and file parts through as Message.media (the chat route does); off, they are refused with a 400. */
+  /** Let image, file and audio parts through as Message.media (the chat route does); off, they are refused with a 400. */
   acceptMedia?: boolean;
 }
 
@@ -75,6 +78,12 @@ function readParams(body: Json): GenerationParams {
   return params;
 }
 
+/** Spoken answers (`modalities: ["audio"]`, `audio`) are refused: OnDemand answers in text. */
+function refuseAudioOutput(body: Json): void {
+  if (Array.isArray(body.modalities) && body.modalities.includes('audio')) throw audioOutputRefusal('modalities');
+  if (!isAbsent(body.audio)) throw audioOutputRefusal('audio');
+}
+
 // ---- content ------------------------------------------------------------------------------------------------
 
 export interface ConvertedContent {
@@ -82,12 +91,13 @@ export interface ConvertedContent {
   media: MediaPart[];
 }
 
-function unsupportedMedia(param: string): never {
-  throw invalidRequest('Images and files are not supported yet', param, 'unsupported_content');
+function unsupportedMedia(type: unknown, param: string): never {
+  throw invalidRequest(`Content parts of type ${JSON.stringify(type)} are not accepted here.`, param, 'unsupported_content');
 }
 
-/** An image or file part → MediaPart. Audio has no MediaPart kind, so it stays unsupported. */
+/** An image, file or audio part → MediaPart; a file known only by its `file_id` is refused. */
 function toMediaPart(part: Json, param: string): MediaPart {
+  if (part.type === 'input_audio') return readInputAudio(part.input_audio, `${param}.input_audio`);
   if (part.type === 'image_url') {
     const image = part.image_url;
     const url = typeof image === 'string' ? image : isObject(image) ? image.url : undefined;
@@ -99,8 +109,14 @@ function toMediaPart(part: Json, param: string): MediaPart {
     if (name !== undefined) media.name = name;
     return media;
   }
-  // input_audio, or a file known only by an uploaded file_id that this gateway cannot fetch
-  return unsupportedMedia(param);
+  const fileId = isObject(part.file) && typeof part.file.file_id === 'string' ? part.file.file_id : undefined;
+  throw fileIdRefusal(fileId, param);
+}
+
+/** `input_audio: {data, format}` (base64 wav or mp3), as the openai SDK sends it. */
+function readInputAudio(value: unknown, param: string): MediaPart {
+  const audio = requireObject(value, param);
+  return inputAudioToMediaPart(requireString(audio.data, `${param}.data`), requireString(audio.format, `${param}.format`), param);
 }
 
 const MEDIA_PART_TYPES: ReadonlySet<unknown> = new Set(['image_url', 'input_audio', 'file']);
@@ -124,7 +140,7 @@ export function convertContentParts(parts: readonly unknown[], param: string, ac
       if (typeof part.refusal !== 'string') wrongType(`${partParam}.refusal`, 'a string', part.refusal);
       texts.push(part.refusal);
     } else if (MEDIA_PART_TYPES.has(part.type)) {
-      if (!acceptMedia) unsupportedMedia(partParam);
+      if (!acceptMedia) unsupportedMedia(part.type, partParam);
       media.push(toMediaPart(part, partParam));
     } else {
       invalidValue(`${partParam}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['text', 'refusal', 'image_url', 'input_audio', 'file'])}.`);
@@ -304,6 +320,7 @@ export function parseChatRequest(body: unknown, options: ChatRequestOptions = {}
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
   const includeUsage = readIncludeUsage(body.stream_options);
   readN(body.n);
+  refuseAudioOutput(body);
   const params = readParams(body);
   const tools = readTools(body.tools);
   const toolChoice = readToolChoice(body.tool_choice, tools);

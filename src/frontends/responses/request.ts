@@ -17,6 +17,7 @@
  * `reasoning.encrypted_content` are accepted and change nothing.
  */
 import { invalidRequest } from '../../core/errors.js';
+import { audioInputRefusal } from '../../core/media.js';
 import type { ReasoningSeal } from '../../core/sealed-reasoning.js';
 import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
@@ -121,10 +122,12 @@ function readContent(value: unknown, param: string, toolOutput = false): string 
         return;
       case 'input_image':
       case 'input_file':
-      case 'input_audio':
-        if (!toolOutput) throw invalidRequest('Images and files are not supported on /v1/responses yet', p, 'unsupported_content');
+        if (!toolOutput)
+          throw invalidRequest(`${part.type} parts are not supported on /v1/responses yet; send images and files to /v1/chat/completions.`, p, 'unsupported_content');
         texts.push(`[${part.type === 'input_image' ? 'an image' : 'a file'}, not shown: this gateway passes no media in tool results]`);
         return;
+      case 'input_audio':
+        throw audioInputRefusal('responses', p);
       default:
         invalidValue(`${p}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['input_text', 'output_text', 'refusal', 'input_image'])}.`);
     }
