@@ -11,6 +11,7 @@ import { Engine } from './core/engine.js';
 import { ReasoningSeal, reasoningSecretFromKeys } from './core/sealed-reasoning.js';
 import { randomToken } from './runtime/random-id.js';
 import { anthropicRoutes } from './frontends/anthropic/route.js';
+import { geminiRoutes } from './frontends/gemini/route.js';
 import { completionsRoutes } from './frontends/completions/route.js';
 import { chatRoutes } from './frontends/openai-chat/route.js';
 import { responsesRoutes } from './frontends/responses/route.js';
@@ -202,6 +203,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       storedStateRoutes(shared.conversations, storedSettings),
       storedStateAdminRoutes(storedMetrics, { ...storedSettings, retentionDays: config.RESPONSES_RETENTION_DAYS }),
       anthropicRoutes(engine, runner, parse),
+      geminiRoutes(engine, runner, parse, router),
       (scope) => scope.register(keyAdminRoutes, { prefix: '/admin', pool }),
       (scope) => scope.register(clientKeyAdminRoutes, { prefix: '/admin', access: shared.access }),
     ],

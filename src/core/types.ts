@@ -68,7 +68,7 @@ export type FreeformInput = { type: 'text' } | { type: 'grammar'; syntax: string
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
-export type ClientApi = 'chat' | 'completions' | 'responses' | 'messages';
+export type ClientApi = 'chat' | 'completions' | 'responses' | 'messages' | 'gemini';
 
 /**
  * Structured output the client asked for (chat `response_format`, Responses `text.format`); plain text is the

@@ -11,7 +11,7 @@ import type { Usage } from '../core/types.js';
 import type { ClientAccessHook } from '../client-keys/access.js';
 import { isDashboardPath } from '../dashboard/routes.js';
 import { redactPath } from './redact.js';
-import { type KeyChecker, presentedKey, presentedKeyDigest } from './auth.js';
+import { type KeyChecker, moveQueryKey, presentedKey, presentedKeyDigest } from './auth.js';
 import { sendError } from './errors.js';
 import { applyLimits, serverLimits } from './server-limits.js';
 import { applySecurity } from './security.js';
@@ -74,7 +74,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logger: {
       level: config.LOG_LEVEL,
       ...(deps.logStream ? { stream: deps.logStream } : {}),
-      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.apikey'], censor: '[redacted]' },
+      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-goog-api-key"]', 'req.headers.apikey'], censor: '[redacted]' },
     },
     bodyLimit: config.BODY_LIMIT_BYTES,
     logController: new LogController({ disableRequestLogging: true }),
@@ -82,6 +82,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: false, // limits.ts refuses new work while draining, OpenAI-shaped
     ...serverLimits(config),
     requestIdHeader: false,
+    // fastify keeps the URL it was given as originalUrl: that copy loses the key too
+    rewriteUrl: (req) => {
+      const url = moveQueryKey(req);
+      if (url !== req.url) (req as { originalUrl?: string }).originalUrl = url;
+      return url;
+    },
     schemaController: lazySchemaController, // ajv / fast-json-stringify only if a route declares a schema
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -123,7 +129,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       if (openGateway()) return;
       const index = deps.clientKeys.match(key, digest);
       if (index < 0) {
-        throw unauthorized(key === undefined ? 'You did not provide an API key. Send it as `Authorization: Bearer <key>` or `X-API-KEY: <key>`.' : 'Incorrect API key provided.');
+        const missing = request.routeOptions.config.missingKeyMessage ?? 'You did not provide an API key. Send it as `Authorization: Bearer <key>` or `X-API-KEY: <key>`.';
+        throw unauthorized(key === undefined ? missing : 'Incorrect API key provided.');
       }
       request.gw.clientKey = index;
     }),

@@ -1,6 +1,7 @@
 /**
  * Client and admin authentication: `X-API-KEY: <key>` (the original project's header, also what the Anthropic
- * SDK sends) or `Authorization: Bearer <key>` (what OpenAI clients send). Keys are compared in constant time:
+ * SDK sends), `x-goog-api-key: <key>` (Gemini clients; their `?key=` is moved into it) or `Authorization: Bearer
+ * <key>` (what OpenAI clients send). Keys are compared in constant time:
  * both sides are hashed to equal-length digests and every configured key is checked, match or not.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
@@ -43,10 +44,11 @@ export class KeyChecker {
   }
 }
 
-/** The key a client presented, from X-API-KEY or Authorization: Bearer (X-API-KEY wins when both are sent). */
+const headerValue = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value)?.trim();
+
+/** The key a client presented, from X-API-KEY, x-goog-api-key or Authorization: Bearer (first found, in that order). */
 export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
-  const x = headers['x-api-key'];
-  const xKey = (Array.isArray(x) ? x[0] : x)?.trim();
+  const xKey = headerValue(headers['x-api-key']) || headerValue(headers['x-goog-api-key']);
   if (xKey) return xKey;
   const auth = headers.authorization;
   if (typeof auth === 'string') {
@@ -54,4 +56,20 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
     if (m?.[1] !== undefined) return m[1];
   }
   return undefined;
+}
+
+/**
+ * A `?key=` in the URL (how Google's API takes a key) moved into `x-goog-api-key` (unless that header is set) and
+ * out of the URL, which is returned: run before routing, so no log line, error or route ever sees the key.
+ */
+export function moveQueryKey(req: { url?: string | undefined; headers: IncomingHttpHeaders }): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  if (q < 0 || !/(?:^|&)key=/.test(url.slice(q + 1))) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const key = params.get('key')?.trim();
+  params.delete('key');
+  if (key && req.headers['x-goog-api-key'] === undefined) req.headers['x-goog-api-key'] = key;
+  const rest = params.toString();
+  return rest === '' ? url.slice(0, q) : `${url.slice(0, q)}?${rest}`;
 }

@@ -34,6 +34,8 @@ export interface FrontEnd {
 
 export interface RunnerOptions {
   pingMs: number;
+  /** the keep-alive text (default a `: ping` comment); a front end whose clients stall on comments sets its own */
+  ping?: string;
   /** completions in flight, for the graceful shutdown (src/http/inflight.ts) */
   inflight?: InFlight;
   /** per streaming response: streams in flight and the gap between chunks (src/observability/metrics.ts) */
@@ -116,7 +118,7 @@ async function streamAnswer(
   entry?: InFlightEntry,
 ): Promise<void> {
   reply.hijack();
-  const writer = new SseWriter(reply.raw, { headers, pingMs: opts.pingMs });
+  const writer = new SseWriter(reply.raw, { headers, pingMs: opts.pingMs, ...(opts.ping === undefined ? {} : { ping: opts.ping }) });
   const probe = opts.streamProbe?.();
   entry?.streaming((err) => writer.end(writer.open ? encoder.error(err) : ''));
   try {

@@ -60,6 +60,10 @@ export type ErrorRenderer = (err: GatewayError) => unknown;
 declare module 'fastify' {
   interface FastifyContextConfig {
     renderError?: ErrorRenderer;
+    /** the 401 for a request without a key, naming the header this API's clients send */
+    missingKeyMessage?: string;
+    /** the body as the message limits read it (`messages`, `stream`), for an API shaped otherwise (src/http/server-limits.ts) */
+    limitsView?: (request: FastifyRequest) => unknown;
   }
 }
 

@@ -17,7 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 
 const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
-const DEFAULT_ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-request-id, anthropic-version, openai-organization';
+const DEFAULT_ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-goog-api-key, x-request-id, anthropic-version, openai-organization';
 const EXPOSE_HEADERS = 'x-request-id, x-ondemand-endpoint, x-gateway-attempts, retry-after, x-should-retry';
 const HEADER_LIST = /^[\w-]+(\s*,\s*[\w-]+)*$/;
 

@@ -189,7 +189,8 @@ export function applyLimits(app: FastifyInstance, config: LimitsConfig, deps: Li
   app.addHook(
     'preHandler',
     syncHook((request, reply) => {
-      const body = request.body;
+      const view = request.routeOptions.config.limitsView;
+      const body = view === undefined ? request.body : view(request);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
       checkMessages(body as Record<string, unknown>, config);
       if ((body as { stream?: unknown }).stream === true) {

@@ -9,6 +9,8 @@ export interface StreamWriterOptions {
   headers: Record<string, string>;
   /** ms of silence before a `: ping` comment; 0 turns pings off */
   pingMs: number;
+  /** what a ping writes; default SSE_COMMENT_PING */
+  ping?: string;
 }
 
 /**
@@ -36,8 +38,9 @@ export class SseWriter {
     });
     res.flushHeaders();
     if (opts.pingMs > 0) {
+      const ping = opts.ping ?? SSE_COMMENT_PING;
       this.timer = setInterval(() => {
-        if (!this.closed) res.write(SSE_COMMENT_PING);
+        if (!this.closed) res.write(ping);
       }, opts.pingMs);
       this.timer.unref();
     }
