@@ -52,6 +52,7 @@ describe('SIM_TOOL_CALL: the tool and arguments the user asked for', () => {
     ['a JSON tool with exactly these arguments', 'SIM_TOOL_CALL Bash {"command":"echo \\"hi\\" > out.txt"}', '<tool_call name="Bash">{"command":"echo \\"hi\\" > out.txt"}</tool_call>'],
     ['a freeform tool with a JSON string as its text', 'SIM_TOOL_CALL exec "ls -la"', '<tool_call name="exec">\nls -la\n</tool_call>'],
     ['a tool not offered: the first tool, sample arguments', 'SIM_TOOL_CALL Write {"path":"x"}', '<tool_call name="Read">{"path":"path-value"}</tool_call>'],
+    ['the line JSON-quoted by the client', '"SIM_TOOL_CALL Bash {\\"command\\":\\"ls \\\\\\"a b\\\\\\"\\"}"', '<tool_call name="Bash">{"command":"ls \\"a b\\""}</tool_call>'],
     ['arguments that are not JSON: the first tool, sample arguments', 'SIM_TOOL_CALL Bash {"command":', '<tool_call name="Read">{"path":"path-value"}</tool_call>'],
   ])('%s', (_name, line, expected) => {
     expect(simToolAnswer(`<user>\nplease ${line}\n</user>\n\n${offered}`)).toBe(expected);

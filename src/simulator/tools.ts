@@ -20,7 +20,8 @@ export const TOOL_LIST_MARKER = 'SIM_TOOL_LIST';
 export const TOOL_SKIP_MARKER = 'SIM_TOOL_SKIP';
 /**
  * `SIM_TOOL_CALL <name> <json>` on one line: call that tool (when offered) with exactly these arguments (a JSON
- * object; for a freeform tool, a JSON string is its text), so a real agent runs a command the test chose.
+ * object; for a freeform tool, a JSON string is its text), so a real agent runs a command the test chose. A line
+ * a client sent JSON-quoted (`\"` for `"`, as OpenCode's `run` does) is read as the text inside that string.
  */
 export const TOOL_CALL_MARKER = 'SIM_TOOL_CALL';
 
@@ -148,8 +149,24 @@ export function querySection(query: string, tag: string): { open: number; text: 
 export function requestedCall(query: string): { name: string; args: unknown } | undefined {
   const found = new RegExp(`${TOOL_CALL_MARKER} (\\S+) ([^\\n]+)`).exec(query);
   if (found === null) return undefined;
+  const rest = found[2] as string;
+  for (const candidate of [rest, quotedText(rest)]) {
+    if (candidate === undefined) continue;
+    try {
+      return { name: found[1] as string, args: JSON.parse(candidate) as unknown };
+    } catch {
+      // not JSON: try the next reading
+    }
+  }
+  return undefined;
+}
+
+/** The line read as the inside of a JSON string, up to its closing quote (a client that sent the prompt JSON-quoted). */
+function quotedText(rest: string): string | undefined {
+  const end = /(?<!\\)"/.exec(rest);
+  if (end === null) return undefined;
   try {
-    return { name: found[1] as string, args: JSON.parse(found[2] as string) as unknown };
+    return JSON.parse(`"${rest.slice(0, end.index)}"`) as string;
   } catch {
     return undefined;
   }
