@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FREEFORM_SAMPLE, lastToolResult, simToolAnswer, TOOL_RESULT_PREFIX } from './tools.js';
 
-
 const HEADER = "The following is a conversation between a user and an AI assistant. Continue it: write only the assistant's next reply, without any role tag.";
 const ZWSP = '\u200B';
 const section = (...lines: string[]): string => ['<tools>', 'You can call the following tools.', ...lines, 'Write no other text.', '</tools>'].join('\n');
@@ -47,9 +46,17 @@ describe('the last tool result, read block by block', () => {
 });
 
 describe('SIM_TOOL_CALL: the tool and arguments the user asked for', () => {
-  const offered = section('{"name":"Read","parameters":{"type":"object","properties":{"path":{"type":"string"}}}}', '{"name":"Bash","parameters":{"type":"object"}}', '{"name":"exec","freeform":true}');
+  const offered = section(
+    '{"name":"Read","parameters":{"type":"object","properties":{"path":{"type":"string"}}}}',
+    '{"name":"Bash","parameters":{"type":"object"}}',
+    '{"name":"exec","freeform":true}',
+  );
   it.each<[string, string, string]>([
-    ['a JSON tool with exactly these arguments', 'SIM_TOOL_CALL Bash {"command":"echo \\"hi\\" > out.txt"}', '<tool_call name="Bash">{"command":"echo \\"hi\\" > out.txt"}</tool_call>'],
+    [
+      'a JSON tool with exactly these arguments',
+      'SIM_TOOL_CALL Bash {"command":"echo \\"hi\\" > out.txt"}',
+      '<tool_call name="Bash">{"command":"echo \\"hi\\" > out.txt"}</tool_call>',
+    ],
     ['a freeform tool with a JSON string as its text', 'SIM_TOOL_CALL exec "ls -la"', '<tool_call name="exec">\nls -la\n</tool_call>'],
     ['a tool not offered: the first tool, sample arguments', 'SIM_TOOL_CALL Write {"path":"x"}', '<tool_call name="Read">{"path":"path-value"}</tool_call>'],
     ['the line JSON-quoted by the client', '"SIM_TOOL_CALL Bash {\\"command\\":\\"ls \\\\\\"a b\\\\\\"\\"}"', '<tool_call name="Bash">{"command":"ls \\"a b\\""}</tool_call>'],

@@ -101,7 +101,7 @@ describeWithAgents()('coding agents through the gateway', () => {
   );
 
   it(
-    "Claude Code: claude -p on the Messages API (its betas, thinking, tool_use streamed as input_json_delta) runs Bash and answers",
+    'Claude Code: claude -p on the Messages API (its betas, thinking, tool_use streamed as input_json_delta) runs Bash and answers',
     async () => {
       const d = newDirs(CLAUDE_CODE);
       const token = 'made-by-claude';

@@ -162,7 +162,19 @@ describe('parseMessagesRequest', () => {
         { role: 'assistant', content: 'a' },
       ],
     ],
-    ['a system entry as a string; an empty one is left out', [{ role: 'system', content: 'be brief' }, { role: 'system', content: [] }, { role: 'user', content: 'q' }], [{ role: 'system', content: 'sys' }, { role: 'system', content: 'be brief' }, { role: 'user', content: 'q' }]],
+    [
+      'a system entry as a string; an empty one is left out',
+      [
+        { role: 'system', content: 'be brief' },
+        { role: 'system', content: [] },
+        { role: 'user', content: 'q' },
+      ],
+      [
+        { role: 'system', content: 'sys' },
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'q' },
+      ],
+    ],
   ])('%s', (_name, messages, expected) => {
     expect(parseMessagesRequest({ model: 'm', max_tokens: 10, system: 'sys', messages }).messages).toEqual(expected);
   });
