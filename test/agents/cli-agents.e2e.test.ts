@@ -10,6 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { THINKING_TEXT } from '../../src/simulator/index.js';
 import { TOOL_RESULT_PREFIX } from '../../src/simulator/tools.js';
 import { CLIENT_KEY, startStack, type Stack } from '../harness.js';
 import { type AgentDirs, agentDirs, describeWithAgents, queries, requestLines, runAgent, runReport } from './agent-run.js';
@@ -105,9 +106,18 @@ describeWithAgents()('coding agents through the gateway', () => {
     async () => {
       const d = newDirs(CLAUDE_CODE);
       const token = 'made-by-claude';
+      const command = `echo ${token} > proof.txt && cat proof.txt`;
       const run = await runAgent(
         CLAUDE_CODE,
-        ['-p', shellPrompt('Bash', (command) => ({ command, description: 'write the proof file' }), token), '--allowedTools', 'Bash', '--output-format', 'json'],
+        [
+          '-p',
+          shellPrompt('Bash', (cmd) => ({ command: cmd, description: 'write the proof file' }), token),
+          '--allowedTools',
+          'Bash',
+          '--output-format',
+          'stream-json',
+          '--verbose',
+        ],
         d,
         {
           ANTHROPIC_BASE_URL: stack.url,
@@ -121,10 +131,20 @@ describeWithAgents()('coding agents through the gateway', () => {
       );
       expect(run.code, runReport(run)).toBe(0);
       expect(proof(d)).toBe(token);
-      const result = JSON.parse(run.stdout) as { is_error: boolean; result: string; num_turns: number };
-      expect(result.is_error).toBe(false);
-      expect(result.result).toContain(`${TOOL_RESULT_PREFIX}${token}`);
-      expect(result.num_turns).toBeGreaterThanOrEqual(2);
+      // what Claude Code read from the gateway's stream, block by block
+      type Block = { type: string; thinking?: string; name?: string; input?: unknown; content?: unknown; text?: string };
+      const events = run.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { type: string; subtype?: string; is_error?: boolean; result?: string; message?: { content?: Block[] | string } });
+      const blocks = events.flatMap((e) => ((e.type === 'assistant' || e.type === 'user') && Array.isArray(e.message?.content) ? e.message.content : []));
+      expect(blocks.map((b) => b.type)).toEqual(['thinking', 'tool_use', 'tool_result', 'thinking', 'text']);
+      expect(blocks[0]?.thinking).toBe(THINKING_TEXT);
+      // the call's input arrived as input_json_delta pieces and was put back together exactly
+      expect(blocks[1]).toMatchObject({ name: 'Bash', input: { command, description: 'write the proof file' } });
+      expect(blocks[2]?.content).toBe(token);
+      expect(blocks[4]?.text).toBe(`${TOOL_RESULT_PREFIX}${token}`);
+      expect(events.at(-1)).toMatchObject({ type: 'result', subtype: 'success', is_error: false });
       expectAllAnswered('/v1/messages');
       expectRoundTripUpstream(token);
     },
