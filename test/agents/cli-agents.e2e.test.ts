@@ -140,7 +140,7 @@ describeWithAgents()('coding agents through the gateway', () => {
       const blocks = events.flatMap((e) => ((e.type === 'assistant' || e.type === 'user') && Array.isArray(e.message?.content) ? e.message.content : []));
       expect(blocks.map((b) => b.type)).toEqual(['thinking', 'tool_use', 'tool_result', 'thinking', 'text']);
       expect(blocks[0]?.thinking).toBe(THINKING_TEXT);
-      // the call's input arrived as input_json_delta pieces and was put back together exactly
+      // the call's input arrived as input_json_delta and was read back exactly
       expect(blocks[1]).toMatchObject({ name: 'Bash', input: { command, description: 'write the proof file' } });
       expect(blocks[2]?.content).toBe(token);
       expect(blocks[4]?.text).toBe(`${TOOL_RESULT_PREFIX}${token}`);
