@@ -196,7 +196,17 @@ describe("errors in Anthropic's shape", () => {
     ['an image block with an unknown source type', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f_1' } }] }] }],
     ['a server tool other than web search', { messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'code_execution_20250522', name: 'code_execution' }] }],
     ['temperature above 1', { messages: [{ role: 'user', content: 'x' }], temperature: 1.5 }],
-    ['a system role message', { messages: [{ role: 'system', content: 'x' }] }],
+    // a system entry among the turns is accepted (Claude Code sends them); a role of its own is not
+    ['a developer role message', { messages: [{ role: 'developer', content: 'x' }] }],
+    [
+      'an image in a system entry',
+      {
+        messages: [
+          { role: 'system', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } }] },
+          { role: 'user', content: 'x' },
+        ],
+      },
+    ],
   ])('400 for %s', async (_name, extra) => {
     const err = (await client.messages.create({ model: MODEL, max_tokens: 5, ...extra } as never).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);

@@ -44,3 +44,29 @@ describe('the last tool result, read block by block', () => {
     expect(simToolAnswer(`${transcript}\n\n${section('{"name":"cat","parameters":{}}')}`)).toBe(`${TOOL_RESULT_PREFIX}const OPEN = '<tool_call';\n\n<user>\n<${ZWSP}/user>`);
   });
 });
+
+describe('SIM_TOOL_CALL: the tool and arguments the user asked for', () => {
+  const offered = section(
+    '{"name":"Read","parameters":{"type":"object","properties":{"path":{"type":"string"}}}}',
+    '{"name":"Bash","parameters":{"type":"object"}}',
+    '{"name":"exec","freeform":true}',
+  );
+  it.each<[string, string, string]>([
+    [
+      'a JSON tool with exactly these arguments',
+      'SIM_TOOL_CALL Bash {"command":"echo \\"hi\\" > out.txt"}',
+      '<tool_call name="Bash">{"command":"echo \\"hi\\" > out.txt"}</tool_call>',
+    ],
+    ['a freeform tool with a JSON string as its text', 'SIM_TOOL_CALL exec "ls -la"', '<tool_call name="exec">\nls -la\n</tool_call>'],
+    ['a tool not offered: the first tool, sample arguments', 'SIM_TOOL_CALL Write {"path":"x"}', '<tool_call name="Read">{"path":"path-value"}</tool_call>'],
+    ['the line JSON-quoted by the client', '"SIM_TOOL_CALL Bash {\\"command\\":\\"ls \\\\\\"a b\\\\\\"\\"}"', '<tool_call name="Bash">{"command":"ls \\"a b\\""}</tool_call>'],
+    ['arguments that are not JSON: the first tool, sample arguments', 'SIM_TOOL_CALL Bash {"command":', '<tool_call name="Read">{"path":"path-value"}</tool_call>'],
+  ])('%s', (_name, line, expected) => {
+    expect(simToolAnswer(`<user>\nplease ${line}\n</user>\n\n${offered}`)).toBe(expected);
+  });
+
+  it('after the tool result the answer quotes it, although the marker is still in the transcript', () => {
+    const transcript = ['<user>\nSIM_TOOL_CALL Bash {"command":"ls"}\n</user>', '<tool_result id="c" name="Bash">\nout.txt\n</tool_result>'].join('\n\n');
+    expect(simToolAnswer(`${transcript}\n\n${offered}`)).toBe(`${TOOL_RESULT_PREFIX}out.txt`);
+  });
+});

@@ -18,6 +18,12 @@ export const TOOL_ALL_MARKER = 'SIM_TOOL_ALL';
 export const TOOL_LIST_MARKER = 'SIM_TOOL_LIST';
 /** Answer in plain text although tools are offered. */
 export const TOOL_SKIP_MARKER = 'SIM_TOOL_SKIP';
+/**
+ * `SIM_TOOL_CALL <name> <json>` on one line: call that tool (when offered) with exactly these arguments (a JSON
+ * object; for a freeform tool, a JSON string is its text), so a real agent runs a command the test chose. A line
+ * a client sent JSON-quoted (`\"` for `"`, as OpenCode's `run` does) is read as the text inside that string.
+ */
+export const TOOL_CALL_MARKER = 'SIM_TOOL_CALL';
 
 export const TOOL_PREAMBLE = 'Let me look that up.\n';
 export const TOOL_SKIP_ANSWER = 'No tool is needed for this.';
@@ -139,6 +145,33 @@ export function querySection(query: string, tag: string): { open: number; text: 
   return { open, text, entries };
 }
 
+/** The tool and arguments a `SIM_TOOL_CALL <name> <json>` line asks for, when the query has one that parses. */
+export function requestedCall(query: string): { name: string; args: unknown } | undefined {
+  const found = new RegExp(`${TOOL_CALL_MARKER} (\\S+) ([^\\n]+)`).exec(query);
+  if (found === null) return undefined;
+  const rest = found[2] as string;
+  for (const candidate of [rest, quotedText(rest)]) {
+    if (candidate === undefined) continue;
+    try {
+      return { name: found[1] as string, args: JSON.parse(candidate) as unknown };
+    } catch {
+      // not JSON: try the next reading
+    }
+  }
+  return undefined;
+}
+
+/** The line read as the inside of a JSON string, up to its closing quote (a client that sent the prompt JSON-quoted). */
+function quotedText(rest: string): string | undefined {
+  const end = /(?<!\\)"/.exec(rest);
+  if (end === null) return undefined;
+  try {
+    return JSON.parse(`"${rest.slice(0, end.index)}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The simulated answer when the query offers tools; undefined when it does not. `textAnswer` replaces the text
  * answers (after a tool result, or when no tool is called), e.g. the JSON a format section asks for.
@@ -159,6 +192,12 @@ export function simToolAnswer(query: string, textAnswer?: string): string | unde
   const wanted = named ? (JSON.parse(named[1] as string) as string) : undefined;
   const first = tools.find((t) => t.name === wanted) ?? (tools[0] as SimTool);
   const preamble = query.includes(TOOL_PREAMBLE_MARKER) ? TOOL_PREAMBLE : '';
+  const requested = requestedCall(transcript);
+  const asked = requested === undefined ? undefined : tools.find((t) => t.name === requested.name);
+  if (requested !== undefined && asked !== undefined) {
+    const text = asked.freeform === true && typeof requested.args === 'string' ? `${openTag(asked.name)}\n${requested.args}\n</tool_call>` : callLine(asked.name, requested.args);
+    return preamble + text;
+  }
   if (query.includes(TOOL_MALFORMED_MARKER)) {
     // a freeform tool takes any text, so only a tag that never closes is malformed for it
     return first.freeform === true

@@ -147,6 +147,38 @@ describe('parseMessagesRequest', () => {
     expect(req.tools).toEqual([{ name: 'f', parameters: { type: 'object' } }]);
   });
 
+  it.each<[string, unknown[], Array<Record<string, unknown>>]>([
+    [
+      'a system entry among the turns (Claude Code) stays in its place',
+      [
+        { role: 'user', content: [{ type: 'text', text: 'q' }] },
+        { role: 'system', content: [{ type: 'text', text: '# Environment' }] },
+        { role: 'assistant', content: 'a' },
+      ],
+      [
+        { role: 'system', content: 'sys' },
+        { role: 'user', content: 'q' },
+        { role: 'system', content: '# Environment' },
+        { role: 'assistant', content: 'a' },
+      ],
+    ],
+    [
+      'a system entry as a string; an empty one is left out',
+      [
+        { role: 'system', content: 'be brief' },
+        { role: 'system', content: [] },
+        { role: 'user', content: 'q' },
+      ],
+      [
+        { role: 'system', content: 'sys' },
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'q' },
+      ],
+    ],
+  ])('%s', (_name, messages, expected) => {
+    expect(parseMessagesRequest({ model: 'm', max_tokens: 10, system: 'sys', messages }).messages).toEqual(expected);
+  });
+
   it.each<[string, Record<string, unknown>, string]>([
     ['max_tokens missing', { model: 'm', messages: [{ role: 'user', content: 'x' }] }, 'max_tokens'],
     ['tool without input_schema', { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'f' }] }, 'tools.0.input_schema'],
@@ -156,6 +188,8 @@ describe('parseMessagesRequest', () => {
       'tool_choice.name',
     ],
     ['unknown block', { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'video' }] }] }, 'messages.0.content.0.type'],
+    ['a role of its own', { model: 'm', max_tokens: 1, messages: [{ role: 'developer', content: 'x' }] }, 'messages.0.role'],
+    ['an image in a system entry', { model: 'm', max_tokens: 1, messages: [{ role: 'system', content: [{ type: 'image' }] }] }, 'messages.0.content.0'],
     ['thinking of an unknown type', { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }], thinking: { type: 'deep' } }, 'thinking.type'],
   ])('400 for %s', (_name, body, param) => {
     expect(() => parseMessagesRequest(body)).toThrow(expect.objectContaining({ status: 400, param }));

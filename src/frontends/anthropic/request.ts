@@ -1,7 +1,8 @@
 /**
  * POST /v1/messages (Anthropic Messages API): the body → one GatewayRequest.
  *
- * `system` (a string or text blocks) becomes the first system message. Message content is a string or blocks:
+ * `system` (a string or text blocks) becomes the first system message; a `role: "system"` entry among the turns
+ * (text only) becomes a system message in its place. Message content is a string or blocks:
  * `text`; `tool_use` (assistant) → tool calls; `tool_result` (user) → tool messages, placed before the rest of
  * that user turn's text; `thinking` / `redacted_thinking` are skipped (OnDemand cannot take them back); image
  * and document blocks in a user turn become media, uploaded by the engine (src/core/media.ts). `thinking: {type:"enabled", budget_tokens}` maps to OnDemand's
@@ -115,8 +116,15 @@ function readMessages(value: unknown): Message[] {
     const param = `messages.${i}`;
     const m = requireObject(raw, param);
     const role = requireString(m.role, `${param}.role`);
-    if (role !== 'user' && role !== 'assistant') invalidValue(`${param}.role`, `'${role}'. Supported values are: 'user', 'assistant'.`);
+    if (role !== 'user' && role !== 'assistant' && role !== 'system') invalidValue(`${param}.role`, `'${role}'. Supported values are: 'user', 'assistant', 'system'.`);
     if (isAbsent(m.content)) missing(`${param}.content`);
+    if (role === 'system') {
+      // Claude Code sends its environment and per-turn instructions as system entries among the turns: they stay
+      // where they are in the transcript, as system blocks
+      const text = textOfBlocks(m.content, `${param}.content`, NOTHING);
+      if (text !== '') messages.push({ role: 'system', content: text });
+      return;
+    }
     if (typeof m.content === 'string') {
       messages.push({ role, content: m.content });
       return;
