@@ -1,20 +1,21 @@
 /**
  * The coding agents themselves, as a user runs them, against the gateway and its simulator on loopback: Codex CLI
  * (`codex exec`, a Responses provider in config.toml), Claude Code (`claude -p`, ANTHROPIC_BASE_URL) and OpenCode
- * (`opencode run`, an @ai-sdk/openai-compatible provider). Each prompt carries SIM_TOOL_CALL, so the simulated model
+ * (`opencode run`, an @ai-sdk/openai-compatible provider) and Gemini CLI (`gemini -p`, GOOGLE_GEMINI_BASE_URL on the
+ * Gemini API). Each prompt carries SIM_TOOL_CALL, so the simulated model
  * calls the agent's own shell tool with a command that writes a file; the agent runs it, sends the result back,
  * and the answer quoting that result ends the turn. Each test checks the file, the answer, the exit code, and what
  * crossed the wire: the gateway answered every request 200 on the API the agent speaks, and the tool's output
  * reached the simulator in the next query.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { THINKING_TEXT } from '../../src/simulator/index.js';
 import { TOOL_RESULT_PREFIX } from '../../src/simulator/tools.js';
 import { CLIENT_KEY, startStack, type Stack } from '../harness.js';
 import { type AgentDirs, agentDirs, describeWithAgents, queries, requestLines, runAgent, runReport } from './agent-run.js';
-import { CLAUDE_CODE, CODEX, OPENCODE } from './clis.js';
+import { CLAUDE_CODE, CODEX, GEMINI_CLI, OPENCODE } from './clis.js';
 
 const RUN_TIMEOUT_MS = 150_000;
 const TEST_TIMEOUT_MS = 200_000;
@@ -196,6 +197,34 @@ describeWithAgents()('coding agents through the gateway', () => {
       expect(proof(d)).toBe(token);
       expect(run.stdout).toContain(`${TOOL_RESULT_PREFIX}${token}`);
       expectAllAnswered('/v1/chat/completions');
+      expectRoundTripUpstream(token);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'Gemini CLI: gemini -p on the Gemini API (x-goog-api-key, alt=sse, thought parts) runs run_shell_command and answers',
+    async () => {
+      const d = newDirs(GEMINI_CLI);
+      mkdirSync(join(d.home, '.gemini'));
+      writeFileSync(
+        join(d.home, '.gemini', 'settings.json'),
+        JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } }, privacy: { usageStatisticsEnabled: false }, general: { enableAutoUpdate: false } }),
+      );
+      const token = 'made-by-gemini';
+      const run = await runAgent(
+        GEMINI_CLI,
+        ['-p', shellPrompt('run_shell_command', (command) => ({ command, description: 'write the proof file' }), token), '--approval-mode', 'yolo', '-m', 'gemini-2.5-flash'],
+        d,
+        { GOOGLE_GEMINI_BASE_URL: stack.url, GEMINI_API_KEY: CLIENT_KEY, GEMINI_CLI_TRUST_WORKSPACE: 'true' },
+        RUN_TIMEOUT_MS,
+      );
+      expect(run.code, runReport(run)).toBe(0);
+      expect(proof(d)).toBe(token);
+      // Gemini CLI wraps the command's output (`Output: …`) before sending it back as the functionResponse
+      expect(run.stdout).toContain(TOOL_RESULT_PREFIX);
+      expect(run.stdout).toContain(`Output: ${token}`);
+      expectAllAnswered('/v1beta/models/*');
       expectRoundTripUpstream(token);
     },
     TEST_TIMEOUT_MS,

@@ -20,8 +20,9 @@ export interface AgentCli {
 export const CODEX: AgentCli = { name: 'Codex CLI', pkg: '@openai/codex', bin: 'codex' };
 export const CLAUDE_CODE: AgentCli = { name: 'Claude Code', pkg: '@anthropic-ai/claude-code', bin: 'claude' };
 export const OPENCODE: AgentCli = { name: 'OpenCode', pkg: 'opencode-ai', bin: 'opencode' };
+export const GEMINI_CLI: AgentCli = { name: 'Gemini CLI', pkg: '@google/gemini-cli', bin: 'gemini' };
 
-export const AGENT_CLIS: readonly AgentCli[] = [CODEX, CLAUDE_CODE, OPENCODE];
+export const AGENT_CLIS: readonly AgentCli[] = [CODEX, CLAUDE_CODE, OPENCODE, GEMINI_CLI];
 
 /** The version test/agents/package.json pins for the CLI. */
 export function pinnedVersion(cli: AgentCli): string {
