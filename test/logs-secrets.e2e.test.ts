@@ -53,6 +53,10 @@ async function traffic(stack: Stack): Promise<{ responses: string[]; seen: Seen[
   expect(await chat(CLIENT_KEY)).toBe(200);
   expect(await chat(CLIENT_KEY, true, 'x-api-key')).toBe(200);
   expect(await chat(NAMED)).toBe(200);
+  // Gemini clients: the key in the URL (moved into x-goog-api-key before routing), a right and a wrong one
+  const gemini = { contents: [{ parts: [{ text: 'hello' }] }] };
+  expect(await call(`/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=${CLIENT_KEY}`, undefined, { body: gemini })).toBe(200);
+  expect(await call(`/v1beta/models/gemini-2.5-flash:generateContent?key=${WRONG_CLIENT}`, undefined, { body: gemini })).toBe(401);
   // failing upstream keys: one dead (401), one rate-limited, one failing with 500, then all refusing
   stack.sim.setKeyBehavior(ALPHA, { kind: 'http', status: 401 });
   stack.sim.setKeyBehavior(BETA, { kind: 'http', status: 429, retryAfterSec: 30, times: 1 });

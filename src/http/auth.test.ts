@@ -13,7 +13,7 @@ vi.mock('node:crypto', async (importOriginal) => {
   };
 });
 
-const { KeyChecker, presentedKey } = await import('./auth.js');
+const { KeyChecker, moveQueryKey, presentedKey } = await import('./auth.js');
 
 describe('KeyChecker: constant-time key comparison', () => {
   const keys = ['sk-first-key-aaaaaaaa', 'sk-second-key-bbbbbbbb', 'sk-third-key-cccccccc'];
@@ -55,5 +55,32 @@ describe('KeyChecker: constant-time key comparison', () => {
     expect(presentedKey({ authorization: 'bearer  b ' })).toBe('b');
     expect(presentedKey({ authorization: 'Basic Zm9v' })).toBeUndefined();
     expect(presentedKey({})).toBeUndefined();
+  });
+});
+
+describe('Gemini keys: x-goog-api-key and ?key=', () => {
+  it('x-goog-api-key is a client key, after X-API-KEY and before Bearer', () => {
+    expect(presentedKey({ 'x-goog-api-key': ' g ' })).toBe('g');
+    expect(presentedKey({ 'x-api-key': 'x', 'x-goog-api-key': 'g' })).toBe('x');
+    expect(presentedKey({ 'x-goog-api-key': 'g', authorization: 'Bearer b' })).toBe('g');
+    expect(presentedKey({ 'x-goog-api-key': '', authorization: 'Bearer b' })).toBe('b');
+  });
+
+  it.each([
+    ['/v1beta/models/m:generateContent?key=K', '/v1beta/models/m:generateContent', 'K'],
+    ['/v1beta/models/m:streamGenerateContent?alt=sse&key=K', '/v1beta/models/m:streamGenerateContent?alt=sse', 'K'],
+    ['/v1beta/models?key=K&pageSize=5', '/v1beta/models?pageSize=5', 'K'],
+    ['/v1beta/models?monkey=1', '/v1beta/models?monkey=1', undefined],
+    ['/v1/chat/completions', '/v1/chat/completions', undefined],
+  ])('%s → %s', (url, rewritten, key) => {
+    const headers: Record<string, string> = {};
+    expect(moveQueryKey({ url, headers })).toBe(rewritten);
+    expect(headers['x-goog-api-key']).toBe(key);
+  });
+
+  it('a header already set wins over the query key, which still leaves the URL', () => {
+    const headers = { 'x-goog-api-key': 'H' };
+    expect(moveQueryKey({ url: '/v1beta/models?key=Q', headers })).toBe('/v1beta/models');
+    expect(headers['x-goog-api-key']).toBe('H');
   });
 });
