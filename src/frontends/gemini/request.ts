@@ -123,17 +123,25 @@ class CallLedger {
   }
 }
 
-function readUserTurn(parts: unknown[], param: string, ledger: CallLedger): Message[] {
-  const out: Message[] = [];
-  const texts: string[] = [];
-  const media: MediaPart[] = [];
+/** Each part with its kind and path; a text part's text goes to `texts` unless it is a thought sent back. */
+function eachPart(parts: unknown[], param: string, texts: string[], visit: (part: Json, kind: string, p: string, j: number) => void): void {
   parts.forEach((raw: unknown, j) => {
     const p = `${param}[${j}]`;
     const part = requireObject(raw, p);
     const kind = partKind(part, p);
+    // thoughts: OnDemand cannot take reasoning back
     if (kind === 'text') {
       if (part.thought !== true) texts.push(requireText(part.text, `${p}.text`));
-    } else if (kind === 'inlineData' || kind === 'fileData') media.push(readMedia(part, kind, p));
+    } else visit(part, kind, p, j);
+  });
+}
+
+function readUserTurn(parts: unknown[], param: string, ledger: CallLedger): Message[] {
+  const out: Message[] = [];
+  const texts: string[] = [];
+  const media: MediaPart[] = [];
+  eachPart(parts, param, texts, (part, kind, p) => {
+    if (kind === 'inlineData' || kind === 'fileData') media.push(readMedia(part, kind, p));
     else if (kind === 'functionResponse') {
       const fr = requireObject(field(part, kind), `${p}.functionResponse`);
       const name = requireString(fr.name, `${p}.functionResponse.name`);
@@ -150,14 +158,8 @@ function readUserTurn(parts: unknown[], param: string, ledger: CallLedger): Mess
 function readModelTurn(parts: unknown[], param: string, turn: number, ledger: CallLedger): Message {
   const texts: string[] = [];
   const calls: ToolCall[] = [];
-  parts.forEach((raw: unknown, j) => {
-    const p = `${param}[${j}]`;
-    const part = requireObject(raw, p);
-    const kind = partKind(part, p);
-    if (kind === 'text') {
-      // the model's own thoughts: OnDemand cannot take them back
-      if (part.thought !== true) texts.push(requireText(part.text, `${p}.text`));
-    } else if (kind === 'functionCall') {
+  eachPart(parts, param, texts, (part, kind, p, j) => {
+    if (kind === 'functionCall') {
       const fc = requireObject(field(part, kind), `${p}.functionCall`);
       const name = requireString(fc.name, `${p}.functionCall.name`);
       const args = fc.args ?? {};
