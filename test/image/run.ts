@@ -4,7 +4,7 @@
  * 1000, a /data volume) in front of the OnDemand simulator on the host, and checks what a deployment relies on.
  * It installs the Debian packages it needs when they are missing, assembles the Dockerfile's base image when no
  * image of the FROM name exists (test/image/base-image.sh; see docs/image-test.md), and removes its containers, its
- * volume and the image it built. The base image is kept as a cache (`podman rmi node:20-bookworm-slim` drops it;
+ * volume and the image it built. The base image is kept as a cache (`podman rmi node:24-bookworm-slim` drops it;
  * IMAGE_TEST_REBUILD_BASE=1 rebuilds it). Everything listens on loopback only. Closes with `N passed, N failed`.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -452,6 +452,34 @@ async function main(): Promise<void> {
       .filter((l) => l.startsWith('dev:'))
       .map((l) => l.slice(4))
       .join(' '),
+  );
+
+  // the tokenizer is pruned to what the counter loads (deploy/prune-tokenizer.mjs): the image's counts equal the host's
+  const { countTokens: hostCount } = await import('../../src/core/tokens.js');
+  const sample = 'Fünf Ärzte 😀 <|endoftext|> 東京都 — a lighthouse keeper counts the waves.';
+  const inImage = await podman(
+    [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--user',
+      '1000',
+      ...ULIMITS,
+      '--entrypoint',
+      'node',
+      APP_IMAGE,
+      '--input-type=module',
+      '-e',
+      `const m = await import('/app/dist/core/tokens.js'); console.log(m.countTokens(${JSON.stringify(sample)}));`,
+    ],
+    60_000,
+  );
+  const tokenizerSize = await podman(['run', '--rm', '--network', 'none', '--entrypoint', 'du', APP_IMAGE, '-sk', '/app/node_modules/gpt-tokenizer'], 60_000);
+  check(
+    'the image counts tokens as the gateway on the host does (pruned tokenizer)',
+    inImage.code === 0 && Number(inImage.stdout.trim()) === hostCount(sample),
+    `image ${inImage.stdout.trim() || inImage.stderr.trim().slice(0, 200)}, host ${hostCount(sample)}; gpt-tokenizer in the image: ${(Number.parseInt(tokenizerSize.stdout, 10) / 1024).toFixed(1)} MB`,
   );
 
   // run it
