@@ -157,3 +157,25 @@ describe('AUTH_FAILURE_LIMIT=0', () => {
     for (let i = 0; i < 30; i++) expect((await send(stack.url, '127.0.0.6', `sk-wrong-${i}-abcdef012345`)).status).toBe(401);
   });
 });
+
+describe('the start-up warning about weak keys', () => {
+  it('names the setting of a short or common key, never the key, and stays quiet for long random ones', async () => {
+    const weak = await startStack({ env: { PRIVATE_KEY: `password,${CLIENT_KEY}`, ADMIN_KEY: 'adm-7f3k' } });
+    const strong = await startStack({ env: { ADMIN_KEY: ADMIN } });
+    try {
+      const warnings = weak
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('anyone who can reach the gateway may guess it'));
+      expect(warnings.map((l) => JSON.parse(l).msg as string).sort()).toEqual([
+        expect.stringContaining('a key in ADMIN_KEY is shorter than 16 characters'),
+        expect.stringContaining('a key in PRIVATE_KEY is a common password'),
+      ]);
+      expect(weak.logs()).not.toContain('adm-7f3k');
+      expect(strong.logs()).not.toContain('may guess it');
+    } finally {
+      await weak.close();
+      await strong.close();
+    }
+  });
+});
