@@ -62,9 +62,13 @@ export class AuthThrottle {
     private readonly events: AuthThrottleEvents = {},
   ) {}
 
+  /** No failure counted for any address: every request may try its key. */
+  get idle(): boolean {
+    return this.counts.size === 0;
+  }
+
   /** 0 when the address may try a key, else the seconds until it may (counted as a refusal). */
   check(bucket: string, now: number): number {
-    if (this.counts.size === 0) return 0;
     const wait = retryAfterSec(this.counts.get(bucket), now, this.settings.limit);
     if (wait > 0) this.events.onThrottled?.();
     return wait;

@@ -112,9 +112,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       request.gw.clientKey = -1;
       return done();
     }
-    const bucket = guard === undefined ? '' : clientBucket(request.ip);
     // an address past the limit is refused whatever key it sends: a guesser learns nothing until it cools down
-    const wait = guard === undefined ? 0 : guard.throttle.check(bucket, Date.now());
+    // (no failure counted anywhere, the usual case: the address is not even parsed)
+    const wait = guard === undefined || guard.throttle.idle ? 0 : guard.throttle.check(clientBucket(request.ip), Date.now());
     if (wait > 0) return done(throttled(wait));
     let refusal: GatewayError | undefined;
     try {
@@ -125,7 +125,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (refusal === undefined) return done();
     // no key at all is not a guess (a client that forgot its key); a wrong one is counted
     if (guard === undefined || presentedKey(request.headers) === undefined) return done(refusal);
-    Promise.resolve(guard.recordFailure(bucket, Date.now())).then(
+    Promise.resolve(guard.recordFailure(clientBucket(request.ip), Date.now())).then(
       (count) => {
         const { limit } = guard.throttle.settingsInUse;
         // past the limit already (other replicas counted too): this failure is refused as the next ones are

@@ -329,6 +329,11 @@ async function waitExit(name: string, timeoutMs: number): Promise<{ code: number
   return undefined;
 }
 
+/** Runs a command in a throwaway container of the built image, as uid 1000 and without a network. */
+function inImage(entrypoint: string, args: string[]): Promise<Run> {
+  return podman(['run', '--rm', '--network', 'none', '--user', '1000', ...ULIMITS, '--entrypoint', entrypoint, APP_IMAGE, ...args], 60_000);
+}
+
 async function removeContainer(name: string): Promise<void> {
   await podman(['rm', '--force', '--time', '2', name], 60_000);
 }
@@ -421,28 +426,15 @@ async function main(): Promise<void> {
   check('the image stops with SIGTERM', (config.StopSignal ?? 'SIGTERM') === 'SIGTERM', `StopSignal=${config.StopSignal}`);
 
   const devDeps = Object.keys(json(readFileSync(join(ROOT, 'package.json'), 'utf8'))?.devDependencies ?? {});
-  const probe = await podman(
+  const probe = await inImage('sh', [
+    '-c',
     [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--user',
-      '1000',
-      ...ULIMITS,
-      '--entrypoint',
-      'sh',
-      APP_IMAGE,
-      '-c',
-      [
-        'for c in gcc g++ cc c++ make python3 ld as; do command -v "$c"; done',
-        'ls /usr/bin | grep -E "^(gcc|g\\+\\+|x86_64-linux-gnu-g)" || true',
-        `for d in ${devDeps.map((d) => `'${d}'`).join(' ')}; do [ -e "/app/node_modules/$d" ] && echo "dev:$d"; done`,
-        'true',
-      ].join('\n'),
-    ],
-    60_000,
-  );
+      'for c in gcc g++ cc c++ make python3 ld as; do command -v "$c"; done',
+      'ls /usr/bin | grep -E "^(gcc|g\\+\\+|x86_64-linux-gnu-g)" || true',
+      `for d in ${devDeps.map((d) => `'${d}'`).join(' ')}; do [ -e "/app/node_modules/$d" ] && echo "dev:$d"; done`,
+      'true',
+    ].join('\n'),
+  ]);
   const leftovers = probe.stdout.trim().split('\n').filter(Boolean);
   check('the image carries no compiler', probe.code === 0 && !leftovers.some((l) => !l.startsWith('dev:')), leftovers.filter((l) => !l.startsWith('dev:')).join(' '));
   check(
@@ -457,29 +449,16 @@ async function main(): Promise<void> {
   // the tokenizer is pruned to what the counter loads (deploy/prune-tokenizer.mjs): the image's counts equal the host's
   const { countTokens: hostCount } = await import('../../src/core/tokens.js');
   const sample = 'Fünf Ärzte 😀 <|endoftext|> 東京都 — a lighthouse keeper counts the waves.';
-  const inImage = await podman(
-    [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--user',
-      '1000',
-      ...ULIMITS,
-      '--entrypoint',
-      'node',
-      APP_IMAGE,
-      '--input-type=module',
-      '-e',
-      `const m = await import('/app/dist/core/tokens.js'); console.log(m.countTokens(${JSON.stringify(sample)}));`,
-    ],
-    60_000,
-  );
-  const tokenizerSize = await podman(['run', '--rm', '--network', 'none', '--entrypoint', 'du', APP_IMAGE, '-sk', '/app/node_modules/gpt-tokenizer'], 60_000);
+  const counted = await inImage('node', [
+    '--input-type=module',
+    '-e',
+    `const m = await import('/app/dist/core/tokens.js'); console.log(m.countTokens(${JSON.stringify(sample)}));`,
+  ]);
+  const tokenizerSize = await inImage('du', ['-sk', '/app/node_modules/gpt-tokenizer']);
   check(
     'the image counts tokens as the gateway on the host does (pruned tokenizer)',
-    inImage.code === 0 && Number(inImage.stdout.trim()) === hostCount(sample),
-    `image ${inImage.stdout.trim() || inImage.stderr.trim().slice(0, 200)}, host ${hostCount(sample)}; gpt-tokenizer in the image: ${(Number.parseInt(tokenizerSize.stdout, 10) / 1024).toFixed(1)} MB`,
+    counted.code === 0 && Number(counted.stdout.trim()) === hostCount(sample),
+    `image ${counted.stdout.trim() || counted.stderr.trim().slice(0, 200)}, host ${hostCount(sample)}; gpt-tokenizer in the image: ${(Number.parseInt(tokenizerSize.stdout, 10) / 1024).toFixed(1)} MB`,
   );
 
   // run it
