@@ -449,17 +449,21 @@ async function main(): Promise<void> {
   // the tokenizer is pruned to what the counter loads (deploy/prune-tokenizer.mjs): the image's counts equal the host's
   const { countTokens: hostCount } = await import('../../src/core/tokens.js');
   const sample = 'Fünf Ärzte 😀 <|endoftext|> 東京都 — a lighthouse keeper counts the waves.';
-  const counted = await inImage('node', [
-    '--input-type=module',
-    '-e',
-    `const m = await import('/app/dist/core/tokens.js'); console.log(m.countTokens(${JSON.stringify(sample)}));`,
-  ]);
-  const tokenizerSize = await inImage('du', ['-sk', '/app/node_modules/gpt-tokenizer']);
+  const probeTokens = [
+    `const m = await import('/app/dist/core/tokens.js');`,
+    `const { readdirSync, statSync } = await import('node:fs');`,
+    `const dir = '/app/node_modules/gpt-tokenizer';`,
+    `const bytes = readdirSync(dir, { recursive: true }).reduce((n, f) => n + (statSync(dir + '/' + f).isFile() ? statSync(dir + '/' + f).size : 0), 0);`,
+    `console.log(JSON.stringify({ count: m.countTokens(${JSON.stringify(sample)}), bytes }));`,
+  ].join('\n');
+  const counted = await inImage('node', ['--input-type=module', '-e', probeTokens]);
+  const tokens = json(counted.stdout.trim());
   check(
     'the image counts tokens as the gateway on the host does (pruned tokenizer)',
-    counted.code === 0 && Number(counted.stdout.trim()) === hostCount(sample),
-    `image ${counted.stdout.trim() || counted.stderr.trim().slice(0, 200)}, host ${hostCount(sample)}; gpt-tokenizer in the image: ${(Number.parseInt(tokenizerSize.stdout, 10) / 1024).toFixed(1)} MB`,
+    counted.code === 0 && tokens?.count === hostCount(sample),
+    `image ${tokens?.count ?? counted.stderr.trim().slice(0, 200)}, host ${hostCount(sample)}`,
   );
+  figure(`gpt-tokenizer in the image: ${(Number(tokens?.bytes) / 1e6).toFixed(1)} MB`);
 
   // run it
   const sim: Simulator = await startSimulator({ host: '127.0.0.1', port: 0, keys: UPSTREAM_KEYS });
