@@ -17,7 +17,7 @@ import { applyLimits, serverLimits } from './server-limits.js';
 import { applySecurity } from './security.js';
 import { lazySchemaController } from '../runtime/lazy-compilers.js';
 import { syncHook } from '../runtime/sync-hook.js';
-import { type AuthFailureCounter, clientBucket } from '../core/auth-throttle.js';
+import { type AuthFailureCounter, clientBucket, retryAfterSec } from '../core/auth-throttle.js';
 import { trustProxySetting } from './trusted-proxies.js';
 
 /** What one request did, for its single log line (and metrics). */
@@ -127,9 +127,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (guard === undefined || presentedKey(request.headers) === undefined) return done(refusal);
     Promise.resolve(guard.recordFailure(clientBucket(request.ip), Date.now())).then(
       (count) => {
-        const { limit } = guard.throttle.settingsInUse;
         // past the limit already (other replicas counted too): this failure is refused as the next ones are
-        done(count.failures > limit ? throttled(Math.max(1, Math.ceil((count.resetAtMs - Date.now()) / 1000))) : refusal);
+        const wait = retryAfterSec(count, Date.now(), guard.throttle.settingsInUse.limit + 1);
+        done(wait > 0 ? throttled(wait) : refusal);
       },
       () => done(refusal),
     );
