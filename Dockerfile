@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build for a Hugging Face Space (sdk: docker, app_port: 7860) or any Docker host.
 # `npm run test:image` builds this file with a real engine and runs the image as a Space does (docs/image-test.md).
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # compilers for better-sqlite3 when no prebuilt binary can be downloaded; they stay in this stage
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -11,15 +11,18 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# the build, then only production dependencies, and of better-sqlite3 only the addon (not its C sources, object
-# files and static library)
+COPY deploy/prune-tokenizer.mjs ./deploy/
+# the build, then only production dependencies, of gpt-tokenizer only the files the token counter loads (the o200k
+# encoding; the script checks the counts are unchanged), and of better-sqlite3 only the addon (not its C sources,
+# object files and static library)
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
+  && node deploy/prune-tokenizer.mjs \
   && cd node_modules/better-sqlite3 \
   && mv build/Release/better_sqlite3.node /tmp/ \
   && rm -rf build deps src \
   && mkdir -p build/Release && mv /tmp/better_sqlite3.node build/Release/
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production PORT=7860 HOST=0.0.0.0
 WORKDIR /app
 # code owned by root, read-only to the gateway

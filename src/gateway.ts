@@ -35,6 +35,7 @@ import { clientKeyAdminRoutes } from './http/admin-client-keys.js';
 import { resolveDataDir, unusableMount } from './store/data-dir.js';
 import { applyConfigReloads } from './wiring/reload.js';
 import { openSharedState } from './wiring/state.js';
+import { createAuthGuard, weakKeyWarnings } from './wiring/auth-throttle.js';
 import type { StateStore, UsageStore } from './store/types.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { createObservability, type Observability } from './observability/index.js';
@@ -184,11 +185,14 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const storedSettings = { enabled: config.RESPONSES_STORE, maxBytes: config.RESPONSES_MAX_BYTES, continueSessions: config.SESSION_CONTINUATION };
   const storedMetrics = new StoredStateMetrics(obs.metrics.registry, shared.conversations);
   const stored = new StoredStateStep(shared.conversations, storedSettings, storedMetrics);
+  // failed authentications counted per client address; past AUTH_FAILURE_LIMIT the address waits (docs in README)
+  const authGuard = createAuthGuard(config, shared.redis, obs.metrics.registry);
   const app = buildApp({
     config,
     pool,
     clientKeys,
     adminKeys,
+    ...(authGuard.counter ? { authFailures: authGuard.counter } : {}),
     clientAccess: shared.access,
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
     isShuttingDown: () => shuttingDown,
@@ -218,6 +222,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   if (configFile) {
     applyConfigReloads(configFile, { config, pool, clientKeys, adminKeys: config.ADMIN_KEY.length > 0 ? undefined : adminKeys, access: shared.access, models, log: app.log });
   }
+  const keysToJudge = [
+    ...(configFile?.clientKeys() ?? config.PRIVATE_KEY).map((key) => ({ key, setting: configFile ? 'the config file' : 'PRIVATE_KEY' })),
+    ...config.ADMIN_KEY.map((key) => ({ key, setting: 'ADMIN_KEY' })),
+    ...config.CLIENT_KEYS.map((k) => ({ key: k.key, setting: 'CLIENT_KEYS' })),
+  ];
+  for (const line of weakKeyWarnings(keysToJudge)) app.log.warn(line);
   if (clientKeys.size === 0 && shared.access.registry.size === 0) app.log.warn('ALLOW_NO_AUTH=true and no PRIVATE_KEY: anyone who can reach this port can use your OnDemand keys');
 
   const gateway: Gateway = {
@@ -247,6 +257,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       await sessions?.stop();
       await client.close();
       await pool.close();
+      authGuard.close();
       await shared.close();
     },
   };

@@ -10,6 +10,7 @@ import { parseFallbacks } from '../core/model-plan.js';
 import { WEB_SEARCH_WHEN_OFFERED_VALUES, type WebSearchWhenOffered } from '../core/plugins.js';
 import { DEFAULT_MEDIA_TYPES } from '../ondemand/media.js';
 import { jsonSetting, modelSettingsEnv } from './models-env.js';
+import { parseTrustedProxies } from '../core/trusted-proxies.js';
 
 const bool = z
   .string()
@@ -153,6 +154,20 @@ export const envSchema = z.object({
   REDIS_PREFIX: z.string().trim().min(1).max(64).default('odgw:'),
   REDIS_TIMEOUT_MS: int(10, 60_000).default(200),
   CLIENT_KEYS: clientKeysEnv.default([]),
+  // key guessing slowed (src/core/auth-throttle.ts): failures counted per client address
+  AUTH_FAILURE_LIMIT: int(0, 1_000_000).default(20),
+  AUTH_FAILURE_WINDOW_SEC: int(1, 86_400).default(600),
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return parseTrustedProxies(v);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type Env = z.infer<typeof envSchema>;

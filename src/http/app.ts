@@ -17,6 +17,8 @@ import { applyLimits, serverLimits } from './server-limits.js';
 import { applySecurity } from './security.js';
 import { lazySchemaController } from '../runtime/lazy-compilers.js';
 import { syncHook } from '../runtime/sync-hook.js';
+import { type AuthFailureCounter, clientBucket, retryAfterSec } from '../core/auth-throttle.js';
+import { trustProxySetting } from './trusted-proxies.js';
 
 /** What one request did, for its single log line (and metrics). */
 export interface RequestRecord {
@@ -63,6 +65,8 @@ export interface AppDeps {
   observe?: (request: FastifyRequest, reply: import('fastify').FastifyReply) => void;
   /** readiness beyond "a key is usable" (false while shutting down) */
   isShuttingDown?: () => boolean;
+  /** failed authentications counted per client address (src/core/auth-throttle.ts); undefined: not counted */
+  authFailures?: AuthFailureCounter;
 }
 
 const ALWAYS_PUBLIC = new Set(['/', '/healthz', '/readyz', '/favicon.ico']);
@@ -78,7 +82,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
     bodyLimit: config.BODY_LIMIT_BYTES,
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: true,
+    // the client address (the auth throttle counts by it) from X-Forwarded-For only behind the proxies named
+    trustProxy: trustProxySetting(config.TRUSTED_PROXIES),
     return503OnClosing: false, // limits.ts refuses new work while draining, OpenAI-shaped
     ...serverLimits(config),
     requestIdHeader: false,
@@ -102,39 +107,64 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.decorateRequest('gw', null as unknown as RequestRecord);
   applySecurity(app, config); // CORS preflight must answer before auth
-  app.addHook(
-    'onRequest',
-    syncHook((request, reply) => {
-      request.gw = {};
-      void reply.header('x-request-id', request.id);
-      const path = pathOf(request);
-      // the dashboard's page and assets load without a key; the admin APIs it calls need the admin key
-      if (publicPaths.has(path) || isDashboardPath(path)) {
-        request.gw.clientKey = -1;
-        return;
-      }
-      const key = presentedKey(request.headers);
-      if (path.startsWith('/admin') || path === '/metrics') {
-        if (deps.adminKeys.match(key) < 0) throw unauthorized('This route needs the admin key (ADMIN_KEY).');
-        return;
-      }
-      const digest = key === undefined || key.length === 0 ? undefined : presentedKeyDigest(key);
-      if (digest !== undefined) request.gw.keyDigest = digest;
-      const named = deps.clientAccess?.match(key, digest);
-      if (named !== undefined) {
-        request.gw.clientKey = deps.clientKeys.size + named.index;
-        request.gw.clientName = named.name;
-        return;
-      }
-      if (openGateway()) return;
-      const index = deps.clientKeys.match(key, digest);
-      if (index < 0) {
-        const missing = request.routeOptions.config.missingKeyMessage ?? 'You did not provide an API key. Send it as `Authorization: Bearer <key>` or `X-API-KEY: <key>`.';
-        throw unauthorized(key === undefined ? missing : 'Incorrect API key provided.');
-      }
-      request.gw.clientKey = index;
-    }),
-  );
+  const guard = deps.authFailures;
+  // callback style: a request that authenticates (nearly all of them) passes without a promise
+  app.addHook('onRequest', (request, reply, done) => {
+    request.gw = {};
+    void reply.header('x-request-id', request.id);
+    const path = pathOf(request);
+    // the dashboard's page and assets load without a key; the admin APIs it calls need the admin key
+    if (publicPaths.has(path) || isDashboardPath(path)) {
+      request.gw.clientKey = -1;
+      return done();
+    }
+    // an address past the limit is refused whatever key it sends: a guesser learns nothing until it cools down
+    // (no failure counted anywhere, the usual case: the address is not even parsed)
+    const wait = guard === undefined || guard.throttle.idle ? 0 : guard.throttle.check(clientBucket(request.ip), Date.now());
+    if (wait > 0) return done(throttled(wait));
+    let refusal: GatewayError | undefined;
+    try {
+      refusal = authenticate(request, path);
+    } catch (err) {
+      return done(err as Error);
+    }
+    if (refusal === undefined) return done();
+    // no key at all is not a guess (a client that forgot its key); a wrong one is counted
+    if (guard === undefined || presentedKey(request.headers) === undefined) return done(refusal);
+    Promise.resolve(guard.recordFailure(clientBucket(request.ip), Date.now())).then(
+      (count) => {
+        // past the limit already (other replicas counted too): this failure is refused as the next ones are
+        const wait = retryAfterSec(count, Date.now(), guard.throttle.settingsInUse.limit + 1);
+        done(wait > 0 ? throttled(wait) : refusal);
+      },
+      () => done(refusal),
+    );
+  });
+
+  /** The refusal for a request whose key is wrong or missing (undefined: authenticated or open). */
+  function authenticate(request: FastifyRequest, path: string): GatewayError | undefined {
+    const key = presentedKey(request.headers);
+    if (path.startsWith('/admin') || path === '/metrics') {
+      if (deps.adminKeys.match(key) < 0) return unauthorized('This route needs the admin key (ADMIN_KEY).');
+      return undefined;
+    }
+    const digest = key === undefined || key.length === 0 ? undefined : presentedKeyDigest(key);
+    if (digest !== undefined) request.gw.keyDigest = digest;
+    const named = deps.clientAccess?.match(key, digest);
+    if (named !== undefined) {
+      request.gw.clientKey = deps.clientKeys.size + named.index;
+      request.gw.clientName = named.name;
+      return undefined;
+    }
+    if (openGateway()) return undefined;
+    const index = deps.clientKeys.match(key, digest);
+    if (index < 0) {
+      const missing = request.routeOptions.config.missingKeyMessage ?? 'You did not provide an API key. Send it as `Authorization: Bearer <key>` or `X-API-KEY: <key>`.';
+      return unauthorized(key === undefined ? missing : 'Incorrect API key provided.');
+    }
+    request.gw.clientKey = index;
+    return undefined;
+  }
 
   applyLimits(app, config, deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {});
   const access = deps.clientAccess;
@@ -213,6 +243,15 @@ function pathOf(request: FastifyRequest): string {
 
 function unauthorized(message: string): GatewayError {
   return new GatewayError(message, { status: 401, type: 'authentication_error', code: 'invalid_api_key', shouldRetry: false });
+}
+
+function throttled(retryAfterSec: number): GatewayError {
+  return new GatewayError('Too many failed authentications from your address; wait before trying again (any key is refused until then).', {
+    status: 429,
+    type: 'rate_limit_error',
+    code: 'auth_failures_throttled',
+    retryAfterSec,
+  });
 }
 
 function round(n: number | undefined): number | undefined {

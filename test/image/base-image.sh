@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Assembles a stand-in for the Dockerfile's base image (node:20-bookworm-slim) from Debian's packages and the npm
+# Assembles a stand-in for the Dockerfile's base image (node:24-bookworm-slim) from Debian's packages and the npm
 # registry, because no container registry is reachable where the image test runs, and tags it with the FROM name.
 # What it stands in for and what it cannot prove: docs/image-test.md.
 #
@@ -7,14 +7,14 @@
 #
 # CACHE_DIR keeps the debootstrapped root file system (a tarball) and the npm tarballs, so a rerun skips the
 # downloads. CAFILE: npm's cafile inside the image (empty: none); BASE_RECIPE: a label that tells the image test
-# which version of this script made the image. Versions: NODE_VERSION (20.20.2), NPM_VERSION (10.8.2, the npm Node 20.20 ships); the Debian mirror is
+# which version of this script made the image. Versions: NODE_VERSION (24.22.3), NPM_VERSION (11.19.1, the npm Node 24.22.3 ships); the Debian mirror is
 # the one the host's apt uses (IMAGE_TEST_MIRROR overrides it).
 set -euo pipefail
 
 image=${1:?image name}
 cache=${2:?cache dir}
-node_version=${NODE_VERSION:-20.20.2}
-npm_version=${NPM_VERSION:-10.8.2}
+node_version=${NODE_VERSION:-24.22.3}
+npm_version=${NPM_VERSION:-11.19.1}
 podman=(podman --runtime runc --cgroup-manager cgroupfs)
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 

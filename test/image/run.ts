@@ -4,7 +4,7 @@
  * 1000, a /data volume) in front of the OnDemand simulator on the host, and checks what a deployment relies on.
  * It installs the Debian packages it needs when they are missing, assembles the Dockerfile's base image when no
  * image of the FROM name exists (test/image/base-image.sh; see docs/image-test.md), and removes its containers, its
- * volume and the image it built. The base image is kept as a cache (`podman rmi node:20-bookworm-slim` drops it;
+ * volume and the image it built. The base image is kept as a cache (`podman rmi node:24-bookworm-slim` drops it;
  * IMAGE_TEST_REBUILD_BASE=1 rebuilds it). Everything listens on loopback only. Closes with `N passed, N failed`.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -329,6 +329,11 @@ async function waitExit(name: string, timeoutMs: number): Promise<{ code: number
   return undefined;
 }
 
+/** Runs a command in a throwaway container of the built image, as uid 1000 and without a network. */
+function inImage(entrypoint: string, args: string[]): Promise<Run> {
+  return podman(['run', '--rm', '--network', 'none', '--user', '1000', ...ULIMITS, '--entrypoint', entrypoint, APP_IMAGE, ...args], 60_000);
+}
+
 async function removeContainer(name: string): Promise<void> {
   await podman(['rm', '--force', '--time', '2', name], 60_000);
 }
@@ -421,28 +426,15 @@ async function main(): Promise<void> {
   check('the image stops with SIGTERM', (config.StopSignal ?? 'SIGTERM') === 'SIGTERM', `StopSignal=${config.StopSignal}`);
 
   const devDeps = Object.keys(json(readFileSync(join(ROOT, 'package.json'), 'utf8'))?.devDependencies ?? {});
-  const probe = await podman(
+  const probe = await inImage('sh', [
+    '-c',
     [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--user',
-      '1000',
-      ...ULIMITS,
-      '--entrypoint',
-      'sh',
-      APP_IMAGE,
-      '-c',
-      [
-        'for c in gcc g++ cc c++ make python3 ld as; do command -v "$c"; done',
-        'ls /usr/bin | grep -E "^(gcc|g\\+\\+|x86_64-linux-gnu-g)" || true',
-        `for d in ${devDeps.map((d) => `'${d}'`).join(' ')}; do [ -e "/app/node_modules/$d" ] && echo "dev:$d"; done`,
-        'true',
-      ].join('\n'),
-    ],
-    60_000,
-  );
+      'for c in gcc g++ cc c++ make python3 ld as; do command -v "$c"; done',
+      'ls /usr/bin | grep -E "^(gcc|g\\+\\+|x86_64-linux-gnu-g)" || true',
+      `for d in ${devDeps.map((d) => `'${d}'`).join(' ')}; do [ -e "/app/node_modules/$d" ] && echo "dev:$d"; done`,
+      'true',
+    ].join('\n'),
+  ]);
   const leftovers = probe.stdout.trim().split('\n').filter(Boolean);
   check('the image carries no compiler', probe.code === 0 && !leftovers.some((l) => !l.startsWith('dev:')), leftovers.filter((l) => !l.startsWith('dev:')).join(' '));
   check(
@@ -453,6 +445,25 @@ async function main(): Promise<void> {
       .map((l) => l.slice(4))
       .join(' '),
   );
+
+  // the tokenizer is pruned to what the counter loads (deploy/prune-tokenizer.mjs): the image's counts equal the host's
+  const { countTokens: hostCount } = await import('../../src/core/tokens.js');
+  const sample = 'Fünf Ärzte 😀 <|endoftext|> 東京都 — a lighthouse keeper counts the waves.';
+  const probeTokens = [
+    `const m = await import('/app/dist/core/tokens.js');`,
+    `const { readdirSync, statSync } = await import('node:fs');`,
+    `const dir = '/app/node_modules/gpt-tokenizer';`,
+    `const bytes = readdirSync(dir, { recursive: true }).reduce((n, f) => n + (statSync(dir + '/' + f).isFile() ? statSync(dir + '/' + f).size : 0), 0);`,
+    `console.log(JSON.stringify({ count: m.countTokens(${JSON.stringify(sample)}), bytes }));`,
+  ].join('\n');
+  const counted = await inImage('node', ['--input-type=module', '-e', probeTokens]);
+  const tokens = json(counted.stdout.trim());
+  check(
+    'the image counts tokens as the gateway on the host does (pruned tokenizer)',
+    counted.code === 0 && tokens?.count === hostCount(sample),
+    `image ${tokens?.count ?? counted.stderr.trim().slice(0, 200)}, host ${hostCount(sample)}`,
+  );
+  figure(`gpt-tokenizer in the image: ${(Number(tokens?.bytes) / 1e6).toFixed(1)} MB`);
 
   // run it
   const sim: Simulator = await startSimulator({ host: '127.0.0.1', port: 0, keys: UPSTREAM_KEYS });
