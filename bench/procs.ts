@@ -10,8 +10,8 @@ export function hasTaskset(): boolean {
   return spawnSync('taskset', ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
-/** Pin this process (all its threads) to one core. */
-export function pinSelf(core: number): boolean {
+/** Pin this process (all its threads) to a core list such as "0" or "0-2". */
+export function pinSelf(core: string): boolean {
   return spawnSync('taskset', ['-a', '-p', '-c', String(core), String(process.pid)], { encoding: 'utf8' }).status === 0;
 }
 
@@ -43,8 +43,8 @@ export interface StartOptions {
   args?: string[];
   env: Record<string, string>;
   port: number;
-  /** core to pin to, or undefined for no pinning */
-  core: number | undefined;
+  /** core list to pin to ("1", "0-2"), or undefined for no pinning */
+  core: string | undefined;
   cwd: string;
   /** a GET path that answers 200 once the process is ready */
   readyPath: string;

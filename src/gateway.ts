@@ -9,6 +9,7 @@ import type { Config } from './config/config.js';
 import { ConfigFileSource } from './config/file.js';
 import { Engine } from './core/engine.js';
 import { ReasoningSeal, reasoningSecretFromKeys } from './core/sealed-reasoning.js';
+import { loadTokenizer } from './core/tokens.js';
 import { randomToken } from './runtime/random-id.js';
 import { anthropicRoutes } from './frontends/anthropic/route.js';
 import { geminiRoutes } from './frontends/gemini/route.js';
@@ -70,6 +71,8 @@ export interface Gateway {
 }
 
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
+  // nothing heavy may load on the request path: a synchronous load there stops every stream in flight
+  loadTokenizer();
   const configFile = config.CONFIG_FILE === undefined ? undefined : ConfigFileSource.load(config.CONFIG_FILE, config);
   const client = new OnDemandClient({
     baseUrl: config.ONDEMAND_BASE_URL,

@@ -8,33 +8,45 @@ import type { Usage } from './types.js';
 
 type CountFn = typeof import('gpt-tokenizer/encoding/o200k_base').countTokens;
 let countO200k: CountFn | undefined;
-
-/**
- * The encoding's tables cost about 57 MB of RSS, and most answers carry the upstream's own counts: load them on
- * the first count, not at start (the CommonJS build, so countTokens stays synchronous).
- */
-function encoder(): CountFn {
-  countO200k ??= (createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: CountFn }).countTokens;
-  return countO200k;
-}
+let splitRegex: RegExp | undefined;
 
 /** Text such as "<|endoftext|>" in a message is ordinary text here; by default the tokenizer would throw on it. */
 const PLAIN_TEXT = Object.freeze({ disallowedSpecial: new Set<string>() });
 
+/**
+ * Loads the encoding (the CommonJS build, so countTokens stays synchronous). Its tables take 150-400 ms of
+ * synchronous work and about 60 MB of RSS; any answer may need them (max_tokens past its byte bound, usage the
+ * upstream did not report, count_tokens), and loaded on first use they froze every stream in flight. So the
+ * gateway calls this once at start, before it listens; the lazy path below stays only for code that runs alone.
+ */
+export function loadTokenizer(): void {
+  const load = createRequire(import.meta.url);
+  countO200k ??= (load('gpt-tokenizer/encoding/o200k_base') as { countTokens: CountFn }).countTokens;
+  splitRegex ??= (load('gpt-tokenizer/encodingParams/constants') as { O200K_TOKEN_SPLIT_REGEX: RegExp }).O200K_TOKEN_SPLIT_REGEX;
+  // V8 compiles a regular expression on its first match: the split pattern's Unicode classes cost milliseconds
+  countO200k(WARM_TEXT, PLAIN_TEXT);
+  WARM_TEXT.match(splitRegex);
+}
+
+const WARM_TEXT = "It's 42 — déjà vu,\n  naïve 日本語 code() {}";
+
+function encoder(): CountFn {
+  if (countO200k === undefined) loadTokenizer();
+  return countO200k as CountFn;
+}
+
 export function countTokens(text: string): number {
   return text === '' ? 0 : encoder()(text, PLAIN_TEXT);
 }
-
-let splitRegex: RegExp | undefined;
 
 /**
  * Where the tokenizer's pre-tokenizer splits `text` (the start of each piece). Tokens never cross a piece, so a
  * text can be counted piece by piece; the regular expression is the encoding's own, not a copy.
  */
 export function pieceStarts(text: string): number[] {
-  splitRegex ??= (createRequire(import.meta.url)('gpt-tokenizer/encodingParams/constants') as { O200K_TOKEN_SPLIT_REGEX: RegExp }).O200K_TOKEN_SPLIT_REGEX;
+  if (splitRegex === undefined) loadTokenizer();
   const starts: number[] = [];
-  for (const m of text.matchAll(splitRegex)) starts.push(m.index);
+  for (const m of text.matchAll(splitRegex as RegExp)) starts.push(m.index);
   return starts;
 }
 

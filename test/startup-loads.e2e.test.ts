@@ -1,0 +1,52 @@
+/**
+ * Nothing heavy loads on the request path: what the gateway needs is loaded by startGateway, before it listens.
+ * A synchronous load while streams are in flight stops all of them (the o200k tokenizer alone takes hundreds of
+ * milliseconds), so the probe is the module cache itself, not a clock: the tokenizer is in it once the gateway
+ * has started, and serving every kind of request that counts tokens adds no module to it.
+ */
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_KEY, startStack, type Stack } from './harness.js';
+
+const require = createRequire(import.meta.url);
+const TOKENIZER = require.resolve('gpt-tokenizer/encoding/o200k_base');
+const loaded = (): Set<string> => new Set(Object.keys(require.cache));
+
+let stack: Stack;
+let afterStart: Set<string>;
+beforeAll(async () => {
+  stack = await startStack();
+  afterStart = loaded();
+});
+afterAll(async () => stack.close());
+
+const post = async (path: string, body: unknown): Promise<string> => {
+  const res = await fetch(`${stack.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  return text;
+};
+
+describe('start-up loads', () => {
+  it('the tokenizer is loaded once the gateway has started, before any request', () => {
+    expect(afterStart.has(TOKENIZER)).toBe(true);
+  });
+
+  it('requests that count tokens, streamed or not, in each API, load no module', async () => {
+    const messages = [{ role: 'user', content: 'Say hi' }];
+    // max_tokens below the answer's bytes: the limit is counted in tokens and the answer cut
+    expect(await post('/v1/chat/completions', { model: 'gpt-4o', max_tokens: 5, messages })).toContain('"length"');
+    expect(await post('/v1/chat/completions', { model: 'gpt-4o', max_tokens: 5, stream: true, messages })).toContain('[DONE]');
+    await post('/v1/chat/completions', { model: 'gpt-4o', messages });
+    await post('/v1/completions', { model: 'gpt-4o', max_tokens: 5, prompt: 'Say hi' });
+    await post('/v1/responses', { model: 'gpt-4o', max_output_tokens: 5, input: 'Say hi', stream: true });
+    await post('/v1/messages', { model: 'claude-3.7-sonnet', max_tokens: 5, messages });
+    expect(await post('/v1/messages/count_tokens', { model: 'claude-3.7-sonnet', messages })).toContain('input_tokens');
+    const added = [...loaded()].filter((m) => !afterStart.has(m));
+    expect(added).toEqual([]);
+  });
+});
