@@ -3,6 +3,7 @@ import { clientClosed } from '../ondemand/exchange.js';
 import { UpstreamFailure, type UpstreamFailureInit } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import { createModelRouter } from '../ondemand/models.js';
+import type { TraceHeaders } from '../ondemand/client.js';
 import type { OnDemandQueryBody } from '../ondemand/query.js';
 import { collectAnswer } from './answer.js';
 import { Engine, type CompletionHandle, type EngineDeps } from './engine.js';
@@ -10,7 +11,7 @@ import { GatewayError } from './errors.js';
 import type { ModelPlanner } from './model-plan.js';
 import { rejection } from './test-helpers.js';
 import { countTokens } from './tokens.js';
-import type { AcquireOptions, CallOutcome, KeyLease, Leaser, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
+import type { AcquireOptions, AttemptObserver, AttemptStart, CallOutcome, KeyLease, Leaser, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import type { GatewayEvent, GatewayRequest } from './types.js';
 
 // ---- a scripted upstream, a leaser and sessions, all in memory --------------------------------------------
@@ -52,7 +53,7 @@ class FakeReader implements UpstreamReader {
 
 class FakeUpstream implements UpstreamCalls {
   readonly created: string[] = [];
-  readonly queries: { key: string; sessionId: string; body: OnDemandQueryBody }[] = [];
+  readonly queries: { key: string; sessionId: string; body: OnDemandQueryBody; trace?: TraceHeaders | undefined }[] = [];
   readonly readers: FakeReader[] = [];
   constructor(private readonly scripts: Script[]) {}
 
@@ -61,8 +62,8 @@ class FakeUpstream implements UpstreamCalls {
     return `fresh-${this.created.length}`;
   }
 
-  openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal: AbortSignal): Promise<UpstreamReader> {
-    this.queries.push({ key, sessionId, body });
+  openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal: AbortSignal, trace?: TraceHeaders): Promise<UpstreamReader> {
+    this.queries.push({ key, sessionId, body, trace });
     const script = this.scripts.shift() ?? { reads: answer('ok') };
     if (script === 'hang') return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(clientClosed('query')), { once: true }));
     if ('refuse' in script) return Promise.reject(script.refuse);
@@ -415,7 +416,7 @@ describe('Engine: max_tokens, enforced here', () => {
       { type: 'usage', usage },
       { type: 'end', finishReason: 'length' },
     ]);
-    expect(handle.result).toEqual({ outcome: 'ok', usage });
+    expect(handle.result).toEqual({ outcome: 'ok', usage, finishReason: 'length' });
     expect(leaser.outcomes()).toEqual(['k:a:ok']);
     // destroyed, not finished: not read to [DONE], a non-stream answer included
     const reader = upstream.readers[0];
@@ -429,7 +430,7 @@ describe('Engine: max_tokens, enforced here', () => {
     const a = await drain(await plain.engine.startCompletion(request(), new AbortController().signal));
     const limitedHandle = await limited.engine.startCompletion(request({ params: { maxTokens: 1000 } }), new AbortController().signal);
     expect(await drain(limitedHandle)).toEqual(a);
-    expect(limitedHandle.result).toEqual({ outcome: 'ok', usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5, estimated: false } });
+    expect(limitedHandle.result).toEqual({ outcome: 'ok', usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5, estimated: false }, finishReason: 'stop' });
     expect(limited.upstream.readers[0]?.finished).toBe(true);
   });
 
@@ -444,6 +445,47 @@ describe('Engine: max_tokens, enforced here', () => {
     const events = await drain(await engine.startCompletion(request({ params: { maxTokens: 2 } }), new AbortController().signal));
     expect(upstream.queries[0]?.body.modelConfigs).toEqual({ maxTokens: 2 });
     expect(texts(events)).toBe('Hello from');
+  });
+});
+
+describe('Engine: an attempt observer (the request trace)', () => {
+  /** Records each attempt's start and end; each attempt's headers name it. */
+  class RecordingObserver implements AttemptObserver {
+    readonly seen: string[] = [];
+    attemptStarted(a: AttemptStart) {
+      this.seen.push(`start ${a.number} ${a.keyFingerprint} ${a.model} ${a.endpointId}`);
+      return {
+        headers: { traceparent: `attempt-${a.number}` },
+        ended: (outcome: CallOutcome) =>
+          void this.seen.push(`end ${a.number} ${outcome.ok ? 'ok' : outcome.failure.kind === 'http' ? outcome.failure.status : outcome.failure.kind}`),
+      };
+    }
+  }
+
+  it('sees every attempt of a failover start and end once, and each query carries its own attempt headers', async () => {
+    const { engine, upstream, leaser } = setup([{ refuse: http(502) }, { reads: answer('Hi') }]);
+    const observer = new RecordingObserver();
+    const handle = await engine.startCompletion(request(), new AbortController().signal, { observer });
+    await drain(handle);
+    expect(observer.seen).toEqual(['start 1 k:a gpt-4o predefined-openai-gpt4o', 'end 1 502', 'start 2 k:b gpt-4o predefined-openai-gpt4o', 'end 2 ok']);
+    expect(upstream.queries.map((q) => q.trace)).toEqual([{ traceparent: 'attempt-1' }, { traceparent: 'attempt-2' }]);
+    expect(leaser.outcomes()).toEqual(['k:a:502', 'k:b:ok']);
+  });
+
+  it('a stream the client leaves ends its attempt once, as the lease is released', async () => {
+    const { engine, leaser } = setup([{ reads: [[{ type: 'delta', text: 'Hel' }], 'hang'] }]);
+    const observer = new RecordingObserver();
+    const handle = await engine.startCompletion(request(), new AbortController().signal, { observer });
+    handle.cancel();
+    handle.cancel();
+    expect(observer.seen).toEqual(['start 1 k:a gpt-4o predefined-openai-gpt4o', 'end 1 client_aborted']);
+    expect(leaser.outcomes()).toEqual(['k:a:client_aborted']);
+  });
+
+  it('without an observer nothing is added to the upstream calls', async () => {
+    const { engine, upstream } = setup([{ reads: answer('Hi') }]);
+    await drain(await engine.startCompletion(request(), new AbortController().signal));
+    expect(upstream.queries[0]?.trace).toBeUndefined();
   });
 });
 

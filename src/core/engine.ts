@@ -17,11 +17,11 @@ import type { EventFilter, WarnLog } from './events.js';
 import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
 import { modelNotFound, type ModelPlanner, type PlannedModel } from './model-plan.js';
 import { DEFAULT_PLUGIN_SETTINGS, resolvePluginIds, withWebSearchPolicy, type PluginSettings } from './plugins.js';
-import type { KeyLease, Leaser, SessionContinuation, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
+import type { AttemptObserver, KeyLease, Leaser, ObservedAttempt, SessionContinuation, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import { countTokens, estimateUsage } from './tokens.js';
-import type { GatewayEvent, GatewayRequest, Usage } from './types.js';
+import type { FinishReason, GatewayEvent, GatewayRequest, Usage } from './types.js';
 
-export type { SessionContinuation, SessionPrepare, SessionSource } from './ports.js';
+export type { AttemptObserver, SessionContinuation, SessionPrepare, SessionSource } from './ports.js';
 
 export interface EngineSettings {
   /** attempts per model of the plan (MAX_ATTEMPTS) */
@@ -77,6 +77,8 @@ export interface CompletionOptions {
   log?: WarnLog | undefined;
   /** an upstream session that has seen the earlier turns: the first attempt continues it when it can */
   continuation?: SessionContinuation | undefined;
+  /** sees each upstream attempt (the request's trace); none: nothing extra is done per attempt */
+  observer?: AttemptObserver | undefined;
 }
 
 export interface CompletionHandle {
@@ -94,7 +96,7 @@ export interface CompletionHandle {
   /** the answer, filtered, in batches (never empty); throws GatewayError if the upstream fails after the answer started */
   readonly events: AsyncIterable<GatewayEvent[]>;
   /** filled in as the stream completes */
-  result: { usage?: Usage; outcome?: 'ok' | 'error' | 'aborted' };
+  result: { usage?: Usage; outcome?: 'ok' | 'error' | 'aborted'; finishReason?: FinishReason };
   /** stop early (the client left, or the front end failed): aborts the upstream and frees the key; idempotent */
   cancel(): void;
 }
@@ -191,6 +193,8 @@ export class Engine {
       walk.modelAttempts++;
       walk.attempts++;
       walk.keysTriedMost = Math.max(walk.keysTriedMost, walk.tried.size);
+      const observed = opts.observer?.attemptStarted({ number: walk.attempts, keyFingerprint: lease.fingerprint, model: planned.model, endpointId: planned.endpointId });
+      if (observed !== undefined) lease = observedLease(lease, observed);
       if (opts.trace) {
         opts.trace.attempts = walk.attempts;
         opts.trace.lastKey = lease.fingerprint;
@@ -270,13 +274,14 @@ export class Engine {
     let reader: UpstreamReader | undefined;
     try {
       const sessions = this.deps.sessions;
+      const trace = lease.traceHeaders;
       const sessionId =
         continuing?.sessionId ??
-        (sessions && !walk.freshSession ? await sessions.take(lease.key, lease.fingerprint, signal) : await this.deps.upstream.createSession(lease.key, signal));
+        (sessions && !walk.freshSession ? await sessions.take(lease.key, lease.fingerprint, signal, trace) : await this.deps.upstream.createSession(lease.key, signal, trace));
       const toSend = continuing?.request ?? planned.request;
-      const request = prepare ? await prepare(lease.key, sessionId, toSend, signal) : toSend;
+      const request = prepare ? await prepare(lease.key, sessionId, toSend, signal, trace) : toSend;
       const body = upstreamQuery(request, planned.endpointId, this.stages, { sendMaxTokens: this.deps.settings.upstreamMaxTokens });
-      reader = await this.deps.upstream.openQuery(lease.key, sessionId, body, signal);
+      reader = await this.deps.upstream.openQuery(lease.key, sessionId, body, signal, trace);
       const open = reader;
       const webSearchId = (this.deps.plugins ?? DEFAULT_PLUGIN_SETTINGS).webSearchId;
       const answer = new AnswerReading(body.query, webSearchId);
@@ -316,6 +321,23 @@ export class Engine {
       throw err;
     }
   }
+}
+
+/** The lease with the attempt's trace headers; releasing it ends the observed attempt too (once, as the lease). */
+function observedLease(lease: KeyLease, observed: ObservedAttempt): KeyLease {
+  let ended = false;
+  return {
+    key: lease.key,
+    fingerprint: lease.fingerprint,
+    traceHeaders: observed.headers,
+    release(outcome) {
+      if (!ended) {
+        ended = true;
+        observed.ended(outcome);
+      }
+      lease.release(outcome);
+    },
+  };
 }
 
 /** The continued session and the request its query carries: the messages the session has not seen. */
@@ -390,6 +412,8 @@ class AnswerReading {
   endedEarly = false;
   /** the usage the client gets (set at the end) */
   usage: Usage | undefined;
+  /** the answer's finish reason as the client gets it (set at the end) */
+  finishReason: FinishReason | undefined;
   private completion = '';
   private metrics: Usage | undefined;
 
@@ -425,6 +449,7 @@ class AnswerReading {
       } else if (ev.type === 'done') {
         this.finished = true;
         this.usage = this.metrics ?? estimateUsage(this.queryText, this.completion);
+        this.finishReason = 'stop';
         out.push({ type: 'usage', usage: this.usage }, { type: 'end', finishReason: 'stop' });
         break;
       }
@@ -432,8 +457,10 @@ class AnswerReading {
     if (this.filter === undefined) return error === undefined ? { events: out } : { events: out, error };
     const events: GatewayEvent[] = [];
     for (const event of out) for (const e of this.filter.push(event)) events.push(e);
-    if (events[events.length - 1]?.type === 'end') {
+    const last = events[events.length - 1];
+    if (last?.type === 'end') {
       if (!this.finished) this.endedEarly = true;
+      this.finishReason = last.finishReason;
       this.usage = usageIn(events) ?? this.usage;
       return { events };
     }
@@ -461,6 +488,7 @@ function settle(reader: UpstreamReader, answer: AnswerReading, lease: KeyLease, 
   if (answer.finished) reader.finish();
   else reader.destroy();
   if (answer.usage !== undefined) result.usage = answer.usage;
+  if (answer.finishReason !== undefined) result.finishReason = answer.finishReason;
   result.outcome = 'ok';
   lease.release({ ok: true, latencyMs: now() - callStart });
 }

@@ -10,6 +10,7 @@
  * base64 file data go to the multipart upload. The rules: docs/models.md.
  */
 import { type GatewayError, invalidRequest } from './errors.js';
+import type { SessionPrepare } from './ports.js';
 import type { GatewayRequest, MediaPart, Message } from './types.js';
 import {
   extensionFor,
@@ -237,21 +238,18 @@ export function withAttachments(req: GatewayRequest, uploaded: ReadonlyMap<Media
   return { ...req, messages };
 }
 
-/** What the engine calls per attempt (EngineDeps.prepareSession): upload with this key into this session. */
-export type SessionPrep = (key: string, sessionId: string, request: GatewayRequest, signal: AbortSignal) => Promise<GatewayRequest>;
-
 /**
  * The engine's `prepareSession` hook: validates the request's media up front (throws a 400) and returns the
  * per-attempt upload step, or undefined when the request carries no media.
  */
-export function createMediaPreparer(client: MediaClient, limits: MediaLimits): (req: GatewayRequest) => SessionPrep | undefined {
+export function createMediaPreparer(client: MediaClient, limits: MediaLimits): (req: GatewayRequest) => SessionPrepare | undefined {
   return (req) => {
     const media = validateMedia(req, limits);
     if (media.length === 0) return undefined;
-    return async (key, sessionId, request, signal) => {
+    return async (key, sessionId, request, signal, trace) => {
       const uploaded = new Map<MediaPart, UploadedMedia>();
       // one at a time: free plans allow 5 uploads a minute, and a failure stops the rest at once
-      for (const m of media) uploaded.set(m.part, await uploadOne(client, key, sessionId, m, signal));
+      for (const m of media) uploaded.set(m.part, await uploadOne(client, key, sessionId, m, signal, trace));
       return withAttachments(request, uploaded);
     };
   };

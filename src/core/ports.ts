@@ -2,6 +2,7 @@
  * What the engine needs from the world, as small interfaces: the upstream's two calls, ready sessions, and key
  * leases. The OnDemand client, the session pool and the key pool implement them; the engine's tests script them.
  */
+import type { TraceHeaders } from '../ondemand/client.js';
 import type { UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { OnDemandQueryBody } from '../ondemand/query.js';
@@ -16,15 +17,17 @@ export interface UpstreamReader {
   destroy(): void;
 }
 
+/** Every call takes the attempt's trace headers (KeyLease.traceHeaders) when tracing is on. */
 export interface UpstreamCalls {
   /** a fresh session for this key; throws an UpstreamFailure */
-  createSession(key: string, signal: AbortSignal): Promise<string>;
+  createSession(key: string, signal: AbortSignal, trace?: TraceHeaders): Promise<string>;
   /** resolves once the upstream accepted the query (2xx); throws an UpstreamFailure */
-  openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal: AbortSignal): Promise<UpstreamReader>;
+  openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal: AbortSignal, trace?: TraceHeaders): Promise<UpstreamReader>;
 }
 
 export interface SessionSource {
-  take(key: string, fingerprint: string, signal: AbortSignal): Promise<string>;
+  /** `trace` goes on a session created for this take (a ready one was made before the request) */
+  take(key: string, fingerprint: string, signal: AbortSignal, trace?: TraceHeaders): Promise<string>;
   /** the upstream forgot a session taken for this key: drop the key's other ready sessions */
   discard?(key: string): void;
 }
@@ -38,6 +41,8 @@ export interface KeyLease {
   readonly fingerprint: string;
   /** exactly once per lease; later calls are ignored */
   release(outcome: CallOutcome): void;
+  /** headers for the upstream calls made under this lease (the attempt span's traceparent), when traced */
+  readonly traceHeaders?: TraceHeaders | undefined;
 }
 
 export interface AcquireOptions {
@@ -67,4 +72,29 @@ export interface Leaser {
 }
 
 /** Runs per attempt between session and query (media upload): the request as it goes upstream for this key. */
-export type SessionPrepare = (key: string, sessionId: string, request: GatewayRequest, signal: AbortSignal) => Promise<GatewayRequest>;
+export type SessionPrepare = (key: string, sessionId: string, request: GatewayRequest, signal: AbortSignal, trace?: TraceHeaders) => Promise<GatewayRequest>;
+
+/**
+ * Sees one request's upstream attempts: the tracing's attempt spans (src/observability/tracing.ts). Optional:
+ * without an observer the engine does nothing more per attempt than without tracing.
+ */
+export interface AttemptObserver {
+  attemptStarted(attempt: AttemptStart): ObservedAttempt;
+}
+
+export interface AttemptStart {
+  /** 1 for the request's first attempt, counted over the whole plan */
+  number: number;
+  /** the key's fingerprint, never the key */
+  keyFingerprint: string;
+  /** the model of the plan this attempt serves (an alias or endpointId), and the endpoint it asks */
+  model: string;
+  endpointId: string;
+}
+
+export interface ObservedAttempt {
+  /** headers for the attempt's upstream calls (its span's W3C traceparent) */
+  readonly headers: TraceHeaders;
+  /** the attempt's outcome, once, as its key lease is released */
+  ended(outcome: CallOutcome): void;
+}

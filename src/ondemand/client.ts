@@ -32,6 +32,9 @@ export interface OnDemandClientOptions {
 
 type Phase = UpstreamFailureInit['phase'];
 
+/** Headers one attempt's calls carry when tracing is on (the W3C `traceparent` and `tracestate` of its span). */
+export type TraceHeaders = Readonly<Record<string, string>>;
+
 /** how long an idle upstream socket is kept open */
 export const KEEP_ALIVE_MS = 10_000;
 
@@ -71,8 +74,9 @@ export class OnDemandClient {
   }
 
   /** POST /chat/v1/sessions: a fresh session, used for one client request only. */
-  async createSession(key: string, signal?: AbortSignal): Promise<string> {
-    const json = await this.json('session', 'POST', '/chat/v1/sessions', key, JSON.stringify({ externalUserId: `gw-${randomUUID()}`, pluginIds: [] }), signal);
+  async createSession(key: string, signal?: AbortSignal, trace?: TraceHeaders): Promise<string> {
+    const body = JSON.stringify({ externalUserId: `gw-${randomUUID()}`, pluginIds: [] });
+    const json = await this.json('session', 'POST', '/chat/v1/sessions', key, body, signal, undefined, trace);
     const id = (json as { data?: { id?: unknown } } | null)?.data?.id;
     if (typeof id !== 'string' || id.length === 0) {
       throw new UpstreamFailure('upstream session answer has no data.id', { kind: 'http', phase: 'session', status: 502 });
@@ -84,10 +88,10 @@ export class OnDemandClient {
    * POST /chat/v1/sessions/{id}/query with responseMode stream; resolves once a 2xx arrives, with the answer's
    * events to be read from the stream (`next()`), which the caller must `finish()` or `destroy()`.
    */
-  openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal?: AbortSignal): Promise<QueryStream> {
+  openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal?: AbortSignal, trace?: TraceHeaders): Promise<QueryStream> {
     if (signal?.aborted) return Promise.reject(clientClosed('query'));
     const stream = new QueryStream(signal);
-    const options = this.options('POST', `/chat/v1/sessions/${encodeURIComponent(sessionId)}/query`, key, JSON.stringify(body), 'text/event-stream');
+    const options = this.options('POST', `/chat/v1/sessions/${encodeURIComponent(sessionId)}/query`, key, JSON.stringify(body), 'text/event-stream', undefined, trace);
     const pluginMs = this.opts.pluginTimeoutMs;
     if (body.pluginIds.length > 0 && pluginMs !== undefined) {
       this.connections.dispatch({ ...options, headersTimeout: Math.max(this.opts.firstByteTimeoutMs, pluginMs), bodyTimeout: Math.max(this.opts.idleTimeoutMs, pluginMs) }, stream);
@@ -103,31 +107,41 @@ export class OnDemandClient {
   }
 
   /** POST /media/v1/public/file (JSON): OnDemand fetches `url` itself. Resolves with the parsed answer. */
-  uploadMediaUrl(key: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
-    return this.json('media', 'POST', '/media/v1/public/file', key, JSON.stringify(body), signal);
+  uploadMediaUrl(key: string, body: Record<string, unknown>, signal?: AbortSignal, trace?: TraceHeaders): Promise<unknown> {
+    return this.json('media', 'POST', '/media/v1/public/file', key, JSON.stringify(body), signal, undefined, trace);
   }
 
   /** POST /media/v1/public/file/raw (multipart/form-data built by src/ondemand/media.ts). */
-  uploadMediaRaw(key: string, form: { body: Buffer; contentType: string }, signal?: AbortSignal): Promise<unknown> {
-    return this.json('media', 'POST', '/media/v1/public/file/raw', key, form.body, signal, form.contentType);
+  uploadMediaRaw(key: string, form: { body: Buffer; contentType: string }, signal?: AbortSignal, trace?: TraceHeaders): Promise<unknown> {
+    return this.json('media', 'POST', '/media/v1/public/file/raw', key, form.body, signal, form.contentType, trace);
   }
 
   async close(): Promise<void> {
     await this.connections.close();
   }
 
-  private json(phase: Phase, method: 'GET' | 'POST', path: string, key: string, body: string | Buffer | undefined, signal?: AbortSignal, contentType?: string): Promise<unknown> {
+  private json(
+    phase: Phase,
+    method: 'GET' | 'POST',
+    path: string,
+    key: string,
+    body: string | Buffer | undefined,
+    signal?: AbortSignal,
+    contentType?: string,
+    trace?: TraceHeaders,
+  ): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(clientClosed(phase));
     const exchange = new JsonExchange(phase, signal);
-    this.connections.dispatch(this.options(method, path, key, body, 'application/json', contentType), exchange);
+    this.connections.dispatch(this.options(method, path, key, body, 'application/json', contentType, trace), exchange);
     return exchange.answer;
   }
 
-  private options(method: 'GET' | 'POST', path: string, key: string, body: string | Buffer | undefined, accept: string, contentType?: string) {
+  private options(method: 'GET' | 'POST', path: string, key: string, body: string | Buffer | undefined, accept: string, contentType?: string, trace?: TraceHeaders) {
+    const shared = this.headersFor(key, accept);
     return {
       method,
       path,
-      headers: contentType === undefined ? this.headersFor(key, accept) : { ...this.headersFor(key, accept), 'content-type': contentType },
+      headers: contentType === undefined && trace === undefined ? shared : { ...shared, ...trace, ...(contentType === undefined ? {} : { 'content-type': contentType }) },
       body: body ?? null,
     };
   }

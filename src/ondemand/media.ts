@@ -5,7 +5,7 @@
  * src/core/media.ts.
  */
 import { randomBytes } from 'node:crypto';
-import type { OnDemandClient } from './client.js';
+import type { OnDemandClient, TraceHeaders } from './client.js';
 import { UpstreamFailure } from './failure.js';
 
 /** OnDemand's media plugins (docs/ondemand-protocol.md §5). */
@@ -156,11 +156,11 @@ function labelled(err: unknown, name: string): unknown {
   });
 }
 
-export async function uploadOne(client: MediaClient, key: string, sessionId: string, m: MediaUpload, signal: AbortSignal): Promise<UploadedMedia> {
+export async function uploadOne(client: MediaClient, key: string, sessionId: string, m: MediaUpload, signal: AbortSignal, trace?: TraceHeaders): Promise<UploadedMedia> {
   let answer: unknown;
   try {
     if (m.source.kind === 'url') {
-      answer = await client.uploadMediaUrl(key, { url: m.source.url, name: m.name, plugins: [m.plugin], responseMode: 'sync', sessionId }, signal);
+      answer = await client.uploadMediaUrl(key, { url: m.source.url, name: m.name, plugins: [m.plugin], responseMode: 'sync', sessionId }, signal, trace);
     } else {
       const form = buildMultipart({ name: m.name, mimeType: m.mimeType, data: m.source.data }, [
         ['name', m.name],
@@ -168,7 +168,7 @@ export async function uploadOne(client: MediaClient, key: string, sessionId: str
         ['sessionId', sessionId],
         ['plugins', m.plugin],
       ]);
-      answer = await client.uploadMediaRaw(key, form, signal);
+      answer = await client.uploadMediaRaw(key, form, signal, trace);
     }
   } catch (err) {
     throw labelled(err, m.name);

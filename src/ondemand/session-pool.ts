@@ -15,9 +15,10 @@
  * cost nothing.
  */
 import { performance } from 'node:perf_hooks';
+import type { TraceHeaders } from './client.js';
 
 export interface SessionCreator {
-  createSession(key: string, signal?: AbortSignal): Promise<string>;
+  createSession(key: string, signal?: AbortSignal, trace?: TraceHeaders): Promise<string>;
 }
 
 export interface SessionPoolOptions {
@@ -89,7 +90,7 @@ export class SessionPool {
   }
 
   /** A session for this key that no one else has or will get: from the pool when one is ready, else created now. */
-  async take(key: string, fingerprint: string, signal: AbortSignal): Promise<string> {
+  async take(key: string, fingerprint: string, signal: AbortSignal, trace?: TraceHeaders): Promise<string> {
     const entry = this.entry(key, fingerprint);
     this.dropExpired(entry);
     const session = entry.ready.shift();
@@ -103,7 +104,7 @@ export class SessionPool {
     this.counters.misses++;
     // the request's own creation goes out alone; the refills follow only once it worked, so a key that refuses
     // sessions (dead, rate-limited) is asked once, by the request, and not three times
-    const created = this.opts.client.createSession(key, signal);
+    const created = this.opts.client.createSession(key, signal, trace);
     created.then(
       () => {
         entry.proven = true;
