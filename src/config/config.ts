@@ -11,6 +11,7 @@ import { WEB_SEARCH_WHEN_OFFERED_VALUES, type WebSearchWhenOffered } from '../co
 import { DEFAULT_MEDIA_TYPES } from '../ondemand/media.js';
 import { jsonSetting, modelSettingsEnv } from './models-env.js';
 import { parseTrustedProxies } from '../core/trusted-proxies.js';
+import { DEFAULT_SERVICE_NAME, otlpEndpointEnv, otlpProtocolEnv, SAMPLERS, traceExportersEnv } from './tracing-env.js';
 
 const bool = z
   .string()
@@ -145,6 +146,22 @@ export const envSchema = z.object({
   METRICS_PUBLIC: bool.default(false),
   DASHBOARD: bool.default(true),
   USAGE_RETENTION_DAYS: int(0, 3650).default(90),
+  // OpenTelemetry tracing, off unless these name an exporter (src/config/tracing-env.ts, docs/tracing.md)
+  OTEL_SDK_DISABLED: bool.default(false),
+  OTEL_TRACES_EXPORTER: traceExportersEnv.optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpointEnv.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpointEnv.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocolEnv.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocolEnv.optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default(DEFAULT_SERVICE_NAME),
+  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  OTEL_BSP_SCHEDULE_DELAY: int(0, 3_600_000).optional(),
+  OTEL_BSP_EXPORT_TIMEOUT: int(0, 3_600_000).optional(),
+  OTEL_BSP_MAX_QUEUE_SIZE: int(1, 1_000_000).optional(),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int(1, 1_000_000).optional(),
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: int(1, 1024 * 1024 * 1024).optional(),
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: bool.default(false),
   // shared state for several replicas (src/wiring/state.ts) and named client keys (src/client-keys/)
   REDIS_URL: z
     .string()
