@@ -16,6 +16,7 @@ export type {
   SimStats,
   Simulator,
   SimulatorOptions,
+  TraceparentRecord,
   UploadRecord,
 } from './types.js';
 export {

@@ -62,6 +62,8 @@ export async function handleUpstream(req: IncomingMessage, res: ServerResponse, 
   }
 
   const kind = callKindOf(route);
+  const traceparent = header(req, 'traceparent');
+  if (kind !== undefined && traceparent !== undefined) state.recordTraceparent({ call: kind, key: call.key, traceparent });
   const ks = state.countCall(call.key, kind);
   const body = await readPostBody(req, route.name === 'mediaRaw' ? RAW_UPLOAD_LIMIT : JSON_BODY_LIMIT);
   const json = route.name === 'mediaRaw' ? ({ ok: false } as const) : parseJson(body);

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { BehaviorStore, type CallKind } from './behaviors.js';
 import { toRuntime, type RuntimeOptions } from './options.js';
-import type { KeyStats, MutableOptions, SimStats, UploadRecord } from './types.js';
+import type { KeyStats, MutableOptions, SimStats, TraceparentRecord, UploadRecord } from './types.js';
 
 /**
  * Sessions are forgotten by age, oldest first, once there are more than SESSIONS_KEPT and only those older than
@@ -18,6 +18,7 @@ const MAX_SESSIONS = 1_000_000;
 const MAX_MEDIA = 10_000;
 const MAX_QUERY_BODIES = 100;
 const MAX_UPLOAD_RECORDS = 100;
+const MAX_TRACEPARENTS = 100;
 
 export interface MessageRec {
   id: string;
@@ -134,6 +135,7 @@ function emptyStats(): SimStats {
     crossKeyQueries: 0,
     mediaUploads: 0,
     uploads: [],
+    traceparents: [],
   };
 }
 
@@ -184,6 +186,12 @@ export class SimState {
     if (this.stats.queryBodies.length > MAX_QUERY_BODIES) this.stats.queryBodies.shift();
   }
 
+  /** Keep the W3C traceparent a call carried, the last MAX_TRACEPARENTS of them. */
+  recordTraceparent(record: TraceparentRecord): void {
+    this.stats.traceparents.push(record);
+    if (this.stats.traceparents.length > MAX_TRACEPARENTS) this.stats.traceparents.shift();
+  }
+
   /** Count an accepted upload and keep what it asked for, the last MAX_UPLOAD_RECORDS of them. */
   recordUpload(upload: UploadRecord): void {
     this.stats.mediaUploads++;
@@ -201,6 +209,7 @@ export class SimState {
       queryBodies: [...this.stats.queryBodies],
       lastQueryHeaders: [...this.stats.lastQueryHeaders],
       uploads: this.stats.uploads.map((u) => ({ ...u, plugins: [...u.plugins] })),
+      traceparents: this.stats.traceparents.map((t) => ({ ...t })),
     };
   }
 

@@ -109,6 +109,16 @@ export interface SimStats {
   mediaUploads: number;
   /** the last 100 accepted uploads, oldest first */
   uploads: UploadRecord[];
+  /** the last 100 calls (sessions, queries, uploads) that carried a `traceparent` header, oldest first */
+  traceparents: TraceparentRecord[];
+}
+
+/** A call that carried W3C trace context (the gateway sends it when tracing is on). */
+export interface TraceparentRecord {
+  call: 'session' | 'query' | 'media';
+  /** the raw key (test-only tool) */
+  key: string;
+  traceparent: string;
 }
 
 /** What an accepted media upload asked for. */
