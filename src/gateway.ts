@@ -37,6 +37,7 @@ import { resolveDataDir, unusableMount } from './store/data-dir.js';
 import { applyConfigReloads } from './wiring/reload.js';
 import { openSharedState } from './wiring/state.js';
 import { createAuthGuard, weakKeyWarnings } from './wiring/auth-throttle.js';
+import { createTracing, tracingSummary } from './wiring/tracing.js';
 import type { StateStore, UsageStore } from './store/types.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { createObservability, type Observability } from './observability/index.js';
@@ -190,12 +191,15 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const stored = new StoredStateStep(shared.conversations, storedSettings, storedMetrics);
   // failed authentications counted per client address; past AUTH_FAILURE_LIMIT the address waits (docs in README)
   const authGuard = createAuthGuard(config, shared.redis, obs.metrics.registry);
+  // OpenTelemetry spans when the OTEL_* settings name an exporter (docs/tracing.md); otherwise nothing of it loads
+  const tracing = await createTracing(config, (err) => log.warn({ err }, 'tracing: exporting spans failed'));
   const app = buildApp({
     config,
     pool,
     clientKeys,
     adminKeys,
     ...(authGuard.counter ? { authFailures: authGuard.counter } : {}),
+    ...(tracing ? { tracer: tracing.tracer } : {}),
     clientAccess: shared.access,
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
     isShuttingDown: () => shuttingDown,
@@ -220,6 +224,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   if (mountProblem !== undefined)
     app.log.warn({ dataDir: resolveDataDir(config.DATA_DIR) }, `${mountProblem}: state is kept in the data dir instead and is lost with the container`);
   shared.setLogger(app.log);
+  if (tracing) app.log.info(tracingSummary(tracing.settings));
   if (reasoningSecret === undefined) app.log.warn('REASONING_SECRET is not set and no upstream key was configured at start: reasoning items sealed now open in this process only');
   await models.start(app.log);
   if (configFile) {
@@ -257,6 +262,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       await health.stop();
       await drainAndClose(app, inflight, config.SHUTDOWN_GRACE_MS);
       await obs.close();
+      await tracing?.tracer.close();
       await sessions?.stop();
       await client.close();
       await pool.close();

@@ -2,7 +2,8 @@
  * Nothing heavy loads on the request path: what the gateway needs is loaded by startGateway, before it listens.
  * A synchronous load while streams are in flight stops all of them (the o200k tokenizer alone takes hundreds of
  * milliseconds), so the probe is the module cache itself, not a clock: the tokenizer is in it once the gateway
- * has started, and serving every kind of request that counts tokens adds no module to it.
+ * has started, and serving every kind of request that counts tokens adds no module to it. With tracing off (no
+ * OTEL_* setting names an exporter) nothing of the OpenTelemetry SDK is in it at all.
  */
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,5 +49,11 @@ describe('start-up loads', () => {
     expect(await post('/v1/messages/count_tokens', { model: 'claude-3.7-sonnet', messages })).toContain('input_tokens');
     const added = [...loaded()].filter((m) => !afterStart.has(m));
     expect(added).toEqual([]);
+  });
+
+  it('with tracing off, nothing of the OpenTelemetry SDK is loaded, before or after requests', () => {
+    // prom-client loads the API package by itself when it is installed (for exemplars): the API alone is no-ops
+    const sdk = [...loaded()].filter((m) => m.includes('/@opentelemetry/') && !m.includes('/@opentelemetry/api/'));
+    expect(sdk).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 import { GatewayError } from '../core/errors.js';
-import type { Usage } from '../core/types.js';
+import type { FinishReason, Usage } from '../core/types.js';
 import type { ClientAccessHook } from '../client-keys/access.js';
 import { isDashboardPath } from '../dashboard/routes.js';
 import { redactPath } from './redact.js';
@@ -19,6 +19,7 @@ import { lazySchemaController } from '../runtime/lazy-compilers.js';
 import { syncHook } from '../runtime/sync-hook.js';
 import { type AuthFailureCounter, clientBucket, retryAfterSec } from '../core/auth-throttle.js';
 import { trustProxySetting } from './trusted-proxies.js';
+import type { RequestTrace, RequestTracer } from './request-trace.js';
 
 /** What one request did, for its single log line (and metrics). */
 export interface RequestRecord {
@@ -31,6 +32,8 @@ export interface RequestRecord {
   attempts?: number;
   ttftMs?: number;
   usage?: Usage;
+  /** the answer's finish reason, when an answer was completed */
+  finishReason?: FinishReason;
   errorCode?: string;
   outcome?: 'ok' | 'error' | 'aborted' | 'client_closed';
   /** index of the client key that authenticated, -1 when the path is public */
@@ -41,6 +44,8 @@ export interface RequestRecord {
   keyDigest?: Buffer;
   /** the named client key's plugin allow list (src/client-keys/keys.ts); undefined: no such limit */
   allowedPlugins?: readonly string[];
+  /** the request's trace, when tracing is on (src/http/request-trace.ts) */
+  trace?: RequestTrace;
 }
 
 declare module 'fastify' {
@@ -67,6 +72,8 @@ export interface AppDeps {
   isShuttingDown?: () => boolean;
   /** failed authentications counted per client address (src/core/auth-throttle.ts); undefined: not counted */
   authFailures?: AuthFailureCounter;
+  /** traces requests (OpenTelemetry, docs/tracing.md); undefined: tracing is off and no hook is added for it */
+  tracer?: RequestTracer;
 }
 
 const ALWAYS_PUBLIC = new Set(['/', '/healthz', '/readyz', '/favicon.ico']);
@@ -166,6 +173,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return undefined;
   }
 
+  const tracer = deps.tracer;
+  if (tracer !== undefined) {
+    // after authentication: a refused request (a guesser's flood of them) is counted in metrics, not traced
+    app.addHook('onRequest', (request, reply, done) => {
+      const trace = tracer.start(request, reply);
+      if (trace !== undefined) request.gw.trace = trace;
+      done();
+    });
+  }
   applyLimits(app, config, deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {});
   const access = deps.clientAccess;
   if (access) {

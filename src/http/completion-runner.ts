@@ -60,11 +60,14 @@ export async function runCompletion(
   reply.raw.once('close', onClose);
   request.gw.model = gwRequest.requestedModel;
   request.gw.stream = gwRequest.stream;
+  const tracing = request.gw.trace;
+  tracing?.completionStarted(gwRequest);
   let handle: CompletionHandle;
   const trace: AttemptTrace = { attempts: 0 };
   const allowedPlugins = request.gw.allowedPlugins;
   try {
-    handle = await engine.startCompletion(allowedPlugins === undefined ? gwRequest : { ...gwRequest, allowedPlugins }, abort.signal, { trace, log: request.log, continuation });
+    const req = allowedPlugins === undefined ? gwRequest : { ...gwRequest, allowedPlugins };
+    handle = await engine.startCompletion(req, abort.signal, { trace, log: request.log, continuation, observer: tracing });
   } catch (err) {
     reply.raw.off('close', onClose);
     if (trace.attempts > 0) {
@@ -74,6 +77,7 @@ export async function runCompletion(
     }
     if (err instanceof GatewayError && err.code === 'client_closed_request') request.gw.outcome = 'client_closed';
     entry?.leave();
+    tracing?.completionSettled();
     throw entry?.reason ?? err;
   }
   const gw = request.gw;
@@ -88,11 +92,13 @@ export async function runCompletion(
     'x-gateway-model': handle.model,
     'x-gateway-attempts': String(handle.attempts),
   };
+  const tap = tracing?.answerTap;
+  const events = tap === undefined ? handle.events : tapped(handle.events, tap);
   try {
     if (gwRequest.stream) {
-      await streamAnswer(handle, frontEnd.streamEncoder(handle), reply, headers, opts, request, entry);
+      await streamAnswer(events, frontEnd.streamEncoder(handle), reply, headers, opts, request, entry);
     } else {
-      const answer = await collectAnswer(handle.events);
+      const answer = await collectAnswer(events);
       const body = await frontEnd.render(answer, handle);
       void reply.headers(headers);
       await reply.code(200).type('application/json; charset=utf-8').send(body);
@@ -104,12 +110,22 @@ export async function runCompletion(
     handle.cancel();
     reply.raw.off('close', onClose);
     if (handle.result.usage) gw.usage = handle.result.usage;
+    if (handle.result.finishReason) gw.finishReason = handle.result.finishReason;
     gw.outcome ??= handle.result.outcome ?? 'aborted';
+    tracing?.completionSettled();
+  }
+}
+
+/** The answer's batches, each shown to `tap` as it passes (the trace capturing the answer's text). */
+async function* tapped(events: AsyncIterable<GatewayEvent[]>, tap: (events: readonly GatewayEvent[]) => void): AsyncGenerator<GatewayEvent[]> {
+  for await (const batch of events) {
+    tap(batch);
+    yield batch;
   }
 }
 
 async function streamAnswer(
-  handle: CompletionHandle,
+  events: AsyncIterable<GatewayEvent[]>,
   encoder: StreamEncoder,
   reply: FastifyReply,
   headers: Record<string, string>,
@@ -123,7 +139,7 @@ async function streamAnswer(
   entry?.streaming((err) => writer.end(writer.open ? encoder.error(err) : ''));
   try {
     if (encoder.start) await writer.write(encoder.start());
-    for await (const batch of handle.events) {
+    for await (const batch of events) {
       if (!writer.open) break;
       probe?.write(batch);
       let text = '';

@@ -13,6 +13,7 @@ import type { UsageStore } from '../store/types.js';
 import { GatewayMetrics, type PoolView, type StreamProbe } from './metrics.js';
 import { RecentErrors } from './recent-errors.js';
 import { redactPath } from '../http/redact.js';
+import { OPERATIONAL_PATH } from './operational.js';
 import { metricsRoute, observabilityAdminRoutes } from './routes.js';
 import { TrafficSeries } from './timeseries.js';
 import { UsageRecorder } from './usage.js';
@@ -32,9 +33,6 @@ export interface ObservabilityOptions {
   defaultMetrics?: boolean;
   onError?: (err: unknown, context: string) => void;
 }
-
-/** Paths that are the gateway's own operation, not API traffic: not in the charts, recent errors or usage. */
-const OPERATIONAL = /^\/(?:admin(?:\/|$)|metrics$|dashboard(?:\/|$)|healthz$|readyz$|favicon\.ico$|$)/;
 
 export class Observability {
   readonly metrics: GatewayMetrics;
@@ -80,9 +78,9 @@ export class Observability {
       tokensIn,
       tokensOut,
     });
-    // redaction never touches the first segment OPERATIONAL looks at (too short to look like a secret), so the raw
+    // redaction never touches the first segment OPERATIONAL_PATH looks at (too short to look like a secret), so the raw
     // path gives the same answer; the redacted one is built only for the recent-errors list
-    if (OPERATIONAL.test(rawPath)) return;
+    if (OPERATIONAL_PATH.test(rawPath)) return;
     const now = Date.now();
     const failed = status >= 400 || gw.outcome === 'error';
     this.traffic.record({ at: now, status, failed: gw.outcome === 'error', durationMs, ttftMs: gw.ttftMs, tokensIn, tokensOut });
