@@ -4,6 +4,7 @@
  * or an SSE stream of `deltas` fulfillment frames of `deltaBytes` each, `intervalMs` apart (the first at once), a
  * metricsLog frame and [DONE]. `delayMs` holds the query's first byte, `sessionDelayMs` the session's answer.
  * GET /__mock/options shows the knobs, POST sets them. A request without an apikey header gets OnDemand's 401.
+ * POST /v1/traces takes a traced gateway's OTLP export (`--traced`) and answers 200 with an empty protobuf response.
  *
  * Env: MOCK_PORT.
  */
@@ -76,6 +77,11 @@ const server = createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
     });
   }
   if (req.method !== 'POST') return json(res, 404, { message: 'no route', errorCode: 'not_found' });
+  if (url === '/v1/traces') {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': 0 }).end());
+    return;
+  }
   if (req.headers['apikey'] === undefined) {
     req.resume();
     return json(res, 401, { message: 'apikey header missing', errorCode: 'unauthenticated' });

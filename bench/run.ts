@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --streams=32,100]`: the gateway's overhead as a ratio to the floor
+ * `npm run bench [-- --quick] [-- --profile] [-- --streams=32,100] [-- --traced | --against=DIR]`: the gateway's overhead as a ratio to the floor
  * (bench/floor.ts, a minimal node:http + undici translator making the same two upstream calls) measured in the same
  * run, with the method of the side-by-side harness the README's table comes from (docs/performance.md):
  *
@@ -15,7 +15,10 @@
  * Clients send max_tokens 512 (bench/load.ts). The proxies run pinned to the last core, the mock and this load
  * generator on the others (taskset, when there are 2 cores or more). Loopback only. Prints one table (each figure and
  * its ratio to the floor) and writes bench-results/latest.json. With --profile the proxies write --cpu-prof profiles
- * to bench-results/profiles/ (summarise one with `npx tsx bench/profile-summary.ts <file>`).
+ * to bench-results/profiles/ (summarise one with `npx tsx bench/profile-summary.ts <file>`). A third proxy can run in
+ * every phase beside the others, each of its figures with its ratio to the gateway's: with --traced the same gateway
+ * with OpenTelemetry tracing on (OTLP/protobuf to the mock, the SDK's default batching), with --against=DIR another
+ * build of the gateway (DIR/dist/main.js, e.g. the previous commit's, built with its node_modules beside it).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +47,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
+/** the third proxy: this gateway traced, or another build of it; undefined: none */
+const OTHER: { label: string; script?: string } | undefined = process.argv.includes('--traced')
+  ? { label: 'traced' }
+  : arg('against') !== undefined
+    ? { label: 'against', script: join(resolve(arg('against')!), 'dist', 'main.js') }
+    : undefined;
 
 const PLAN = {
   latencySec: quick ? 4 : 10,
@@ -68,8 +77,16 @@ const INTERVAL_MS = 20;
 const STALL_MS = 2 * INTERVAL_MS;
 const RAMP_MS = DELTAS * INTERVAL_MS;
 
-type ProxyName = 'floor' | 'gateway';
-const PROXIES: ProxyName[] = ['floor', 'gateway'];
+type ProxyName = 'floor' | 'gateway' | 'other';
+const PROXIES: ProxyName[] = OTHER ? ['floor', 'gateway', 'other'] : ['floor', 'gateway'];
+const labelOf = (p: ProxyName): string => (p === 'other' ? (OTHER?.label ?? p) : p);
+
+/** `fn` for each proxy in turn, as a record by name */
+async function eachProxy<T>(fn: (name: ProxyName) => Promise<T> | T): Promise<Record<ProxyName, T>> {
+  const out: Partial<Record<ProxyName, T>> = {};
+  for (const p of PROXIES) out[p] = await fn(p);
+  return out as Record<ProxyName, T>;
+}
 
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 const round = (n: number, digits = 2): number => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : NaN);
@@ -246,7 +263,7 @@ async function main(): Promise<void> {
       readyPath: '/__mock/options',
     });
     procs.add(mock);
-    const ports = { floor: await freePort(), gateway: await freePort() };
+    const ports = await eachProxy(() => freePort());
     let runs = 0;
     const start = async (name: ProxyName): Promise<Proc> => {
       const port = ports[name];
@@ -262,9 +279,10 @@ async function main(): Promise<void> {
             })
           : await startProc({
               ...common,
-              script: join(root, 'dist', 'main.js'),
+              script: name === 'other' && OTHER?.script !== undefined ? OTHER.script : join(root, 'dist', 'main.js'),
               // the settings the shared harness starts it with; the rest are the shipped defaults
               env: {
+                ...(name === 'other' && OTHER?.label === 'traced' ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${mock.url}/v1/traces`, OTEL_SERVICE_NAME: 'bench-gateway' } : {}),
                 PRIVATE_KEY: CLIENT_KEY,
                 ONDEMAND_APIKEYS: UPSTREAM_KEYS.join(','),
                 ONDEMAND_BASE_URL: mock.url,
@@ -288,10 +306,10 @@ async function main(): Promise<void> {
 
     // lifecycle 1: idle RSS, a, b
     await mockOptions(mock, { delayMs: 0, sessionDelayMs: 0, deltas: 1, deltaBytes: DELTA_BYTES, intervalMs: INTERVAL_MS });
-    const first = { floor: await start('floor'), gateway: await start('gateway') };
-    const idle = { floor: await idleRss(first.floor), gateway: await idleRss(first.gateway) };
-    log(`a. added latency, c=1, ${PLAN.latencySec} s alternating direct / floor / gateway`);
-    const lat = await alternate([direct, target('floor'), target('gateway')], PLAN.latencySec, PLAN.latencyWarmSec, (t, pool) => timedRequest(t, pool));
+    const first = await eachProxy(start);
+    const idle = await eachProxy((p) => idleRss(first[p]));
+    log(`a. added latency, c=1, ${PLAN.latencySec} s alternating direct / ${PROXIES.map(labelOf).join(' / ')}`);
+    const lat = await alternate([direct, ...PROXIES.map(target)], PLAN.latencySec, PLAN.latencyWarmSec, (t, pool) => timedRequest(t, pool));
     await mockOptions(mock, { delayMs: UPSTREAM_DELAY_MS });
     const tput = {} as Record<ProxyName, Throughput>;
     for (const p of PROXIES) {
@@ -302,12 +320,12 @@ async function main(): Promise<void> {
 
     // lifecycle 2, fresh processes: TTFT and streams
     await mockOptions(mock, { delayMs: 0, deltas: 1 });
-    const second = { floor: await start('floor'), gateway: await start('gateway') };
-    const idle2 = { floor: await idleRss(second.floor), gateway: await idleRss(second.gateway) };
-    log(`c. TTFT c=1, ${PLAN.ttftSec} s each: direct, floor, gateway`);
-    const ttft = await ttftBlocks([direct, target('floor'), target('gateway')], PLAN.ttftSec, PLAN.latencyWarmSec);
+    const second = await eachProxy(start);
+    const idle2 = await eachProxy((p) => idleRss(second[p]));
+    log(`c. TTFT c=1, ${PLAN.ttftSec} s each: direct, ${PROXIES.map(labelOf).join(', ')}`);
+    const ttft = await ttftBlocks([direct, ...PROXIES.map(target)], PLAN.ttftSec, PLAN.latencyWarmSec);
     await mockOptions(mock, { deltas: DELTAS });
-    const rows: Record<string, StreamRow[]> = { direct: [], floor: [], gateway: [] };
+    const rows: Record<string, StreamRow[]> = Object.fromEntries(['direct', ...PROXIES].map((n) => [n, []]));
     for (const n of PLAN.streamCounts) {
       for (const name of ['direct', ...PROXIES] as const) {
         log(`c. ${n} connections of streams: ${name}`);
@@ -316,7 +334,7 @@ async function main(): Promise<void> {
       }
     }
     await sleep(PLAN.afterMs);
-    const after = { floor: rssMb(second.floor.pid), gateway: rssMb(second.gateway.pid) };
+    const after = await eachProxy((p) => rssMb(second[p].pid));
 
     const report = buildReport({ load0, pinned, idle, idle2, lat, tput, ttft, rows, after });
     process.stdout.write(`${report.text}\n`);
@@ -344,32 +362,37 @@ interface Results {
 function buildReport(r: Results): { text: string; json: unknown } {
   const f = (n: number | undefined, d = 2): string => (n === undefined || !Number.isFinite(n) ? '-' : String(round(n, d)));
   const ratio = (a: number, b: number): string => (Number.isFinite(a / b) && b > 0 && a >= 0 ? `${round(a / b, 2)}x` : '-');
-  const table: string[][] = [['measure', 'direct', 'floor', 'gateway', 'gateway / floor']];
-  const row = (label: string, d: string, fl: number, gw: number, digits = 2): void => void table.push([label, d, f(fl, digits), f(gw, digits), ratio(gw, fl)]);
+  const other = OTHER?.label;
+  const table: string[][] = [['measure', 'direct', 'floor', 'gateway', 'gateway / floor', ...(other ? [other, `${other} / gateway`] : [])]];
+  /** one row: direct's cell, then each proxy's figure (`of`), the gateway's ratio to the floor, the third proxy's to the gateway */
+  const row = (label: string, d: string, of: (p: ProxyName) => number, digits = 2): void => {
+    const cells = [label, d, f(of('floor'), digits), f(of('gateway'), digits), ratio(of('gateway'), of('floor'))];
+    if (other) cells.push(f(of('other'), digits), ratio(of('other'), of('gateway')));
+    table.push(cells);
+  };
   const added = (x: Record<string, { p50: number; p99: number }>, name: string, q: 'p50' | 'p99'): number => x[name]![q] - x['direct']![q];
   const us = (ms: number): number => ms * 1000;
-  row('a. added latency p50 (µs), c=1', f(us(r.lat['direct']!.p50), 0), us(added(r.lat, 'floor', 'p50')), us(added(r.lat, 'gateway', 'p50')), 0);
-  row('a. added latency p99 (µs), c=1', f(us(r.lat['direct']!.p99), 0), us(added(r.lat, 'floor', 'p99')), us(added(r.lat, 'gateway', 'p99')), 0);
-  row(`b. req/s, ${PLAN.connections} conns, upstream ${UPSTREAM_DELAY_MS} ms`, '-', r.tput.floor.rps, r.tput.gateway.rps, 0);
-  row('b. p99 (ms)', '-', r.tput.floor.p99, r.tput.gateway.p99);
-  row('b. proxy CPU µs / request', '-', us(r.tput.floor.cpuMsPerReq), us(r.tput.gateway.cpuMsPerReq), 0);
-  row('b. errors', '-', r.tput.floor.errors, r.tput.gateway.errors, 0);
-  row('c. added TTFT p50 (µs), c=1', f(us(r.ttft['direct']!.p50), 0), us(added(r.ttft, 'floor', 'p50')), us(added(r.ttft, 'gateway', 'p50')), 0);
-  row('c. added TTFT p99 (µs), c=1', f(us(r.ttft['direct']!.p99), 0), us(added(r.ttft, 'floor', 'p99')), us(added(r.ttft, 'gateway', 'p99')), 0);
+  row('a. added latency p50 (µs), c=1', f(us(r.lat['direct']!.p50), 0), (p) => us(added(r.lat, p, 'p50')), 0);
+  row('a. added latency p99 (µs), c=1', f(us(r.lat['direct']!.p99), 0), (p) => us(added(r.lat, p, 'p99')), 0);
+  row(`b. req/s, ${PLAN.connections} conns, upstream ${UPSTREAM_DELAY_MS} ms`, '-', (p) => r.tput[p].rps, 0);
+  row('b. p99 (ms)', '-', (p) => r.tput[p].p99);
+  row('b. proxy CPU µs / request', '-', (p) => us(r.tput[p].cpuMsPerReq), 0);
+  row('b. errors', '-', (p) => r.tput[p].errors, 0);
+  row('c. added TTFT p50 (µs), c=1', f(us(r.ttft['direct']!.p50), 0), (p) => us(added(r.ttft, p, 'p50')), 0);
+  row('c. added TTFT p99 (µs), c=1', f(us(r.ttft['direct']!.p99), 0), (p) => us(added(r.ttft, p, 'p99')), 0);
   const held = (x: StreamRow): string => (x.held ? 'held' : `NO: ${x.stalled} stalled, ${x.failed} failed of ${x.streams}`);
   r.rows['direct']!.forEach((d, i) => {
-    const fl = r.rows['floor']![i]!;
-    const gw = r.rows['gateway']![i]!;
-    table.push([`c. ${d.connections} streams`, held(d), held(fl), held(gw), '']);
-    row(`c. ${d.connections} streams: longest gap (ms)`, f(d.gapMax, 1), fl.gapMax, gw.gapMax, 1);
-    row(`c. ${d.connections} streams: TTFT p99 (ms)`, f(d.ttftP99, 1), fl.ttftP99, gw.ttftP99, 1);
-    row(`c. ${d.connections} streams: proxy CPU ms / stream`, '-', fl.cpuMsPerStream, gw.cpuMsPerStream);
+    const at = (p: ProxyName): StreamRow => r.rows[p]![i]!;
+    table.push([`c. ${d.connections} streams`, held(d), held(at('floor')), held(at('gateway')), '', ...(other ? [held(at('other')), ''] : [])]);
+    row(`c. ${d.connections} streams: longest gap (ms)`, f(d.gapMax, 1), (p) => at(p).gapMax, 1);
+    row(`c. ${d.connections} streams: TTFT p99 (ms)`, f(d.ttftP99, 1), (p) => at(p).ttftP99, 1);
+    row(`c. ${d.connections} streams: proxy CPU ms / stream`, '-', (p) => at(p).cpuMsPerStream);
   });
   const peakC = (name: ProxyName): number => Math.max(...r.rows[name]!.map((x) => x.peakRssMb));
-  row('d. RSS idle (MB)', '-', r.idle.floor, r.idle.gateway, 0);
-  row('d. RSS peak under b (MB)', '-', r.tput.floor.peakRssMb, r.tput.gateway.peakRssMb, 0);
-  row('d. RSS peak under c (MB)', '-', peakC('floor'), peakC('gateway'), 0);
-  row(`d. RSS ${PLAN.afterMs / 1000} s after c (MB)`, '-', r.after.floor, r.after.gateway, 0);
+  row('d. RSS idle (MB)', '-', (p) => r.idle[p], 0);
+  row('d. RSS peak under b (MB)', '-', (p) => r.tput[p].peakRssMb, 0);
+  row('d. RSS peak under c (MB)', '-', peakC, 0);
+  row(`d. RSS ${PLAN.afterMs / 1000} s after c (MB)`, '-', (p) => r.after[p], 0);
 
   const targets: Array<[string, string, boolean]> = [];
   const within = (label: string, gw: number, fl: number, max: number): void => void targets.push([`${label} <= ${max}x the floor's`, ratio(gw, fl), gw <= max * fl]);
