@@ -12,10 +12,10 @@ import { UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { ModelRouter } from '../ondemand/models.js';
 import { ANSWER_STAGES, answerFilter, upstreamQuery, type AnswerStage } from './answer.js';
-import { GatewayError } from './errors.js';
+import { clientClosedRequest, GatewayError, modelNotFound, noUpstreamAttempt } from './errors.js';
 import type { EventFilter, WarnLog } from './events.js';
-import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
-import { modelNotFound, type ModelPlanner, type PlannedModel } from './model-plan.js';
+import { decide, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
+import type { ModelPlanner, PlannedModel } from './model-plan.js';
 import { DEFAULT_PLUGIN_SETTINGS, resolvePluginIds, withWebSearchPolicy, type PluginSettings } from './plugins.js';
 import type { KeyLease, Leaser, SessionContinuation, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import { countTokens, estimateUsage } from './tokens.js';
@@ -173,14 +173,14 @@ export class Engine {
     });
 
     for (;;) {
-      if (signal.aborted) throw clientGone();
+      if (signal.aborted) throw clientClosedRequest();
       const planned = plan[walk.step];
-      if (planned === undefined) throw noAttemptError();
+      if (planned === undefined) throw noUpstreamAttempt();
       let lease: KeyLease;
       try {
         lease = await this.deps.leaser.acquire({ exclude: walk.tried, signal, prefer: walk.continuation?.keyFingerprint });
       } catch (err) {
-        if (signal.aborted) throw clientGone();
+        if (signal.aborted) throw clientClosedRequest();
         // no key left to try: the last upstream failure explains more than "pool empty" when there is one
         if (walk.lastFailure === undefined || !(err instanceof GatewayError) || walk.tried.size === 0) throw err;
         await this.follow(decide(walk.lastFailure, situation(0)).next, walk, signal);
@@ -243,7 +243,7 @@ export class Engine {
         try {
           await sleep(next.waitMs, undefined, { signal });
         } catch {
-          throw clientGone();
+          throw clientClosedRequest();
         }
         return;
       case 'another_key':

@@ -9,7 +9,7 @@
  * gateway (no SSRF from here): they go to the JSON upload, which makes OnDemand fetch them. data: URLs and
  * base64 file data go to the multipart upload. The rules: docs/models.md.
  */
-import { type GatewayError, invalidRequest } from './errors.js';
+import { type ErrorCode, type GatewayError, invalidRequest } from './errors.js';
 import type { GatewayRequest, MediaPart, Message } from './types.js';
 import {
   extensionFor,
@@ -44,7 +44,7 @@ export interface ValidMedia extends MediaUpload {
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
-function badMedia(message: string, param: string, code: string): GatewayError {
+function badMedia(message: string, param: string, code: ErrorCode): GatewayError {
   return invalidRequest(message, param, code);
 }
 

@@ -4,7 +4,7 @@
  * URLs as citations at the end of the answer).
  */
 import { extractCitations } from './citations.js';
-import { invalidRequest, GatewayError } from './errors.js';
+import { gatewayError, invalidRequest } from './errors.js';
 import type { EventFilter } from './events.js';
 import type { GatewayEvent, GatewayRequest } from './types.js';
 
@@ -83,13 +83,7 @@ export function resolvePluginIds(req: GatewayRequest, settings: PluginSettings):
       throw invalidRequest(`Unknown plugin \`${id}\`: this gateway allows ${describeAllowed(settings)}. The operator lists more in PLUGIN_IDS_ALLOWED.`, param, 'unknown_plugin');
     }
     if (!keyAllows(id)) {
-      throw new GatewayError(`This client key may not use the plugin \`${id}\` (plugins cost OnDemand credits; the operator allows them per key).`, {
-        status: 400,
-        type: 'invalid_request_error',
-        code: 'plugin_not_allowed',
-        param,
-        shouldRetry: false,
-      });
+      throw gatewayError('plugin_not_allowed', `This client key may not use the plugin \`${id}\` (plugins cost OnDemand credits; the operator allows them per key).`, { param });
     }
     ids.add(id);
   }

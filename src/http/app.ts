@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
-import { GatewayError } from '../core/errors.js';
+import { type GatewayError, invalidApiKey, unknownUrl } from '../core/errors.js';
 import type { Usage } from '../core/types.js';
 import type { ClientAccessHook } from '../client-keys/access.js';
 import { isDashboardPath } from '../dashboard/routes.js';
@@ -139,17 +139,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
   }
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      request,
-      reply,
-      new GatewayError(`Unknown request URL: ${request.method} ${redactPath(pathOf(request))}. Please check the URL and method.`, {
-        status: 404,
-        type: 'invalid_request_error',
-        code: 'unknown_url',
-      }),
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, unknownUrl(request.method, redactPath(pathOf(request)))));
 
   const logsRequests = ['trace', 'debug', 'info'].includes(config.LOG_LEVEL);
   app.addHook(
@@ -205,7 +195,7 @@ function pathOf(request: FastifyRequest): string {
 }
 
 function unauthorized(message: string): GatewayError {
-  return new GatewayError(message, { status: 401, type: 'authentication_error', code: 'invalid_api_key', shouldRetry: false });
+  return invalidApiKey(message);
 }
 
 function round(n: number | undefined): number | undefined {

@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectAnswer, type CollectedAnswer } from '../core/answer.js';
 import type { AttemptTrace, CompletionHandle, CompletionOptions, Engine } from '../core/engine.js';
-import { GatewayError } from '../core/errors.js';
+import { GatewayError, streamFailed } from '../core/errors.js';
 import type { GatewayEvent, GatewayRequest } from '../core/types.js';
 import type { InFlight, InFlightEntry } from './inflight.js';
 import type { StreamProbe } from './stream-probe.js';
@@ -134,7 +134,7 @@ async function streamAnswer(
     }
     writer.end(encoder.done());
   } catch (err) {
-    const ge = err instanceof GatewayError ? err : new GatewayError('the gateway failed while streaming', { status: 500, type: 'api_error', code: 'internal_error', cause: err });
+    const ge = err instanceof GatewayError ? err : streamFailed(err);
     request.gw.errorCode = ge.code ?? ge.type;
     if (ge.status >= 500) request.log.warn({ code: ge.code }, ge.message);
     writer.end(writer.open ? encoder.error(ge) : '');

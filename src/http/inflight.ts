@@ -9,17 +9,7 @@
  *   4. the server closes (sockets left over are cut after a short wait), then the caller flushes state.
  */
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../core/errors.js';
-
-/** What a stopped completion tells its client. */
-export function shutdownError(): GatewayError {
-  return new GatewayError('The gateway is shutting down; this request was stopped. Retry it: another instance will answer.', {
-    status: 503,
-    type: 'api_error',
-    code: 'server_shutting_down',
-    retryAfterSec: 1,
-  });
-}
+import { type GatewayError, requestStopped } from '../core/errors.js';
 
 export interface InFlightEntry {
   /** set once the completion was stopped: the error to show instead of whatever the abort caused */
@@ -127,7 +117,7 @@ export async function drainAndClose(app: FastifyInstance, inflight: InFlight, gr
   if (inflight.size > 0) {
     await Promise.race([inflight.idle(), sleep(graceMs)]);
     if (inflight.size > 0) {
-      const stopped = inflight.stopAll(shutdownError());
+      const stopped = inflight.stopAll(requestStopped());
       app.log.warn({ stopped, graceMs }, 'shutdown: grace period over, stopped the requests still in flight');
       await Promise.race([inflight.idle(), sleep(afterStopMs)]);
     }

@@ -5,7 +5,7 @@
  * every OpenAI client.
  */
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../core/errors.js';
+import { modelNotFound } from '../core/errors.js';
 import type { ListedModel } from '../ondemand/catalogue.js';
 import type { ModelRouter } from '../ondemand/models.js';
 
@@ -35,12 +35,7 @@ export function modelRoutes(router: Listing) {
       const known = rows().find((m) => m.id === id);
       if (known) return entry(known);
       if (/^(predefined|byoi|byom)-/.test(id) && router.isInactive?.(id) !== true) return entry({ id, endpointId: id });
-      throw new GatewayError(`The model \`${id}\` does not exist or you do not have access to it.`, {
-        status: 404,
-        type: 'invalid_request_error',
-        code: 'model_not_found',
-        param: 'model',
-      });
+      throw modelNotFound(id);
     };
     app.get<{ Params: { id: string } }>('/v1/models/:id', one);
     app.get<{ Params: { id: string } }>('/models/:id', one);

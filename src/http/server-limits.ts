@@ -18,7 +18,7 @@ import type { IncomingMessage, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
-import { GatewayError } from '../core/errors.js';
+import { ERROR_CATALOGUE, type ErrorCode, messageTooLarge, serverShuttingDown, tooManyMessages, tooManyStreams } from '../core/errors.js';
 import { syncHook } from '../runtime/sync-hook.js';
 
 export type LimitsConfig = Pick<
@@ -60,15 +60,13 @@ export function serverLimits(config: LimitsConfig): {
   };
 }
 
-const PARSER_ERRORS: Record<string, { status: number; reason: string; code: string; message: string }> = {
+const PARSER_ERRORS: Record<string, { reason: string; code: ErrorCode; message: string }> = {
   HPE_HEADER_OVERFLOW: {
-    status: 431,
     reason: 'Request Header Fields Too Large',
     code: 'request_headers_too_large',
     message: 'The request headers are larger than this gateway accepts (MAX_HEADER_BYTES).',
   },
   ERR_HTTP_REQUEST_TIMEOUT: {
-    status: 408,
     reason: 'Request Timeout',
     code: 'request_timeout',
     message: 'The request was not received in time (HEADERS_TIMEOUT_MS / REQUEST_TIMEOUT_MS).',
@@ -82,12 +80,13 @@ const PARSER_ERRORS: Record<string, { status: number; reason: string; code: stri
 export function writeClientError(err: Error & { code?: string }, socket: Socket, caps?: DrainCaps): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const known = err.code !== undefined ? PARSER_ERRORS[err.code] : undefined;
-  const e = known ?? { status: 400, reason: 'Bad Request', code: 'malformed_request', message: 'The HTTP request could not be parsed.' };
-  const body = JSON.stringify({ error: { message: e.message, type: 'invalid_request_error', param: null, code: e.code } });
+  const e = known ?? { reason: 'Bad Request', code: 'malformed_request', message: 'The HTTP request could not be parsed.' };
+  const { status, type } = ERROR_CATALOGUE[e.code];
+  const body = JSON.stringify({ error: { message: e.message, type, param: null, code: e.code } });
   // nothing of the current answer on this socket (node's `_httpMessage`) is on the wire yet: a raw response is safe
   if (socket.writable && (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent !== true) {
     socket.write(
-      `HTTP/1.1 ${e.status} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
     if (caps !== undefined && err.code === 'HPE_HEADER_OVERFLOW') {
       // the parser is done with this socket (it failed): its reads come to lingerClose's listener alone
@@ -177,12 +176,7 @@ export function applyLimits(app: FastifyInstance, config: LimitsConfig, deps: Li
     syncHook((request, reply) => {
       if (!isShuttingDown() || request.method === 'GET' || request.method === 'HEAD') return;
       void reply.header('connection', 'close');
-      throw new GatewayError('The gateway is shutting down and takes no new requests; retry, another instance will answer.', {
-        status: 503,
-        type: 'api_error',
-        code: 'server_shutting_down',
-        retryAfterSec: 1,
-      });
+      throw serverShuttingDown();
     }),
   );
 
@@ -214,12 +208,7 @@ export class StreamCounter {
   enter(client: string): () => void {
     const n = this.open.get(client) ?? 0;
     if (this.max > 0 && n >= this.max) {
-      throw new GatewayError(`Too many streams in flight for this API key (at most ${this.max}, MAX_STREAMS_PER_CLIENT); wait for one to finish.`, {
-        status: 429,
-        type: 'rate_limit_error',
-        code: 'too_many_streams',
-        retryAfterSec: 1,
-      });
+      throw tooManyStreams(this.max);
     }
     this.open.set(client, n + 1);
     let released = false;
@@ -242,24 +231,12 @@ export function checkMessages(body: Record<string, unknown>, config: Pick<Limits
   const messages = body['messages'];
   if (!Array.isArray(messages)) return;
   if (messages.length > config.MAX_MESSAGES) {
-    throw new GatewayError(`Too many messages: ${messages.length}; this gateway accepts at most ${config.MAX_MESSAGES} (MAX_MESSAGES).`, {
-      status: 400,
-      type: 'invalid_request_error',
-      param: 'messages',
-      code: 'too_many_messages',
-      shouldRetry: false,
-    });
+    throw tooManyMessages(messages.length, config.MAX_MESSAGES, 'messages');
   }
   for (let i = 0; i < messages.length; i++) {
     const chars = textChars(messages[i], config.MAX_MESSAGE_CHARS, 0);
     if (chars > config.MAX_MESSAGE_CHARS) {
-      throw new GatewayError(`messages[${i}] is too long: this gateway accepts at most ${config.MAX_MESSAGE_CHARS} characters of text per message (MAX_MESSAGE_CHARS).`, {
-        status: 400,
-        type: 'invalid_request_error',
-        param: `messages[${i}].content`,
-        code: 'message_too_large',
-        shouldRetry: false,
-      });
+      throw messageTooLarge(`messages[${i}]`, config.MAX_MESSAGE_CHARS, `messages[${i}].content`);
     }
   }
 }

@@ -11,7 +11,7 @@
  * top-level `ondemand_plugins` (this gateway's extension) names more OnDemand plugins (docs/plugins.md); a web
  * search replayed in an assistant turn (`server_tool_use`, `web_search_tool_result`) is skipped like thinking.
  */
-import { invalidRequest } from '../../core/errors.js';
+import { invalidRequest, bodyNotObject } from '../../core/errors.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, ReasoningEffort, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import { anthropicBlockToMediaPart, audioInputRefusal } from '../../core/media.js';
 import {
@@ -226,7 +226,7 @@ function readOutputEffort(value: unknown, params: GenerationParams): void {
 }
 
 export function parseMessagesRequest(body: unknown, options: MessagesRequestOptions = {}): GatewayRequest {
-  if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+  if (!isObject(body)) throw bodyNotObject();
   const requestedModel = requireModel(body.model, options.defaultModel);
   const params: GenerationParams = {};
   const maxTokens = optionalPositiveInt(body.max_tokens, 'max_tokens');

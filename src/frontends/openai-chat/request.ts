@@ -11,7 +11,7 @@
  * `null` for an optional field means "not set", as OpenAI reads it. Unknown fields are ignored: real clients
  * send `user`, `seed`, `logprobs`, `parallel_tool_calls`, `metadata`, `store` and more.
  */
-import { invalidRequest } from '../../core/errors.js';
+import { invalidRequest, bodyNotObject } from '../../core/errors.js';
 import { audioOutputRefusal, fileIdRefusal, inputAudioToMediaPart } from '../../core/media.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, Role, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
@@ -313,7 +313,7 @@ function readWebSearchOptions(value: unknown): WebSearchOptions | undefined {
 /** Validates a chat-completions body; throws invalidRequest (400) naming the first bad field. */
 export function parseChatRequest(body: unknown, options: ChatRequestOptions = {}): ParsedChatRequest {
   if (!isObject(body)) {
-    throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+    throw bodyNotObject();
   }
   const requestedModel = requireModel(body.model, options.defaultModel, " OpenAI's chat completions API requires it; send the model name or alias to use.");
   const messages = readMessages(body.messages, options.acceptMedia ?? false);

@@ -16,7 +16,7 @@
  * `prompt_cache_key`, `client_metadata`, `safety_identifier`, `user`, `store` and `include` values other than
  * `reasoning.encrypted_content` are accepted and change nothing.
  */
-import { invalidRequest } from '../../core/errors.js';
+import { invalidRequest, bodyNotObject } from '../../core/errors.js';
 import { audioInputRefusal } from '../../core/media.js';
 import type { ReasoningSeal } from '../../core/sealed-reasoning.js';
 import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
@@ -346,7 +346,7 @@ function checkPassiveFields(body: Json): void {
 }
 
 export function parseResponsesRequest(body: unknown, options: ResponsesParseOptions = {}): ParsedResponsesRequest {
-  if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+  if (!isObject(body)) throw bodyNotObject();
   const requestedModel = requireModel(body.model, options.defaultModel);
   if (!isAbsent(body.prompt)) unsupported('prompt', 'this gateway stores no prompts; send the prompt in `instructions` and `input`.');
   const previousResponseId = optionalString(body.previous_response_id, 'previous_response_id') ?? null;
