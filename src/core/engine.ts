@@ -7,8 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clientClosed, toFailure } from '../ondemand/exchange.js';
-import { UpstreamFailure } from '../ondemand/failure.js';
+import { clientClosed, UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { ModelRouter } from '../ondemand/models.js';
 import { ANSWER_STAGES, answerFilter, upstreamQuery, type AnswerStage } from './answer.js';
@@ -201,7 +200,7 @@ export class Engine {
         return await this.attempt(req, planned, lease, walk, prepare, signal, started, opts.log, continuing);
       } catch (err) {
         const committed = err instanceof CommittedFailure;
-        const failure = toFailure(committed ? err.cause : err, 'query', signal.aborted ? signal : undefined);
+        const failure = this.deps.upstream.toFailure(committed ? err.cause : err, 'query', signal.aborted ? signal : undefined);
         lease.release({ ok: false, failure });
         const verdict = decide(failure, committed ? { ...situation(undefined), answerStarted: true } : situation(undefined));
         if (continuing !== undefined && !committed && !signal.aborted && verdict.next.do === 'fail' && this.now() < deadline) {
@@ -288,7 +287,7 @@ export class Engine {
       const runsPlugins = body.pluginIds.length > 0;
       let events: AsyncIterable<GatewayEvent[]>;
       if (req.stream) {
-        events = answerEvents(open, runsPlugins ? [] : await firstAnswerEvents(reader), answer, lease, callStart, result, this.now);
+        events = answerEvents(open, runsPlugins ? [] : await firstAnswerEvents(reader), answer, lease, callStart, result, this.now, this.deps.upstream);
       } else {
         const whole = runsPlugins ? await committed(wholeAnswer(reader, answer)) : await wholeAnswer(reader, answer);
         settle(open, answer, lease, callStart, result, this.now);
@@ -500,6 +499,7 @@ async function* answerEvents(
   callStart: number,
   result: CompletionHandle['result'],
   now: () => number,
+  upstream: Pick<UpstreamCalls, 'toFailure'>,
 ): AsyncGenerator<GatewayEvent[]> {
   let batch = first;
   try {
@@ -520,7 +520,7 @@ async function* answerEvents(
     }
   } catch (err) {
     reader.destroy();
-    const failure = toFailure(err, 'stream');
+    const failure = upstream.toFailure(err, 'stream');
     lease.release({ ok: false, failure });
     result.outcome = failure.kind === 'client_aborted' ? 'aborted' : 'error';
     const next = decide(failure, MID_STREAM).next;

@@ -96,6 +96,7 @@ export const ERROR_CATALOGUE = {
   invalid_media: invalid('a media part is malformed (data: URL, base64, source)'),
   media_too_large: invalid('a media part is over MEDIA_MAX_BYTES'),
   too_many_media: invalid('more media parts than one request may carry'),
+  media_processing_failed: invalid('OnDemand could not read an uploaded file (its own answer, kept as the code)'),
   // ── plugins ──
   unknown_plugin: invalid('a plugin outside PLUGIN_IDS_ALLOWED'),
   plugin_not_allowed: invalid('a plugin the client key may not use'),

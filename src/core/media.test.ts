@@ -3,7 +3,8 @@ import { GatewayError } from './errors.js';
 import type { GatewayRequest, MediaPart } from './types.js';
 import { multipartBoundary, parseMultipart } from '../simulator/media.js';
 import { UpstreamFailure } from '../ondemand/failure.js';
-import { buildMultipart, DEFAULT_MEDIA_TYPES, MEDIA_PLUGINS, sniffMime, uploadOne, type MediaClient } from '../ondemand/media.js';
+import { buildMultipart, DEFAULT_MEDIA_TYPES, MEDIA_PLUGINS, sniffMime } from '../ondemand/media.js';
+import { type MediaClient, mediaUploader, uploadOne } from '../upstream/media-upload.js';
 import {
   anthropicBlockToMediaPart,
   attachmentBlock,
@@ -273,7 +274,7 @@ describe('uploads', () => {
 
   it('http URLs go to the JSON upload with the right plugin and the session; data to the raw upload', async () => {
     calls.length = 0;
-    const prep = createMediaPreparer(client(ok), limits);
+    const prep = createMediaPreparer(mediaUploader(client(ok)), limits);
     const req: GatewayRequest = {
       api: 'chat',
       requestedModel: 'm',
@@ -315,7 +316,7 @@ describe('uploads', () => {
       params: {},
       messages: [{ role: 'user', content: 'What is said?', media: [inputAudioToMediaPart(b64(WAV), 'wav', 'p')] }],
     };
-    const out = await createMediaPreparer(recording, limits)(req)!('key', 'sess-a', req, signal);
+    const out = await createMediaPreparer(mediaUploader(recording), limits)(req)!('key', 'sess-a', req, signal);
     expect(forms).toHaveLength(1);
     const parts = parseMultipart(forms[0]!.body, multipartBoundary(forms[0]!.contentType)!);
     const field = (name: string) => parts.filter((p) => p.name === name && p.filename === undefined).map((p) => p.data.toString());

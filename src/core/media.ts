@@ -11,19 +11,7 @@
  */
 import { type ErrorCode, type GatewayError, invalidRequest } from './errors.js';
 import type { GatewayRequest, MediaPart, Message } from './types.js';
-import {
-  extensionFor,
-  isAllowedType,
-  MEDIA_PLUGINS,
-  mimeFromName,
-  pluginFor,
-  safeName,
-  sniffMime,
-  uploadOne,
-  type MediaClient,
-  type MediaUpload,
-  type UploadedMedia,
-} from '../ondemand/media.js';
+import { extensionFor, isAllowedType, MEDIA_PLUGINS, mimeFromName, pluginFor, safeName, sniffMime, type MediaUpload, type UploadedMedia } from '../ondemand/media.js';
 
 /** More parts than this in one request is refused (each is an upstream upload; free plans allow 5 a minute). */
 export const MAX_MEDIA_PER_REQUEST = 20;
@@ -237,6 +225,9 @@ export function withAttachments(req: GatewayRequest, uploaded: ReadonlyMap<Media
   return { ...req, messages };
 }
 
+/** One upload into a session with a key (the upstream's media API, src/upstream/media-upload.ts). */
+export type MediaUploader = (key: string, sessionId: string, media: MediaUpload, signal: AbortSignal) => Promise<UploadedMedia>;
+
 /** What the engine calls per attempt (EngineDeps.prepareSession): upload with this key into this session. */
 export type SessionPrep = (key: string, sessionId: string, request: GatewayRequest, signal: AbortSignal) => Promise<GatewayRequest>;
 
@@ -244,14 +235,14 @@ export type SessionPrep = (key: string, sessionId: string, request: GatewayReque
  * The engine's `prepareSession` hook: validates the request's media up front (throws a 400) and returns the
  * per-attempt upload step, or undefined when the request carries no media.
  */
-export function createMediaPreparer(client: MediaClient, limits: MediaLimits): (req: GatewayRequest) => SessionPrep | undefined {
+export function createMediaPreparer(upload: MediaUploader, limits: MediaLimits): (req: GatewayRequest) => SessionPrep | undefined {
   return (req) => {
     const media = validateMedia(req, limits);
     if (media.length === 0) return undefined;
     return async (key, sessionId, request, signal) => {
       const uploaded = new Map<MediaPart, UploadedMedia>();
       // one at a time: free plans allow 5 uploads a minute, and a failure stops the rest at once
-      for (const m of media) uploaded.set(m.part, await uploadOne(client, key, sessionId, m, signal));
+      for (const m of media) uploaded.set(m.part, await upload(key, sessionId, m, signal));
       return withAttachments(request, uploaded);
     };
   };

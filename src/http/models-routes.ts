@@ -1,12 +1,12 @@
 /**
  * GET /v1/models and /v1/models/{id}: the OpenAI list of the model names this gateway routes. With the live
- * catalogue (src/ondemand/catalogue.ts) only active endpoints are listed, and each entry says what the catalogue
+ * catalogue (src/upstream/catalogue.ts) only active endpoints are listed, and each entry says what the catalogue
  * says of it: `streaming`, `reasoning` (+ `reasoning_efforts`), the upstream `name`. Extra fields are allowed by
  * every OpenAI client.
  */
 import type { FastifyInstance } from 'fastify';
 import { modelNotFound } from '../core/errors.js';
-import type { ListedModel } from '../ondemand/catalogue.js';
+import type { ListedModel } from '../upstream/catalogue.js';
 import type { ModelRouter } from '../ondemand/models.js';
 
 const CREATED = Math.floor(Date.now() / 1000);
