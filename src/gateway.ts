@@ -178,7 +178,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   });
   // a request without a model gets DEFAULT_MODEL, as in the original proxy, unless STRICT_MODELS asks for the 400
   const parse = config.STRICT_MODELS ? {} : { defaultModel: config.DEFAULT_MODEL };
-  const runner = { pingMs: config.KEEPALIVE_PING_MS, inflight, streamProbe: obs.streamProbe };
+  const runner = {
+    pingMs: config.KEEPALIVE_PING_MS,
+    limits: { maxMessages: config.MAX_MESSAGES, maxMessageChars: config.MAX_MESSAGE_CHARS },
+    inflight,
+    streamProbe: obs.streamProbe,
+  };
   // stored responses, conversations and OnDemand session continuation (docs/stored-state.md)
   const storedSettings = { enabled: config.RESPONSES_STORE, maxBytes: config.RESPONSES_MAX_BYTES, continueSessions: config.SESSION_CONTINUATION };
   const storedMetrics = new StoredStateMetrics(obs.metrics.registry, shared.conversations);

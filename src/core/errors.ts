@@ -90,7 +90,7 @@ export const ERROR_CATALOGUE = {
   unsupported_content: invalid('a content part or block of a kind this API does not take here'),
   empty_array: invalid('an array that needs items is empty'),
   mutually_exclusive_parameters: invalid('two parameters that exclude each other are both given'),
-  too_many_messages: invalid('the request has more than MAX_MESSAGES messages (or input items, or prompts)'),
+  too_many_messages: invalid('the request has more than MAX_MESSAGES messages (Responses: input items)'),
   message_too_large: invalid('one message holds more than MAX_MESSAGE_CHARS characters of text'),
   // ── media ──
   invalid_media: invalid('a media part is malformed (data: URL, base64, source)'),

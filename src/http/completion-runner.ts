@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectAnswer, type CollectedAnswer } from '../core/answer.js';
 import type { AttemptTrace, CompletionHandle, CompletionOptions, Engine } from '../core/engine.js';
 import { GatewayError, streamFailed } from '../core/errors.js';
+import type { RequestLimits } from '../core/limits.js';
 import type { GatewayEvent, GatewayRequest } from '../core/types.js';
 import type { InFlight, InFlightEntry } from './inflight.js';
 import type { StreamProbe } from './stream-probe.js';
@@ -34,6 +35,8 @@ export interface FrontEnd {
 
 export interface RunnerOptions {
   pingMs: number;
+  /** MAX_MESSAGES and MAX_MESSAGE_CHARS, checked on each parsed request (src/core/limits.ts) */
+  limits: RequestLimits;
   /** completions in flight, for the graceful shutdown (src/http/inflight.ts) */
   inflight?: InFlight;
   /** per streaming response: streams in flight and the gap between chunks (src/observability/metrics.ts) */

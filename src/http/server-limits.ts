@@ -2,7 +2,7 @@
  * The gateway's limits, in one place, each a setting with a default (README "Limits and security"):
  *
  * - body size: BODY_LIMIT_BYTES (fastify's bodyLimit, 413 rendered by errors.ts);
- * - messages per request (MAX_MESSAGES) and the text of one message (MAX_MESSAGE_CHARS): 400 before any upstream call;
+ * - messages per request and the text of one message are checked on the parsed request instead (src/core/limits.ts);
  * - request header size (MAX_HEADER_BYTES, node's maxHeaderSize): 431;
  * - slow clients (slowloris): HEADERS_TIMEOUT_MS for the request head, REQUEST_TIMEOUT_MS for the whole request
  *   (only the receiving side: a long streamed answer is never cut by them): 408, then the socket is closed;
@@ -18,12 +18,12 @@ import type { IncomingMessage, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
-import { ERROR_CATALOGUE, type ErrorCode, messageTooLarge, serverShuttingDown, tooManyMessages, tooManyStreams } from '../core/errors.js';
+import { ERROR_CATALOGUE, type ErrorCode, serverShuttingDown, tooManyStreams } from '../core/errors.js';
 import { syncHook } from '../runtime/sync-hook.js';
 
 export type LimitsConfig = Pick<
   Config,
-  'MAX_MESSAGES' | 'MAX_MESSAGE_CHARS' | 'MAX_HEADER_BYTES' | 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'MAX_STREAMS_PER_CLIENT' | 'DRAIN_MAX_BYTES' | 'DRAIN_MAX_MS'
+  'MAX_HEADER_BYTES' | 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'MAX_STREAMS_PER_CLIENT' | 'DRAIN_MAX_BYTES' | 'DRAIN_MAX_MS'
 >;
 
 /** How much of a refused request is still read, and for how long, before its socket is closed (0: close at once). */
@@ -185,7 +185,6 @@ export function applyLimits(app: FastifyInstance, config: LimitsConfig, deps: Li
     syncHook((request, reply) => {
       const body = request.body;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
-      checkMessages(body as Record<string, unknown>, config);
       if ((body as { stream?: unknown }).stream === true) {
         const release = streams.enter(clientOf(request));
         reply.raw.once('close', release);
@@ -224,45 +223,4 @@ export class StreamCounter {
   count(client: string): number {
     return this.open.get(client) ?? 0;
   }
-}
-
-/** MAX_MESSAGES and MAX_MESSAGE_CHARS, for any API whose body has a `messages` array (OpenAI, Anthropic). */
-export function checkMessages(body: Record<string, unknown>, config: Pick<LimitsConfig, 'MAX_MESSAGES' | 'MAX_MESSAGE_CHARS'>): void {
-  const messages = body['messages'];
-  if (!Array.isArray(messages)) return;
-  if (messages.length > config.MAX_MESSAGES) {
-    throw tooManyMessages(messages.length, config.MAX_MESSAGES, 'messages');
-  }
-  for (let i = 0; i < messages.length; i++) {
-    const chars = textChars(messages[i], config.MAX_MESSAGE_CHARS, 0);
-    if (chars > config.MAX_MESSAGE_CHARS) {
-      throw messageTooLarge(`messages[${i}]`, config.MAX_MESSAGE_CHARS, `messages[${i}].content`);
-    }
-  }
-}
-
-/**
- * Where a message's text lives (OpenAI and Anthropic shapes): content, text parts, tool-call arguments, reasoning,
- * tool results. Roles, names and ids are not text; media (URLs, base64) is bounded by BODY_LIMIT_BYTES instead.
- */
-const TEXT_KEYS = new Set(['content', 'text', 'tool_calls', 'function', 'arguments', 'thinking', 'reasoning_content', 'refusal', 'output']);
-
-/** Characters of text in a message, stopping early once past `cap`. */
-function textChars(value: unknown, cap: number, depth: number): number {
-  if (typeof value === 'string') return value.length;
-  if (depth > 32 || typeof value !== 'object' || value === null) return 0;
-  let total = 0;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      total += textChars(item, cap, depth + 1);
-      if (total > cap) break;
-    }
-    return total;
-  }
-  for (const [k, v] of Object.entries(value)) {
-    if (!TEXT_KEYS.has(k)) continue;
-    total += textChars(v, cap, depth + 1);
-    if (total > cap) break;
-  }
-  return total;
 }

@@ -12,6 +12,7 @@
  * search replayed in an assistant turn (`server_tool_use`, `web_search_tool_result`) is skipped like thinking.
  */
 import { invalidRequest, bodyNotObject } from '../../core/errors.js';
+import type { MessageOrigins } from '../../core/limits.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, ReasoningEffort, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import { anthropicBlockToMediaPart, audioInputRefusal } from '../../core/media.js';
 import {
@@ -106,26 +107,32 @@ function readAssistantTurn(raw: unknown[], param: string): Message {
   return message;
 }
 
-function readMessages(value: unknown): Message[] {
+function readMessages(value: unknown, origins: MessageOrigins | undefined): Message[] {
   if (isAbsent(value)) missing('messages');
   if (!Array.isArray(value)) wrongType('messages', 'an array', value);
   if (value.length === 0) throw invalidRequest('messages: at least one message is required', 'messages', 'empty_array');
   const messages: Message[] = [];
   value.forEach((raw: unknown, i) => {
     const param = `messages.${i}`;
-    const m = requireObject(raw, param);
-    const role = requireString(m.role, `${param}.role`);
-    if (role !== 'user' && role !== 'assistant') invalidValue(`${param}.role`, `'${role}'. Supported values are: 'user', 'assistant'.`);
-    if (isAbsent(m.content)) missing(`${param}.content`);
-    if (typeof m.content === 'string') {
-      messages.push({ role, content: m.content });
-      return;
-    }
-    if (!Array.isArray(m.content)) wrongType(`${param}.content`, 'a string or an array of content blocks', m.content);
-    if (role === 'user') messages.push(...readUserTurn(m.content, `${param}.content`));
-    else messages.push(readAssistantTurn(m.content, `${param}.content`));
+    const before = messages.length;
+    readMessage(raw, param, messages);
+    origins?.entry(`messages[${i}]`, messages.length - before);
   });
   return messages;
+}
+
+function readMessage(raw: unknown, param: string, messages: Message[]): void {
+  const m = requireObject(raw, param);
+  const role = requireString(m.role, `${param}.role`);
+  if (role !== 'user' && role !== 'assistant') invalidValue(`${param}.role`, `'${role}'. Supported values are: 'user', 'assistant'.`);
+  if (isAbsent(m.content)) missing(`${param}.content`);
+  if (typeof m.content === 'string') {
+    messages.push({ role, content: m.content });
+    return;
+  }
+  if (!Array.isArray(m.content)) wrongType(`${param}.content`, 'a string or an array of content blocks', m.content);
+  if (role === 'user') messages.push(...readUserTurn(m.content, `${param}.content`));
+  else messages.push(readAssistantTurn(m.content, `${param}.content`));
 }
 
 /** Anthropic's web search server tool, by version: `web_search_20250305` and later. */
@@ -232,9 +239,12 @@ export function parseMessagesRequest(body: unknown, options: MessagesRequestOpti
   const maxTokens = optionalPositiveInt(body.max_tokens, 'max_tokens');
   if (maxTokens === undefined && options.requireMaxTokens !== false) missing('max_tokens');
   if (maxTokens !== undefined) params.maxTokens = maxTokens;
-  const messages = readMessages(body.messages);
+  const messages = readMessages(body.messages, options.origins);
   const system = readSystem(body.system);
-  if (system !== undefined && system !== '') messages.unshift({ role: 'system', content: system });
+  if (system !== undefined && system !== '') {
+    messages.unshift({ role: 'system', content: system });
+    options.origins?.leading('system');
+  }
   const temperature = optionalNumberIn(body.temperature, 'temperature', 0, 1);
   if (temperature !== undefined) params.temperature = temperature;
   const topP = optionalNumberIn(body.top_p, 'top_p', 0, 1);

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ParseOptions } from '../validate.js';
 import type { Engine } from '../../core/engine.js';
+import { checkRequestLimits, MessageOrigins } from '../../core/limits.js';
 import type { GatewayRequest } from '../../core/types.js';
 import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
@@ -23,7 +24,9 @@ export function anthropicRoutes(engine: Engine, opts: RunnerOptions, parse: Pars
   return (app: FastifyInstance): void => {
     const config = { renderError: renderAnthropicError };
     const messages = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const gwRequest = parseMessagesRequest(request.body, parse);
+      const origins = new MessageOrigins();
+      const gwRequest = parseMessagesRequest(request.body, { ...parse, origins });
+      checkRequestLimits(gwRequest, opts.limits, origins);
       const init = { id: newMessageId(), model: gwRequest.requestedModel };
       const frontEnd: FrontEnd = {
         streamEncoder: () => createMessagesEncoder({ ...init, inputTokens: estimateInputTokens(gwRequest) }),
@@ -33,7 +36,10 @@ export function anthropicRoutes(engine: Engine, opts: RunnerOptions, parse: Pars
     };
     const countTokensRoute = async (request: FastifyRequest): Promise<{ input_tokens: number }> => {
       // counted locally on the query the request becomes; the model name is not resolved (auto routing may pick it)
-      return { input_tokens: estimateInputTokens(parseMessagesRequest(request.body, { ...parse, requireMaxTokens: false })) };
+      const origins = new MessageOrigins();
+      const gwRequest = parseMessagesRequest(request.body, { ...parse, requireMaxTokens: false, origins });
+      checkRequestLimits(gwRequest, opts.limits, origins);
+      return { input_tokens: estimateInputTokens(gwRequest) };
     };
     app.post('/v1/messages', { config }, messages);
     app.post('/messages', { config }, messages);

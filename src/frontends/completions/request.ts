@@ -50,6 +50,7 @@ export function parseCompletionsRequest(body: unknown, options: ParseOptions = {
   if (!isObject(body)) throw bodyNotObject();
   const requestedModel = requireModel(body.model, options.defaultModel);
   const prompt = readPrompt(body.prompt);
+  options.origins?.entry('prompt');
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
   const echo = optionalBoolean(body.echo, 'echo') ?? false;
   onlyOne(body.n, 'n');

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ParseOptions } from '../validate.js';
 import type { Engine } from '../../core/engine.js';
+import { checkRequestLimits, MessageOrigins } from '../../core/limits.js';
 import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
 import { parseCompletionsRequest } from './request.js';
@@ -10,7 +11,9 @@ import { createTextCompletionEncoder, newTextCompletionId, renderTextCompletion 
 export function completionsRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
   return (app: FastifyInstance): void => {
     const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const parsed = parseCompletionsRequest(request.body, parse);
+      const origins = new MessageOrigins();
+      const parsed = parseCompletionsRequest(request.body, { ...parse, origins });
+      checkRequestLimits(parsed.request, opts.limits, origins);
       const init = {
         id: newTextCompletionId(),
         created: Math.floor(Date.now() / 1000),

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ParseOptions } from '../validate.js';
 import type { Engine } from '../../core/engine.js';
+import { checkRequestLimits, MessageOrigins } from '../../core/limits.js';
 import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
 import { parseChatRequest } from './request.js';
@@ -11,7 +12,9 @@ import { createChatChunkEncoder } from './stream.js';
 export function chatRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
   return (app: FastifyInstance): void => {
     const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply): Promise<void> => {
-      const { request: gwRequest, includeUsage } = parseChatRequest(request.body, { ...parse, acceptMedia: true });
+      const origins = new MessageOrigins();
+      const { request: gwRequest, includeUsage } = parseChatRequest(request.body, { ...parse, acceptMedia: true, origins });
+      checkRequestLimits(gwRequest, opts.limits, origins);
       const id = newCompletionId();
       const created = Math.floor(Date.now() / 1000);
       const model = gwRequest.requestedModel;

@@ -17,6 +17,7 @@
  * `reasoning.encrypted_content` are accepted and change nothing.
  */
 import { invalidRequest, bodyNotObject } from '../../core/errors.js';
+import type { MessageOrigins } from '../../core/limits.js';
 import { audioInputRefusal } from '../../core/media.js';
 import type { ReasoningSeal } from '../../core/sealed-reasoning.js';
 import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
@@ -146,6 +147,8 @@ const ROLES: ReadonlyMap<string, Message['role']> = new Map([
 interface InputContext {
   tools: ResponsesToolSet;
   seal: ReasoningSeal | undefined;
+  /** where each message came from, for the limits */
+  origins?: MessageOrigins | undefined;
 }
 
 const INPUT_ITEM_TYPES = [
@@ -166,7 +169,10 @@ const INPUT_ITEM_TYPES = [
 /** Reads input items; `ctx` collects the tools the items bring and opens sealed reasoning (none by default). */
 export function readInput(value: unknown, ctx: InputContext = { tools: new ResponsesToolSet(), seal: undefined }): Message[] {
   if (isAbsent(value)) missing('input');
-  if (typeof value === 'string') return [{ role: 'user', content: value }];
+  if (typeof value === 'string') {
+    ctx.origins?.entry('input');
+    return [{ role: 'user', content: value }];
+  }
   if (!Array.isArray(value)) wrongType('input', 'a string or an array of input items', value);
   if (value.length === 0) throw invalidRequest("Invalid 'input': empty array. Expected at least one item.", 'input', 'empty_array');
   const messages: Message[] = [];
@@ -196,6 +202,14 @@ export function readInput(value: unknown, ctx: InputContext = { tools: new Respo
     if (r !== undefined) last.reasoning = r;
   };
   value.forEach((raw: unknown, i) => {
+    const before = messages.length;
+    readItem(raw, i);
+    ctx.origins?.entry(`input[${i}]`, messages.length - before);
+  });
+  if (messages.length === 0) throw invalidRequest("Invalid 'input': no message in it.", 'input', 'empty_array');
+  return messages;
+
+  function readItem(raw: unknown, i: number): void {
     const param = `input[${i}]`;
     if (!isObject(raw)) wrongType(param, 'an object', raw);
     const type = raw.type ?? 'message';
@@ -260,9 +274,7 @@ export function readInput(value: unknown, ctx: InputContext = { tools: new Respo
       default:
         unsupported(`${param}.type`, `${JSON.stringify(type)}. Supported item types are: ${quoteList(INPUT_ITEM_TYPES)}.`);
     }
-  });
-  if (messages.length === 0) throw invalidRequest("Invalid 'input': no message in it.", 'input', 'empty_array');
-  return messages;
+  }
 }
 
 /**
@@ -359,8 +371,11 @@ export function parseResponsesRequest(body: unknown, options: ResponsesParseOpti
   const instructions = optionalString(body.instructions, 'instructions');
   const toolSet = new ResponsesToolSet();
   toolSet.addList(body.tools, 'tools', true);
-  const messages = readInput(body.input, { tools: toolSet, seal: options.reasoningSeal });
-  if (instructions !== undefined && instructions !== '') messages.unshift({ role: 'system', content: instructions });
+  const messages = readInput(body.input, { tools: toolSet, seal: options.reasoningSeal, origins: options.origins });
+  if (instructions !== undefined && instructions !== '') {
+    messages.unshift({ role: 'system', content: instructions });
+    options.origins?.leading('instructions');
+  }
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
 
   const params: GenerationParams = {};

@@ -1,6 +1,7 @@
 /** POST /v1/responses: the OpenAI Responses front end wired to the engine. Errors keep the OpenAI shape. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../core/engine.js';
+import { checkRequestLimits, MessageOrigins } from '../../core/limits.js';
 import type { RunnerOptions } from '../../http/completion-runner.js';
 import { runCompletion } from '../../http/completion-runner.js';
 import { parseResponsesRequest, type ResponsesParseOptions } from './request.js';
@@ -12,7 +13,9 @@ import type { StoredStateStep } from './stored-state.js';
 export function responsesRoutes(engine: Engine, opts: RunnerOptions, parse: ResponsesParseOptions, stored: StoredStateStep) {
   return (app: FastifyInstance): void => {
     const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const parsed = parseResponsesRequest(request.body, parse);
+      const origins = new MessageOrigins();
+      const parsed = parseResponsesRequest(request.body, { ...parse, origins });
+      checkRequestLimits(parsed.request, opts.limits, origins);
       const id = newResponseId();
       // the stored-state step puts the earlier turns first and keeps this one (stored-state.ts)
       const turn = await stored.begin(parsed, id, ownerOf(request.gw.keyDigest), request.log);
