@@ -21,10 +21,7 @@ import type { Config } from '../config/config.js';
 import { ERROR_CATALOGUE, type ErrorCode, serverShuttingDown, tooManyStreams } from '../core/errors.js';
 import { syncHook } from '../runtime/sync-hook.js';
 
-export type LimitsConfig = Pick<
-  Config,
-  'MAX_HEADER_BYTES' | 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'MAX_STREAMS_PER_CLIENT' | 'DRAIN_MAX_BYTES' | 'DRAIN_MAX_MS'
->;
+export type LimitsConfig = Pick<Config, 'MAX_HEADER_BYTES' | 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'MAX_STREAMS_PER_CLIENT' | 'DRAIN_MAX_BYTES' | 'DRAIN_MAX_MS'>;
 
 /** How much of a refused request is still read, and for how long, before its socket is closed (0: close at once). */
 export interface DrainCaps {
