@@ -1,5 +1,5 @@
 /**
- * Completions in flight, for a graceful shutdown. completion-runner.ts enters every completion here and tells
+ * Completions in flight, for a graceful shutdown. src/frontends/runner.ts enters every completion here and tells
  * when its stream has started; gateway.close() drains:
  *
  *   1. the gateway says it is shutting down: /readyz answers 503, new work is refused with 503 (limits.ts);

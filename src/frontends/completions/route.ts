@@ -3,8 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ParseOptions } from '../validate.js';
 import type { Engine } from '../../core/engine.js';
 import { checkRequestLimits, MessageOrigins } from '../../core/limits.js';
-import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
-import { runCompletion } from '../../http/completion-runner.js';
+import type { FrontEnd, RunnerOptions } from '../runner.js';
+import { runCompletion } from '../runner.js';
 import { parseCompletionsRequest } from './request.js';
 import { createTextCompletionEncoder, newTextCompletionId, renderTextCompletion } from './render.js';
 

@@ -2,8 +2,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../core/engine.js';
 import { checkRequestLimits, MessageOrigins } from '../../core/limits.js';
-import type { RunnerOptions } from '../../http/completion-runner.js';
-import { runCompletion } from '../../http/completion-runner.js';
+import type { RunnerOptions } from '../runner.js';
+import { runCompletion } from '../runner.js';
 import { parseResponsesRequest, type ResponsesParseOptions } from './request.js';
 import { newResponseId, type ResponseInit } from './render.js';
 import { ownerOf } from './stored-items.js';

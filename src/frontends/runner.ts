@@ -9,8 +9,8 @@ import type { AttemptTrace, CompletionHandle, CompletionOptions, Engine } from '
 import { GatewayError, streamFailed } from '../core/errors.js';
 import type { RequestLimits } from '../core/limits.js';
 import type { GatewayEvent, GatewayRequest } from '../core/types.js';
-import type { InFlight, InFlightEntry } from './inflight.js';
-import type { StreamProbe } from './stream-probe.js';
+import type { InFlight, InFlightEntry } from '../http/inflight.js';
+import type { StreamProbe } from '../http/stream-probe.js';
 import { SseWriter } from './stream-writer.js';
 
 /** The front end's streaming half: turns engine events into its wire format. */
