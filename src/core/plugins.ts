@@ -74,7 +74,7 @@ export function resolvePluginIds(req: GatewayRequest, settings: PluginSettings):
   const ids = new Set<string>();
   for (const id of req.modelPlugins ?? []) if (keyAllows(id)) ids.add(id);
   const asked: Array<{ id: string; param: string }> = [];
-  if (req.plugins?.webSearch !== undefined) asked.push({ id: settings.webSearchId, param: webSearchParam(req) });
+  if (req.plugins?.webSearch !== undefined) asked.push({ id: settings.webSearchId, param: req.webSearchParam ?? 'tools' });
   for (const id of req.plugins?.ids ?? []) asked.push({ id, param: 'ondemand_plugins' });
   const gatewayAllows = (id: string): boolean =>
     id === settings.webSearchId || (req.modelPlugins?.includes(id) ?? false) || settings.allowed.includes(id) || (settings.allowed.includes('*') && PLUGIN_ID.test(id));
@@ -90,10 +90,6 @@ export function resolvePluginIds(req: GatewayRequest, settings: PluginSettings):
   if (ids.size > MAX_PLUGINS)
     throw invalidRequest(`At most ${MAX_PLUGINS} plugins per request (OnDemand's limit); this one has ${ids.size}.`, 'ondemand_plugins', 'too_many_plugins');
   return [...ids];
-}
-
-function webSearchParam(req: GatewayRequest): string {
-  return req.api === 'chat' ? 'web_search_options' : 'tools';
 }
 
 function describeAllowed(s: PluginSettings): string {

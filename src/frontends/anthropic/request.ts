@@ -14,7 +14,7 @@
 import { invalidRequest, bodyNotObject } from '../../core/errors.js';
 import type { MessageOrigins } from '../../core/limits.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, ReasoningEffort, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
-import { anthropicBlockToMediaPart, audioInputRefusal } from '../../core/media.js';
+import { anthropicAudioRefusal, anthropicBlockToMediaPart } from './media.js';
 import {
   invalidValue,
   isAbsent,
@@ -56,7 +56,7 @@ function textOfBlocks(value: unknown, param: string, allowed: ReadonlySet<string
     else if (typeof block.type === 'string' && allowed.has(block.type)) return;
     else if (block.type === 'image' || block.type === 'document') {
       throw invalidRequest(`${p}: ${block.type} blocks are accepted only directly in a user turn's content, not here.`, p, 'unsupported_content');
-    } else if (block.type === 'audio' || block.type === 'input_audio') throw audioInputRefusal('messages', p);
+    } else if (block.type === 'audio' || block.type === 'input_audio') throw anthropicAudioRefusal(p);
     else invalidValue(`${p}.type`, `${JSON.stringify(block.type ?? null)}. Supported block types here are: ${quoteList(['text', ...allowed])}.`);
   });
   return texts.join('\n');
@@ -256,7 +256,7 @@ export function parseMessagesRequest(body: unknown, options: MessagesRequestOpti
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
   const { tools, webSearch } = readTools(body.tools);
   const toolChoice = readToolChoice(body.tool_choice, tools);
-  const request: GatewayRequest = { api: 'messages', requestedModel, messages, params, stream };
+  const request: GatewayRequest = { api: 'messages', requestedModel, messages, params, stream, toolCallIdPrefix: 'toolu_' };
   if (tools !== undefined) request.tools = tools;
   if (toolChoice !== undefined) request.toolChoice = toolChoice;
   const plugins = pluginRequest(webSearch, readPluginIds(body.ondemand_plugins));

@@ -76,6 +76,7 @@ export function parseCompletionsRequest(body: unknown, options: ParseOptions = {
     messages: [{ role: 'user', content: prompt }],
     params,
     stream,
+    reasoningInMaxTokens: false,
   };
   return { request, prompt, echo, includeUsage: stream && includeUsage };
 }

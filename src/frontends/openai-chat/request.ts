@@ -330,7 +330,7 @@ export function parseChatRequest(body: unknown, options: ChatRequestOptions = {}
   const toolChoice = readToolChoice(body.tool_choice, tools);
   const responseFormat = readResponseFormat(body.response_format, 'response_format', true);
 
-  const request: GatewayRequest = { api: 'chat', requestedModel, messages, params, stream };
+  const request: GatewayRequest = { api: 'chat', requestedModel, messages, params, stream, webSearchParam: 'web_search_options' };
   if (tools !== undefined) request.tools = tools;
   if (toolChoice !== undefined) request.toolChoice = toolChoice;
   if (responseFormat !== undefined) request.responseFormat = responseFormat;

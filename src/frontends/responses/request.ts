@@ -16,9 +16,8 @@
  * `prompt_cache_key`, `client_metadata`, `safety_identifier`, `user`, `store` and `include` values other than
  * `reasoning.encrypted_content` are accepted and change nothing.
  */
-import { invalidRequest, bodyNotObject } from '../../core/errors.js';
+import { bodyNotObject, type GatewayError, invalidRequest } from '../../core/errors.js';
 import type { MessageOrigins } from '../../core/limits.js';
-import { audioInputRefusal } from '../../core/media.js';
 import type { ReasoningSeal } from '../../core/sealed-reasoning.js';
 import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
@@ -128,7 +127,7 @@ function readContent(value: unknown, param: string, toolOutput = false): string 
         texts.push(`[${part.type === 'input_image' ? 'an image' : 'a file'}, not shown: this gateway passes no media in tool results]`);
         return;
       case 'input_audio':
-        throw audioInputRefusal('responses', p);
+        throw responsesAudioRefusal(p);
       default:
         invalidValue(`${p}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['input_text', 'output_text', 'refusal', 'input_image'])}.`);
     }
@@ -144,6 +143,11 @@ const ROLES: ReadonlyMap<string, Message['role']> = new Map([
 ]);
 
 /** What reading the input needs besides the items: the tool set input items add to, and the seal. */
+/** Audio in an input message: the Responses API's messages take none; where to send it instead. */
+export function responsesAudioRefusal(param: string): GatewayError {
+  return invalidRequest("The Responses API's input messages take no audio; send audio to /v1/chat/completions as an input_audio part (wav or mp3).", param, 'unsupported_content');
+}
+
 interface InputContext {
   tools: ResponsesToolSet;
   seal: ReasoningSeal | undefined;
