@@ -10,10 +10,8 @@ import { ConfigFileSource } from './config/file.js';
 import { Engine } from './core/engine.js';
 import { ReasoningSeal, reasoningSecretFromKeys } from './core/sealed-reasoning.js';
 import { randomToken } from './runtime/random-id.js';
-import { anthropicRoutes } from './frontends/anthropic/route.js';
-import { completionsRoutes } from './frontends/completions/route.js';
-import { chatRoutes } from './frontends/openai-chat/route.js';
-import { responsesRoutes } from './frontends/responses/route.js';
+import { frontEnds } from './frontends/index.js';
+import { frontEndRoutes } from './frontends/runner.js';
 import { StoredStateStep } from './frontends/responses/stored-state.js';
 import { storedStateRoutes } from './frontends/responses/stored-routes.js';
 import { StoredStateMetrics, storedStateAdminRoutes } from './observability/stored-state.js';
@@ -201,12 +199,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       ...obs.plugins,
       ...(config.DASHBOARD ? [dashboardRoutes()] : []),
       modelRoutes(router),
-      chatRoutes(engine, runner, parse),
-      completionsRoutes(engine, runner, parse),
-      responsesRoutes(engine, runner, { ...parse, reasoningSeal }, stored),
+      frontEndRoutes(engine, frontEnds({ parse, responses: { ...parse, reasoningSeal }, stored }), runner),
       storedStateRoutes(shared.conversations, storedSettings),
       storedStateAdminRoutes(storedMetrics, { ...storedSettings, retentionDays: config.RESPONSES_RETENTION_DAYS }),
-      anthropicRoutes(engine, runner, parse),
       (scope) => scope.register(keyAdminRoutes, { prefix: '/admin', pool }),
       (scope) => scope.register(clientKeyAdminRoutes, { prefix: '/admin', access: shared.access }),
     ],

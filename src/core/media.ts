@@ -1,7 +1,7 @@
 /**
  * Images, files and audio: the media parts every front end reads from its own content (chat `image_url` / `file` /
- * `input_audio` parts, Anthropic `image` / `document` blocks: src/frontends/anthropic/media.ts)
- * blocks become OnDemand media uploads (docs/ondemand-protocol.md §5), bound to the request's fresh session, and
+ * `input_audio` parts, Anthropic `image` / `document` blocks: src/frontends/anthropic/media.ts) become OnDemand
+ * media uploads (docs/ondemand-protocol.md §5), bound to the request's fresh session, and
  * their extracted text (a transcript for audio) is put into the user turn as an `<attachment>` block so the model
  * sees it whatever the session's plugins do. The refusals of what cannot be taken are worded here too.
  *

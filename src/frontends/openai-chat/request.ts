@@ -330,12 +330,14 @@ export function parseChatRequest(body: unknown, options: ChatRequestOptions = {}
   const toolChoice = readToolChoice(body.tool_choice, tools);
   const responseFormat = readResponseFormat(body.response_format, 'response_format', true);
 
-  const request: GatewayRequest = { api: 'chat', requestedModel, messages, params, stream, webSearchParam: 'web_search_options' };
+  const request: GatewayRequest = { api: 'chat', requestedModel, messages, params, stream };
   if (tools !== undefined) request.tools = tools;
   if (toolChoice !== undefined) request.toolChoice = toolChoice;
   if (responseFormat !== undefined) request.responseFormat = responseFormat;
   const plugins = pluginRequest(readWebSearchOptions(body.web_search_options), readPluginIds(body.ondemand_plugins));
   if (plugins !== undefined) request.plugins = plugins;
+  // a refused web search is named by chat's own switch
+  if (plugins?.webSearch !== undefined) request.webSearchParam = 'web_search_options';
   // OpenAI only honours stream_options on a stream; a non-stream answer always carries usage anyway
   return { request, includeUsage: stream && includeUsage };
 }

@@ -14,7 +14,7 @@ import type { WarnLog } from '../../core/events.js';
 import type { CompletionHandle, SessionContinuation } from '../../core/engine.js';
 import { GatewayError, invalidRequest } from '../../core/errors.js';
 import type { GatewayRequest, Message } from '../../core/types.js';
-import type { FrontEnd } from '../runner.js';
+import type { FrontEnd } from '../spec.js';
 import type { ConversationRecord, ConversationStateStore, StoredItem } from '../../store/types.js';
 import { isObject, type Json } from '../validate.js';
 import { createResponsesEncoder, renderResponse, type ResponseInit } from './render.js';
