@@ -99,6 +99,23 @@ describe('request limits', () => {
     expect(fits.status).toBe(200);
   });
 
+  it('every API: the same limits on its own list (Responses input, Anthropic messages, a legacy prompt), before any upstream call', async () => {
+    const queriesBefore = stack.sim.stats().queries;
+    const items = await post(`${stack.url}/v1/responses`, { model: 'gpt-4o', input: [user('a'), user('b'), user('c'), user('d')] }, auth(KEY_A));
+    expect(items.status).toBe(400);
+    expect(parseJson(items.body)).toMatchObject({ error: { code: 'too_many_messages', param: 'input' } });
+    const anthropic = await post(`${stack.url}/v1/messages`, { model: 'gpt-4o', max_tokens: 5, messages: [user('a'), user('b'), user('c'), user('d')] }, auth(KEY_A));
+    expect(anthropic.status).toBe(400);
+    expect(parseJson(anthropic.body)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect((parseJson(anthropic.body) as { error: { message: string } }).error.message).toContain('MAX_MESSAGES');
+    const prompt = await post(`${stack.url}/v1/completions`, { model: 'gpt-4o', prompt: 'p'.repeat(101) }, auth(KEY_A));
+    expect(prompt.status).toBe(400);
+    expect(parseJson(prompt.body)).toMatchObject({ error: { code: 'message_too_large', param: 'prompt' } });
+    expect(stack.sim.stats().queries).toBe(queriesBefore);
+    const three = await post(`${stack.url}/v1/responses`, { model: 'gpt-4o', input: [user('a'), user('b'), user('c')] }, auth(KEY_A));
+    expect(three.status).toBe(200);
+  });
+
   it('header size: 431 above MAX_HEADER_BYTES, OpenAI-shaped, connection closed', async () => {
     const { text, closedByServer } = await rawExchange(stack.url, (s) => {
       s.write(`GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(4096)}\r\n\r\n`);

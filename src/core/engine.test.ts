@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientClosed } from '../ondemand/exchange.js';
+import { clientClosed } from '../ondemand/failure.js';
+import { toFailure } from '../upstream/exchange.js';
 import { UpstreamFailure, type UpstreamFailureInit } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import { createModelRouter } from '../ondemand/models.js';
@@ -55,6 +56,8 @@ class FakeUpstream implements UpstreamCalls {
   readonly queries: { key: string; sessionId: string; body: OnDemandQueryBody }[] = [];
   readonly readers: FakeReader[] = [];
   constructor(private readonly scripts: Script[]) {}
+
+  readonly toFailure = toFailure;
 
   async createSession(key: string): Promise<string> {
     this.created.push(key);

@@ -2,7 +2,7 @@
  * What the engine needs from the world, as small interfaces: the upstream's two calls, ready sessions, and key
  * leases. The OnDemand client, the session pool and the key pool implement them; the engine's tests script them.
  */
-import type { UpstreamFailure } from '../ondemand/failure.js';
+import type { UpstreamFailure, UpstreamPhase } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { OnDemandQueryBody } from '../ondemand/query.js';
 import type { GatewayRequest, Message } from './types.js';
@@ -21,6 +21,8 @@ export interface UpstreamCalls {
   createSession(key: string, signal: AbortSignal): Promise<string>;
   /** resolves once the upstream accepted the query (2xx); throws an UpstreamFailure */
   openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal: AbortSignal): Promise<UpstreamReader>;
+  /** anything these calls or their readers threw, as an UpstreamFailure (only the transport knows its errors) */
+  toFailure(err: unknown, phase: UpstreamPhase, signal?: AbortSignal): UpstreamFailure;
 }
 
 export interface SessionSource {
