@@ -5,6 +5,7 @@ import { checkRequestLimits, MessageOrigins } from '../core/limits.js';
 import type { GatewayRequest } from '../core/types.js';
 import { parseMessagesRequest } from './anthropic/request.js';
 import { parseCompletionsRequest } from './completions/request.js';
+import { parseCountTokens, parseGenerateContent } from './gemini/request.js';
 import { parseChatRequest } from './openai-chat/request.js';
 import { parseResponsesRequest } from './responses/request.js';
 
@@ -17,6 +18,10 @@ const chat: Parse = (body, origins) => parseChatRequest(body, { origins }).reque
 const responses: Parse = (body, origins) => parseResponsesRequest(body, { origins }).request;
 const messages: Parse = (body, origins) => parseMessagesRequest(body, { origins });
 const completions: Parse = (body, origins) => parseCompletionsRequest(body, { origins }).request;
+const gemini: Parse = (body, origins) => parseGenerateContent(body, { model: 'm', stream: false }, { origins }).request;
+const geminiCount: Parse = (body, origins) => parseCountTokens(body, 'm', origins);
+const turn = (role: string, ...parts: unknown[]) => ({ role, parts });
+const turns = (n: number) => Array.from({ length: n }, (_, i) => turn('user', { text: `m${i}` }));
 
 /** the error checkRequestLimits throws for this body, or null */
 function refusal(parse: Parse, body: Record<string, unknown>): { code: string | null; param: string | null } | null {
@@ -106,6 +111,40 @@ describe('request limits on the parsed request', () => {
     ],
     ['completions: a short prompt', completions, { prompt: 'p'.repeat(10) }, null],
     ['completions: a long prompt', completions, { prompt: 'p'.repeat(11) }, { code: 'message_too_large', param: 'prompt' }],
+    ['gemini: contents at the limit, the system instruction aside', gemini, { systemInstruction: 'be brief', contents: turns(3) }, null],
+    ['gemini: one content more', gemini, { contents: turns(4) }, { code: 'too_many_messages', param: 'contents' }],
+    [
+      'gemini: text parts of one turn counted together',
+      gemini,
+      { contents: [turn('user', { text: 'ok' }), turn('user', { text: 'y'.repeat(6) }, { text: 'y'.repeat(6) })] },
+      { code: 'message_too_large', param: 'contents[1].parts' },
+    ],
+    [
+      'gemini: a long system instruction',
+      gemini,
+      { systemInstruction: { parts: [{ text: 's'.repeat(11) }] }, contents: turns(1) },
+      { code: 'message_too_large', param: 'systemInstruction' },
+    ],
+    [
+      'gemini: function responses of one turn are one content',
+      gemini,
+      {
+        contents: [
+          turn('user', { text: 'a' }),
+          turn('model', { functionCall: { name: 'f', args: {} } }, { functionCall: { name: 'g', args: {} } }),
+          turn('user', { functionResponse: { name: 'f', response: { output: '1' } } }, { functionResponse: { name: 'g', response: { output: '2' } } }),
+        ],
+      },
+      null,
+    ],
+    [
+      'gemini: a long function result',
+      gemini,
+      { contents: [turn('user', { functionResponse: { name: 'f', response: { output: 'r'.repeat(11) } } })] },
+      { code: 'message_too_large', param: 'contents[0].parts' },
+    ],
+    ['gemini countTokens: contents', geminiCount, { contents: turns(4) }, { code: 'too_many_messages', param: 'contents' }],
+    ['gemini countTokens: a whole request', geminiCount, { generateContentRequest: { contents: turns(4) } }, { code: 'too_many_messages', param: 'contents' }],
   ])('%s', (_name, parse, body, expected) => {
     expect(refusal(parse, body)).toEqual(expected);
   });
