@@ -18,10 +18,24 @@ const LAYERS = [
     ['keypool', '^src/keypool/'],
     ['client-keys', '^src/client-keys/'],
   ],
-  [['store', '^src/store/']],
+  [
+    ['store', '^src/store/'],
+    ['upstream', '^src/upstream/'],
+  ],
   [['core', '^src/core/']],
   [['ondemand', '^src/ondemand/']],
   [['runtime', '^src/runtime/']],
+];
+
+/**
+ * The core and OnDemand's protocol are pure: no sockets, files, databases or HTTP clients. What they need of the
+ * world comes through the engine's ports (src/core/ports.ts), implemented above them (src/upstream/, src/store/).
+ */
+const PURE = '^src/(core|ondemand)/';
+const IO_MODULES = [
+  '^(node:)?(net|http|https|http2|tls|dgram|dns|dns/promises|fs|fs/promises|child_process|cluster|worker_threads)$',
+  '(^|/)node_modules/(undici|redis|@redis/[^/]+|better-sqlite3|fastify|ioredis)/',
+  '^src/(upstream|store|http|runtime/undici-lean)',
 ];
 
 /** the simulator stands apart from the layers: it imports nothing else from src, and only src/demo.ts imports it */
@@ -53,6 +67,29 @@ const layerRules = layers.flatMap((from) =>
 module.exports = {
   forbidden: [
     ...layerRules,
+    {
+      name: 'pure imports I/O',
+      severity: 'error',
+      comment:
+        'the core and the OnDemand protocol import no I/O (sockets, files, HTTP, undici, Redis, SQLite, the upstream transport): the engine reaches the world through its ports',
+      from: { path: PURE, pathNot: TESTS },
+      to: { path: IO_MODULES },
+    },
+    {
+      name: 'OpenTelemetry outside tracing',
+      severity: 'error',
+      comment:
+        'only src/observability/tracing.ts imports OpenTelemetry, and only src/wiring/tracing.ts imports it (when tracing is on): with tracing off nothing of the SDK loads, and the core sees tracing only as its AttemptObserver port',
+      from: { path: '^src/', pathNot: ['^src/observability/tracing\\.ts$', ...TESTS] },
+      to: { path: '(^|/)node_modules/@opentelemetry/' },
+    },
+    {
+      name: 'tracing loaded outside its wiring',
+      severity: 'error',
+      comment: 'src/observability/tracing.ts (the OpenTelemetry SDK) is imported only by src/wiring/tracing.ts, which loads it when tracing is on',
+      from: { path: '^src/', pathNot: ['^src/wiring/tracing\\.ts$', ...TESTS] },
+      to: { path: '^src/observability/tracing\\.ts$' },
+    },
     {
       name: 'unlayered imported',
       severity: 'error',

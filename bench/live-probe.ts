@@ -8,8 +8,8 @@
  * The result is a Markdown table an operator can paste into an issue.
  */
 import { countTokens } from '../src/core/tokens.js';
-import { OnDemandClient } from '../src/ondemand/client.js';
-import { CATALOGUE_PATH } from '../src/ondemand/catalogue.js';
+import { OnDemandClient } from '../src/upstream/client.js';
+import { CATALOGUE_PATH } from '../src/upstream/catalogue.js';
 import { fingerprintKey } from '../src/ondemand/key-fingerprint.js';
 import { buildQuery, type OnDemandQueryBody, type QueryMessage } from '../src/ondemand/query.js';
 
@@ -60,7 +60,7 @@ export interface CatalogueCheck {
   fields: Record<string, number>;
 }
 
-/** The catalogue fields the gateway reads (src/ondemand/catalogue.ts), then the documented ones it does not use yet. */
+/** The catalogue fields the gateway reads (src/upstream/catalogue.ts), then the documented ones it does not use yet. */
 export const CATALOGUE_FIELDS = [
   'endpoint_id',
   'endpoint_name',

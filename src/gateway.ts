@@ -11,11 +11,8 @@ import { Engine } from './core/engine.js';
 import { ReasoningSeal, reasoningSecretFromKeys } from './core/sealed-reasoning.js';
 import { loadTokenizer } from './core/tokens.js';
 import { randomToken } from './runtime/random-id.js';
-import { anthropicRoutes } from './frontends/anthropic/route.js';
-import { geminiRoutes } from './frontends/gemini/route.js';
-import { completionsRoutes } from './frontends/completions/route.js';
-import { chatRoutes } from './frontends/openai-chat/route.js';
-import { responsesRoutes } from './frontends/responses/route.js';
+import { frontEnds } from './frontends/index.js';
+import { frontEndRoutes } from './frontends/runner.js';
 import { StoredStateStep } from './frontends/responses/stored-state.js';
 import { storedStateRoutes } from './frontends/responses/stored-routes.js';
 import { StoredStateMetrics, storedStateAdminRoutes } from './observability/stored-state.js';
@@ -24,9 +21,9 @@ import { KeyChecker } from './http/auth.js';
 import { IdleGc } from './runtime/idle-gc.js';
 import { InFlight, drainAndClose } from './http/inflight.js';
 import { modelRoutes } from './http/models-routes.js';
-import { KEEP_ALIVE_MS, OnDemandClient, toFailure } from './ondemand/client.js';
+import { KEEP_ALIVE_MS, OnDemandClient, toFailure } from './upstream/client.js';
 import { createModelLayer, type ModelLayer } from './wiring/models.js';
-import { SessionPool } from './ondemand/session-pool.js';
+import { SessionPool } from './upstream/session-pool.js';
 import { keyAdminRoutes } from './http/admin-keys.js';
 import { startHealthChecks, type HealthChecker } from './keypool/health.js';
 import type { KeyPool } from './keypool/pool.js';
@@ -184,7 +181,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   });
   // a request without a model gets DEFAULT_MODEL, as in the original proxy, unless STRICT_MODELS asks for the 400
   const parse = config.STRICT_MODELS ? {} : { defaultModel: config.DEFAULT_MODEL };
-  const runner = { pingMs: config.KEEPALIVE_PING_MS, inflight, streamProbe: obs.streamProbe };
+  const runner = {
+    pingMs: config.KEEPALIVE_PING_MS,
+    limits: { maxMessages: config.MAX_MESSAGES, maxMessageChars: config.MAX_MESSAGE_CHARS },
+    inflight,
+    streamProbe: obs.streamProbe,
+  };
   // stored responses, conversations and OnDemand session continuation (docs/stored-state.md)
   const storedSettings = { enabled: config.RESPONSES_STORE, maxBytes: config.RESPONSES_MAX_BYTES, continueSessions: config.SESSION_CONTINUATION };
   const storedMetrics = new StoredStateMetrics(obs.metrics.registry, shared.conversations);
@@ -208,13 +210,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       ...obs.plugins,
       ...(config.DASHBOARD ? [dashboardRoutes()] : []),
       modelRoutes(router),
-      chatRoutes(engine, runner, parse),
-      completionsRoutes(engine, runner, parse),
-      responsesRoutes(engine, runner, { ...parse, reasoningSeal }, stored),
+      frontEndRoutes(engine, frontEnds({ parse, responses: { ...parse, reasoningSeal }, stored, models: router }), runner),
       storedStateRoutes(shared.conversations, storedSettings),
       storedStateAdminRoutes(storedMetrics, { ...storedSettings, retentionDays: config.RESPONSES_RETENTION_DAYS }),
-      anthropicRoutes(engine, runner, parse),
-      geminiRoutes(engine, runner, parse, router),
       (scope) => scope.register(keyAdminRoutes, { prefix: '/admin', pool }),
       (scope) => scope.register(clientKeyAdminRoutes, { prefix: '/admin', access: shared.access }),
     ],

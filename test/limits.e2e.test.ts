@@ -1,6 +1,6 @@
 /**
  * Each limit with a small setting: body size, number and size of messages, header size, slow clients (slowloris:
- * head and body), streams in flight per client key. Every refusal is OpenAI-shaped; nothing reaches the upstream.
+ * head and body), streams in flight per client key. Every refusal is in its API's shape; nothing reaches the upstream.
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ const KEY_B = 'sk-limits-client-b-0123456789';
 
 const chat = (messages: unknown[], stream = false): Record<string, unknown> => ({ model: 'gpt-4o', stream, messages });
 const user = (content: unknown): { role: string; content: unknown } => ({ role: 'user', content });
+const geminiTurn = (text: string) => ({ role: 'user', parts: [{ text }] });
 
 /** What the server wrote on a raw socket until it closed it (or the test's cap). */
 function rawExchange(url: string, write: (socket: Socket) => void, capMs = 8_000): Promise<{ text: string; closedByServer: boolean }> {
@@ -99,6 +100,30 @@ describe('request limits', () => {
     expect(fits.status).toBe(200);
   });
 
+  it('every API: the same limits on its own list (Responses input, Anthropic messages, a legacy prompt, Gemini contents), before any upstream call', async () => {
+    const queriesBefore = stack.sim.stats().queries;
+    const items = await post(`${stack.url}/v1/responses`, { model: 'gpt-4o', input: [user('a'), user('b'), user('c'), user('d')] }, auth(KEY_A));
+    expect(items.status).toBe(400);
+    expect(parseJson(items.body)).toMatchObject({ error: { code: 'too_many_messages', param: 'input' } });
+    const anthropic = await post(`${stack.url}/v1/messages`, { model: 'gpt-4o', max_tokens: 5, messages: [user('a'), user('b'), user('c'), user('d')] }, auth(KEY_A));
+    expect(anthropic.status).toBe(400);
+    expect(parseJson(anthropic.body)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect((parseJson(anthropic.body) as { error: { message: string } }).error.message).toContain('MAX_MESSAGES');
+    const prompt = await post(`${stack.url}/v1/completions`, { model: 'gpt-4o', prompt: 'p'.repeat(101) }, auth(KEY_A));
+    expect(prompt.status).toBe(400);
+    expect(parseJson(prompt.body)).toMatchObject({ error: { code: 'message_too_large', param: 'prompt' } });
+    const contents = [geminiTurn('a'), geminiTurn('b'), geminiTurn('c'), geminiTurn('d')];
+    const gemini = await post(`${stack.url}/v1beta/models/gpt-4o:generateContent`, { contents }, auth(KEY_A));
+    expect(gemini.status).toBe(400);
+    expect(parseJson(gemini.body)).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining('MAX_MESSAGES') } });
+    const part = await post(`${stack.url}/v1beta/models/gpt-4o:countTokens`, { contents: [geminiTurn('p'.repeat(101))] }, auth(KEY_A));
+    expect(part.status).toBe(400);
+    expect(parseJson(part.body)).toMatchObject({ error: { status: 'INVALID_ARGUMENT', message: expect.stringContaining('MAX_MESSAGE_CHARS') } });
+    expect(stack.sim.stats().queries).toBe(queriesBefore);
+    const three = await post(`${stack.url}/v1/responses`, { model: 'gpt-4o', input: [user('a'), user('b'), user('c')] }, auth(KEY_A));
+    expect(three.status).toBe(200);
+  });
+
   it('header size: 431 above MAX_HEADER_BYTES, OpenAI-shaped, connection closed', async () => {
     const { text, closedByServer } = await rawExchange(stack.url, (s) => {
       s.write(`GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(4096)}\r\n\r\n`);
@@ -158,6 +183,19 @@ describe('request limits', () => {
     for (const s of [s1, s2, other]) expect(checkChatStream((await s.done).body)).toMatchObject({ ok: true, ending: 'done' });
     const again = await post(`${stack.url}/v1/chat/completions`, body, auth(KEY_A));
     expect(again.status).toBe(200);
+  });
+
+  it('a Gemini stream, asked for in the path, holds a slot as a chat stream does', async () => {
+    const body = { contents: [geminiTurn('alpha beta gamma delta epsilon zeta eta theta iota kappa')] };
+    const url = `${stack.url}/v1beta/models/gpt-4o:streamGenerateContent?alt=sse`;
+    const s1 = open(url, body, auth(KEY_A));
+    const s2 = open(`${stack.url}/v1/chat/completions`, chat([user('alpha beta gamma delta epsilon zeta eta theta iota kappa')], true), auth(KEY_A));
+    await Promise.all([s1.waitFor('"text":"'), s2.waitFor('"content":"')]);
+    const third = await post(url, body, auth(KEY_A));
+    expect(third.status).toBe(429);
+    expect(parseJson(third.body)).toMatchObject({ error: { code: 429, status: 'RESOURCE_EXHAUSTED' } });
+    await Promise.all([s1.done, s2.done]);
+    expect((await post(url, body, auth(KEY_A))).status).toBe(200);
   });
 
   it('a client that hangs up frees its stream slot', async () => {

@@ -6,7 +6,7 @@
  * Retry-After for a limit.
  */
 import type { FastifyRequest } from 'fastify';
-import { GatewayError } from '../core/errors.js';
+import { clientKeyConflict, clientRateLimited, type GatewayError, invalidApiKey, modelNotAllowed } from '../core/errors.js';
 import type { Usage } from '../core/types.js';
 import { ClientKeyRegistry, describeClientKey, generateClientKey, keyDigest, type ClientKeyConfig, type ClientKeyInfo, type StoredClientKey } from './keys.js';
 import type { ClientKeyStore } from '../store/client-key-store.js';
@@ -72,13 +72,7 @@ export class ClientAccess implements ClientAccessHook {
     if (key === undefined) throw revoked();
     const model = (request.body as { model?: unknown } | null | undefined)?.model;
     if (key.models !== undefined && typeof model === 'string' && !key.models.includes(model)) {
-      throw new GatewayError(`The client key "${key.name}" may not use the model \`${model}\`.`, {
-        status: 403,
-        type: 'permission_error',
-        code: 'model_not_allowed',
-        param: 'model',
-        shouldRetry: false,
-      });
+      throw modelNotAllowed(key.name, model);
     }
     // checked by the engine against what the request asks for, before any upstream call (src/core/plugins.ts)
     if (key.plugins !== undefined) request.gw.allowedPlugins = key.plugins;
@@ -138,19 +132,10 @@ export class ClientAccess implements ClientAccessHook {
   }
 }
 
-function limited(what: string, name: string, retryAfterSec: number | undefined, kind: string): GatewayError {
-  return new GatewayError(`Rate limit reached for client key "${name}" on ${what}. Please try again later.`, {
-    status: 429,
-    type: 'rate_limit_error',
-    code: kind === 'tokens' ? 'tokens_per_day_exceeded' : 'rate_limit_exceeded',
-    retryAfterSec: retryAfterSec ?? 1,
-  });
+function limited(what: string, name: string, retryAfterSec: number | undefined, kind: 'tokens' | 'requests'): GatewayError {
+  return clientRateLimited(name, what, kind, retryAfterSec);
 }
 
-function revoked(): GatewayError {
-  return new GatewayError('Incorrect API key provided.', { status: 401, type: 'authentication_error', code: 'invalid_api_key', shouldRetry: false });
-}
+const revoked = (): GatewayError => invalidApiKey();
 
-function conflict(message: string, param: string): GatewayError {
-  return new GatewayError(message, { status: 409, type: 'invalid_request_error', code: 'client_key_conflict', param, shouldRetry: false });
-}
+const conflict = clientKeyConflict;

@@ -79,7 +79,7 @@ export const envSchema = z.object({
   DEFAULT_MODEL: z.string().trim().min(1).default('gpt-4o'),
   MODEL_MAP: modelMap.default({}),
   STRICT_MODELS: bool.default(false),
-  // models and media (src/ondemand/catalogue.ts, src/core/model-plan.ts, src/core/auto-route.ts, src/ondemand/media.ts)
+  // models and media (src/upstream/catalogue.ts, src/core/model-plan.ts, src/core/auto-route.ts, src/ondemand/media.ts)
   CATALOGUE_REFRESH_SEC: int(0, 86_400 * 7).default(3600),
   MODEL_FALLBACKS: jsonSetting(parseFallbacks).default({}),
   AUTO_MODEL_NAME: z.string().trim().min(1).default('auto'),

@@ -36,7 +36,7 @@ export const toolCallStage: AnswerStage = {
     wantsTools(req)
       ? new ToolCallFilter({
           tools: req.tools,
-          idPrefix: req.api === 'messages' ? 'toolu_' : 'call_',
+          idPrefix: req.toolCallIdPrefix ?? 'call_',
           onMalformed: (reason) => log?.warn({ reason }, 'the model answered with a malformed tool call; returned as text'),
           ...(req.parallelToolCalls === false ? { maxCalls: 1 } : {}),
         })
@@ -65,7 +65,7 @@ export const maxTokensStage: AnswerStage = {
   filter: (req, _log, answer) => {
     const limit = req.params.maxTokens;
     if (limit === undefined) return undefined;
-    return new MaxTokensFilter({ limit, countReasoning: req.api !== 'completions', inputTokens: () => answer.inputTokens() });
+    return new MaxTokensFilter({ limit, countReasoning: req.reasoningInMaxTokens ?? true, inputTokens: () => answer.inputTokens() });
   },
 };
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { clientClosed } from '../ondemand/exchange.js';
+import { clientClosed } from '../ondemand/failure.js';
+import { toFailure } from '../upstream/exchange.js';
 import { UpstreamFailure, type UpstreamFailureInit } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import { createModelRouter } from '../ondemand/models.js';
-import type { TraceHeaders } from '../ondemand/client.js';
 import type { OnDemandQueryBody } from '../ondemand/query.js';
 import { collectAnswer } from './answer.js';
 import { Engine, type CompletionHandle, type EngineDeps } from './engine.js';
@@ -11,7 +11,7 @@ import { GatewayError } from './errors.js';
 import type { ModelPlanner } from './model-plan.js';
 import { rejection } from './test-helpers.js';
 import { countTokens } from './tokens.js';
-import type { AcquireOptions, AttemptObserver, AttemptStart, CallOutcome, KeyLease, Leaser, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
+import type { AcquireOptions, AttemptObserver, AttemptStart, CallOutcome, KeyLease, Leaser, SessionSource, TraceHeaders, UpstreamCalls, UpstreamReader } from './ports.js';
 import type { GatewayEvent, GatewayRequest } from './types.js';
 
 // ---- a scripted upstream, a leaser and sessions, all in memory --------------------------------------------
@@ -56,6 +56,8 @@ class FakeUpstream implements UpstreamCalls {
   readonly queries: { key: string; sessionId: string; body: OnDemandQueryBody; trace?: TraceHeaders | undefined }[] = [];
   readonly readers: FakeReader[] = [];
   constructor(private readonly scripts: Script[]) {}
+
+  readonly toFailure = toFailure;
 
   async createSession(key: string): Promise<string> {
     this.created.push(key);

@@ -7,15 +7,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clientClosed, toFailure } from '../ondemand/exchange.js';
-import { UpstreamFailure } from '../ondemand/failure.js';
+import { clientClosed, UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { ModelRouter } from '../ondemand/models.js';
 import { ANSWER_STAGES, answerFilter, upstreamQuery, type AnswerStage } from './answer.js';
-import { GatewayError } from './errors.js';
+import { clientClosedRequest, GatewayError, modelNotFound, noUpstreamAttempt } from './errors.js';
 import type { EventFilter, WarnLog } from './events.js';
-import { clientGone, decide, noAttemptError, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
-import { modelNotFound, type ModelPlanner, type PlannedModel } from './model-plan.js';
+import { decide, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
+import type { ModelPlanner, PlannedModel } from './model-plan.js';
 import { DEFAULT_PLUGIN_SETTINGS, resolvePluginIds, withWebSearchPolicy, type PluginSettings } from './plugins.js';
 import type { AttemptObserver, KeyLease, Leaser, ObservedAttempt, SessionContinuation, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import { countTokens, estimateUsage } from './tokens.js';
@@ -175,14 +174,14 @@ export class Engine {
     });
 
     for (;;) {
-      if (signal.aborted) throw clientGone();
+      if (signal.aborted) throw clientClosedRequest();
       const planned = plan[walk.step];
-      if (planned === undefined) throw noAttemptError();
+      if (planned === undefined) throw noUpstreamAttempt();
       let lease: KeyLease;
       try {
         lease = await this.deps.leaser.acquire({ exclude: walk.tried, signal, prefer: walk.continuation?.keyFingerprint });
       } catch (err) {
-        if (signal.aborted) throw clientGone();
+        if (signal.aborted) throw clientClosedRequest();
         // no key left to try: the last upstream failure explains more than "pool empty" when there is one
         if (walk.lastFailure === undefined || !(err instanceof GatewayError) || walk.tried.size === 0) throw err;
         await this.follow(decide(walk.lastFailure, situation(0)).next, walk, signal);
@@ -205,7 +204,7 @@ export class Engine {
         return await this.attempt(req, planned, lease, walk, prepare, signal, started, opts.log, continuing);
       } catch (err) {
         const committed = err instanceof CommittedFailure;
-        const failure = toFailure(committed ? err.cause : err, 'query', signal.aborted ? signal : undefined);
+        const failure = this.deps.upstream.toFailure(committed ? err.cause : err, 'query', signal.aborted ? signal : undefined);
         lease.release({ ok: false, failure });
         const verdict = decide(failure, committed ? { ...situation(undefined), answerStarted: true } : situation(undefined));
         if (continuing !== undefined && !committed && !signal.aborted && verdict.next.do === 'fail' && this.now() < deadline) {
@@ -247,7 +246,7 @@ export class Engine {
         try {
           await sleep(next.waitMs, undefined, { signal });
         } catch {
-          throw clientGone();
+          throw clientClosedRequest();
         }
         return;
       case 'another_key':
@@ -293,7 +292,7 @@ export class Engine {
       const runsPlugins = body.pluginIds.length > 0;
       let events: AsyncIterable<GatewayEvent[]>;
       if (req.stream) {
-        events = answerEvents(open, runsPlugins ? [] : await firstAnswerEvents(reader), answer, lease, callStart, result, this.now);
+        events = answerEvents(open, runsPlugins ? [] : await firstAnswerEvents(reader), answer, lease, callStart, result, this.now, this.deps.upstream);
       } else {
         const whole = runsPlugins ? await committed(wholeAnswer(reader, answer)) : await wholeAnswer(reader, answer);
         settle(open, answer, lease, callStart, result, this.now);
@@ -528,6 +527,7 @@ async function* answerEvents(
   callStart: number,
   result: CompletionHandle['result'],
   now: () => number,
+  upstream: Pick<UpstreamCalls, 'toFailure'>,
 ): AsyncGenerator<GatewayEvent[]> {
   let batch = first;
   try {
@@ -548,7 +548,7 @@ async function* answerEvents(
     }
   } catch (err) {
     reader.destroy();
-    const failure = toFailure(err, 'stream');
+    const failure = upstream.toFailure(err, 'stream');
     lease.release({ ok: false, failure });
     result.outcome = failure.kind === 'client_aborted' ? 'aborted' : 'error';
     const next = decide(failure, MID_STREAM).next;

@@ -6,7 +6,7 @@
  * else classifies a failure.
  */
 import type { UpstreamFailure } from '../ondemand/failure.js';
-import { GatewayError } from './errors.js';
+import { clientClosedRequest, type GatewayError, gatewayError } from './errors.js';
 
 // ---- the key -------------------------------------------------------------------------------------------------
 
@@ -154,7 +154,7 @@ export function decide(f: UpstreamFailure, s: FailureSituation): FailureVerdict 
 function nextStep(f: UpstreamFailure, s: FailureSituation): NextStep {
   if (isPluginTimeout(f)) return { do: 'fail', error: pluginTimeoutError(f) };
   if (s.answerStarted) return { do: 'fail', error: clientError(f, 1, true) };
-  if (f.kind === 'client_aborted') return { do: 'fail', error: clientGone() };
+  if (f.kind === 'client_aborted') return { do: 'fail', error: clientClosedRequest() };
   const fail = (): NextStep => ({ do: 'fail', error: clientError(f, s.keysTried) });
   const nextModel = (): NextStep => (s.msLeft < 0 ? { do: 'fail', error: clientError(f, s.keysTriedMost ?? s.keysTried) } : { do: 'next_model' });
   const cls = classify(f);
@@ -212,21 +212,12 @@ function fallBackAfterKeys(f: UpstreamFailure, hasNextModel: boolean): boolean {
 
 // ---- the client ----------------------------------------------------------------------------------------------
 
-export function clientGone(): GatewayError {
-  return new GatewayError('the client closed the request', { status: 499, type: 'invalid_request_error', code: 'client_closed_request' });
-}
-
 export function pluginTimeoutError(f: UpstreamFailure): GatewayError {
   const upstreamText = f.upstreamMessage ? ` (${f.upstreamMessage})` : '';
-  return new GatewayError(
+  return gatewayError(
+    'plugin_execution_timeout',
     `OnDemand's plugins ran past their time limit of 2.5 minutes${upstreamText}: plugin_execution_timeout. Not retried, as a retry would run them again; ask again or with fewer plugins.`,
-    { status: 504, type: 'timeout_error', code: 'plugin_execution_timeout', shouldRetry: false },
   );
-}
-
-/** When the plan ends without any attempt having been made (nothing failed, nothing answered). */
-export function noAttemptError(): GatewayError {
-  return new GatewayError('no upstream attempt could be made', { status: 503, type: 'api_error', code: 'no_upstream_attempt', retryAfterSec: 1 });
 }
 
 /**
@@ -237,49 +228,32 @@ function clientError(failure: UpstreamFailure, keysTried: number, midStream = fa
   const tried = keysTried > 1 ? ` (after trying ${keysTried} upstream keys)` : '';
   const upstreamText = failure.upstreamMessage ? `: ${failure.upstreamMessage}` : '';
   if (midStream) {
-    return new GatewayError(`the upstream stream failed after the answer started${upstreamText || ` (${failure.message})`}`, {
-      status: 502,
-      type: 'api_error',
-      code: failure.errorCode ?? (failure.kind === 'idle_timeout' ? 'upstream_idle_timeout' : 'upstream_stream_interrupted'),
-    });
+    return gatewayError(
+      failure.kind === 'idle_timeout' ? 'upstream_idle_timeout' : 'upstream_stream_interrupted',
+      `the upstream stream failed after the answer started${upstreamText || ` (${failure.message})`}`,
+      {
+        upstreamCode: failure.errorCode,
+      },
+    );
   }
   switch (classify(failure)) {
     case 'client':
-      if (failure.kind === 'client_aborted') return clientGone();
-      return new GatewayError(`the upstream rejected the request${upstreamText || ` (${failure.message})`}`, {
+      if (failure.kind === 'client_aborted') return clientClosedRequest();
+      return gatewayError('upstream_invalid_request', `the upstream rejected the request${upstreamText || ` (${failure.message})`}`, {
         status: failure.status === 413 || failure.status === 422 ? failure.status : 400,
-        type: 'invalid_request_error',
-        code: failure.errorCode ?? 'upstream_invalid_request',
-        shouldRetry: false,
+        upstreamCode: failure.errorCode,
       });
     case 'auth':
-      return new GatewayError(`the upstream refused this gateway's OnDemand API key${tried}; the gateway operator must check its keys`, {
-        status: 503,
-        type: 'api_error',
-        code: 'upstream_key_rejected',
-        retryAfterSec: 30,
-      });
+      return gatewayError('upstream_key_rejected', `the upstream refused this gateway's OnDemand API key${tried}; the gateway operator must check its keys`, { retryAfterSec: 30 });
     case 'rate':
-      return new GatewayError(`the upstream is rate-limiting this gateway${tried}; retry later`, {
-        status: 429,
-        type: 'rate_limit_error',
-        code: 'upstream_rate_limited',
-        retryAfterSec: failure.retryAfterSec ?? 10,
-      });
+      return gatewayError('upstream_rate_limited', `the upstream is rate-limiting this gateway${tried}; retry later`, { retryAfterSec: failure.retryAfterSec ?? 10 });
     case 'edge':
-      return new GatewayError(`the upstream's edge blocked the request${tried}`, {
-        status: 502,
-        type: 'api_error',
-        code: 'upstream_edge_blocked',
-        retryAfterSec: 30,
-      });
+      return gatewayError('upstream_edge_blocked', `the upstream's edge blocked the request${tried}`, { retryAfterSec: 30 });
     case 'transient': {
       const timeout = failure.kind.endsWith('timeout');
-      return new GatewayError(`the upstream failed${tried}: ${failure.message}${upstreamText}`, {
-        status: timeout ? 504 : 502,
-        type: 'api_error',
-        code: failure.errorCode ?? (timeout ? 'upstream_timeout' : 'upstream_error'),
+      return gatewayError(timeout ? 'upstream_timeout' : 'upstream_error', `the upstream failed${tried}: ${failure.message}${upstreamText}`, {
         retryAfterSec: 2,
+        upstreamCode: failure.errorCode,
       });
     }
   }

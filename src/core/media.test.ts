@@ -3,19 +3,9 @@ import { GatewayError } from './errors.js';
 import type { GatewayRequest, MediaPart } from './types.js';
 import { multipartBoundary, parseMultipart } from '../simulator/media.js';
 import { UpstreamFailure } from '../ondemand/failure.js';
-import { buildMultipart, DEFAULT_MEDIA_TYPES, MEDIA_PLUGINS, sniffMime, uploadOne, type MediaClient } from '../ondemand/media.js';
-import {
-  anthropicBlockToMediaPart,
-  attachmentBlock,
-  audioInputRefusal,
-  audioOutputRefusal,
-  createMediaPreparer,
-  fileIdRefusal,
-  inputAudioToMediaPart,
-  validateMediaPart,
-  validateMedia,
-  withAttachments,
-} from './media.js';
+import { buildMultipart, DEFAULT_MEDIA_TYPES, MEDIA_PLUGINS, sniffMime } from '../ondemand/media.js';
+import { type MediaClient, mediaUploader, uploadOne } from '../upstream/media-upload.js';
+import { attachmentBlock, audioOutputRefusal, createMediaPreparer, fileIdRefusal, inputAudioToMediaPart, validateMediaPart, validateMedia, withAttachments } from './media.js';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
 const PDF = Buffer.from('%PDF-1.4 hello');
@@ -159,16 +149,6 @@ describe('refusals name what they refuse', () => {
       audioOutputRefusal('modalities'),
       { param: 'modalities', code: 'unsupported_value', message: /^Audio output \('modalities'\) is not supported: OnDemand answers in text/ },
     ],
-    [
-      'audio on Responses',
-      audioInputRefusal('responses', 'input[0].content[0]'),
-      { param: 'input[0].content[0]', code: 'unsupported_content', message: /^The Responses API's input messages take no audio; send audio to \/v1\/chat\/completions/ },
-    ],
-    [
-      'audio on Messages',
-      audioInputRefusal('messages', 'messages.1.content.2'),
-      { param: 'messages.1.content.2', code: 'unsupported_content', message: /^messages\.1\.content\.2: Anthropic's Messages API has no audio content block/ },
-    ],
   ])('%s', (_n, err, expected) => {
     expect(err).toMatchObject({ status: 400, param: expected.param, code: expected.code });
     expect(err.message).toMatch(expected.message);
@@ -273,7 +253,7 @@ describe('uploads', () => {
 
   it('http URLs go to the JSON upload with the right plugin and the session; data to the raw upload', async () => {
     calls.length = 0;
-    const prep = createMediaPreparer(client(ok), limits);
+    const prep = createMediaPreparer(mediaUploader(client(ok)), limits);
     const req: GatewayRequest = {
       api: 'chat',
       requestedModel: 'm',
@@ -315,7 +295,7 @@ describe('uploads', () => {
       params: {},
       messages: [{ role: 'user', content: 'What is said?', media: [inputAudioToMediaPart(b64(WAV), 'wav', 'p')] }],
     };
-    const out = await createMediaPreparer(recording, limits)(req)!('key', 'sess-a', req, signal);
+    const out = await createMediaPreparer(mediaUploader(recording), limits)(req)!('key', 'sess-a', req, signal);
     expect(forms).toHaveLength(1);
     const parts = parseMultipart(forms[0]!.body, multipartBoundary(forms[0]!.contentType)!);
     const field = (name: string) => parts.filter((p) => p.name === name && p.filename === undefined).map((p) => p.data.toString());
@@ -349,38 +329,5 @@ describe('uploads', () => {
     ).catch((e: unknown) => e)) as UpstreamFailure;
     expect(processing).toMatchObject({ status: 400, errorCode: 'media_processing_failed' });
     expect(processing.upstreamMessage).toContain('corrupt');
-  });
-});
-
-describe('anthropicBlockToMediaPart', () => {
-  it.each<[unknown, Partial<MediaPart>]>([
-    [
-      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAA=' } },
-      { kind: 'image', url: 'data:image/png;base64,AAA=', mimeType: 'image/png' },
-    ],
-    [
-      { type: 'image', source: { type: 'url', url: 'https://e.x/a.png' } },
-      { kind: 'image', url: 'https://e.x/a.png' },
-    ],
-    [
-      { type: 'document', title: 'Report', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBE' } },
-      { kind: 'file', name: 'Report', mimeType: 'application/pdf' },
-    ],
-    [
-      { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'hi' } },
-      { kind: 'file', url: 'data:text/plain;base64,aGk=', name: 'document.txt' },
-    ],
-  ])('%j', (block, expected) => {
-    expect(anthropicBlockToMediaPart(block, 'messages[0].content[1]')).toMatchObject(expected);
-  });
-
-  it.each([
-    [{ type: 'audio' }],
-    [{ type: 'image', source: { type: 'file', file_id: 'x' } }],
-    [{ type: 'image', source: { type: 'url', url: 'file:///x' } }],
-    [{ type: 'image', source: { type: 'base64' } }],
-    [{ type: 'image', source: { type: 'text', data: 'x' } }],
-  ])('refuses %j with a 400', (block) => {
-    expect(code(() => anthropicBlockToMediaPart(block, 'p'))).toBe('400 invalid_media');
   });
 });

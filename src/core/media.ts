@@ -1,6 +1,7 @@
 /**
- * Images, files and audio: OpenAI `image_url` / `file` / `input_audio` parts and Anthropic `image` / `document`
- * blocks become OnDemand media uploads (docs/ondemand-protocol.md §5), bound to the request's fresh session, and
+ * Images, files and audio: the media parts every front end reads from its own content (chat `image_url` / `file` /
+ * `input_audio` parts, Anthropic `image` / `document` blocks: src/frontends/anthropic/media.ts) become OnDemand
+ * media uploads (docs/ondemand-protocol.md §5), bound to the request's fresh session, and
  * their extracted text (a transcript for audio) is put into the user turn as an `<attachment>` block so the model
  * sees it whatever the session's plugins do. The refusals of what cannot be taken are worded here too.
  *
@@ -9,22 +10,10 @@
  * gateway (no SSRF from here): they go to the JSON upload, which makes OnDemand fetch them. data: URLs and
  * base64 file data go to the multipart upload. The rules: docs/models.md.
  */
-import { type GatewayError, invalidRequest } from './errors.js';
-import type { SessionPrepare } from './ports.js';
+import { type ErrorCode, type GatewayError, invalidRequest } from './errors.js';
+import type { SessionPrepare, TraceHeaders } from './ports.js';
 import type { GatewayRequest, MediaPart, Message } from './types.js';
-import {
-  extensionFor,
-  isAllowedType,
-  MEDIA_PLUGINS,
-  mimeFromName,
-  pluginFor,
-  safeName,
-  sniffMime,
-  uploadOne,
-  type MediaClient,
-  type MediaUpload,
-  type UploadedMedia,
-} from '../ondemand/media.js';
+import { extensionFor, isAllowedType, MEDIA_PLUGINS, mimeFromName, pluginFor, safeName, sniffMime, type MediaUpload, type UploadedMedia } from '../ondemand/media.js';
 
 /** More parts than this in one request is refused (each is an upstream upload; free plans allow 5 a minute). */
 export const MAX_MEDIA_PER_REQUEST = 20;
@@ -45,7 +34,7 @@ export interface ValidMedia extends MediaUpload {
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
-function badMedia(message: string, param: string, code: string): GatewayError {
+function badMedia(message: string, param: string, code: ErrorCode): GatewayError {
   return invalidRequest(message, param, code);
 }
 
@@ -206,13 +195,6 @@ export function audioOutputRefusal(param: string): GatewayError {
   return invalidRequest(`Audio output ('${param}') is not supported: OnDemand answers in text. Leave out 'audio' and ask for modalities ["text"].`, param, 'unsupported_value');
 }
 
-/** Audio sent to an API whose messages have no audio content: where to send it instead. */
-export function audioInputRefusal(api: 'responses' | 'messages', param: string): GatewayError {
-  // Anthropic's error shape has no param field, so its message starts with the block's path, as Anthropic's do
-  const where = api === 'responses' ? "The Responses API's input messages take no audio" : `${param}: Anthropic's Messages API has no audio content block`;
-  return invalidRequest(`${where}; send audio to /v1/chat/completions as an input_audio part (wav or mp3).`, param, 'unsupported_content');
-}
-
 // ---- the query text (pure) ------------------------------------------------------------------------------------
 
 const CLOSING_ATTACHMENT = /^([ \t]*)<(?=\/attachment[\s>])/gim;
@@ -238,57 +220,22 @@ export function withAttachments(req: GatewayRequest, uploaded: ReadonlyMap<Media
   return { ...req, messages };
 }
 
+/** One upload into a session with a key (the upstream's media API, src/upstream/media-upload.ts). */
+export type MediaUploader = (key: string, sessionId: string, media: MediaUpload, signal: AbortSignal, trace?: TraceHeaders) => Promise<UploadedMedia>;
+
 /**
  * The engine's `prepareSession` hook: validates the request's media up front (throws a 400) and returns the
  * per-attempt upload step, or undefined when the request carries no media.
  */
-export function createMediaPreparer(client: MediaClient, limits: MediaLimits): (req: GatewayRequest) => SessionPrepare | undefined {
+export function createMediaPreparer(upload: MediaUploader, limits: MediaLimits): (req: GatewayRequest) => SessionPrepare | undefined {
   return (req) => {
     const media = validateMedia(req, limits);
     if (media.length === 0) return undefined;
     return async (key, sessionId, request, signal, trace) => {
       const uploaded = new Map<MediaPart, UploadedMedia>();
       // one at a time: free plans allow 5 uploads a minute, and a failure stops the rest at once
-      for (const m of media) uploaded.set(m.part, await uploadOne(client, key, sessionId, m, signal, trace));
+      for (const m of media) uploaded.set(m.part, await upload(key, sessionId, m, signal, trace));
       return withAttachments(request, uploaded);
     };
   };
-}
-
-// ---- Anthropic blocks (for the Messages front end) ---------------------------------------------------------------
-
-/**
- * An Anthropic `image` or `document` content block → a MediaPart (which then goes through the same validation
- * and upload). Sources: `base64` (media_type + data), `url`, and for documents `text` (plain text). Throws a 400
- * GatewayError naming `param` for anything else; callers render it in the Anthropic error shape.
- */
-export function anthropicBlockToMediaPart(block: unknown, param: string): MediaPart {
-  const b = (typeof block === 'object' && block !== null ? block : {}) as Record<string, unknown>;
-  const kind = b['type'] === 'image' ? 'image' : b['type'] === 'document' ? 'file' : undefined;
-  if (kind === undefined) throw badMedia(`${param}.type: expected "image" or "document".`, `${param}.type`, 'invalid_media');
-  const source = (typeof b['source'] === 'object' && b['source'] !== null ? b['source'] : {}) as Record<string, unknown>;
-  const title = typeof b['title'] === 'string' && b['title'].trim() !== '' ? b['title'].trim() : undefined;
-  const named = (p: MediaPart): MediaPart => (title !== undefined ? { ...p, name: title } : p);
-  const mediaType = typeof source['media_type'] === 'string' ? source['media_type'].toLowerCase() : undefined;
-  switch (source['type']) {
-    case 'base64': {
-      if (typeof source['data'] !== 'string' || source['data'] === '') throw badMedia(`${param}.source.data must be base64 data.`, `${param}.source.data`, 'invalid_media');
-      const mime = mediaType ?? (kind === 'image' ? 'image/png' : 'application/pdf');
-      return named({ kind, url: `data:${mime};base64,${source['data']}`, mimeType: mime });
-    }
-    case 'url': {
-      if (typeof source['url'] !== 'string' || !/^https?:\/\//i.test(source['url'])) {
-        throw badMedia(`${param}.source.url must be an http(s) URL.`, `${param}.source.url`, 'invalid_media');
-      }
-      return named({ kind, url: source['url'] });
-    }
-    case 'text': {
-      if (kind !== 'file' || typeof source['data'] !== 'string')
-        throw badMedia(`${param}.source: a text source needs a document and string data.`, `${param}.source`, 'invalid_media');
-      const mime = mediaType ?? 'text/plain';
-      return named({ kind, url: `data:${mime};base64,${Buffer.from(source['data'], 'utf8').toString('base64')}`, mimeType: mime, name: title ?? 'document.txt' });
-    }
-    default:
-      throw badMedia(`${param}.source.type: expected "base64", "url" or "text".`, `${param}.source.type`, 'invalid_media');
-  }
 }

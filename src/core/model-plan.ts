@@ -13,7 +13,7 @@ import type { ModelRouter } from '../ondemand/models.js';
 import { normaliseModelName } from '../ondemand/models.js';
 import { chooseAutoModel } from './auto-route.js';
 import type { AutoRule } from './auto-route.js';
-import { GatewayError } from './errors.js';
+import { modelNotFound } from './errors.js';
 import type { GatewayRequest } from './types.js';
 
 export interface PlannedModel {
@@ -60,16 +60,6 @@ export interface ModelPlannerOptions {
   settings?: () => ModelSettings | undefined;
   /** true when the catalogue says the endpoint is inactive */
   isInactive?: (endpointId: string) => boolean;
-}
-
-export function modelNotFound(requested: string): GatewayError {
-  return new GatewayError(`The model \`${requested}\` does not exist or you do not have access to it.`, {
-    status: 404,
-    type: 'invalid_request_error',
-    code: 'model_not_found',
-    param: 'model',
-    shouldRetry: false,
-  });
 }
 
 export function createModelPlanner(opts: ModelPlannerOptions): ModelPlanner {

@@ -14,7 +14,14 @@ import {
 import type { GatewayError } from './errors.js';
 import type { GatewayRequest, Message, WebSearchOptions } from './types.js';
 
-const base: GatewayRequest = { api: 'chat', requestedModel: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], params: {}, stream: false };
+const base: GatewayRequest = {
+  api: 'chat',
+  requestedModel: 'gpt-4o',
+  messages: [{ role: 'user', content: 'hi' }],
+  params: {},
+  stream: false,
+  webSearchParam: 'web_search_options',
+};
 const req = (extra: Partial<GatewayRequest>): GatewayRequest => ({ ...base, ...extra });
 const WS = 'plugin-1713924030';
 const settings = (allowed: string[] = []): PluginSettings => ({ webSearchId: WS, allowed });
@@ -87,7 +94,7 @@ describe('resolvePluginIds', () => {
   it('a plugin the client key may not use is a 400 plugin_not_allowed, naming the switch', () => {
     const chat = refusal(() => resolvePluginIds(req({ plugins: { webSearch: {} }, allowedPlugins: [] }), settings()));
     expect([chat.status, chat.code, chat.param]).toEqual([400, 'plugin_not_allowed', 'web_search_options']);
-    const responses = refusal(() => resolvePluginIds(req({ api: 'responses', plugins: { webSearch: {} }, allowedPlugins: ['plugin-2'] }), settings()));
+    const responses = refusal(() => resolvePluginIds(req({ api: 'responses', webSearchParam: undefined, plugins: { webSearch: {} }, allowedPlugins: ['plugin-2'] }), settings()));
     expect([responses.code, responses.param]).toEqual(['plugin_not_allowed', 'tools']);
   });
 

@@ -4,7 +4,7 @@
  * URLs as citations at the end of the answer).
  */
 import { extractCitations } from './citations.js';
-import { invalidRequest, GatewayError } from './errors.js';
+import { gatewayError, invalidRequest } from './errors.js';
 import type { EventFilter } from './events.js';
 import type { GatewayEvent, GatewayRequest } from './types.js';
 
@@ -74,7 +74,7 @@ export function resolvePluginIds(req: GatewayRequest, settings: PluginSettings):
   const ids = new Set<string>();
   for (const id of req.modelPlugins ?? []) if (keyAllows(id)) ids.add(id);
   const asked: Array<{ id: string; param: string }> = [];
-  if (req.plugins?.webSearch !== undefined) asked.push({ id: settings.webSearchId, param: webSearchParam(req) });
+  if (req.plugins?.webSearch !== undefined) asked.push({ id: settings.webSearchId, param: req.webSearchParam ?? 'tools' });
   for (const id of req.plugins?.ids ?? []) asked.push({ id, param: 'ondemand_plugins' });
   const gatewayAllows = (id: string): boolean =>
     id === settings.webSearchId || (req.modelPlugins?.includes(id) ?? false) || settings.allowed.includes(id) || (settings.allowed.includes('*') && PLUGIN_ID.test(id));
@@ -83,23 +83,13 @@ export function resolvePluginIds(req: GatewayRequest, settings: PluginSettings):
       throw invalidRequest(`Unknown plugin \`${id}\`: this gateway allows ${describeAllowed(settings)}. The operator lists more in PLUGIN_IDS_ALLOWED.`, param, 'unknown_plugin');
     }
     if (!keyAllows(id)) {
-      throw new GatewayError(`This client key may not use the plugin \`${id}\` (plugins cost OnDemand credits; the operator allows them per key).`, {
-        status: 400,
-        type: 'invalid_request_error',
-        code: 'plugin_not_allowed',
-        param,
-        shouldRetry: false,
-      });
+      throw gatewayError('plugin_not_allowed', `This client key may not use the plugin \`${id}\` (plugins cost OnDemand credits; the operator allows them per key).`, { param });
     }
     ids.add(id);
   }
   if (ids.size > MAX_PLUGINS)
     throw invalidRequest(`At most ${MAX_PLUGINS} plugins per request (OnDemand's limit); this one has ${ids.size}.`, 'ondemand_plugins', 'too_many_plugins');
   return [...ids];
-}
-
-function webSearchParam(req: GatewayRequest): string {
-  return req.api === 'chat' ? 'web_search_options' : 'tools';
 }
 
 function describeAllowed(s: PluginSettings): string {

@@ -2,11 +2,13 @@
  * What the engine needs from the world, as small interfaces: the upstream's two calls, ready sessions, and key
  * leases. The OnDemand client, the session pool and the key pool implement them; the engine's tests script them.
  */
-import type { TraceHeaders } from '../ondemand/client.js';
-import type { UpstreamFailure } from '../ondemand/failure.js';
+import type { UpstreamFailure, UpstreamPhase } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import type { OnDemandQueryBody } from '../ondemand/query.js';
 import type { GatewayRequest, Message } from './types.js';
+
+/** Headers one attempt's upstream calls carry when tracing is on (the W3C `traceparent` and `tracestate` of its span). */
+export type TraceHeaders = Readonly<Record<string, string>>;
 
 /** An answer being read: batches of events (one per network read, [] once the body ended). */
 export interface UpstreamReader {
@@ -23,6 +25,8 @@ export interface UpstreamCalls {
   createSession(key: string, signal: AbortSignal, trace?: TraceHeaders): Promise<string>;
   /** resolves once the upstream accepted the query (2xx); throws an UpstreamFailure */
   openQuery(key: string, sessionId: string, body: OnDemandQueryBody, signal: AbortSignal, trace?: TraceHeaders): Promise<UpstreamReader>;
+  /** anything these calls or their readers threw, as an UpstreamFailure (only the transport knows its errors) */
+  toFailure(err: unknown, phase: UpstreamPhase, signal?: AbortSignal): UpstreamFailure;
 }
 
 export interface SessionSource {

@@ -68,7 +68,8 @@ export type FreeformInput = { type: 'text' } | { type: 'grammar'; syntax: string
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
-export type ClientApi = 'chat' | 'completions' | 'responses' | 'messages' | 'gemini';
+/** Which front end parsed a request: a label for logs and tests; the core never branches on it. */
+export type ClientApi = string;
 
 /**
  * Structured output the client asked for (chat `response_format`, Responses `text.format`); plain text is the
@@ -117,6 +118,13 @@ export interface GatewayRequest {
   allowedPlugins?: readonly string[];
   /** what goes into the query's pluginIds: set by the engine once checked; absent or empty sends none */
   pluginIds?: string[];
+  // what differs per client API, as data its front end sets (the core knows no API by name)
+  /** the prefix of the tool-call ids the gateway makes (Anthropic's `toolu_`); default `call_` */
+  toolCallIdPrefix?: string | undefined;
+  /** false: max_tokens counts only the text (the legacy completions API shows no reasoning); default true */
+  reasoningInMaxTokens?: boolean | undefined;
+  /** the field a refused web search is named by (chat's `web_search_options`); default `tools` */
+  webSearchParam?: string | undefined;
 }
 
 export interface Usage {

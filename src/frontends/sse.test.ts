@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SSE_COMMENT_PING } from '../http/stream-writer.js';
+import { SSE_COMMENT_PING } from './stream-writer.js';
 import { SSE_DONE, sseData, sseEvent } from './sse.js';
 
 describe('sse framing', () => {

@@ -4,6 +4,7 @@
  * missing_required_parameter, invalid_type, invalid_value, unsupported_value. `null` means "not given".
  */
 import { invalidRequest } from '../core/errors.js';
+import type { MessageOrigins } from '../core/limits.js';
 import type { GenerationParams, PluginRequest, ReasoningEffort, ResponseFormat, ToolSpec, WebSearchOptions } from '../core/types.js';
 
 export type Json = Record<string, unknown>;
@@ -86,6 +87,8 @@ export function optionalPositiveInt(value: unknown, param: string): number | und
 export interface ParseOptions {
   /** the model of a request that names none (DEFAULT_MODEL, as the original proxy did); unset: `model` is required */
   defaultModel?: string | undefined;
+  /** where the parser notes each message's place in the body, for the limits (src/core/limits.ts) */
+  origins?: MessageOrigins | undefined;
 }
 
 /** `model`; absent, the default model when there is one, else a 400 (`hint` says why it is required). */

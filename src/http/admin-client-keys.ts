@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { GatewayError, invalidRequest } from '../core/errors.js';
+import { GatewayError, gatewayError, invalidRequest, storeUnavailable } from '../core/errors.js';
 import type { ClientAccess } from '../client-keys/access.js';
 import { clientKeyCreateSchema } from '../client-keys/keys.js';
 
@@ -38,7 +38,7 @@ export async function clientKeyAdminRoutes(app: FastifyInstance, opts: { access:
     if (!parsed.success) throw invalidRequest('expected a client key name in the path', 'name');
     const { name } = parsed.data;
     if (!(await shared(() => access.remove(name)))) {
-      throw new GatewayError(`no client key named "${name}"`, { status: 404, type: 'not_found_error', code: 'client_key_not_found', param: 'name' });
+      throw gatewayError('client_key_not_found', `no client key named "${name}"`, { param: 'name' });
     }
     return { name, deleted: true };
   });
@@ -50,11 +50,6 @@ async function shared<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof GatewayError) throw err;
-    throw new GatewayError('The shared store is not reachable right now; try again shortly.', {
-      status: 503,
-      type: 'api_error',
-      code: 'store_unavailable',
-      cause: err,
-    });
+    throw storeUnavailable(err);
   }
 }

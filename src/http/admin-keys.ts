@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { GatewayError, invalidRequest } from '../core/errors.js';
+import { type GatewayError, gatewayError, invalidRequest } from '../core/errors.js';
 import type { KeyPool } from '../keypool/pool.js';
 
 export type KeyAdmin = Pick<KeyPool, 'list' | 'circuitInfo' | 'add' | 'remove' | 'enable' | 'disable' | 'test' | 'hasProbe'>;
@@ -39,13 +39,7 @@ export async function keyAdminRoutes(app: FastifyInstance, opts: { pool: KeyAdmi
     const { key, weight, label } = parsed.data;
     const result = pool.add(key, { weight, label, source: 'admin' });
     if (!result.added) {
-      throw new GatewayError(`the key is already in the pool as ${result.key.fingerprint}`, {
-        status: 409,
-        type: 'invalid_request_error',
-        code: 'key_exists',
-        param: 'key',
-        shouldRetry: false,
-      });
+      throw gatewayError('key_exists', `the key is already in the pool as ${result.key.fingerprint}`, { param: 'key' });
     }
     return reply.code(201).send(result.key);
   });
@@ -69,7 +63,7 @@ export async function keyAdminRoutes(app: FastifyInstance, opts: { pool: KeyAdmi
   app.post('/keys/:fp/test', async (req) => {
     const fp = fingerprintParam(req.params);
     if (!pool.hasProbe()) {
-      throw new GatewayError('no probe is configured, so keys cannot be tested', { status: 501, type: 'api_error', code: 'probe_not_configured' });
+      throw gatewayError('probe_not_configured', 'no probe is configured, so keys cannot be tested');
     }
     return (await pool.test(fp)) ?? throwNotFound(fp);
   });
@@ -82,7 +76,7 @@ function fingerprintParam(params: unknown): string {
 }
 
 function keyNotFound(fp: string): GatewayError {
-  return new GatewayError(`no key with fingerprint ${fp}`, { status: 404, type: 'not_found_error', code: 'key_not_found', param: 'fp', shouldRetry: false });
+  return gatewayError('key_not_found', `no key with fingerprint ${fp}`, { param: 'fp' });
 }
 
 function throwNotFound(fp: string): never {

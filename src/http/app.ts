@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
-import { GatewayError } from '../core/errors.js';
+import { authFailuresThrottled, type GatewayError, invalidApiKey, unknownUrl } from '../core/errors.js';
 import type { FinishReason, Usage } from '../core/types.js';
 import type { ClientAccessHook } from '../client-keys/access.js';
 import { isDashboardPath } from '../dashboard/routes.js';
@@ -128,7 +128,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // an address past the limit is refused whatever key it sends: a guesser learns nothing until it cools down
     // (no failure counted anywhere, the usual case: the address is not even parsed)
     const wait = guard === undefined || guard.throttle.idle ? 0 : guard.throttle.check(clientBucket(request.ip), Date.now());
-    if (wait > 0) return done(throttled(wait));
+    if (wait > 0) return done(authFailuresThrottled(wait));
     let refusal: GatewayError | undefined;
     try {
       refusal = authenticate(request, path);
@@ -142,7 +142,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       (count) => {
         // past the limit already (other replicas counted too): this failure is refused as the next ones are
         const wait = retryAfterSec(count, Date.now(), guard.throttle.settingsInUse.limit + 1);
-        done(wait > 0 ? throttled(wait) : refusal);
+        done(wait > 0 ? authFailuresThrottled(wait) : refusal);
       },
       () => done(refusal),
     );
@@ -152,7 +152,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   function authenticate(request: FastifyRequest, path: string): GatewayError | undefined {
     const key = presentedKey(request.headers);
     if (path.startsWith('/admin') || path === '/metrics') {
-      if (deps.adminKeys.match(key) < 0) return unauthorized('This route needs the admin key (ADMIN_KEY).');
+      if (deps.adminKeys.match(key) < 0) return invalidApiKey('This route needs the admin key (ADMIN_KEY).');
       return undefined;
     }
     const digest = key === undefined || key.length === 0 ? undefined : presentedKeyDigest(key);
@@ -167,7 +167,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const index = deps.clientKeys.match(key, digest);
     if (index < 0) {
       const missing = request.routeOptions.config.missingKeyMessage ?? 'You did not provide an API key. Send it as `Authorization: Bearer <key>` or `X-API-KEY: <key>`.';
-      return unauthorized(key === undefined ? missing : 'Incorrect API key provided.');
+      return invalidApiKey(key === undefined ? missing : 'Incorrect API key provided.');
     }
     request.gw.clientKey = index;
     return undefined;
@@ -192,17 +192,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
   }
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      request,
-      reply,
-      new GatewayError(`Unknown request URL: ${request.method} ${redactPath(pathOf(request))}. Please check the URL and method.`, {
-        status: 404,
-        type: 'invalid_request_error',
-        code: 'unknown_url',
-      }),
-    ),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, unknownUrl(request.method, redactPath(pathOf(request)))));
 
   const logsRequests = ['trace', 'debug', 'info'].includes(config.LOG_LEVEL);
   app.addHook(
@@ -255,19 +245,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 function pathOf(request: FastifyRequest): string {
   const q = request.url.indexOf('?');
   return q < 0 ? request.url : request.url.slice(0, q);
-}
-
-function unauthorized(message: string): GatewayError {
-  return new GatewayError(message, { status: 401, type: 'authentication_error', code: 'invalid_api_key', shouldRetry: false });
-}
-
-function throttled(retryAfterSec: number): GatewayError {
-  return new GatewayError('Too many failed authentications from your address; wait before trying again (any key is refused until then).', {
-    status: 429,
-    type: 'rate_limit_error',
-    code: 'auth_failures_throttled',
-    retryAfterSec,
-  });
 }
 
 function round(n: number | undefined): number | undefined {

@@ -3,7 +3,7 @@
  * Fastify's own errors (bad JSON, body too large, wrong content type) are translated, never passed through.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError } from '../core/errors.js';
+import { bodyNotJson, GatewayError, internalError, invalidJson, requestTooLarge } from '../core/errors.js';
 
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
@@ -11,38 +11,19 @@ export function toGatewayError(err: unknown): GatewayError {
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new GatewayError(`We could not parse the JSON body of your request. (${fe.message ?? 'invalid JSON'})`, {
-        status: 400,
-        type: 'invalid_request_error',
-        code: 'invalid_json',
-        shouldRetry: false,
-      });
+      return invalidJson(fe.message);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GatewayError('The request body is larger than this gateway accepts (BODY_LIMIT_BYTES).', {
-        status: 413,
-        type: 'invalid_request_error',
-        code: 'request_too_large',
-        shouldRetry: false,
-      });
+      return requestTooLarge();
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new GatewayError('Send the request body as JSON with Content-Type: application/json.', {
-        status: 415,
-        type: 'invalid_request_error',
-        code: 'unsupported_media_type',
-        shouldRetry: false,
-      });
+      return bodyNotJson();
     default:
       break;
   }
+  // fastify's other 4xx keep their own code (FST_…): they are fastify's words, not the gateway's
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new GatewayError(fe.message ?? 'bad request', { status: fe.statusCode, type: 'invalid_request_error', code: fe.code ?? null });
   }
-  return new GatewayError('The gateway hit an internal error while handling your request.', {
-    status: 500,
-    type: 'api_error',
-    code: 'internal_error',
-    cause: err,
-  });
+  return internalError(err);
 }
 
 export function errorHeaders(err: GatewayError): Record<string, string> {
@@ -62,8 +43,8 @@ declare module 'fastify' {
     renderError?: ErrorRenderer;
     /** the 401 for a request without a key, naming the header this API's clients send */
     missingKeyMessage?: string;
-    /** the body as the message limits read it (`messages`, `stream`), for an API shaped otherwise (src/http/server-limits.ts) */
-    limitsView?: (request: FastifyRequest) => unknown;
+    /** whether the request holds a stream open (MAX_STREAMS_PER_CLIENT, src/http/server-limits.ts); absent: `stream: true` in the body */
+    opensStream?: (request: FastifyRequest) => boolean;
   }
 }
 

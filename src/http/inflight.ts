@@ -1,5 +1,5 @@
 /**
- * Completions in flight, for a graceful shutdown. completion-runner.ts enters every completion here and tells
+ * Completions in flight, for a graceful shutdown. src/frontends/runner.ts enters every completion here and tells
  * when its stream has started; gateway.close() drains:
  *
  *   1. the gateway says it is shutting down: /readyz answers 503, new work is refused with 503 (limits.ts);
@@ -9,17 +9,7 @@
  *   4. the server closes (sockets left over are cut after a short wait), then the caller flushes state.
  */
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../core/errors.js';
-
-/** What a stopped completion tells its client. */
-export function shutdownError(): GatewayError {
-  return new GatewayError('The gateway is shutting down; this request was stopped. Retry it: another instance will answer.', {
-    status: 503,
-    type: 'api_error',
-    code: 'server_shutting_down',
-    retryAfterSec: 1,
-  });
-}
+import { type GatewayError, requestStopped } from '../core/errors.js';
 
 export interface InFlightEntry {
   /** set once the completion was stopped: the error to show instead of whatever the abort caused */
@@ -127,7 +117,7 @@ export async function drainAndClose(app: FastifyInstance, inflight: InFlight, gr
   if (inflight.size > 0) {
     await Promise.race([inflight.idle(), sleep(graceMs)]);
     if (inflight.size > 0) {
-      const stopped = inflight.stopAll(shutdownError());
+      const stopped = inflight.stopAll(requestStopped());
       app.log.warn({ stopped, graceMs }, 'shutdown: grace period over, stopped the requests still in flight');
       await Promise.race([inflight.idle(), sleep(afterStopMs)]);
     }

@@ -2,7 +2,7 @@
  * The gateway's limits, in one place, each a setting with a default (README "Limits and security"):
  *
  * - body size: BODY_LIMIT_BYTES (fastify's bodyLimit, 413 rendered by errors.ts);
- * - messages per request (MAX_MESSAGES) and the text of one message (MAX_MESSAGE_CHARS): 400 before any upstream call;
+ * - messages per request and the text of one message are checked on the parsed request instead (src/core/limits.ts);
  * - request header size (MAX_HEADER_BYTES, node's maxHeaderSize): 431;
  * - slow clients (slowloris): HEADERS_TIMEOUT_MS for the request head, REQUEST_TIMEOUT_MS for the whole request
  *   (only the receiving side: a long streamed answer is never cut by them): 408, then the socket is closed;
@@ -18,13 +18,10 @@ import type { IncomingMessage, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
-import { GatewayError } from '../core/errors.js';
+import { ERROR_CATALOGUE, type ErrorCode, serverShuttingDown, tooManyStreams } from '../core/errors.js';
 import { syncHook } from '../runtime/sync-hook.js';
 
-export type LimitsConfig = Pick<
-  Config,
-  'MAX_MESSAGES' | 'MAX_MESSAGE_CHARS' | 'MAX_HEADER_BYTES' | 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'MAX_STREAMS_PER_CLIENT' | 'DRAIN_MAX_BYTES' | 'DRAIN_MAX_MS'
->;
+export type LimitsConfig = Pick<Config, 'MAX_HEADER_BYTES' | 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'MAX_STREAMS_PER_CLIENT' | 'DRAIN_MAX_BYTES' | 'DRAIN_MAX_MS'>;
 
 /** How much of a refused request is still read, and for how long, before its socket is closed (0: close at once). */
 export interface DrainCaps {
@@ -60,15 +57,13 @@ export function serverLimits(config: LimitsConfig): {
   };
 }
 
-const PARSER_ERRORS: Record<string, { status: number; reason: string; code: string; message: string }> = {
+const PARSER_ERRORS: Record<string, { reason: string; code: ErrorCode; message: string }> = {
   HPE_HEADER_OVERFLOW: {
-    status: 431,
     reason: 'Request Header Fields Too Large',
     code: 'request_headers_too_large',
     message: 'The request headers are larger than this gateway accepts (MAX_HEADER_BYTES).',
   },
   ERR_HTTP_REQUEST_TIMEOUT: {
-    status: 408,
     reason: 'Request Timeout',
     code: 'request_timeout',
     message: 'The request was not received in time (HEADERS_TIMEOUT_MS / REQUEST_TIMEOUT_MS).',
@@ -82,12 +77,13 @@ const PARSER_ERRORS: Record<string, { status: number; reason: string; code: stri
 export function writeClientError(err: Error & { code?: string }, socket: Socket, caps?: DrainCaps): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const known = err.code !== undefined ? PARSER_ERRORS[err.code] : undefined;
-  const e = known ?? { status: 400, reason: 'Bad Request', code: 'malformed_request', message: 'The HTTP request could not be parsed.' };
-  const body = JSON.stringify({ error: { message: e.message, type: 'invalid_request_error', param: null, code: e.code } });
+  const e = known ?? { reason: 'Bad Request', code: 'malformed_request', message: 'The HTTP request could not be parsed.' };
+  const { status, type } = ERROR_CATALOGUE[e.code];
+  const body = JSON.stringify({ error: { message: e.message, type, param: null, code: e.code } });
   // nothing of the current answer on this socket (node's `_httpMessage`) is on the wire yet: a raw response is safe
   if (socket.writable && (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent !== true) {
     socket.write(
-      `HTTP/1.1 ${e.status} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${e.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
     if (caps !== undefined && err.code === 'HPE_HEADER_OVERFLOW') {
       // the parser is done with this socket (it failed): its reads come to lingerClose's listener alone
@@ -177,29 +173,24 @@ export function applyLimits(app: FastifyInstance, config: LimitsConfig, deps: Li
     syncHook((request, reply) => {
       if (!isShuttingDown() || request.method === 'GET' || request.method === 'HEAD') return;
       void reply.header('connection', 'close');
-      throw new GatewayError('The gateway is shutting down and takes no new requests; retry, another instance will answer.', {
-        status: 503,
-        type: 'api_error',
-        code: 'server_shutting_down',
-        retryAfterSec: 1,
-      });
+      throw serverShuttingDown();
     }),
   );
 
   app.addHook(
     'preHandler',
     syncHook((request, reply) => {
-      const view = request.routeOptions.config.limitsView;
-      const body = view === undefined ? request.body : view(request);
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
-      checkMessages(body as Record<string, unknown>, config);
-      if ((body as { stream?: unknown }).stream === true) {
+      const opensStream = request.routeOptions.config.opensStream ?? asksForStream;
+      if (opensStream(request)) {
         const release = streams.enter(clientOf(request));
         reply.raw.once('close', release);
       }
     }),
   );
 }
+
+/** `stream: true` in the body: how the OpenAI and Anthropic APIs ask for a stream */
+const asksForStream = (request: FastifyRequest): boolean => (request.body as { stream?: unknown } | null | undefined)?.stream === true;
 
 function clientOf(request: FastifyRequest): string {
   const key = (request.gw as { clientKey?: number | string } | null)?.clientKey;
@@ -215,12 +206,7 @@ export class StreamCounter {
   enter(client: string): () => void {
     const n = this.open.get(client) ?? 0;
     if (this.max > 0 && n >= this.max) {
-      throw new GatewayError(`Too many streams in flight for this API key (at most ${this.max}, MAX_STREAMS_PER_CLIENT); wait for one to finish.`, {
-        status: 429,
-        type: 'rate_limit_error',
-        code: 'too_many_streams',
-        retryAfterSec: 1,
-      });
+      throw tooManyStreams(this.max);
     }
     this.open.set(client, n + 1);
     let released = false;
@@ -236,57 +222,4 @@ export class StreamCounter {
   count(client: string): number {
     return this.open.get(client) ?? 0;
   }
-}
-
-/** MAX_MESSAGES and MAX_MESSAGE_CHARS, for any API whose body has a `messages` array (OpenAI, Anthropic). */
-export function checkMessages(body: Record<string, unknown>, config: Pick<LimitsConfig, 'MAX_MESSAGES' | 'MAX_MESSAGE_CHARS'>): void {
-  const messages = body['messages'];
-  if (!Array.isArray(messages)) return;
-  if (messages.length > config.MAX_MESSAGES) {
-    throw new GatewayError(`Too many messages: ${messages.length}; this gateway accepts at most ${config.MAX_MESSAGES} (MAX_MESSAGES).`, {
-      status: 400,
-      type: 'invalid_request_error',
-      param: 'messages',
-      code: 'too_many_messages',
-      shouldRetry: false,
-    });
-  }
-  for (let i = 0; i < messages.length; i++) {
-    const chars = textChars(messages[i], config.MAX_MESSAGE_CHARS, 0);
-    if (chars > config.MAX_MESSAGE_CHARS) {
-      throw new GatewayError(`messages[${i}] is too long: this gateway accepts at most ${config.MAX_MESSAGE_CHARS} characters of text per message (MAX_MESSAGE_CHARS).`, {
-        status: 400,
-        type: 'invalid_request_error',
-        param: `messages[${i}].content`,
-        code: 'message_too_large',
-        shouldRetry: false,
-      });
-    }
-  }
-}
-
-/**
- * Where a message's text lives (OpenAI and Anthropic shapes): content, text parts, tool-call arguments, reasoning,
- * tool results. Roles, names and ids are not text; media (URLs, base64) is bounded by BODY_LIMIT_BYTES instead.
- */
-const TEXT_KEYS = new Set(['content', 'text', 'tool_calls', 'function', 'arguments', 'thinking', 'reasoning_content', 'refusal', 'output']);
-
-/** Characters of text in a message, stopping early once past `cap`. */
-function textChars(value: unknown, cap: number, depth: number): number {
-  if (typeof value === 'string') return value.length;
-  if (depth > 32 || typeof value !== 'object' || value === null) return 0;
-  let total = 0;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      total += textChars(item, cap, depth + 1);
-      if (total > cap) break;
-    }
-    return total;
-  }
-  for (const [k, v] of Object.entries(value)) {
-    if (!TEXT_KEYS.has(k)) continue;
-    total += textChars(v, cap, depth + 1);
-    if (total > cap) break;
-  }
-  return total;
 }

@@ -2,7 +2,7 @@
  * What acquire() says when no key can serve: wait briefly if one is about to return, otherwise fail fast with an
  * error that tells the client why (per-state counts and reasons) and when to come back. Never a raw key.
  */
-import { GatewayError } from '../core/errors.js';
+import { type GatewayError, gatewayError } from '../core/errors.js';
 import type { Admission } from './circuit.js';
 import type { KeyEntry } from './entry.js';
 import { isUsable } from './key-state.js';
@@ -21,7 +21,7 @@ interface GroupTally {
 /** `waitUntil`: the latest moment this request is still willing to wait for a key to come back. */
 export function assessExhaustion(entries: readonly KeyEntry[], exclude: ReadonlySet<string> | undefined, now: number, waitUntil: number): Exhaustion {
   if (entries.length === 0) {
-    return fail(new GatewayError('no upstream keys are configured', { status: 503, type: 'api_error', code: 'no_upstream_keys_available', shouldRetry: false }));
+    return fail(gatewayError('no_upstream_keys_available', 'no upstream keys are configured', { shouldRetry: false }));
   }
   const groups = new Map<Group, GroupTally>();
   let nextReturn: number | undefined;
@@ -42,20 +42,14 @@ export function assessExhaustion(entries: readonly KeyEntry[], exclude: Readonly
   const message = `all ${n} upstream key${n === 1 ? ' is' : 's are'} unavailable: ${describe(groups)}`;
   const retryAfterSec = firstDue === undefined ? undefined : Math.max(1, Math.ceil((firstDue - now) / 1000));
   const timing = retryAfterSec === undefined ? { shouldRetry: false } : { retryAfterSec };
-  return fail(
-    onlyRateLimited
-      ? new GatewayError(message, { status: 429, type: 'rate_limit_error', code: 'all_keys_rate_limited', ...timing })
-      : new GatewayError(message, { status: 503, type: 'api_error', code: 'no_upstream_keys_available', ...timing }),
-  );
+  return fail(onlyRateLimited ? gatewayError('all_keys_rate_limited', message, timing) : gatewayError('no_upstream_keys_available', message, timing));
 }
 
 /** The upstream circuit is holding calls: answer at once instead of spending keys on a known outage. */
 export function circuitOpenError(denied: Extract<Admission, { allow: false }>): GatewayError {
   const retryAfterSec = Math.max(1, Math.ceil(denied.retryAfterMs / 1000));
   const message = `the upstream is failing for every key (${denied.reason}); calls are held, retry in ${retryAfterSec} s`;
-  return denied.cls === 'rate'
-    ? new GatewayError(message, { status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', retryAfterSec })
-    : new GatewayError(message, { status: 503, type: 'api_error', code: 'upstream_unavailable', retryAfterSec });
+  return denied.cls === 'rate' ? gatewayError('upstream_rate_limited', message, { retryAfterSec }) : gatewayError('upstream_unavailable', message, { retryAfterSec });
 }
 
 function fail(error: GatewayError): Exhaustion {

@@ -55,3 +55,10 @@ export class UpstreamFailure extends Error {
     this.htmlBody = init.htmlBody ?? false;
   }
 }
+
+export type UpstreamPhase = UpstreamFailureInit['phase'];
+
+/** Our own client hung up during `phase`: never the key's fault. */
+export function clientClosed(phase: UpstreamPhase, cause?: unknown): UpstreamFailure {
+  return new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase, ...(cause !== undefined ? { cause } : {}) });
+}

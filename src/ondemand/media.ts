@@ -1,12 +1,9 @@
 /**
- * OnDemand's media API, the upstream half of images, files and audio: which plugin reads which type, the two
- * uploads (a URL OnDemand fetches itself, or the bytes as multipart) bound to a session, and the answer's
- * extracted text. docs/ondemand-protocol.md §5; the request half (validation, the attachment blocks) is
- * src/core/media.ts.
+ * OnDemand's media API, the upstream half of images, files and audio: which plugin reads which type, file names,
+ * and the multipart body of the raw upload. docs/ondemand-protocol.md §5; the uploads themselves are
+ * src/upstream/media-upload.ts, the request half (validation, the attachment blocks) src/core/media.ts.
  */
 import { randomBytes } from 'node:crypto';
-import type { OnDemandClient, TraceHeaders } from './client.js';
-import { UpstreamFailure } from './failure.js';
 
 /** OnDemand's media plugins (docs/ondemand-protocol.md §5). */
 export const MEDIA_PLUGINS = Object.freeze({
@@ -121,7 +118,7 @@ export function safeName(name: string): string {
   return cleaned === '' ? 'file' : cleaned;
 }
 
-// ---- upload (I/O) ---------------------------------------------------------------------------------------------
+// ---- the raw upload's body (pure) -------------------------------------------------------------------------------
 
 /** multipart/form-data for the raw upload: the file, then the text fields (`plugins` once per id). */
 export function buildMultipart(file: { name: string; mimeType: string; data: Buffer }, fields: Array<[string, string]>): { body: Buffer; contentType: string } {
@@ -136,56 +133,4 @@ export function buildMultipart(file: { name: string; mimeType: string; data: Buf
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
-export type MediaClient = Pick<OnDemandClient, 'uploadMediaUrl' | 'uploadMediaRaw'>;
-
-/** Re-labels an upload failure with the file's name; kind, status and code stay (the pool and engine judge them). */
-function labelled(err: unknown, name: string): unknown {
-  if (!(err instanceof UpstreamFailure)) return err;
-  const detail = err.upstreamMessage ?? err.message;
-  return new UpstreamFailure(err.message, {
-    kind: err.kind,
-    phase: 'media',
-    ...(err.status !== undefined ? { status: err.status } : {}),
-    ...(err.errorCode !== undefined ? { errorCode: err.errorCode } : {}),
-    ...(err.retryAfterSec !== undefined ? { retryAfterSec: err.retryAfterSec } : {}),
-    htmlBody: err.htmlBody,
-    upstreamMessage: `uploading "${name}" to OnDemand's media API failed: ${detail}`,
-    cause: err,
-  });
-}
-
-export async function uploadOne(client: MediaClient, key: string, sessionId: string, m: MediaUpload, signal: AbortSignal, trace?: TraceHeaders): Promise<UploadedMedia> {
-  let answer: unknown;
-  try {
-    if (m.source.kind === 'url') {
-      answer = await client.uploadMediaUrl(key, { url: m.source.url, name: m.name, plugins: [m.plugin], responseMode: 'sync', sessionId }, signal, trace);
-    } else {
-      const form = buildMultipart({ name: m.name, mimeType: m.mimeType, data: m.source.data }, [
-        ['name', m.name],
-        ['responseMode', 'sync'],
-        ['sessionId', sessionId],
-        ['plugins', m.plugin],
-      ]);
-      answer = await client.uploadMediaRaw(key, form, signal, trace);
-    }
-  } catch (err) {
-    throw labelled(err, m.name);
-  }
-  const data = (answer as { data?: Record<string, unknown> } | null)?.data;
-  const failed = data?.['actionStatus'] === 'failed' || (typeof data?.['failedReason'] === 'string' && data['failedReason'] !== '');
-  if (data === undefined || data === null || failed) {
-    const reason = typeof data?.['failedReason'] === 'string' ? data['failedReason'] : 'no file record in the answer';
-    // the file itself could not be processed: another key would not do better
-    throw new UpstreamFailure(`media processing failed`, {
-      kind: 'http',
-      phase: 'media',
-      status: 400,
-      errorCode: 'media_processing_failed',
-      upstreamMessage: `OnDemand could not process "${m.name}": ${reason.slice(0, 300)}`,
-    });
-  }
-  const mime = typeof data['mimeType'] === 'string' && data['mimeType'] !== '' && m.mimeType.endsWith('/*') ? data['mimeType'] : m.mimeType;
-  return { name: m.name, mimeType: mime, context: typeof data['context'] === 'string' ? data['context'] : '' };
 }

@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { RedisClientType } from 'redis';
-import { GatewayError } from '../core/errors.js';
 
 /** node-redis (about 11 MB of RSS) is loaded when the first connection is made, i.e. only with REDIS_URL. */
 const loadRedis = (): typeof import('redis') => createRequire(import.meta.url)('redis') as typeof import('redis');
@@ -189,15 +188,4 @@ export function redactUrl(url: string): string {
   } catch {
     return 'redis://(unparseable url)';
   }
-}
-
-/** What a client gets when something kept only in Redis is asked for while Redis is away: a 503 to retry shortly. */
-export function redisUnavailable(what: string, code: string, cause?: unknown): GatewayError {
-  return new GatewayError(`${what} kept in Redis, which is not reachable right now; try again shortly.`, {
-    status: 503,
-    type: 'api_error',
-    code,
-    retryAfterSec: 1,
-    ...(cause === undefined ? {} : { cause }),
-  });
 }

@@ -14,8 +14,8 @@
  * The st:* index is housekeeping: `stats()` drops the entries of expired records before it counts.
  * Redis unreachable: every call fails with a 503 (`stored_state_unavailable`); nothing is kept locally.
  */
-import type { GatewayError } from '../core/errors.js';
-import { redisUnavailable, type RedisConnection } from './redis-connection.js';
+import { type GatewayError, redisUnavailable } from '../core/errors.js';
+import type { RedisConnection } from './redis-connection.js';
 import type { ConversationAppend, ConversationRecord, ConversationStateStore, StoredItem, StoredResponseRecord, StoredStateStats } from './types.js';
 
 /**

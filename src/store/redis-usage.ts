@@ -16,8 +16,8 @@
  * map (merged with newer ones: memory stays bounded through an outage) and retries at its next flush.
  */
 import { randomUUID } from 'node:crypto';
-import type { GatewayError } from '../core/errors.js';
-import { redisUnavailable, type RedisConnection } from './redis-connection.js';
+import { type GatewayError, redisUnavailable } from '../core/errors.js';
+import type { RedisConnection } from './redis-connection.js';
 import type { UsageRow, UsageStore } from './types.js';
 
 const APPLY_SCRIPT = `

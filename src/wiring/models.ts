@@ -9,9 +9,10 @@ import type { SessionPrepare } from '../core/engine.js';
 import { createModelPlanner, type ModelPlanner } from '../core/model-plan.js';
 import type { GatewayRequest } from '../core/types.js';
 import type { KeyPool } from '../keypool/pool.js';
-import { createLiveModelRouter, startCatalogueLoader, usableKeys, type CatalogueLoader, type LiveModelRouter } from '../ondemand/catalogue.js';
-import type { OnDemandClient } from '../ondemand/client.js';
+import { createLiveModelRouter, startCatalogueLoader, usableKeys, type CatalogueLoader, type LiveModelRouter } from '../upstream/catalogue.js';
+import type { OnDemandClient } from '../upstream/client.js';
 import { createMediaPreparer } from '../core/media.js';
+import { mediaUploader } from '../upstream/media-upload.js';
 
 type Log = { info: (obj: object, msg: string) => void; warn: (obj: object, msg: string) => void };
 
@@ -61,7 +62,7 @@ export function createModelLayer(config: Config, deps: { client: OnDemandClient;
     settings: () => settings,
     isInactive: (endpointId) => router.isInactive(endpointId),
   });
-  const prepareSession = createMediaPreparer(deps.client, { maxBytes: config.MEDIA_MAX_BYTES, allowedTypes: config.MEDIA_ALLOWED_TYPES });
+  const prepareSession = createMediaPreparer(mediaUploader(deps.client), { maxBytes: config.MEDIA_MAX_BYTES, allowedTypes: config.MEDIA_ALLOWED_TYPES });
   let loader: CatalogueLoader | undefined;
 
   return {

@@ -16,7 +16,7 @@
 import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import type { FinishReason, GatewayEvent, PluginCall, ToolCall, UrlCitation, Usage } from '../../core/types.js';
-import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
+import type { CollectedAnswer, StreamEncoder } from '../spec.js';
 import { sseEvent } from '../sse.js';
 
 type Json = Record<string, unknown>;

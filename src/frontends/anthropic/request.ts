@@ -12,9 +12,10 @@
  * top-level `ondemand_plugins` (this gateway's extension) names more OnDemand plugins (docs/plugins.md); a web
  * search replayed in an assistant turn (`server_tool_use`, `web_search_tool_result`) is skipped like thinking.
  */
-import { invalidRequest } from '../../core/errors.js';
+import { invalidRequest, bodyNotObject } from '../../core/errors.js';
+import type { MessageOrigins } from '../../core/limits.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, ReasoningEffort, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
-import { anthropicBlockToMediaPart, audioInputRefusal } from '../../core/media.js';
+import { anthropicAudioRefusal, anthropicBlockToMediaPart } from './media.js';
 import {
   invalidValue,
   isAbsent,
@@ -56,7 +57,7 @@ function textOfBlocks(value: unknown, param: string, allowed: ReadonlySet<string
     else if (typeof block.type === 'string' && allowed.has(block.type)) return;
     else if (block.type === 'image' || block.type === 'document') {
       throw invalidRequest(`${p}: ${block.type} blocks are accepted only directly in a user turn's content, not here.`, p, 'unsupported_content');
-    } else if (block.type === 'audio' || block.type === 'input_audio') throw audioInputRefusal('messages', p);
+    } else if (block.type === 'audio' || block.type === 'input_audio') throw anthropicAudioRefusal(p);
     else invalidValue(`${p}.type`, `${JSON.stringify(block.type ?? null)}. Supported block types here are: ${quoteList(['text', ...allowed])}.`);
   });
   return texts.join('\n');
@@ -107,33 +108,39 @@ function readAssistantTurn(raw: unknown[], param: string): Message {
   return message;
 }
 
-function readMessages(value: unknown): Message[] {
+function readMessages(value: unknown, origins: MessageOrigins | undefined): Message[] {
   if (isAbsent(value)) missing('messages');
   if (!Array.isArray(value)) wrongType('messages', 'an array', value);
   if (value.length === 0) throw invalidRequest('messages: at least one message is required', 'messages', 'empty_array');
   const messages: Message[] = [];
   value.forEach((raw: unknown, i) => {
     const param = `messages.${i}`;
-    const m = requireObject(raw, param);
-    const role = requireString(m.role, `${param}.role`);
-    if (role !== 'user' && role !== 'assistant' && role !== 'system') invalidValue(`${param}.role`, `'${role}'. Supported values are: 'user', 'assistant', 'system'.`);
-    if (isAbsent(m.content)) missing(`${param}.content`);
-    if (role === 'system') {
-      // Claude Code sends its environment and per-turn instructions as system entries among the turns: they stay
-      // where they are in the transcript, as system blocks
-      const text = textOfBlocks(m.content, `${param}.content`, NOTHING);
-      if (text !== '') messages.push({ role: 'system', content: text });
-      return;
-    }
-    if (typeof m.content === 'string') {
-      messages.push({ role, content: m.content });
-      return;
-    }
-    if (!Array.isArray(m.content)) wrongType(`${param}.content`, 'a string or an array of content blocks', m.content);
-    if (role === 'user') messages.push(...readUserTurn(m.content, `${param}.content`));
-    else messages.push(readAssistantTurn(m.content, `${param}.content`));
+    const before = messages.length;
+    readMessage(raw, param, messages);
+    origins?.entry(`messages[${i}]`, messages.length - before);
   });
   return messages;
+}
+
+function readMessage(raw: unknown, param: string, messages: Message[]): void {
+  const m = requireObject(raw, param);
+  const role = requireString(m.role, `${param}.role`);
+  if (role !== 'user' && role !== 'assistant' && role !== 'system') invalidValue(`${param}.role`, `'${role}'. Supported values are: 'user', 'assistant', 'system'.`);
+  if (isAbsent(m.content)) missing(`${param}.content`);
+  if (role === 'system') {
+    // Claude Code sends its environment and per-turn instructions as system entries among the turns: they stay
+    // where they are in the transcript, as system blocks
+    const text = textOfBlocks(m.content, `${param}.content`, NOTHING);
+    if (text !== '') messages.push({ role: 'system', content: text });
+    return;
+  }
+  if (typeof m.content === 'string') {
+    messages.push({ role, content: m.content });
+    return;
+  }
+  if (!Array.isArray(m.content)) wrongType(`${param}.content`, 'a string or an array of content blocks', m.content);
+  if (role === 'user') messages.push(...readUserTurn(m.content, `${param}.content`));
+  else messages.push(readAssistantTurn(m.content, `${param}.content`));
 }
 
 /** Anthropic's web search server tool, by version: `web_search_20250305` and later. */
@@ -234,15 +241,18 @@ function readOutputEffort(value: unknown, params: GenerationParams): void {
 }
 
 export function parseMessagesRequest(body: unknown, options: MessagesRequestOptions = {}): GatewayRequest {
-  if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+  if (!isObject(body)) throw bodyNotObject();
   const requestedModel = requireModel(body.model, options.defaultModel);
   const params: GenerationParams = {};
   const maxTokens = optionalPositiveInt(body.max_tokens, 'max_tokens');
   if (maxTokens === undefined && options.requireMaxTokens !== false) missing('max_tokens');
   if (maxTokens !== undefined) params.maxTokens = maxTokens;
-  const messages = readMessages(body.messages);
+  const messages = readMessages(body.messages, options.origins);
   const system = readSystem(body.system);
-  if (system !== undefined && system !== '') messages.unshift({ role: 'system', content: system });
+  if (system !== undefined && system !== '') {
+    messages.unshift({ role: 'system', content: system });
+    options.origins?.leading('system');
+  }
   const temperature = optionalNumberIn(body.temperature, 'temperature', 0, 1);
   if (temperature !== undefined) params.temperature = temperature;
   const topP = optionalNumberIn(body.top_p, 'top_p', 0, 1);
@@ -254,7 +264,7 @@ export function parseMessagesRequest(body: unknown, options: MessagesRequestOpti
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
   const { tools, webSearch } = readTools(body.tools);
   const toolChoice = readToolChoice(body.tool_choice, tools);
-  const request: GatewayRequest = { api: 'messages', requestedModel, messages, params, stream };
+  const request: GatewayRequest = { api: 'messages', requestedModel, messages, params, stream, toolCallIdPrefix: 'toolu_' };
   if (tools !== undefined) request.tools = tools;
   if (toolChoice !== undefined) request.toolChoice = toolChoice;
   const plugins = pluginRequest(webSearch, readPluginIds(body.ondemand_plugins));

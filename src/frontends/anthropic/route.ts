@@ -1,16 +1,16 @@
 /**
- * POST /v1/messages and POST /v1/messages/count_tokens: the Anthropic Messages front end. Errors on these routes
- * (auth, validation, upstream) are rendered in Anthropic's shape through the route's `renderError`. The
- * `anthropic-version` and `anthropic-beta` headers are accepted and not checked.
+ * POST /v1/messages and POST /v1/messages/count_tokens: the Anthropic Messages front end as a spec. Errors on these
+ * routes (auth, validation, upstream) are rendered in Anthropic's shape. The `anthropic-version` and
+ * `anthropic-beta` headers are accepted and not checked.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import type { ParseOptions } from '../validate.js';
-import type { Engine } from '../../core/engine.js';
-import type { GatewayRequest } from '../../core/types.js';
-import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
-import { runCompletion } from '../../http/completion-runner.js';
 import { upstreamQuery } from '../../core/answer.js';
+import { checkRequestLimits, MessageOrigins } from '../../core/limits.js';
 import { countTokens } from '../../core/tokens.js';
+import type { GatewayRequest } from '../../core/types.js';
+import type { RequestLimits } from '../../core/limits.js';
+import { defineFrontEnd, type RegisteredFrontEnd } from '../spec.js';
 import { parseMessagesRequest } from './request.js';
 import { createMessagesEncoder, newMessageId, renderAnthropicError, renderMessage } from './render.js';
 
@@ -19,25 +19,32 @@ export function estimateInputTokens(req: GatewayRequest): number {
   return countTokens(upstreamQuery(req, '').query);
 }
 
-export function anthropicRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
-  return (app: FastifyInstance): void => {
-    const config = { renderError: renderAnthropicError };
-    const messages = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const gwRequest = parseMessagesRequest(request.body, parse);
-      const init = { id: newMessageId(), model: gwRequest.requestedModel };
-      const frontEnd: FrontEnd = {
-        streamEncoder: () => createMessagesEncoder({ ...init, inputTokens: estimateInputTokens(gwRequest) }),
-        render: (answer) => renderMessage(init, answer),
+export function anthropicFrontEnd(parse: ParseOptions = {}): RegisteredFrontEnd {
+  return defineFrontEnd({
+    name: 'Anthropic Messages',
+    paths: ['/v1/messages', '/messages'],
+    renderError: renderAnthropicError,
+    parse: (body, origins) => ({ request: parseMessagesRequest(body, { ...parse, origins }) }),
+    turn: ({ request }) => {
+      const init = { id: newMessageId(), model: request.requestedModel };
+      return {
+        request,
+        answer: {
+          streamEncoder: () => createMessagesEncoder({ ...init, inputTokens: estimateInputTokens(request) }),
+          render: (answer) => renderMessage(init, answer),
+        },
       };
-      await runCompletion(engine, gwRequest, frontEnd, request, reply, opts);
-    };
-    const countTokensRoute = async (request: FastifyRequest): Promise<{ input_tokens: number }> => {
-      // counted locally on the query the request becomes; the model name is not resolved (auto routing may pick it)
-      return { input_tokens: estimateInputTokens(parseMessagesRequest(request.body, { ...parse, requireMaxTokens: false })) };
-    };
-    app.post('/v1/messages', { config }, messages);
-    app.post('/messages', { config }, messages);
-    app.post('/v1/messages/count_tokens', { config }, countTokensRoute);
-    app.post('/messages/count_tokens', { config }, countTokensRoute);
-  };
+    },
+    extraRoutes: (app: FastifyInstance, limits: RequestLimits, config: FastifyContextConfig) => {
+      const countTokensRoute = async (request: FastifyRequest): Promise<{ input_tokens: number }> => {
+        // counted locally on the query the request becomes; the model name is not resolved (auto routing may pick it)
+        const origins = new MessageOrigins();
+        const gwRequest = parseMessagesRequest(request.body, { ...parse, requireMaxTokens: false, origins });
+        checkRequestLimits(gwRequest, limits, origins);
+        return { input_tokens: estimateInputTokens(gwRequest) };
+      };
+      app.post('/v1/messages/count_tokens', { config }, countTokensRoute);
+      app.post('/messages/count_tokens', { config }, countTokensRoute);
+    },
+  });
 }

@@ -7,7 +7,7 @@
 import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import type { FinishReason, GatewayEvent, Usage } from '../../core/types.js';
-import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
+import type { CollectedAnswer, StreamEncoder } from '../spec.js';
 import { toOpenAIUsage, type OpenAIUsage } from '../openai-chat/response.js';
 import { SSE_DONE, sseData } from '../sse.js';
 

@@ -23,7 +23,7 @@ import {
   unsupported,
   wrongType,
 } from '../validate.js';
-import { invalidRequest } from '../../core/errors.js';
+import { invalidRequest, bodyNotObject } from '../../core/errors.js';
 
 export interface ParsedCompletionsRequest {
   request: GatewayRequest;
@@ -47,9 +47,10 @@ function readPrompt(value: unknown): string {
 }
 
 export function parseCompletionsRequest(body: unknown, options: ParseOptions = {}): ParsedCompletionsRequest {
-  if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+  if (!isObject(body)) throw bodyNotObject();
   const requestedModel = requireModel(body.model, options.defaultModel);
   const prompt = readPrompt(body.prompt);
+  options.origins?.entry('prompt');
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
   const echo = optionalBoolean(body.echo, 'echo') ?? false;
   onlyOne(body.n, 'n');
@@ -75,6 +76,7 @@ export function parseCompletionsRequest(body: unknown, options: ParseOptions = {
     messages: [{ role: 'user', content: prompt }],
     params,
     stream,
+    reasoningInMaxTokens: false,
   };
   return { request, prompt, echo, includeUsage: stream && includeUsage };
 }

@@ -1,29 +1,28 @@
-/** POST /v1/completions: the legacy completions front end wired to the engine. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+/** POST /v1/completions: the legacy completions front end as a spec. */
 import type { ParseOptions } from '../validate.js';
-import type { Engine } from '../../core/engine.js';
-import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
-import { runCompletion } from '../../http/completion-runner.js';
+import { defineFrontEnd, type RegisteredFrontEnd } from '../spec.js';
 import { parseCompletionsRequest } from './request.js';
 import { createTextCompletionEncoder, newTextCompletionId, renderTextCompletion } from './render.js';
 
-export function completionsRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
-  return (app: FastifyInstance): void => {
-    const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const parsed = parseCompletionsRequest(request.body, parse);
+export function completionsFrontEnd(parse: ParseOptions = {}): RegisteredFrontEnd {
+  return defineFrontEnd({
+    name: 'OpenAI legacy completions',
+    paths: ['/v1/completions', '/completions'],
+    parse: (body, origins) => parseCompletionsRequest(body, { ...parse, origins }),
+    turn: (parsed) => {
       const init = {
         id: newTextCompletionId(),
         created: Math.floor(Date.now() / 1000),
         model: parsed.request.requestedModel,
         ...(parsed.echo ? { echoPrompt: parsed.prompt } : {}),
       };
-      const frontEnd: FrontEnd = {
-        streamEncoder: () => createTextCompletionEncoder({ ...init, includeUsage: parsed.includeUsage }),
-        render: (answer) => renderTextCompletion(init, answer),
+      return {
+        request: parsed.request,
+        answer: {
+          streamEncoder: () => createTextCompletionEncoder({ ...init, includeUsage: parsed.includeUsage }),
+          render: (answer) => renderTextCompletion(init, answer),
+        },
       };
-      await runCompletion(engine, parsed.request, frontEnd, request, reply, opts);
-    };
-    app.post('/v1/completions', handler);
-    app.post('/completions', handler);
-  };
+    },
+  });
 }

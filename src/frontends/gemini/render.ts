@@ -16,7 +16,7 @@ import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import { countTokens } from '../../core/tokens.js';
 import type { FinishReason, GatewayEvent, PluginCall, ToolCall, UrlCitation, Usage } from '../../core/types.js';
-import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
+import type { CollectedAnswer, StreamEncoder } from '../spec.js';
 import { sseData } from '../sse.js';
 import type { Json } from '../validate.js';
 
@@ -141,6 +141,8 @@ export function createGeminiEncoder(init: GeminiAnswerInit): StreamEncoder {
   let citations: UrlCitation[] | undefined;
 
   return {
+    // a blank line keeps the stream alive: @google/genai reads only `data:` frames and stalls on a comment
+    ping: '\n',
     encode(event: GatewayEvent): string {
       if (event.type === 'usage') {
         usage = event.usage;

@@ -13,7 +13,8 @@
  * `googleSearchRetrieval`) is OnDemand's Internet Search offered to the model, `toolConfig.functionCallingConfig`
  * the tool choice. `safetySettings`, `topK`, `seed` and unknown fields are ignored.
  */
-import { invalidRequest } from '../../core/errors.js';
+import { bodyNotObject, invalidRequest } from '../../core/errors.js';
+import type { MessageOrigins } from '../../core/limits.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, ReasoningEffort, ResponseFormat, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
   invalidValue,
@@ -174,12 +175,13 @@ function readModelTurn(parts: unknown[], param: string, turn: number, ledger: Ca
   return message;
 }
 
-function readContents(value: unknown): Message[] {
+function readContents(value: unknown, origins: MessageOrigins | undefined): Message[] {
   if (isAbsent(value)) missing('contents');
   if (!Array.isArray(value)) wrongType('contents', 'an array', value);
   if (value.length === 0) throw invalidRequest('contents: at least one content is required', 'contents', 'empty_array');
   const ledger = new CallLedger();
   const messages: Message[] = [];
+  if (origins !== undefined) origins.contentField = 'parts';
   value.forEach((raw: unknown, i) => {
     const param = `contents[${i}]`;
     const content = requireObject(raw, param);
@@ -188,8 +190,10 @@ function readContents(value: unknown): Message[] {
     const parts = field(content, 'parts');
     if (isAbsent(parts)) missing(`${param}.parts`);
     if (!Array.isArray(parts)) wrongType(`${param}.parts`, 'an array', parts);
+    const before = messages.length;
     if (role === 'model') messages.push(readModelTurn(parts, `${param}.parts`, i, ledger));
     else messages.push(...readUserTurn(parts, `${param}.parts`, ledger));
+    origins?.entry(param, messages.length - before);
   });
   return messages;
 }
@@ -383,12 +387,15 @@ function readToolConfig(value: unknown, tools: ToolSpec[] | undefined): { toolCh
 // ---- the request --------------------------------------------------------------------------------------------
 
 export function parseGenerateContent(body: unknown, init: GeminiRequestInit, options: ParseOptions = {}): ParsedGeminiRequest {
-  if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+  if (!isObject(body)) throw bodyNotObject();
   const requestedModel = init.model.trim() === '' && options.defaultModel !== undefined ? options.defaultModel : init.model;
   if (!isAbsent(field(body, 'cachedContent'))) unsupported('cachedContent', "cached contents live in Google's cache; send the contents instead.");
-  const messages = readContents(body.contents);
+  const messages = readContents(body.contents, options.origins);
   const system = readSystem(field(body, 'systemInstruction'));
-  if (system !== undefined && system !== '') messages.unshift({ role: 'system', content: system });
+  if (system !== undefined && system !== '') {
+    messages.unshift({ role: 'system', content: system });
+    options.origins?.leading('systemInstruction');
+  }
   const { params, includeThoughts, responseFormat } = readGenerationConfig(field(body, 'generationConfig'));
   const declared = readTools(body.tools);
   const { toolChoice, tools } = readToolConfig(field(body, 'toolConfig'), declared.tools);
@@ -402,9 +409,9 @@ export function parseGenerateContent(body: unknown, init: GeminiRequestInit, opt
 }
 
 /** countTokens: `{contents}` or `{generateContentRequest: {…}}` (with its system instruction and tools). */
-export function parseCountTokens(body: unknown, model: string): GatewayRequest {
-  if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+export function parseCountTokens(body: unknown, model: string, origins?: MessageOrigins): GatewayRequest {
+  if (!isObject(body)) throw bodyNotObject();
   const inner = field(body, 'generateContentRequest');
-  const init = { model, stream: false };
-  return isAbsent(inner) ? parseGenerateContent({ contents: body.contents }, init).request : parseGenerateContent(requireObject(inner, 'generateContentRequest'), init).request;
+  const request = isAbsent(inner) ? { contents: body.contents } : requireObject(inner, 'generateContentRequest');
+  return parseGenerateContent(request, { model, stream: false }, { origins }).request;
 }

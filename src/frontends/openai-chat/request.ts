@@ -11,7 +11,8 @@
  * `null` for an optional field means "not set", as OpenAI reads it. Unknown fields are ignored: real clients
  * send `user`, `seed`, `logprobs`, `parallel_tool_calls`, `metadata`, `store` and more.
  */
-import { invalidRequest } from '../../core/errors.js';
+import { invalidRequest, bodyNotObject } from '../../core/errors.js';
+import type { MessageOrigins } from '../../core/limits.js';
 import { audioOutputRefusal, fileIdRefusal, inputAudioToMediaPart } from '../../core/media.js';
 import type { GatewayRequest, GenerationParams, MediaPart, Message, Role, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
@@ -239,13 +240,16 @@ function setContent(message: Message, content: ConvertedContent): void {
   if (content.media.length > 0) message.media = content.media;
 }
 
-function readMessages(value: unknown, acceptMedia: boolean): Message[] {
+function readMessages(value: unknown, acceptMedia: boolean, origins: MessageOrigins | undefined): Message[] {
   if (isAbsent(value)) missing('messages');
   if (!Array.isArray(value)) wrongType('messages', 'an array of message objects', value);
   if (value.length === 0) {
     throw invalidRequest("Invalid 'messages': empty array. Expected an array with minimum length 1.", 'messages', 'empty_array');
   }
-  return value.map((raw: unknown, i) => readMessage(raw, i, acceptMedia));
+  return value.map((raw: unknown, i) => {
+    origins?.entry(`messages[${i}]`);
+    return readMessage(raw, i, acceptMedia);
+  });
 }
 
 // ---- tools --------------------------------------------------------------------------------------------------
@@ -313,10 +317,10 @@ function readWebSearchOptions(value: unknown): WebSearchOptions | undefined {
 /** Validates a chat-completions body; throws invalidRequest (400) naming the first bad field. */
 export function parseChatRequest(body: unknown, options: ChatRequestOptions = {}): ParsedChatRequest {
   if (!isObject(body)) {
-    throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+    throw bodyNotObject();
   }
   const requestedModel = requireModel(body.model, options.defaultModel, " OpenAI's chat completions API requires it; send the model name or alias to use.");
-  const messages = readMessages(body.messages, options.acceptMedia ?? false);
+  const messages = readMessages(body.messages, options.acceptMedia ?? false, options.origins);
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
   const includeUsage = readIncludeUsage(body.stream_options);
   readN(body.n);
@@ -332,6 +336,8 @@ export function parseChatRequest(body: unknown, options: ChatRequestOptions = {}
   if (responseFormat !== undefined) request.responseFormat = responseFormat;
   const plugins = pluginRequest(readWebSearchOptions(body.web_search_options), readPluginIds(body.ondemand_plugins));
   if (plugins !== undefined) request.plugins = plugins;
+  // a refused web search is named by chat's own switch
+  if (plugins?.webSearch !== undefined) request.webSearchParam = 'web_search_options';
   // OpenAI only honours stream_options on a stream; a non-stream answer always carries usage anyway
   return { request, includeUsage: stream && includeUsage };
 }

@@ -1,38 +1,37 @@
-/** POST /v1/chat/completions: the OpenAI chat front end wired to the engine. */
-import type { FastifyInstance } from 'fastify';
+/** POST /v1/chat/completions: the OpenAI chat front end as a spec. */
 import type { ParseOptions } from '../validate.js';
-import type { Engine } from '../../core/engine.js';
-import type { FrontEnd, RunnerOptions } from '../../http/completion-runner.js';
-import { runCompletion } from '../../http/completion-runner.js';
+import { defineFrontEnd, type RegisteredFrontEnd } from '../spec.js';
 import { parseChatRequest } from './request.js';
 import { newCompletionId, renderChatCompletion } from './response.js';
 import { createChatChunkEncoder } from './stream.js';
 
-export function chatRoutes(engine: Engine, opts: RunnerOptions, parse: ParseOptions = {}) {
-  return (app: FastifyInstance): void => {
-    const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply): Promise<void> => {
-      const { request: gwRequest, includeUsage } = parseChatRequest(request.body, { ...parse, acceptMedia: true });
+export function chatFrontEnd(parse: ParseOptions = {}): RegisteredFrontEnd {
+  return defineFrontEnd({
+    name: 'OpenAI chat completions',
+    paths: ['/v1/chat/completions', '/chat/completions'],
+    parse: (body, origins) => parseChatRequest(body, { ...parse, acceptMedia: true, origins }),
+    turn: ({ request, includeUsage }) => {
       const id = newCompletionId();
       const created = Math.floor(Date.now() / 1000);
-      const model = gwRequest.requestedModel;
-      const frontEnd: FrontEnd = {
-        streamEncoder: () => createChatChunkEncoder({ id, created, model, includeUsage }),
-        render: (a) =>
-          renderChatCompletion({
-            id,
-            created,
-            model,
-            text: a.text,
-            reasoning: a.reasoning,
-            toolCalls: a.toolCalls,
-            finishReason: a.finishReason,
-            usage: a.usage,
-            citations: a.citations,
-          }),
+      const model = request.requestedModel;
+      return {
+        request,
+        answer: {
+          streamEncoder: () => createChatChunkEncoder({ id, created, model, includeUsage }),
+          render: (a) =>
+            renderChatCompletion({
+              id,
+              created,
+              model,
+              text: a.text,
+              reasoning: a.reasoning,
+              toolCalls: a.toolCalls,
+              finishReason: a.finishReason,
+              usage: a.usage,
+              citations: a.citations,
+            }),
+        },
       };
-      await runCompletion(engine, gwRequest, frontEnd, request, reply, opts);
-    };
-    app.post('/v1/chat/completions', handler);
-    app.post('/chat/completions', handler);
-  };
+    },
+  });
 }

@@ -29,7 +29,7 @@ import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import type { ReasoningSeal } from '../../core/sealed-reasoning.js';
 import type { FinishReason, GatewayEvent, PluginCall, ResponseFormat, ToolCall, UrlCitation, Usage } from '../../core/types.js';
-import type { CollectedAnswer, StreamEncoder } from '../../http/completion-runner.js';
+import type { CollectedAnswer, StreamEncoder } from '../spec.js';
 import { sseEvent } from '../sse.js';
 import type { ParsedResponsesRequest } from './request.js';
 import { callItemPrefix, toolCallItem } from './tools.js';

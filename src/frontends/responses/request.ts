@@ -16,8 +16,8 @@
  * `prompt_cache_key`, `client_metadata`, `safety_identifier`, `user`, `store` and `include` values other than
  * `reasoning.encrypted_content` are accepted and change nothing.
  */
-import { invalidRequest } from '../../core/errors.js';
-import { audioInputRefusal } from '../../core/media.js';
+import { bodyNotObject, type GatewayError, invalidRequest } from '../../core/errors.js';
+import type { MessageOrigins } from '../../core/limits.js';
 import type { ReasoningSeal } from '../../core/sealed-reasoning.js';
 import type { GatewayRequest, GenerationParams, Message, ResponseFormat, ToolCall, ToolChoice, ToolSpec, WebSearchOptions } from '../../core/types.js';
 import {
@@ -127,7 +127,7 @@ function readContent(value: unknown, param: string, toolOutput = false): string 
         texts.push(`[${part.type === 'input_image' ? 'an image' : 'a file'}, not shown: this gateway passes no media in tool results]`);
         return;
       case 'input_audio':
-        throw audioInputRefusal('responses', p);
+        throw responsesAudioRefusal(p);
       default:
         invalidValue(`${p}.type`, `${JSON.stringify(part.type ?? null)}. Supported values are: ${quoteList(['input_text', 'output_text', 'refusal', 'input_image'])}.`);
     }
@@ -143,9 +143,16 @@ const ROLES: ReadonlyMap<string, Message['role']> = new Map([
 ]);
 
 /** What reading the input needs besides the items: the tool set input items add to, and the seal. */
+/** Audio in an input message: the Responses API's messages take none; where to send it instead. */
+export function responsesAudioRefusal(param: string): GatewayError {
+  return invalidRequest("The Responses API's input messages take no audio; send audio to /v1/chat/completions as an input_audio part (wav or mp3).", param, 'unsupported_content');
+}
+
 interface InputContext {
   tools: ResponsesToolSet;
   seal: ReasoningSeal | undefined;
+  /** where each message came from, for the limits */
+  origins?: MessageOrigins | undefined;
 }
 
 const INPUT_ITEM_TYPES = [
@@ -166,7 +173,10 @@ const INPUT_ITEM_TYPES = [
 /** Reads input items; `ctx` collects the tools the items bring and opens sealed reasoning (none by default). */
 export function readInput(value: unknown, ctx: InputContext = { tools: new ResponsesToolSet(), seal: undefined }): Message[] {
   if (isAbsent(value)) missing('input');
-  if (typeof value === 'string') return [{ role: 'user', content: value }];
+  if (typeof value === 'string') {
+    ctx.origins?.entry('input');
+    return [{ role: 'user', content: value }];
+  }
   if (!Array.isArray(value)) wrongType('input', 'a string or an array of input items', value);
   if (value.length === 0) throw invalidRequest("Invalid 'input': empty array. Expected at least one item.", 'input', 'empty_array');
   const messages: Message[] = [];
@@ -196,6 +206,14 @@ export function readInput(value: unknown, ctx: InputContext = { tools: new Respo
     if (r !== undefined) last.reasoning = r;
   };
   value.forEach((raw: unknown, i) => {
+    const before = messages.length;
+    readItem(raw, i);
+    ctx.origins?.entry(`input[${i}]`, messages.length - before);
+  });
+  if (messages.length === 0) throw invalidRequest("Invalid 'input': no message in it.", 'input', 'empty_array');
+  return messages;
+
+  function readItem(raw: unknown, i: number): void {
     const param = `input[${i}]`;
     if (!isObject(raw)) wrongType(param, 'an object', raw);
     const type = raw.type ?? 'message';
@@ -260,9 +278,7 @@ export function readInput(value: unknown, ctx: InputContext = { tools: new Respo
       default:
         unsupported(`${param}.type`, `${JSON.stringify(type)}. Supported item types are: ${quoteList(INPUT_ITEM_TYPES)}.`);
     }
-  });
-  if (messages.length === 0) throw invalidRequest("Invalid 'input': no message in it.", 'input', 'empty_array');
-  return messages;
+  }
 }
 
 /**
@@ -346,7 +362,7 @@ function checkPassiveFields(body: Json): void {
 }
 
 export function parseResponsesRequest(body: unknown, options: ResponsesParseOptions = {}): ParsedResponsesRequest {
-  if (!isObject(body)) throw invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+  if (!isObject(body)) throw bodyNotObject();
   const requestedModel = requireModel(body.model, options.defaultModel);
   if (!isAbsent(body.prompt)) unsupported('prompt', 'this gateway stores no prompts; send the prompt in `instructions` and `input`.');
   const previousResponseId = optionalString(body.previous_response_id, 'previous_response_id') ?? null;
@@ -359,8 +375,11 @@ export function parseResponsesRequest(body: unknown, options: ResponsesParseOpti
   const instructions = optionalString(body.instructions, 'instructions');
   const toolSet = new ResponsesToolSet();
   toolSet.addList(body.tools, 'tools', true);
-  const messages = readInput(body.input, { tools: toolSet, seal: options.reasoningSeal });
-  if (instructions !== undefined && instructions !== '') messages.unshift({ role: 'system', content: instructions });
+  const messages = readInput(body.input, { tools: toolSet, seal: options.reasoningSeal, origins: options.origins });
+  if (instructions !== undefined && instructions !== '') {
+    messages.unshift({ role: 'system', content: instructions });
+    options.origins?.leading('instructions');
+  }
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
 
   const params: GenerationParams = {};

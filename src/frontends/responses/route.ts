@@ -1,18 +1,17 @@
-/** POST /v1/responses: the OpenAI Responses front end wired to the engine. Errors keep the OpenAI shape. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Engine } from '../../core/engine.js';
-import type { RunnerOptions } from '../../http/completion-runner.js';
-import { runCompletion } from '../../http/completion-runner.js';
+/** POST /v1/responses: the OpenAI Responses front end as a spec. Errors keep the OpenAI shape. */
+import { defineFrontEnd, type RegisteredFrontEnd } from '../spec.js';
 import { parseResponsesRequest, type ResponsesParseOptions } from './request.js';
 import { newResponseId, type ResponseInit } from './render.js';
 import { ownerOf } from './stored-items.js';
 import type { StoredStateStep } from './stored-state.js';
 
 /** `parse.reasoningSeal` reads the reasoning items clients send back and seals the ones they ask for. */
-export function responsesRoutes(engine: Engine, opts: RunnerOptions, parse: ResponsesParseOptions, stored: StoredStateStep) {
-  return (app: FastifyInstance): void => {
-    const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const parsed = parseResponsesRequest(request.body, parse);
+export function responsesFrontEnd(parse: ResponsesParseOptions, stored: StoredStateStep): RegisteredFrontEnd {
+  return defineFrontEnd({
+    name: 'OpenAI Responses',
+    paths: ['/v1/responses', '/responses'],
+    parse: (body, origins) => parseResponsesRequest(body, { ...parse, origins }),
+    turn: async (parsed, request) => {
       const id = newResponseId();
       // the stored-state step puts the earlier turns first and keeps this one (stored-state.ts)
       const turn = await stored.begin(parsed, id, ownerOf(request.gw.keyDigest), request.log);
@@ -23,9 +22,7 @@ export function responsesRoutes(engine: Engine, opts: RunnerOptions, parse: Resp
         echo: parsed.echo,
         seal: parsed.echo.encryptedReasoning ? parse.reasoningSeal : undefined,
       };
-      await runCompletion(engine, turn.request, turn.frontEnd(init), request, reply, opts, turn.continuation);
-    };
-    app.post('/v1/responses', handler);
-    app.post('/responses', handler);
-  };
+      return { request: turn.request, answer: turn.frontEnd(init), continuation: turn.continuation };
+    },
+  });
 }

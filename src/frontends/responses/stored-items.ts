@@ -4,7 +4,7 @@
  * JSON a stored turn keeps. No I/O: src/frontends/responses/stored-state.ts does the reading and writing.
  */
 import { hash } from 'node:crypto';
-import { GatewayError, invalidRequest } from '../../core/errors.js';
+import { type GatewayError, gatewayError, invalidRequest, notFound } from '../../core/errors.js';
 import { randomToken } from '../../runtime/random-id.js';
 import { isAbsent, isObject, type Json } from '../validate.js';
 
@@ -222,9 +222,6 @@ export function conversationObject(id: string, createdAtMs: number, metadata: st
 
 // ── errors, in OpenAI's words ────────────────────────────────────────────────────────────────────────────
 
-const notFound = (message: string, param: string | null = null, code: string | null = null): GatewayError =>
-  new GatewayError(message, { status: 404, type: 'invalid_request_error', param, code, shouldRetry: false });
-
 export const responseNotFound = (id: string): GatewayError => notFound(`Response with id '${id}' not found.`);
 export const conversationNotFound = (id: string): GatewayError => notFound(`Conversation with id '${id}' not found.`);
 export const itemNotFound = (id: string): GatewayError => notFound(`Item with id '${id}' not found.`);
@@ -234,10 +231,4 @@ export const itemNotFound = (id: string): GatewayError => notFound(`Item with id
  * SDKs raise BadRequestError), in exactly these words.
  */
 export const previousResponseNotFound = (id: string): GatewayError =>
-  new GatewayError(`Previous response with id '${id}' not found.`, {
-    status: 400,
-    type: 'invalid_request_error',
-    param: 'previous_response_id',
-    code: 'previous_response_not_found',
-    shouldRetry: false,
-  });
+  gatewayError('previous_response_not_found', `Previous response with id '${id}' not found.`, { param: 'previous_response_id' });

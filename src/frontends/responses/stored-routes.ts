@@ -13,7 +13,7 @@
  * Every record belongs to the client key that made it: any other key gets the same 404 as an unknown id.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { GatewayError, invalidRequest } from '../../core/errors.js';
+import { GatewayError, gatewayError, invalidRequest } from '../../core/errors.js';
 import type { ConversationStateStore, StoredItem } from '../../store/types.js';
 import { isAbsent, isObject, type Json } from '../validate.js';
 import { readInput } from './request.js';
@@ -218,7 +218,7 @@ function readItems(value: unknown, param: string, optional: boolean): Json[] {
 
 function renamed(err: GatewayError, param: string): GatewayError {
   const swap = (s: string): string => s.replace(/\binput\b/g, param);
-  return new GatewayError(swap(err.message), { status: err.status, type: err.type, code: err.code, param: err.param === null ? null : swap(err.param), shouldRetry: false });
+  return err.reworded(swap(err.message), err.param === null ? null : swap(err.param));
 }
 
 function toStored(items: readonly Json[]): StoredItem[] {
@@ -226,10 +226,5 @@ function toStored(items: readonly Json[]): StoredItem[] {
 }
 
 function storageOff(): GatewayError {
-  return new GatewayError('This gateway is set to store no responses or conversations (RESPONSES_STORE=false).', {
-    status: 404,
-    type: 'invalid_request_error',
-    code: 'not_found',
-    shouldRetry: false,
-  });
+  return gatewayError('not_found', 'This gateway is set to store no responses or conversations (RESPONSES_STORE=false).');
 }

@@ -12,9 +12,9 @@
  */
 import type { WarnLog } from '../../core/events.js';
 import type { CompletionHandle, SessionContinuation } from '../../core/engine.js';
-import { GatewayError } from '../../core/errors.js';
+import { GatewayError, invalidRequest } from '../../core/errors.js';
 import type { GatewayRequest, Message } from '../../core/types.js';
-import type { FrontEnd } from '../../http/completion-runner.js';
+import type { FrontEnd } from '../spec.js';
 import type { ConversationRecord, ConversationStateStore, StoredItem } from '../../store/types.js';
 import { isObject, type Json } from '../validate.js';
 import { createResponsesEncoder, renderResponse, type ResponseInit } from './render.js';
@@ -276,11 +276,9 @@ function nameToolResults(messages: Message[]): void {
 }
 
 function storageOff(param: string): GatewayError {
-  return new GatewayError(`This gateway is set to store no responses (RESPONSES_STORE=false), so '${param}' cannot be used: send the whole conversation in 'input'.`, {
-    status: 400,
-    type: 'invalid_request_error',
+  return invalidRequest(
+    `This gateway is set to store no responses (RESPONSES_STORE=false), so '${param}' cannot be used: send the whole conversation in 'input'.`,
     param,
-    code: 'unsupported_value',
-    shouldRetry: false,
-  });
+    'unsupported_value',
+  );
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { catalogueBody } from '../simulator/catalogue.js';
 import { createLiveModelRouter, deriveAlias, derivedAliases, parseCatalogue, readCatalogue, startCatalogueLoader, usableKeys } from './catalogue.js';
-import { UpstreamFailure } from './failure.js';
-import { BUILTIN_ALIASES } from './models.js';
-import { fingerprintKey } from './key-fingerprint.js';
+import { UpstreamFailure } from '../ondemand/failure.js';
+import { BUILTIN_ALIASES } from '../ondemand/models.js';
+import { fingerprintKey } from '../ondemand/key-fingerprint.js';
 
 describe('deriveAlias', () => {
   it.each([

@@ -15,7 +15,7 @@
  * cost nothing.
  */
 import { performance } from 'node:perf_hooks';
-import type { TraceHeaders } from './client.js';
+import type { TraceHeaders } from '../core/ports.js';
 
 export interface SessionCreator {
   createSession(key: string, signal?: AbortSignal, trace?: TraceHeaders): Promise<string>;

@@ -4,11 +4,11 @@
  * When the catalogue cannot be read the built-in table (./models.ts) keeps serving. The alias rule for endpoints
  * the built-in table does not know is `deriveAlias` below, documented in docs/models.md.
  */
-import { fingerprintKey } from './key-fingerprint.js';
+import { fingerprintKey } from '../ondemand/key-fingerprint.js';
 import type { OnDemandClient } from './client.js';
 import { toFailure } from './client.js';
-import { BUILTIN_ALIASES, createModelRouter, normaliseModelName } from './models.js';
-import type { ModelRouter, ModelRouterOptions, ResolvedModel } from './models.js';
+import { BUILTIN_ALIASES, createModelRouter, normaliseModelName } from '../ondemand/models.js';
+import type { ModelRouter, ModelRouterOptions, ResolvedModel } from '../ondemand/models.js';
 
 export const CATALOGUE_PATH = '/config/v1/public/endpoints';
 

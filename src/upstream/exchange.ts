@@ -9,13 +9,13 @@
  * its (capped) body read for OnDemand's errorCode, a network or timeout error, or the caller's signal aborting.
  */
 import type { Dispatcher } from 'undici';
-import { UpstreamFailure } from './failure.js';
-import type { UpstreamFailureInit } from './failure.js';
-import { createFrameParser } from './frames.js';
-import type { UpstreamEvent } from './frames.js';
+import { clientClosed, UpstreamFailure } from '../ondemand/failure.js';
+import type { UpstreamFailureInit, UpstreamPhase } from '../ondemand/failure.js';
+import { createFrameParser } from '../ondemand/frames.js';
+import type { UpstreamEvent } from '../ondemand/frames.js';
 import { errors as undiciErrors } from '../runtime/undici-lean.js';
 
-type Phase = UpstreamFailureInit['phase'];
+type Phase = UpstreamPhase;
 type Headers = Record<string, string | string[] | undefined>;
 
 /** how much of an error answer is read for its message */
@@ -345,11 +345,6 @@ export function toFailure(err: unknown, phase: Phase, signal?: AbortSignal): Ups
   }
   const detail = code !== '' ? code : err instanceof Error ? err.name : 'error';
   return new UpstreamFailure(`upstream connection failed (${detail})`, { kind: 'network', phase, cause: err });
-}
-
-/** Our own client hung up (or the gateway gave the call up): never the key's fault. */
-export function clientClosed(phase: Phase, cause?: unknown): UpstreamFailure {
-  return new UpstreamFailure('the client closed the request', { kind: 'client_aborted', phase, ...(cause !== undefined ? { cause } : {}) });
 }
 
 /** A non-2xx answer: its status, OnDemand's errorCode and message when the body is JSON, an edge page when HTML. */

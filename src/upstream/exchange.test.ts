@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonExchange, QueryStream } from './exchange.js';
-import type { UpstreamFailure } from './failure.js';
-import type { UpstreamEvent } from './frames.js';
+import type { UpstreamFailure } from '../ondemand/failure.js';
+import type { UpstreamEvent } from '../ondemand/frames.js';
 import { Pool } from '../runtime/undici-lean.js';
 
 type PoolOptions = ConstructorParameters<typeof Pool>[1];

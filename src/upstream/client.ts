@@ -1,17 +1,18 @@
 /**
  * The thin I/O edge to OnDemand: create a session, open a streamed query, make a cheap probe call.
  * Uses one undici connection Pool for the configured origin (never taken from a request). Every call is one exchange on
- * undici's dispatch API (src/ondemand/exchange.ts), and every failure becomes an UpstreamFailure; nothing here
+ * undici's dispatch API (src/upstream/exchange.ts), and every failure becomes an UpstreamFailure; nothing here
  * decides about keys or retries (that is src/core/engine.ts and src/keypool).
  */
 import { randomUUID } from 'node:crypto';
-import { clientClosed, JsonExchange, QueryStream } from './exchange.js';
-import { UpstreamFailure } from './failure.js';
-import type { UpstreamFailureInit } from './failure.js';
-import type { OnDemandQueryBody } from './query.js';
+import { JsonExchange, QueryStream, toFailure } from './exchange.js';
+import { clientClosed, UpstreamFailure, type UpstreamPhase } from '../ondemand/failure.js';
+import type { UpstreamFailureInit } from '../ondemand/failure.js';
+import type { TraceHeaders } from '../core/ports.js';
+import type { OnDemandQueryBody } from '../ondemand/query.js';
 import { Pool } from '../runtime/undici-lean.js';
 
-export { clientClosed, parseRetryAfter, QueryStream, toFailure } from './exchange.js';
+export { parseRetryAfter, QueryStream, toFailure } from './exchange.js';
 
 export interface OnDemandClientOptions {
   baseUrl: string;
@@ -32,9 +33,6 @@ export interface OnDemandClientOptions {
 
 type Phase = UpstreamFailureInit['phase'];
 
-/** Headers one attempt's calls carry when tracing is on (the W3C `traceparent` and `tracestate` of its span). */
-export type TraceHeaders = Readonly<Record<string, string>>;
-
 /** how long an idle upstream socket is kept open */
 export const KEEP_ALIVE_MS = 10_000;
 
@@ -46,6 +44,11 @@ export class OnDemandClient {
   constructor(private readonly opts: OnDemandClientOptions) {
     this.connections = this.newConnectionPool();
     this.headersBase = { 'user-agent': opts.userAgent, 'content-type': 'application/json', accept: 'application/json' };
+  }
+
+  /** Any error of these calls (undici's, the network's) as an UpstreamFailure: the engine's port to undici's errors. */
+  toFailure(err: unknown, phase: UpstreamPhase, signal?: AbortSignal): UpstreamFailure {
+    return toFailure(err, phase, signal);
   }
 
   private newConnectionPool(): Pool {

@@ -3,43 +3,44 @@
  * the answer's transformations happen inside), then either stream the front end's encoding of the events or
  * collect them and send one JSON body. The client hanging up aborts the upstream at once.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { collectAnswer, type CollectedAnswer } from '../core/answer.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { collectAnswer } from '../core/answer.js';
 import type { AttemptTrace, CompletionHandle, CompletionOptions, Engine } from '../core/engine.js';
-import { GatewayError } from '../core/errors.js';
+import { GatewayError, streamFailed } from '../core/errors.js';
+import { checkRequestLimits, MessageOrigins, type RequestLimits } from '../core/limits.js';
 import type { GatewayEvent, GatewayRequest } from '../core/types.js';
-import type { InFlight, InFlightEntry } from './inflight.js';
-import type { StreamProbe } from './stream-probe.js';
+import type { InFlight, InFlightEntry } from '../http/inflight.js';
+import type { StreamProbe } from '../http/stream-probe.js';
+import type { FrontEnd, RegisteredFrontEnd, StreamEncoder } from './spec.js';
 import { SseWriter } from './stream-writer.js';
-
-/** The front end's streaming half: turns engine events into its wire format. */
-export interface StreamEncoder {
-  /** bytes to send before the first event (e.g. Anthropic's message_start), may be '' */
-  start?(): string;
-  /** a promise only where the front end must finish something first (the stored-state step saves before the end) */
-  encode(event: GatewayEvent): string | Promise<string>;
-  /** an error after the stream started */
-  error(err: GatewayError): string;
-  /** the stream's last bytes (e.g. `data: [DONE]`) */
-  done(): string;
-}
-
-export type { CollectedAnswer } from '../core/answer.js';
-
-export interface FrontEnd {
-  streamEncoder(handle: CompletionHandle): StreamEncoder;
-  /** the body; a promise only where the front end must finish something first */
-  render(answer: CollectedAnswer, handle: CompletionHandle): unknown;
-}
 
 export interface RunnerOptions {
   pingMs: number;
-  /** the keep-alive text (default a `: ping` comment); a front end whose clients stall on comments sets its own */
-  ping?: string;
+  /** MAX_MESSAGES and MAX_MESSAGE_CHARS, checked on each parsed request (src/core/limits.ts) */
+  limits: RequestLimits;
   /** completions in flight, for the graceful shutdown (src/http/inflight.ts) */
   inflight?: InFlight;
   /** per streaming response: streams in flight and the gap between chunks (src/observability/metrics.ts) */
   streamProbe?: () => StreamProbe;
+}
+
+/** Serves the front ends: each path of each spec, with its route config (error shape…), through one handler. */
+export function frontEndRoutes(engine: Engine, frontEnds: readonly RegisteredFrontEnd[], opts: RunnerOptions) {
+  return (app: FastifyInstance): void => {
+    for (const frontEnd of frontEnds) {
+      const { config } = frontEnd;
+      const check = (req: GatewayRequest, origins: MessageOrigins): void => checkRequestLimits(req, opts.limits, origins);
+      const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+        const origins = new MessageOrigins();
+        const turn = await frontEnd.turn(request.body, origins, request, (req) => check(req, origins));
+        if ('local' in turn) return turn.local;
+        await runCompletion(engine, turn.request, turn.answer, request, reply, opts, turn.continuation);
+        return reply;
+      };
+      for (const path of frontEnd.paths) app.post(path, { config }, handler);
+      frontEnd.extraRoutes?.(app, opts.limits, config);
+    }
+  };
 }
 
 export async function runCompletion(
@@ -134,7 +135,7 @@ async function streamAnswer(
   entry?: InFlightEntry,
 ): Promise<void> {
   reply.hijack();
-  const writer = new SseWriter(reply.raw, { headers, pingMs: opts.pingMs, ...(opts.ping === undefined ? {} : { ping: opts.ping }) });
+  const writer = new SseWriter(reply.raw, { headers, pingMs: opts.pingMs, ...(encoder.ping === undefined ? {} : { ping: encoder.ping }) });
   const probe = opts.streamProbe?.();
   entry?.streaming((err) => writer.end(writer.open ? encoder.error(err) : ''));
   try {
@@ -152,7 +153,7 @@ async function streamAnswer(
     }
     writer.end(encoder.done());
   } catch (err) {
-    const ge = err instanceof GatewayError ? err : new GatewayError('the gateway failed while streaming', { status: 500, type: 'api_error', code: 'internal_error', cause: err });
+    const ge = err instanceof GatewayError ? err : streamFailed(err);
     request.gw.errorCode = ge.code ?? ge.type;
     if (ge.status >= 500) request.log.warn({ code: ge.code }, ge.message);
     writer.end(writer.open ? encoder.error(ge) : '');
