@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { collectAnswer, collectEvents, filterAnswer, promptSections, upstreamQuery, type AnswerStage } from './answer.js';
-import type { EventFilter } from './events.js';
+import { ANSWER_STAGES, answerFilter, collectAnswer, promptSections, upstreamQuery, type AnswerStage } from './answer.js';
+import { filterEvents, type EventFilter, type WarnLog } from './events.js';
+import { collectEvents } from './test-helpers.js';
 import type { GatewayEvent, GatewayRequest, Message, Usage } from './types.js';
 
 function request(messages: Message[]): GatewayRequest {
   return { api: 'chat', requestedModel: 'gpt-4o', messages, params: {}, stream: true };
+}
+
+/** The answer through every stage's filter that applies to this request, in order, as the engine runs it. */
+function filterAnswer(
+  batches: AsyncIterable<GatewayEvent[]>,
+  req: GatewayRequest,
+  log: WarnLog | undefined,
+  stages: readonly AnswerStage[] = ANSWER_STAGES,
+): AsyncIterable<GatewayEvent[]> {
+  const filter = answerFilter(req, log, stages, { inputTokens: () => 0 });
+  return filter === undefined ? batches : filterEvents(batches, filter);
 }
 
 describe('the structured-output example of docs/transcript.md', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectEvents } from '../../core/answer.js';
+import { collectEvents } from '../../core/test-helpers.js';
 import type { Usage } from '../../core/types.js';
 import { newCompletionId, renderChatCompletion, type ChatCompletionInput } from './response.js';
 
