@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 import type { Config } from './config/config.js';
 import { ConfigFileSource } from './config/file.js';
+import { ANSWER_STAGES } from './core/answer.js';
 import { Engine } from './core/engine.js';
 import { ReasoningSeal, reasoningSecretFromKeys } from './core/sealed-reasoning.js';
 import { loadTokenizer } from './core/tokens.js';
@@ -23,7 +24,7 @@ import { InFlight, drainAndClose } from './http/inflight.js';
 import { modelRoutes } from './http/models-routes.js';
 import { KEEP_ALIVE_MS, OnDemandClient, toFailure } from './upstream/client.js';
 import { createModelLayer, type ModelLayer } from './wiring/models.js';
-import { SessionPool } from './upstream/session-pool.js';
+import { SessionPool, sessionsCreatedWhenNeeded } from './upstream/session-pool.js';
 import { keyAdminRoutes } from './http/admin-keys.js';
 import { startHealthChecks, type HealthChecker } from './keypool/health.js';
 import type { KeyPool } from './keypool/pool.js';
@@ -149,10 +150,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     },
     leaser: pool,
     upstream: client,
-    router,
+    sessions: sessions ?? sessionsCreatedWhenNeeded(client),
     planner: models.planner,
     prepareSession: models.prepareSession,
-    sessions,
+    stages: ANSWER_STAGES,
+    now: () => performance.now(),
+    random: Math.random,
     plugins: { webSearchId: config.WEB_SEARCH_PLUGIN_ID, allowed: config.PLUGIN_IDS_ALLOWED, webSearchWhenOffered: config.WEB_SEARCH_WHEN_OFFERED },
   });
   const clientKeys = new KeyChecker(configFile?.clientKeys() ?? config.PRIVATE_KEY);

@@ -1,8 +1,12 @@
-/** Shared by tests: a rejection checked to be a client's GatewayError, answers collected from events, stage sections. */
+/** Shared by tests: the default plugin settings, a rejection checked to be a client's GatewayError, answers collected from events, stage sections. */
 import { expect } from 'vitest';
 import { AnswerCollector, type AnswerStage, type CollectedEvents } from './answer.js';
 import { GatewayError } from './errors.js';
+import { INTERNET_SEARCH_PLUGIN, type PluginSettings } from './plugins.js';
 import type { GatewayEvent, GatewayRequest } from './types.js';
+
+/** The plugin settings of a gateway started without WEB_SEARCH_PLUGIN_ID and PLUGIN_IDS_ALLOWED. */
+export const DEFAULT_PLUGIN_SETTINGS: PluginSettings = { webSearchId: INTERNET_SEARCH_PLUGIN, allowed: [] };
 
 export async function rejection(p: Promise<unknown>): Promise<GatewayError> {
   const err = await p.then(

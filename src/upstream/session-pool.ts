@@ -15,6 +15,7 @@
  * cost nothing.
  */
 import { performance } from 'node:perf_hooks';
+import type { SessionSource } from '../core/ports.js';
 
 export interface SessionCreator {
   createSession(key: string, signal?: AbortSignal): Promise<string>;
@@ -219,4 +220,9 @@ export class SessionPool {
       });
     this.inFlight.add(run);
   }
+}
+
+/** Without a pool (SESSION_POOL_SIZE=0): each attempt's session is created when it needs one. */
+export function sessionsCreatedWhenNeeded(client: SessionCreator): SessionSource {
+  return { take: (key, _fingerprint, signal) => client.createSession(key, signal) };
 }
