@@ -35,17 +35,12 @@ import { resolveDataDir, unusableMount } from './store/data-dir.js';
 import { applyConfigReloads } from './wiring/reload.js';
 import { openSharedState } from './wiring/state.js';
 import { createAuthGuard, weakKeyWarnings } from './wiring/auth-throttle.js';
-import type { StateStore, UsageStore } from './store/types.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { createObservability, type Observability } from './observability/index.js';
 
 export interface GatewayOptions {
   /** where pino writes (tests capture it); stdout by default */
   logStream?: NodeJS.WritableStream;
-  /** a store other than the SQLite file in DATA_DIR (tests) */
-  store?: StateStore;
-  /** a usage store other than the SQLite file (with `store` given and no usageStore, usage stays in memory) */
-  usageStore?: UsageStore;
 }
 
 export interface Gateway {
@@ -96,7 +91,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     info: () => undefined,
   };
   // REDIS_URL: state shared by the replicas in Redis; otherwise the SQLite file in DATA_DIR (src/wiring/state.ts)
-  const shared = await openSharedState(config, { store: opts.store, fileClientKeys: configFile?.current.clientKeys, onError: (err, context) => log.warn({ err }, context) });
+  const shared = await openSharedState(config, { fileClientKeys: configFile?.current.clientKeys, onError: (err, context) => log.warn({ err }, context) });
   const store = shared.store;
   const pool = await createKeyPool({
     config,
@@ -108,10 +103,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   });
   shared.attachPool(pool);
   const obs = createObservability({
-    config,
     pool,
-    usageStore: opts.usageStore ?? shared.usageStore,
-    inMemory: opts.store !== undefined,
+    usageStore: shared.usageStore,
+    usageRetentionDays: config.USAGE_RETENTION_DAYS,
     onError: (err, context) => log.warn({ err }, context),
   });
   const health: HealthChecker = startHealthChecks({
@@ -217,7 +211,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     ],
   });
   log = app.log;
-  const mountProblem = opts.store === undefined && config.REDIS_URL === undefined ? unusableMount(config.DATA_DIR) : undefined;
+  const mountProblem = config.REDIS_URL === undefined ? unusableMount(config.DATA_DIR) : undefined;
   if (mountProblem !== undefined)
     app.log.warn({ dataDir: resolveDataDir(config.DATA_DIR) }, `${mountProblem}: state is kept in the data dir instead and is lost with the container`);
   shared.setLogger(app.log);
