@@ -37,6 +37,7 @@ import { openSharedState } from './wiring/state.js';
 import { createAuthGuard, weakKeyWarnings } from './wiring/auth-throttle.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { createObservability, type Observability } from './observability/index.js';
+import { appSettings } from './wiring/settings.js';
 
 export interface GatewayOptions {
   /** where pino writes (tests capture it); stdout by default */
@@ -189,8 +190,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const stored = new StoredStateStep(shared.conversations, storedSettings, storedMetrics);
   // failed authentications counted per client address; past AUTH_FAILURE_LIMIT the address waits (docs in README)
   const authGuard = createAuthGuard(config, shared.redis, obs.metrics.registry);
-  const app = buildApp({
-    config,
+  const app = buildApp(appSettings(config), {
     pool,
     clientKeys,
     adminKeys,
