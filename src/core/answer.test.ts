@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ANSWER_STAGES, answerFilter, collectAnswer, promptSections, upstreamQuery, type AnswerStage } from './answer.js';
-import { filterEvents, type EventFilter, type WarnLog } from './events.js';
+import type { EventFilter, WarnLog } from './events.js';
 import { collectEvents } from './test-helpers.js';
 import type { GatewayEvent, GatewayRequest, Message, Usage } from './types.js';
 
@@ -8,7 +8,7 @@ function request(messages: Message[]): GatewayRequest {
   return { api: 'chat', requestedModel: 'gpt-4o', messages, params: {}, stream: true };
 }
 
-/** The answer through every stage's filter that applies to this request, in order, as the engine runs it. */
+/** The answer through every stage's filter that applies to this request, in order; a batch filtered to nothing is dropped, as the engine does. */
 function filterAnswer(
   batches: AsyncIterable<GatewayEvent[]>,
   req: GatewayRequest,
@@ -17,6 +17,14 @@ function filterAnswer(
 ): AsyncIterable<GatewayEvent[]> {
   const filter = answerFilter(req, log, stages, { inputTokens: () => 0 });
   return filter === undefined ? batches : filterEvents(batches, filter);
+}
+
+async function* filterEvents(batches: AsyncIterable<GatewayEvent[]>, filter: EventFilter): AsyncGenerator<GatewayEvent[]> {
+  for await (const batch of batches) {
+    const out: GatewayEvent[] = [];
+    for (const event of batch) for (const e of filter.push(event)) out.push(e);
+    if (out.length > 0) yield out;
+  }
 }
 
 describe('the structured-output example of docs/transcript.md', () => {
