@@ -44,41 +44,50 @@ function sseFrames(wire: string): Array<{ event: string | undefined; data: strin
 
 const jsonFrames = (wire: string): Json[] => sseFrames(wire).flatMap((f) => (f.data === '[DONE]' ? [] : [JSON.parse(f.data) as Json]));
 
+/** What both OpenAI streams share: chunks with one head, a choice's finish_reason, the usage on a chunk of its own. */
+function readOpenAIChunks(wire: string, onChoice: (choice: Json) => void): { failed: Json } | { head: Json; finish: unknown; usage: unknown } {
+  let head: Json = {};
+  let finish: unknown = null;
+  let usage: unknown;
+  for (const chunk of jsonFrames(wire)) {
+    if (chunk.error !== undefined) return { failed: chunk };
+    const { choices, usage: u, ...rest } = chunk as { choices: Json[]; usage?: unknown };
+    head = rest;
+    if (u !== null && u !== undefined) usage = u;
+    for (const choice of choices) {
+      if (choice.finish_reason !== null) finish = choice.finish_reason;
+      onChoice(choice);
+    }
+  }
+  return { head, finish, usage };
+}
+
 /**
  * openai-node's ChatCompletionStream accumulation, with `reasoning_content` and `annotations` gathered the way
  * LangChain and the AI SDK read them. The role chunk's `content: ""` is all a stream says of an answer without
  * text, so content '' and null are the same answer.
  */
 function assembleChat(wire: string): unknown {
-  let head: Json = {};
-  let usage: unknown;
-  let finish: unknown = null;
   const message: Json = { role: undefined, content: null, refusal: null };
   const calls: Json[] = [];
-  for (const chunk of jsonFrames(wire)) {
-    if (chunk.error !== undefined) return chunk;
-    const { choices, usage: u, ...rest } = chunk as { choices: Json[]; usage?: unknown };
-    head = rest;
-    if (u !== null && u !== undefined) usage = u;
-    for (const choice of choices) {
-      const delta = choice.delta as Json;
-      if (choice.finish_reason !== null) finish = choice.finish_reason;
-      if (typeof delta.role === 'string') message.role = delta.role;
-      if (typeof delta.content === 'string') message.content = `${(message.content as string | null) ?? ''}${delta.content}`;
-      if (typeof delta.reasoning_content === 'string') message.reasoning_content = `${(message.reasoning_content as string | undefined) ?? ''}${delta.reasoning_content}`;
-      if (Array.isArray(delta.annotations)) message.annotations = [...((message.annotations as unknown[] | undefined) ?? []), ...delta.annotations];
-      for (const call of (delta.tool_calls as Json[] | undefined) ?? []) {
-        const { index, ...fields } = call as Json & { index: number };
-        const fn = fields.function as { name: string; arguments: string };
-        const known = calls[index];
-        if (known === undefined) calls[index] = { ...fields, function: { ...fn } };
-        else (known.function as { arguments: string }).arguments += fn.arguments;
-      }
+  const read = readOpenAIChunks(wire, (choice) => {
+    const delta = choice.delta as Json;
+    if (typeof delta.role === 'string') message.role = delta.role;
+    if (typeof delta.content === 'string') message.content = `${(message.content as string | null) ?? ''}${delta.content}`;
+    if (typeof delta.reasoning_content === 'string') message.reasoning_content = `${(message.reasoning_content as string | undefined) ?? ''}${delta.reasoning_content}`;
+    if (Array.isArray(delta.annotations)) message.annotations = [...((message.annotations as unknown[] | undefined) ?? []), ...delta.annotations];
+    for (const call of (delta.tool_calls as Json[] | undefined) ?? []) {
+      const { index, ...fields } = call as Json & { index: number };
+      const fn = fields.function as { name: string; arguments: string };
+      const known = calls[index];
+      if (known === undefined) calls[index] = { ...fields, function: { ...fn } };
+      else (known.function as { arguments: string }).arguments += fn.arguments;
     }
-  }
+  });
+  if ('failed' in read) return read.failed;
   if (calls.length > 0) message.tool_calls = calls;
   if (message.content === '') message.content = null;
-  return { ...head, object: 'chat.completion', choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage };
+  return { ...read.head, object: 'chat.completion', choices: [{ index: 0, message, logprobs: null, finish_reason: read.finish }], usage: read.usage };
 }
 
 const chatWhole = (body: Json): Json => {
@@ -91,21 +100,12 @@ const chatWhole = (body: Json): Json => {
 
 /** Legacy completions have no SDK accumulator: a client joins `choices[0].text` and keeps the finish and usage. */
 function assembleCompletion(wire: string): unknown {
-  let head: Json = {};
   let text = '';
-  let finish: unknown = null;
-  let usage: unknown;
-  for (const chunk of jsonFrames(wire)) {
-    if (chunk.error !== undefined) return chunk;
-    const { choices, usage: u, ...rest } = chunk as { choices: Json[]; usage?: unknown };
-    head = rest;
-    if (u !== null && u !== undefined) usage = u;
-    for (const choice of choices) {
-      text += choice.text as string;
-      if (choice.finish_reason !== null) finish = choice.finish_reason;
-    }
-  }
-  return { ...head, choices: [{ text, index: 0, logprobs: null, finish_reason: finish }], usage };
+  const read = readOpenAIChunks(wire, (choice) => {
+    text += choice.text as string;
+  });
+  if ('failed' in read) return read.failed;
+  return { ...read.head, choices: [{ text, index: 0, logprobs: null, finish_reason: read.finish }], usage: read.usage };
 }
 
 /** @anthropic-ai/sdk's MessageStream accumulation; a tool's input is its streamed JSON, parsed. */
