@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { clientKeysEnv } from '../client-keys/keys.js';
 import { parseAutoRoutes } from '../core/auto-route.js';
 import { parseFallbacks } from '../core/model-plan.js';
-import { WEB_SEARCH_WHEN_OFFERED_VALUES, type WebSearchWhenOffered } from '../core/plugins.js';
+import { INTERNET_SEARCH_PLUGIN, WEB_SEARCH_WHEN_OFFERED_VALUES, type WebSearchWhenOffered } from '../core/plugins.js';
 import { DEFAULT_MEDIA_TYPES } from '../ondemand/media.js';
 import { jsonSetting, modelSettingsEnv } from './models-env.js';
 import { parseTrustedProxies } from '../core/trusted-proxies.js';
@@ -92,7 +92,7 @@ export const envSchema = z.object({
     .string()
     .trim()
     .regex(/^(?:plugin|agent)-[A-Za-z0-9_-]{1,100}$/, 'expected an OnDemand plugin id such as plugin-1713924030')
-    .default('plugin-1713924030'),
+    .default(INTERNET_SEARCH_PLUGIN),
   PLUGIN_IDS_ALLOWED: list.default([]),
   PLUGIN_TIMEOUT_MS: int(0, 3_600_000).default(180_000),
   WEB_SEARCH_WHEN_OFFERED: z.enum(WEB_SEARCH_WHEN_OFFERED_VALUES as [WebSearchWhenOffered, ...WebSearchWhenOffered[]]).default('user_turn'),

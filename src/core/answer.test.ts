@@ -1,10 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { collectAnswer, collectEvents, filterAnswer, promptSections, upstreamQuery, type AnswerStage } from './answer.js';
-import type { EventFilter } from './events.js';
+import { ANSWER_STAGES, answerFilter, collectAnswer, promptSections, upstreamQuery, type AnswerStage } from './answer.js';
+import type { EventFilter, WarnLog } from './events.js';
+import { collectEvents } from './test-helpers.js';
 import type { GatewayEvent, GatewayRequest, Message, Usage } from './types.js';
 
 function request(messages: Message[]): GatewayRequest {
   return { api: 'chat', requestedModel: 'gpt-4o', messages, params: {}, stream: true };
+}
+
+/** The answer through every stage's filter that applies to this request, in order; a batch filtered to nothing is dropped, as the engine does. */
+function filterAnswer(
+  batches: AsyncIterable<GatewayEvent[]>,
+  req: GatewayRequest,
+  log: WarnLog | undefined,
+  stages: readonly AnswerStage[] = ANSWER_STAGES,
+): AsyncIterable<GatewayEvent[]> {
+  const filter = answerFilter(req, log, stages, { inputTokens: () => 0 });
+  return filter === undefined ? batches : filterEvents(batches, filter);
+}
+
+async function* filterEvents(batches: AsyncIterable<GatewayEvent[]>, filter: EventFilter): AsyncGenerator<GatewayEvent[]> {
+  for await (const batch of batches) {
+    const out: GatewayEvent[] = [];
+    for (const event of batch) for (const e of filter.push(event)) out.push(e);
+    if (out.length > 0) yield out;
+  }
 }
 
 describe('the structured-output example of docs/transcript.md', () => {

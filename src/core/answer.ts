@@ -4,7 +4,7 @@
  * cleaned, then max_tokens enforced on what is left; more stages go in the list), and the collector that turns a
  * non-stream answer into one value.
  */
-import { filterEvents, type EventFilter, type WarnLog } from './events.js';
+import type { EventFilter, WarnLog } from './events.js';
 import { MaxTokensFilter } from './max-tokens.js';
 import { renderFormatSection } from './structured/prompt.js';
 import { StructuredAnswerFilter } from './structured/filter.js';
@@ -12,7 +12,6 @@ import { ToolCallFilter } from './tools/parser.js';
 import { renderToolSection, wantsTools } from './tools/prompt.js';
 import { buildQuery, type OnDemandQueryBody } from '../ondemand/query.js';
 import { webSearchStage } from './plugins.js';
-import { countTokens } from './tokens.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, PluginCall, ToolCall, UrlCitation, Usage } from './types.js';
 
 /** One transformation of the answer, with the prompt section that asks the model for what it expects. */
@@ -94,16 +93,8 @@ export function upstreamQuery(req: GatewayRequest, endpointId: string, stages: r
   return buildQuery({ ...req, params }, endpointId, sections);
 }
 
-/** Input tokens counted locally, for a filter used outside the engine. */
-const countedInput = (req: GatewayRequest): AnswerContext => ({ inputTokens: () => countTokens(buildQuery(req, '').query) });
-
 /** Every stage's filter that applies to this request, in order, as one filter; undefined when none applies. */
-export function answerFilter(
-  req: GatewayRequest,
-  log: WarnLog | undefined,
-  stages: readonly AnswerStage[] = ANSWER_STAGES,
-  answer: AnswerContext = countedInput(req),
-): EventFilter | undefined {
+export function answerFilter(req: GatewayRequest, log: WarnLog | undefined, stages: readonly AnswerStage[], answer: AnswerContext): EventFilter | undefined {
   const filters: EventFilter[] = [];
   for (const stage of stages) {
     const filter = stage.filter(req, log, answer);
@@ -111,18 +102,6 @@ export function answerFilter(
   }
   if (filters.length <= 1) return filters[0];
   return chain(filters);
-}
-
-/** The answer through every stage's filter that applies to this request, in order. */
-export function filterAnswer(
-  batches: AsyncIterable<GatewayEvent[]>,
-  req: GatewayRequest,
-  log: WarnLog | undefined,
-  stages: readonly AnswerStage[] = ANSWER_STAGES,
-  answer?: AnswerContext,
-): AsyncIterable<GatewayEvent[]> {
-  const filter = answerFilter(req, log, stages, answer);
-  return filter === undefined ? batches : filterEvents(batches, filter);
 }
 
 /** One filter that runs each event through `filters` in order. */
@@ -213,12 +192,6 @@ export class AnswerCollector {
     if (this.citations !== undefined) out.citations = this.citations;
     return out;
   }
-}
-
-export function collectEvents(events: Iterable<GatewayEvent>): CollectedEvents {
-  const collector = new AnswerCollector();
-  for (const event of events) collector.add(event);
-  return collector.result();
 }
 
 /**

@@ -1,15 +1,17 @@
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { clientClosed } from '../ondemand/failure.js';
 import { toFailure } from '../upstream/exchange.js';
+import { sessionsCreatedWhenNeeded } from '../upstream/session-pool.js';
 import { UpstreamFailure, type UpstreamFailureInit } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import { createModelRouter } from '../ondemand/models.js';
 import type { OnDemandQueryBody } from '../ondemand/query.js';
-import { collectAnswer } from './answer.js';
+import { ANSWER_STAGES, collectAnswer } from './answer.js';
 import { Engine, type CompletionHandle, type EngineDeps } from './engine.js';
 import { GatewayError } from './errors.js';
-import type { ModelPlanner } from './model-plan.js';
-import { rejection } from './test-helpers.js';
+import { createModelPlanner, type ModelPlanner } from './model-plan.js';
+import { DEFAULT_PLUGIN_SETTINGS, rejection } from './test-helpers.js';
 import { countTokens } from './tokens.js';
 import type { AcquireOptions, AttemptObserver, AttemptStart, CallOutcome, KeyLease, Leaser, SessionSource, TraceHeaders, UpstreamCalls, UpstreamReader } from './ports.js';
 import type { GatewayEvent, GatewayRequest } from './types.js';
@@ -140,6 +142,20 @@ const twoModels: ModelPlanner = {
   ],
 };
 
+/** The engine as the gateway builds it, over this upstream and leaser: the planner on the built-in models, no media step. */
+function engineDeps(deps: Pick<EngineDeps, 'settings' | 'leaser' | 'upstream'> & Partial<EngineDeps>): EngineDeps {
+  return {
+    sessions: sessionsCreatedWhenNeeded(deps.upstream),
+    planner: createModelPlanner({ router: createModelRouter({ defaultModel: 'gpt-4o' }), defaultModel: 'gpt-4o' }),
+    prepareSession: () => undefined,
+    stages: ANSWER_STAGES,
+    now: () => performance.now(),
+    random: Math.random,
+    plugins: DEFAULT_PLUGIN_SETTINGS,
+    ...deps,
+  };
+}
+
 function setup(
   scripts: Script[],
   opts: { keys?: string[]; clock?: () => number; sessions?: boolean } & Partial<Pick<EngineDeps, 'planner'>> & {
@@ -151,20 +167,21 @@ function setup(
   const upstream = new FakeUpstream(scripts);
   const leaser = new FakeLeaser(opts.keys ?? ['a', 'b', 'c']);
   const sessions = opts.sessions === false ? undefined : new FakeSessions();
-  const engine = new Engine({
-    settings: {
-      maxAttempts: opts.maxAttempts ?? 3,
-      retryDeadlineMs: opts.deadlineMs ?? 60_000,
-      ...(opts.sameKey === true ? { sameKey: { baseDelayMs: 10, maxDelayMs: 40, maxRetryAfterMs: 50 } } : {}),
-    },
-    leaser,
-    upstream,
-    router: createModelRouter({ defaultModel: 'gpt-4o' }),
-    sessions,
-    planner: opts.planner,
-    now: opts.clock,
-    random: () => 0.5,
-  });
+  const engine = new Engine(
+    engineDeps({
+      settings: {
+        maxAttempts: opts.maxAttempts ?? 3,
+        retryDeadlineMs: opts.deadlineMs ?? 60_000,
+        ...(opts.sameKey === true ? { sameKey: { baseDelayMs: 10, maxDelayMs: 40, maxRetryAfterMs: 50 } } : {}),
+      },
+      leaser,
+      upstream,
+      ...(sessions ? { sessions } : {}),
+      ...(opts.planner ? { planner: opts.planner } : {}),
+      ...(opts.clock ? { now: opts.clock } : {}),
+      random: () => 0.5,
+    }),
+  );
   return { engine, upstream, leaser, sessions };
 }
 
@@ -438,12 +455,7 @@ describe('Engine: max_tokens, enforced here', () => {
 
   it('UPSTREAM_MAX_TOKENS sends it upstream as well', async () => {
     const upstream = new FakeUpstream([{ reads: reads() }]);
-    const engine = new Engine({
-      settings: { maxAttempts: 1, retryDeadlineMs: 60_000, upstreamMaxTokens: true },
-      leaser: new FakeLeaser(['a']),
-      upstream,
-      router: createModelRouter({ defaultModel: 'gpt-4o' }),
-    });
+    const engine = new Engine(engineDeps({ settings: { maxAttempts: 1, retryDeadlineMs: 60_000, upstreamMaxTokens: true }, leaser: new FakeLeaser(['a']), upstream }));
     const events = await drain(await engine.startCompletion(request({ params: { maxTokens: 2 } }), new AbortController().signal));
     expect(upstream.queries[0]?.body.modelConfigs).toEqual({ maxTokens: 2 });
     expect(texts(events)).toBe('Hello from');

@@ -5,17 +5,15 @@
  * next model of the plan, or an error for the client; once an answer has started, a failure ends the stream with
  * that error. Every client API goes through `startCompletion`. The engine sees the world through src/core/ports.ts.
  */
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clientClosed, UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
-import type { ModelRouter } from '../ondemand/models.js';
-import { ANSWER_STAGES, answerFilter, upstreamQuery, type AnswerStage } from './answer.js';
-import { clientClosedRequest, GatewayError, modelNotFound, noUpstreamAttempt } from './errors.js';
+import { answerFilter, upstreamQuery, type AnswerStage } from './answer.js';
+import { clientClosedRequest, GatewayError, noUpstreamAttempt } from './errors.js';
 import type { EventFilter, WarnLog } from './events.js';
 import { decide, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
 import type { ModelPlanner, PlannedModel } from './model-plan.js';
-import { DEFAULT_PLUGIN_SETTINGS, resolvePluginIds, withWebSearchPolicy, type PluginSettings } from './plugins.js';
+import { resolvePluginIds, withWebSearchPolicy, type PluginSettings } from './plugins.js';
 import type { AttemptObserver, KeyLease, Leaser, ObservedAttempt, SessionContinuation, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
 import { countTokens, estimateUsage } from './tokens.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, Usage } from './types.js';
@@ -46,21 +44,20 @@ export interface EngineDeps {
   settings: EngineSettings;
   leaser: Leaser;
   upstream: UpstreamCalls;
-  router: ModelRouter;
-  /** a ready session id for this key; without it every attempt creates its session */
-  sessions?: SessionSource | undefined;
+  /** a session for this key: a ready one from the session pool, or one created now */
+  sessions: SessionSource;
   /** the models to try in order: auto routing, fallback chains, per-model settings (src/core/model-plan.ts) */
-  planner?: ModelPlanner | undefined;
+  planner: ModelPlanner;
   /** checks the request up front (throws a 400), then runs per attempt between session and query (media upload) */
-  prepareSession?: ((req: GatewayRequest) => SessionPrepare | undefined) | undefined;
-  /** the answer's stages, in order (default: tool calls, then structured output) */
-  stages?: readonly AnswerStage[] | undefined;
-  /** milliseconds, monotonic; injected by tests */
-  now?: (() => number) | undefined;
-  /** [0, 1) for the retry jitter; injected by tests */
-  random?: (() => number) | undefined;
+  prepareSession: (req: GatewayRequest) => SessionPrepare | undefined;
+  /** the answer's stages, in order (ANSWER_STAGES) */
+  stages: readonly AnswerStage[];
+  /** milliseconds, monotonic */
+  now: () => number;
+  /** [0, 1) for the retry jitter */
+  random: () => number;
   /** which plugin ids requests may run (WEB_SEARCH_PLUGIN_ID, PLUGIN_IDS_ALLOWED) */
-  plugins?: PluginSettings | undefined;
+  plugins: PluginSettings;
 }
 
 /** What the attempts so far were, for the request's log line when no answer comes (the engine fills it in). */
@@ -126,15 +123,9 @@ export class Engine {
   private readonly random: () => number;
 
   constructor(private readonly deps: EngineDeps) {
-    this.now = deps.now ?? (() => performance.now());
-    this.stages = deps.stages ?? ANSWER_STAGES;
-    this.random = deps.random ?? Math.random;
-  }
-
-  resolveModel(requested: string): { endpointId: string } {
-    const route = this.deps.router.resolve(requested);
-    if (route === null) throw modelNotFound(requested);
-    return route;
+    this.now = deps.now;
+    this.stages = deps.stages;
+    this.random = deps.random;
   }
 
   /**
@@ -144,10 +135,9 @@ export class Engine {
    * the upstream at once.
    */
   async startCompletion(req: GatewayRequest, signal: AbortSignal, opts: CompletionOptions = {}): Promise<CompletionHandle> {
-    const planned0 = this.deps.planner?.plan(req) ?? [{ model: req.requestedModel, endpointId: this.resolveModel(req.requestedModel).endpointId, request: req }];
     // every model's plugins are checked before the first upstream call: a refused plugin is the client's 400
-    const plan = planned0.map((p) => withPlugins(p, this.deps.plugins ?? DEFAULT_PLUGIN_SETTINGS));
-    const prepare = this.deps.prepareSession?.(req);
+    const plan = this.deps.planner.plan(req).map((p) => withPlugins(p, this.deps.plugins));
+    const prepare = this.deps.prepareSession(req);
     const started = this.now();
     const deadline = started + this.deps.settings.retryDeadlineMs;
     const walk: Walk = {
@@ -215,7 +205,7 @@ export class Engine {
         }
         if (verdict.freshSession && continuing === undefined) {
           walk.freshSession = true;
-          this.deps.sessions?.discard?.(lease.key);
+          this.deps.sessions.discard?.(lease.key);
         }
         walk.lastFailure = failure;
         await this.follow(verdict.next, walk, signal);
@@ -272,17 +262,16 @@ export class Engine {
     const callStart = this.now();
     let reader: UpstreamReader | undefined;
     try {
-      const sessions = this.deps.sessions;
       const trace = lease.traceHeaders;
       const sessionId =
         continuing?.sessionId ??
-        (sessions && !walk.freshSession ? await sessions.take(lease.key, lease.fingerprint, signal, trace) : await this.deps.upstream.createSession(lease.key, signal, trace));
+        (walk.freshSession ? await this.deps.upstream.createSession(lease.key, signal, trace) : await this.deps.sessions.take(lease.key, lease.fingerprint, signal, trace));
       const toSend = continuing?.request ?? planned.request;
       const request = prepare ? await prepare(lease.key, sessionId, toSend, signal, trace) : toSend;
       const body = upstreamQuery(request, planned.endpointId, this.stages, { sendMaxTokens: this.deps.settings.upstreamMaxTokens });
       reader = await this.deps.upstream.openQuery(lease.key, sessionId, body, signal, trace);
       const open = reader;
-      const webSearchId = (this.deps.plugins ?? DEFAULT_PLUGIN_SETTINGS).webSearchId;
+      const webSearchId = this.deps.plugins.webSearchId;
       const answer = new AnswerReading(body.query, webSearchId);
       answer.filter = answerFilter(request, log, this.stages, answer);
       const result: CompletionHandle['result'] = {};

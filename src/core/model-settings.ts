@@ -1,8 +1,7 @@
 /**
  * Per-model settings: default sampling parameters and a system prompt per alias, from MODEL_SETTINGS (JSON) and
  * the config file's `models` section (the file wins per model). The client's own values always win over a
- * default. Also the hook for "which models may this client key use" (`isModelAllowed`), for the client-key
- * section of the config file. Shape and rules: docs/models.md.
+ * default. Shape and rules: docs/models.md.
  */
 import { parseJsonText } from './json-text.js';
 import { z } from 'zod';
@@ -110,15 +109,4 @@ export function applyModelSetting(req: GatewayRequest, setting: ModelSetting | u
   const out: GatewayRequest = { ...req, params, messages };
   if (setting.plugins !== undefined && setting.plugins.length > 0) out.modelPlugins = [...setting.plugins];
   return out;
-}
-
-/**
- * The hook for per-client-key model lists: `allowed` undefined or empty means every model. Names compare
- * normalised; "*" allows all. Whoever adds named client keys to the config file calls this before routing.
- */
-export function isModelAllowed(allowed: readonly string[] | undefined, ...names: Array<string | null | undefined>): boolean {
-  if (allowed === undefined || allowed.length === 0) return true;
-  const set = new Set(allowed.map(normaliseModelName));
-  if (set.has('*')) return true;
-  return names.some((n) => n !== undefined && n !== null && set.has(normaliseModelName(n)));
 }

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { UpstreamFailure } from '../ondemand/failure.js';
 import { decide, judgeKey } from './failure-policy.js';
-import {
-  CitationFilter,
-  DEFAULT_PLUGIN_SETTINGS,
-  locationSection,
-  resolvePluginIds,
-  webSearchRuns,
-  withWebSearchPolicy,
-  type PluginSettings,
-  type WebSearchWhenOffered,
-} from './plugins.js';
+import { CitationFilter, locationSection, resolvePluginIds, webSearchRuns, withWebSearchPolicy, type PluginSettings, type WebSearchWhenOffered } from './plugins.js';
 import type { GatewayError } from './errors.js';
+import { DEFAULT_PLUGIN_SETTINGS } from './test-helpers.js';
 import type { GatewayRequest, Message, WebSearchOptions } from './types.js';
 
 const base: GatewayRequest = {

@@ -35,8 +35,6 @@ export interface PluginSettings {
   webSearchWhenOffered?: WebSearchWhenOffered;
 }
 
-export const DEFAULT_PLUGIN_SETTINGS: PluginSettings = Object.freeze({ webSearchId: INTERNET_SEARCH_PLUGIN, allowed: Object.freeze([]) as readonly string[] });
-
 /** Whether this request's web search runs, by how the client asked and the operator's policy. */
 export function webSearchRuns(req: Pick<GatewayRequest, 'plugins' | 'messages'>, policy: WebSearchWhenOffered = 'user_turn'): boolean {
   const search = req.plugins?.webSearch;

@@ -1,6 +1,12 @@
-/** Shared by tests: a promise's rejection, checked to be the GatewayError a client would get. */
+/** Shared by tests: the default plugin settings, a rejection checked to be a client's GatewayError, answers collected from events, stage sections. */
 import { expect } from 'vitest';
+import { AnswerCollector, type AnswerStage, type CollectedEvents } from './answer.js';
 import { GatewayError } from './errors.js';
+import { INTERNET_SEARCH_PLUGIN, type PluginSettings } from './plugins.js';
+import type { GatewayEvent, GatewayRequest } from './types.js';
+
+/** The plugin settings of a gateway started without WEB_SEARCH_PLUGIN_ID and PLUGIN_IDS_ALLOWED. */
+export const DEFAULT_PLUGIN_SETTINGS: PluginSettings = { webSearchId: INTERNET_SEARCH_PLUGIN, allowed: [] };
 
 export async function rejection(p: Promise<unknown>): Promise<GatewayError> {
   const err = await p.then(
@@ -9,4 +15,21 @@ export async function rejection(p: Promise<unknown>): Promise<GatewayError> {
   );
   expect(err).toBeInstanceOf(GatewayError);
   return err as GatewayError;
+}
+
+/** What these events amount to, as the collector of a non-stream answer sees them. */
+export function collectEvents(events: Iterable<GatewayEvent>): CollectedEvents {
+  const collector = new AnswerCollector();
+  for (const event of events) collector.add(event);
+  return collector.result();
+}
+
+/** `query` with the sections these stages add for `req`, each after a blank line, as the engine's query carries them. */
+export function withStageSections(query: string, req: Partial<GatewayRequest>, stages: readonly AnswerStage[]): string {
+  let out = query;
+  for (const stage of stages) {
+    const section = stage.section(req as GatewayRequest);
+    if (section !== undefined) out += `\n\n${section}`;
+  }
+  return out;
 }

@@ -4,13 +4,13 @@
  * collect them and send one JSON body. The client hanging up aborts the upstream at once.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { collectAnswer } from '../core/answer.js';
 import type { AttemptTrace, CompletionHandle, CompletionOptions, Engine } from '../core/engine.js';
 import { GatewayError, streamFailed } from '../core/errors.js';
 import { checkRequestLimits, MessageOrigins, type RequestLimits } from '../core/limits.js';
 import type { GatewayEvent, GatewayRequest } from '../core/types.js';
 import type { InFlight, InFlightEntry } from '../http/inflight.js';
 import type { StreamProbe } from '../http/stream-probe.js';
+import { collectWholeAnswer } from './answer-lifecycle.js';
 import type { FrontEnd, RegisteredFrontEnd, StreamEncoder } from './spec.js';
 import { SseWriter } from './stream-writer.js';
 
@@ -99,7 +99,7 @@ export async function runCompletion(
     if (gwRequest.stream) {
       await streamAnswer(events, frontEnd.streamEncoder(handle), reply, headers, opts, request, entry);
     } else {
-      const answer = await collectAnswer(events);
+      const answer = await collectWholeAnswer(events);
       const body = await frontEnd.render(answer, handle);
       void reply.headers(headers);
       await reply.code(200).type('application/json; charset=utf-8').send(body);

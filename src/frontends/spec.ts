@@ -10,7 +10,6 @@ import type { MessageOrigins } from '../core/limits.js';
 import type { GatewayRequest } from '../core/types.js';
 import type { ErrorRenderer } from '../http/errors.js';
 import type { CompletionHandle } from '../core/engine.js';
-import type { CollectedAnswer } from '../core/answer.js';
 import type { GatewayError } from '../core/errors.js';
 import type { GatewayEvent } from '../core/types.js';
 import type { RequestLimits } from '../core/limits.js';
@@ -29,12 +28,12 @@ export interface StreamEncoder {
   ping?: string;
 }
 
-export type { CollectedAnswer } from '../core/answer.js';
+import type { WholeAnswer } from './answer-lifecycle.js';
 
 export interface FrontEnd {
   streamEncoder(handle: CompletionHandle): StreamEncoder;
-  /** the body; a promise only where the front end must finish something first */
-  render(answer: CollectedAnswer, handle: CompletionHandle): unknown;
+  /** the body, from the parts the stream encoder would write (src/frontends/answer-lifecycle.ts); a promise only where the front end must finish something first */
+  render(answer: WholeAnswer, handle: CompletionHandle): unknown;
 }
 
 /** What a front end hands the runner for one request: a completion to run, or an answer of its own. */

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GatewayError } from '../core/errors.js';
 import type { GatewayEvent, PluginCall, UrlCitation, Usage } from '../core/types.js';
+import { wholeAnswerOf } from './answer-lifecycle.js';
 import { createMessagesEncoder, renderMessage } from './anthropic/render.js';
 import { parseMessagesRequest } from './anthropic/request.js';
 import { parseChatRequest } from './openai-chat/request.js';
@@ -22,7 +23,7 @@ const answerEvents: GatewayEvent[] = [
   { type: 'usage', usage },
   { type: 'end', finishReason: 'stop' },
 ];
-const collected = { text: TEXT, reasoning: '', toolCalls: [], usage, finishReason: 'stop' as const, pluginCalls: [call], citations: [citation] };
+const collected = wholeAnswerOf(answerEvents);
 const messages = [{ role: 'user', content: 'why tides?' }];
 
 function refusal(fn: () => unknown): GatewayError {

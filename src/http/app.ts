@@ -4,8 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Config } from '../config/config.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest, LogLevel } from 'fastify';
 import { authFailuresThrottled, type GatewayError, invalidApiKey, unknownUrl } from '../core/errors.js';
 import type { FinishReason, Usage } from '../core/types.js';
 import type { ClientAccessHook } from '../client-keys/access.js';
@@ -13,12 +12,13 @@ import { isDashboardPath } from '../dashboard/routes.js';
 import { redactPath } from './redact.js';
 import { type KeyChecker, moveQueryKey, presentedKey, presentedKeyDigest } from './auth.js';
 import { sendError } from './errors.js';
-import { applyLimits, serverLimits } from './server-limits.js';
+import { applyLimits, serverLimits, type ServerLimitSettings } from './server-limits.js';
 import { applySecurity } from './security.js';
 import { lazySchemaController } from '../runtime/lazy-compilers.js';
 import { syncHook } from '../runtime/sync-hook.js';
 import { type AuthFailureCounter, clientBucket, retryAfterSec } from '../core/auth-throttle.js';
 import { trustProxySetting } from './trusted-proxies.js';
+import type { TrustedProxies } from '../core/trusted-proxies.js';
 import type { RequestTrace, RequestTracer } from './request-trace.js';
 
 /** What one request did, for its single log line (and metrics). */
@@ -54,22 +54,40 @@ declare module 'fastify' {
   }
 }
 
+/** What the HTTP layer reads of the configuration. */
+export interface AppSettings {
+  /** LOG_LEVEL */
+  logLevel: LogLevel;
+  /** BODY_LIMIT_BYTES */
+  bodyLimitBytes: number;
+  /** TRUSTED_PROXIES: whose X-Forwarded-For names the client */
+  trustedProxies: TrustedProxies;
+  /** PUBLIC_PATHS: served without a key, besides the ones that always are */
+  publicPaths: readonly string[];
+  /** METRICS_PUBLIC: /metrics without the admin key */
+  metricsPublic: boolean;
+  /** ALLOW_NO_AUTH: with no client key configured, serve without one */
+  allowNoAuth: boolean;
+  /** CORS_ORIGINS */
+  corsOrigins: readonly string[];
+  limits: ServerLimitSettings;
+}
+
 export interface AppDeps {
-  config: Config;
   /** the key pool, for /readyz: how many keys could serve now */
   pool: { usableCount(): number };
   clientKeys: KeyChecker;
   adminKeys: KeyChecker;
   /** named client keys with limits (src/client-keys/access.ts) */
-  clientAccess?: ClientAccessHook;
+  clientAccess: ClientAccessHook;
   /** pino destination for tests; defaults to stdout */
   logStream?: NodeJS.WritableStream;
-  /** more routes (admin, dashboard, other front ends), registered after auth is in place */
-  plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
+  /** more routes (admin, dashboard, the front ends), registered after auth is in place */
+  plugins: Array<(app: FastifyInstance) => Promise<void> | void>;
   /** called once per request as it finishes (metrics, usage, the dashboard's charts); must not throw */
-  observe?: (request: FastifyRequest, reply: import('fastify').FastifyReply) => void;
-  /** readiness beyond "a key is usable" (false while shutting down) */
-  isShuttingDown?: () => boolean;
+  observe: (request: FastifyRequest, reply: FastifyReply) => void;
+  /** readiness beyond "a key is usable" (true while shutting down) */
+  isShuttingDown: () => boolean;
   /** failed authentications counted per client address (src/core/auth-throttle.ts); undefined: not counted */
   authFailures?: AuthFailureCounter;
   /** traces requests (OpenTelemetry, docs/tracing.md); undefined: tracing is off and no hook is added for it */
@@ -79,20 +97,36 @@ export interface AppDeps {
 const ALWAYS_PUBLIC = new Set(['/', '/healthz', '/readyz', '/favicon.ico']);
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function buildApp(deps: AppDeps): FastifyInstance {
-  const { config } = deps;
-  const app = Fastify({
+/** The hooks run in the order they are added: CORS preflights before auth, auth before the limits that count per key. */
+export function buildApp(settings: AppSettings, deps: AppDeps): FastifyInstance {
+  const app = createFastify(settings, deps.logStream);
+  app.decorateRequest('gw', null as unknown as RequestRecord);
+  applySecurity(app, settings);
+  addAuthHook(app, settings, deps);
+  if (deps.tracer !== undefined) addTracingHook(app, deps.tracer);
+  applyLimits(app, settings.limits, deps.isShuttingDown);
+  addClientAccessHook(app, deps.clientAccess);
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, unknownUrl(request.method, redactPath(pathOf(request)))));
+  addRequestEndHook(app, settings.logLevel, deps);
+  addHealthRoutes(app, deps);
+  for (const plugin of deps.plugins) void app.register(async (scope) => plugin(scope));
+  return app;
+}
+
+function createFastify(settings: AppSettings, logStream: NodeJS.WritableStream | undefined): FastifyInstance {
+  return Fastify({
     logger: {
-      level: config.LOG_LEVEL,
-      ...(deps.logStream ? { stream: deps.logStream } : {}),
+      level: settings.logLevel,
+      ...(logStream ? { stream: logStream } : {}),
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-goog-api-key"]', 'req.headers.apikey'], censor: '[redacted]' },
     },
-    bodyLimit: config.BODY_LIMIT_BYTES,
+    bodyLimit: settings.bodyLimitBytes,
     logController: new LogController({ disableRequestLogging: true }),
     // the client address (the auth throttle counts by it) from X-Forwarded-For only behind the proxies named
-    trustProxy: trustProxySetting(config.TRUSTED_PROXIES),
+    trustProxy: trustProxySetting(settings.trustedProxies),
     return503OnClosing: false, // limits.ts refuses new work while draining, OpenAI-shaped
-    ...serverLimits(config),
+    ...serverLimits(settings.limits),
     requestIdHeader: false,
     // fastify keeps the URL it was given as originalUrl: that copy loses the key too
     rewriteUrl: (req) => {
@@ -107,13 +141,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return id !== undefined && REQUEST_ID.test(id) ? id : `req_${randomUUID().replace(/-/g, '')}`;
     },
   });
+}
 
-  const publicPaths = new Set([...ALWAYS_PUBLIC, ...config.PUBLIC_PATHS, ...(config.METRICS_PUBLIC ? ['/metrics'] : [])]);
+function addAuthHook(app: FastifyInstance, settings: AppSettings, deps: AppDeps): void {
+  const publicPaths = new Set([...ALWAYS_PUBLIC, ...settings.publicPaths, ...(settings.metricsPublic ? ['/metrics'] : [])]);
   // read per request: the client keys can change at runtime (CONFIG_FILE reload)
-  const openGateway = (): boolean => config.ALLOW_NO_AUTH && deps.clientKeys.size === 0;
-
-  app.decorateRequest('gw', null as unknown as RequestRecord);
-  applySecurity(app, config); // CORS preflight must answer before auth
+  const openGateway = (): boolean => settings.allowNoAuth && deps.clientKeys.size === 0;
   const guard = deps.authFailures;
   // callback style: a request that authenticates (nearly all of them) passes without a promise
   app.addHook('onRequest', (request, reply, done) => {
@@ -157,7 +190,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
     const digest = key === undefined || key.length === 0 ? undefined : presentedKeyDigest(key);
     if (digest !== undefined) request.gw.keyDigest = digest;
-    const named = deps.clientAccess?.match(key, digest);
+    const named = deps.clientAccess.match(key, digest);
     if (named !== undefined) {
       request.gw.clientKey = deps.clientKeys.size + named.index;
       request.gw.clientName = named.name;
@@ -172,35 +205,36 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     request.gw.clientKey = index;
     return undefined;
   }
+}
 
-  const tracer = deps.tracer;
-  if (tracer !== undefined) {
-    // after authentication: a refused request (a guesser's flood of them) is counted in metrics, not traced
-    app.addHook('onRequest', (request, reply, done) => {
-      const trace = tracer.start(request, reply);
-      if (trace !== undefined) request.gw.trace = trace;
-      done();
-    });
-  }
-  applyLimits(app, config, deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {});
-  const access = deps.clientAccess;
-  if (access) {
-    // callback style: a request without a named client key (most of them) passes without a promise
-    app.addHook('preHandler', (request, _reply, done) => {
-      if (request.gw?.clientName === undefined) return done();
-      access.admit(request).then(() => done(), done);
-    });
-  }
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, unknownUrl(request.method, redactPath(pathOf(request)))));
+/** A named client key's model list and limits, checked once the body is parsed. */
+function addClientAccessHook(app: FastifyInstance, access: ClientAccessHook): void {
+  // callback style: a request without a named client key (most of them) passes without a promise
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.gw?.clientName === undefined) return done();
+    access.admit(request).then(() => done(), done);
+  });
+}
 
-  const logsRequests = ['trace', 'debug', 'info'].includes(config.LOG_LEVEL);
+/** A span per authenticated request (src/http/request-trace.ts); added only when tracing is on. */
+function addTracingHook(app: FastifyInstance, tracer: RequestTracer): void {
+  // after authentication: a refused request (a guesser's flood of them) is counted in metrics, not traced
+  app.addHook('onRequest', (request, reply, done) => {
+    const trace = tracer.start(request, reply);
+    if (trace !== undefined) request.gw.trace = trace;
+    done();
+  });
+}
+
+/** As each request finishes: observability, the named key's quota settled, and its one log line. */
+function addRequestEndHook(app: FastifyInstance, logLevel: LogLevel, deps: Pick<AppDeps, 'observe' | 'clientAccess'>): void {
+  const logsRequests = ['trace', 'debug', 'info'].includes(logLevel);
   app.addHook(
     'onResponse',
     syncHook((request, reply) => {
-      deps.observe?.(request, reply);
+      deps.observe(request, reply);
       const gw = request.gw;
-      if (gw !== null) deps.clientAccess?.settle(gw);
+      if (gw !== null) deps.clientAccess.settle(gw);
       if (gw === null || (gw.model === undefined && reply.statusCode < 400)) return;
       if (!logsRequests) return; // LOG_LEVEL above info: skip building the line (hot path)
       request.log.info(
@@ -227,19 +261,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       );
     }),
   );
+}
 
+function addHealthRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'pool' | 'isShuttingDown'>): void {
   const root = async (): Promise<{ status: string; name: string }> => ({ status: 'ok', name: 'ondemand-gateway' });
   app.get('/', root);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const usable = deps.pool.usableCount();
-    const shuttingDown = deps.isShuttingDown?.() ?? false;
+    const shuttingDown = deps.isShuttingDown();
     const ready = usable > 0 && !shuttingDown;
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', usableKeys: usable, shuttingDown });
   });
-
-  for (const plugin of deps.plugins ?? []) void app.register(async (scope) => plugin(scope));
-  return app;
 }
 
 function pathOf(request: FastifyRequest): string {

@@ -4,7 +4,7 @@ import { HTML_SECURITY_HEADERS, applySecurity } from './security.js';
 
 function app(origins: string[]) {
   const a = Fastify();
-  applySecurity(a, { CORS_ORIGINS: origins });
+  applySecurity(a, { corsOrigins: origins });
   // stands in for the auth hook: preflights must be answered before it
   a.addHook('onRequest', async (req, reply) => {
     if (req.headers.authorization !== 'Bearer ok') return reply.code(401).send({ error: { message: 'no', type: 'authentication_error', param: null, code: null } });

@@ -14,7 +14,6 @@
  * Register before the auth hook (app.ts): hooks run in the order they were added.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config/config.js';
 
 const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 const DEFAULT_ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-goog-api-key, x-request-id, anthropic-version, openai-organization';
@@ -30,8 +29,8 @@ export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.fr
   'cross-origin-opener-policy': 'same-origin',
 });
 
-export function applySecurity(app: FastifyInstance, config: Pick<Config, 'CORS_ORIGINS'>): void {
-  const origins = new Set(config.CORS_ORIGINS.map((o) => o.replace(/\/+$/, '').toLowerCase()));
+export function applySecurity(app: FastifyInstance, settings: { corsOrigins: readonly string[] }): void {
+  const origins = new Set(settings.corsOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
   const anyOrigin = origins.has('*');
 
   if (origins.size > 0) {

@@ -17,11 +17,8 @@
 import type { IncomingMessage, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Config } from '../config/config.js';
 import { ERROR_CATALOGUE, type ErrorCode, serverShuttingDown, tooManyStreams } from '../core/errors.js';
 import { syncHook } from '../runtime/sync-hook.js';
-
-export type LimitsConfig = Pick<Config, 'MAX_HEADER_BYTES' | 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'MAX_STREAMS_PER_CLIENT' | 'DRAIN_MAX_BYTES' | 'DRAIN_MAX_MS'>;
 
 /** How much of a refused request is still read, and for how long, before its socket is closed (0: close at once). */
 export interface DrainCaps {
@@ -29,24 +26,33 @@ export interface DrainCaps {
   maxMs: number;
 }
 
-function drainCaps(config: Pick<LimitsConfig, 'DRAIN_MAX_BYTES' | 'DRAIN_MAX_MS'>): DrainCaps {
-  return { maxBytes: config.DRAIN_MAX_BYTES, maxMs: config.DRAIN_MAX_MS };
+export interface ServerLimitSettings {
+  /** MAX_HEADER_BYTES */
+  maxHeaderBytes: number;
+  /** HEADERS_TIMEOUT_MS */
+  headersTimeoutMs: number;
+  /** REQUEST_TIMEOUT_MS (0: off) */
+  requestTimeoutMs: number;
+  /** MAX_STREAMS_PER_CLIENT (0: off) */
+  maxStreamsPerClient: number;
+  /** DRAIN_MAX_BYTES and DRAIN_MAX_MS */
+  drain: DrainCaps;
 }
 
 /** Fastify constructor options for the server-level limits (spread into `Fastify({...})`). */
-export function serverLimits(config: LimitsConfig): {
+export function serverLimits(settings: ServerLimitSettings): {
   http: ServerOptions;
   requestTimeout: number;
   clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => void;
 } {
-  const requestTimeout = config.REQUEST_TIMEOUT_MS;
+  const requestTimeout = settings.requestTimeoutMs;
   // node refuses headersTimeout > requestTimeout (when the latter is on)
-  const headersTimeout = requestTimeout > 0 ? Math.min(config.HEADERS_TIMEOUT_MS, requestTimeout) : config.HEADERS_TIMEOUT_MS;
+  const headersTimeout = requestTimeout > 0 ? Math.min(settings.headersTimeoutMs, requestTimeout) : settings.headersTimeoutMs;
   const shortest = requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout;
-  const caps = drainCaps(config);
+  const caps = settings.drain;
   return {
     http: {
-      maxHeaderSize: config.MAX_HEADER_BYTES,
+      maxHeaderSize: settings.maxHeaderBytes,
       headersTimeout,
       requestTimeout,
       // how often node looks for timed-out requests: often enough that the timeouts above mean what they say
@@ -151,15 +157,10 @@ function dropBody(request: IncomingMessage, caps: DrainCaps): void {
   };
 }
 
-export interface LimitsDeps {
-  isShuttingDown?: () => boolean;
-}
-
 /** Request-level limits as fastify hooks. Register after the auth hook (it sets request.gw.clientKey). */
-export function applyLimits(app: FastifyInstance, config: LimitsConfig, deps: LimitsDeps = {}): void {
-  const isShuttingDown = deps.isShuttingDown ?? (() => false);
-  const streams = new StreamCounter(config.MAX_STREAMS_PER_CLIENT);
-  const caps = drainCaps(config);
+export function applyLimits(app: FastifyInstance, settings: ServerLimitSettings, isShuttingDown: () => boolean): void {
+  const streams = new StreamCounter(settings.maxStreamsPerClient);
+  const caps = settings.drain;
 
   // an error answered with Connection: close while the body is still coming (fastify's 413, the shutdown 503):
   // node would close the socket once the answer is written; the socket lingers instead (errors only: no cost otherwise)

@@ -4,11 +4,9 @@
  * streaming loop (`streamProbe`). Serves /metrics, /admin/usage, /admin/stats/timeseries, /admin/errors/recent.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../config/config.js';
 import { presentedKey } from '../http/auth.js';
 import type { RequestRecord } from '../http/app.js';
 import { fingerprintKey } from '../ondemand/key-fingerprint.js';
-import { SqliteUsageStore } from '../store/sqlite-usage.js';
 import type { UsageStore } from '../store/types.js';
 import { GatewayMetrics, type PoolView, type StreamProbe } from './metrics.js';
 import { RecentErrors } from './recent-errors.js';
@@ -21,12 +19,11 @@ import { UsageRecorder } from './usage.js';
 export type { StreamProbe } from './metrics.js';
 
 export interface ObservabilityOptions {
-  config: Pick<Config, 'USAGE_RETENTION_DAYS' | 'DATA_DIR'>;
   pool: PoolView;
-  /** a UsageStore of the caller's (not closed here); else the SQLite file in DATA_DIR, or memory with `inMemory` */
-  usageStore?: UsageStore | undefined;
-  /** keep usage in memory only (a gateway started with its own StateStore, as tests do) */
-  inMemory?: boolean;
+  /** where usage is counted (the caller's: not closed here) */
+  usageStore: UsageStore;
+  /** days of usage kept (USAGE_RETENTION_DAYS; 0: all) */
+  usageRetentionDays: number;
   /** default 10 s */
   usageFlushMs?: number;
   /** process metrics (CPU, memory, event loop); default true */
@@ -42,17 +39,13 @@ export class Observability {
   /** routes to register on the app: /metrics and the /admin observability APIs */
   readonly plugins: Array<(app: FastifyInstance) => Promise<void> | void>;
 
-  private readonly ownStore: UsageStore | undefined;
-
   constructor(opts: ObservabilityOptions) {
-    const store = opts.usageStore ?? (opts.inMemory ? new SqliteUsageStore(':memory:') : SqliteUsageStore.open(opts.config.DATA_DIR));
-    this.ownStore = opts.usageStore === undefined ? store : undefined;
     this.metrics = new GatewayMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
     this.metrics.watchPool(opts.pool);
     this.usage = new UsageRecorder({
-      store,
+      store: opts.usageStore,
       flushIntervalMs: opts.usageFlushMs ?? 10_000,
-      retentionDays: opts.config.USAGE_RETENTION_DAYS,
+      retentionDays: opts.usageRetentionDays,
       ...(opts.onError ? { onError: opts.onError } : {}),
     });
     const deps = { usage: this.usage, traffic: this.traffic, errors: this.errors };
@@ -114,7 +107,6 @@ export class Observability {
   async close(): Promise<void> {
     await this.usage.close();
     this.metrics.close();
-    await this.ownStore?.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { withFormatSection } from '../core/structured/prompt.js';
-import { withToolSection } from '../core/tools/prompt.js';
+import { structuredOutputStage, toolCallStage } from '../core/answer.js';
+import { withStageSections } from '../core/test-helpers.js';
 import type { GatewayRequest } from '../core/types.js';
 import { defaultAnswerText, splitDeltas } from './answer.js';
 import { JSON_FENCE_AFTER, JSON_FENCE_BEFORE, JSON_SKIP_ANSWER, simJsonAnswer } from './json.js';
@@ -15,7 +15,7 @@ const PERSON = '{\n  "name": "name-value",\n  "age": 0,\n  "tags": [\n    "tags-
 
 /** the query the gateway sends for `text` with a json_schema (or json_object) format, as src/ondemand/query.ts builds it */
 function query(text: string, req: Partial<GatewayRequest> = { responseFormat: { type: 'json_schema', name: 'person', schema } }): string {
-  return withFormatSection(withToolSection(text, req), req);
+  return withStageSections(text, req, [toolCallStage, structuredOutputStage]);
 }
 
 describe('simulated JSON answers', () => {
@@ -49,6 +49,8 @@ describe('simulated JSON answers', () => {
     expect(defaultAnswerText(ask)).toBe('<tool_call name="lookup">{}</tool_call>');
     const afterResult = query('<user>\nwho?\n</user>\n\n<tool_result id="c" name="lookup">\nAnn\n</tool_result>', req);
     expect(defaultAnswerText({ ...ask, query: afterResult })).toBe(PERSON);
-    expect(defaultAnswerText({ ...ask, query: withToolSection('<user>\nx\n</user>\n\n<tool_result>\nAnn\n</tool_result>', req) })).toBe(`${TOOL_RESULT_PREFIX}Ann`);
+    expect(defaultAnswerText({ ...ask, query: withStageSections('<user>\nx\n</user>\n\n<tool_result>\nAnn\n</tool_result>', req, [toolCallStage]) })).toBe(
+      `${TOOL_RESULT_PREFIX}Ann`,
+    );
   });
 });

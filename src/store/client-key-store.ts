@@ -19,20 +19,6 @@ export interface ClientKeyStore {
   close(): MaybePromise<void>;
 }
 
-export class MemoryClientKeyStore implements ClientKeyStore {
-  private readonly keys = new Map<string, StoredClientKey>();
-  list(): StoredClientKey[] {
-    return [...this.keys.values()];
-  }
-  put(key: StoredClientKey): void {
-    this.keys.set(key.name, key);
-  }
-  delete(name: string): boolean {
-    return this.keys.delete(name);
-  }
-  close(): void {}
-}
-
 interface Row {
   name: string;
   digest: string;

@@ -27,7 +27,7 @@ export class SqliteUsageStore implements UsageStore {
   private readonly prune: Database.Statement<[string]>;
   private readonly addBatch: (rows: UsageRow[]) => void;
 
-  /** `:memory:` for a store that lives as long as the process (tests, a gateway given its own StateStore). */
+  /** `:memory:` for a store that lives as long as the process (tests). */
   constructor(readonly file: string) {
     this.db = openDatabase(file);
     this.db.exec(`

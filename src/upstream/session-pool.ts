@@ -15,7 +15,7 @@
  * cost nothing.
  */
 import { performance } from 'node:perf_hooks';
-import type { TraceHeaders } from '../core/ports.js';
+import type { SessionSource, TraceHeaders } from '../core/ports.js';
 
 export interface SessionCreator {
   createSession(key: string, signal?: AbortSignal, trace?: TraceHeaders): Promise<string>;
@@ -220,4 +220,9 @@ export class SessionPool {
       });
     this.inFlight.add(run);
   }
+}
+
+/** Without a pool (SESSION_POOL_SIZE=0): each attempt's session is created when it needs one. */
+export function sessionsCreatedWhenNeeded(client: SessionCreator): SessionSource {
+  return { take: (key, _fingerprint, signal, trace) => client.createSession(key, signal, trace) };
 }

@@ -32,7 +32,26 @@ export interface ModelLayer {
 /** AUTO_MODEL_NAME values that turn automatic routing off. */
 const AUTO_OFF = new Set(['off', 'none', 'false', '0']);
 
-export function createModelLayer(config: Config, deps: { client: OnDemandClient; pool: Pick<KeyPool, 'list'>; knownKeys: () => string[]; fileModels?: unknown }): ModelLayer {
+/** The settings the model layer reads: routing, fallbacks, per-model settings, media, the catalogue's refresh. */
+export type ModelLayerConfig = Pick<
+  Config,
+  | 'AUTO_MODEL_NAME'
+  | 'DEFAULT_MODEL'
+  | 'MODEL_MAP'
+  | 'STRICT_MODELS'
+  | 'MODEL_SETTINGS'
+  | 'MODEL_FALLBACKS'
+  | 'AUTO_ROUTES'
+  | 'MEDIA_MAX_BYTES'
+  | 'MEDIA_ALLOWED_TYPES'
+  | 'CATALOGUE_REFRESH_SEC'
+  | 'FIRST_BYTE_TIMEOUT_MS'
+>;
+
+export function createModelLayer(
+  config: ModelLayerConfig,
+  deps: { client: OnDemandClient; pool: Pick<KeyPool, 'list'>; knownKeys: () => string[]; fileModels?: unknown },
+): ModelLayer {
   const autoName = AUTO_OFF.has(config.AUTO_MODEL_NAME.toLowerCase()) ? '' : config.AUTO_MODEL_NAME;
   const router = createLiveModelRouter({
     defaultModel: config.DEFAULT_MODEL,

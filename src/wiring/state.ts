@@ -3,13 +3,12 @@
  *  - REDIS_URL set: key state, admin key changes, client keys and limit counters in Redis, shared by every
  *    replica (see redis.ts, redis-quotas.ts); the gateway still starts, and serves, when Redis is not
  *    there (local state, `redis_up` 0, catch-up when it is back).
- *  - otherwise: the SQLite file in DATA_DIR for key state and client keys, limits counted in memory.
- * Stored responses and conversations follow the same choice (Redis, else the SQLite file; in memory when the caller
- * gives its own StateStore, as tests do).
+ *  - otherwise: the SQLite file in DATA_DIR for key state, client keys and usage, limits counted in memory.
+ * Stored responses and conversations follow the same choice (Redis, else the SQLite file).
  */
 import type { Config } from '../config/config.js';
 import { ClientAccess } from '../client-keys/access.js';
-import { MemoryClientKeyStore, RedisClientKeyStore, SqliteClientKeyStore, type ClientKeyStore } from '../store/client-key-store.js';
+import { RedisClientKeyStore, SqliteClientKeyStore, type ClientKeyStore } from '../store/client-key-store.js';
 import { MemoryQuotaStore, type QuotaStore } from '../store/quota-store.js';
 import { RedisQuotaStore } from '../store/redis-quotas.js';
 import type { ClientKeyConfig } from '../client-keys/keys.js';
@@ -17,6 +16,7 @@ import type { KeyPool } from '../keypool/pool.js';
 import { resolveDataDir } from '../store/data-dir.js';
 import { RedisStateStore } from '../store/redis.js';
 import { RedisUsageStore } from '../store/redis-usage.js';
+import { SqliteUsageStore } from '../store/sqlite-usage.js';
 import { RedisOutcomes } from '../store/redis-outcomes.js';
 import { DEFAULT_KEY_STATE_SETTINGS } from '../keypool/key-state.js';
 import { RedisConnection, type RedisLogger } from '../store/redis-connection.js';
@@ -34,8 +34,8 @@ export interface SharedState {
   /** named client keys and their limits, for the app's hooks and /admin/client-keys */
   access: ClientAccess;
   redis: RedisConnection | undefined;
-  /** REDIS_URL: the cluster-wide usage counters (redis-usage.ts); undefined: the observability layer's own store */
-  usageStore: UsageStore | undefined;
+  /** usage counters: cluster-wide in Redis (redis-usage.ts), else in the SQLite file */
+  usageStore: UsageStore;
   /** REDIS_URL: other replicas' key outcomes, for the pool's transient-failure judgement (redis-outcomes.ts) */
   peers: RedisOutcomes | undefined;
   /** stored responses, conversations and session heads (the Responses API's state) */
@@ -47,8 +47,6 @@ export interface SharedState {
 }
 
 export interface SharedStateOptions {
-  /** a StateStore given by the caller (tests): used as is and not closed here */
-  store?: StateStore | undefined;
   /** client keys from the config file, merged after CLIENT_KEYS */
   fileClientKeys?: readonly ClientKeyConfig[] | undefined;
   onError?: (err: unknown, context: string) => void;
@@ -61,31 +59,25 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
   let store: StateStore;
   let keyStore: ClientKeyStore;
   let limits: QuotaStore;
-  let ownStore = opts.store === undefined;
-  let usageStore: RedisUsageStore | undefined;
+  let usageStore: UsageStore;
   let peers: RedisOutcomes | undefined;
   let conversations: ConversationStateStore;
   const stored = { retentionMs: (config.RESPONSES_RETENTION_DAYS ?? 30) * 86_400_000 };
   if (config.REDIS_URL !== undefined) {
     redis = new RedisConnection({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, commandTimeoutMs: config.REDIS_TIMEOUT_MS });
     await redis.start();
-    store = opts.store ?? new RedisStateStore(redis, onError);
+    store = new RedisStateStore(redis, onError);
     keyStore = new RedisClientKeyStore(redis);
     limits = new RedisQuotaStore(redis);
     usageStore = new RedisUsageStore(redis, { retentionDays: config.USAGE_RETENTION_DAYS ?? 90, onError });
     peers = new RedisOutcomes(redis, { windowMs: DEFAULT_KEY_STATE_SETTINGS.transientWindowMs });
     conversations = new RedisConversationStore(redis, stored);
-  } else if (opts.store !== undefined) {
-    store = opts.store;
-    ownStore = false;
-    keyStore = new MemoryClientKeyStore();
-    limits = new MemoryQuotaStore();
-    conversations = new SqliteConversationStore(':memory:', stored);
   } else {
     const dir = resolveDataDir(config.DATA_DIR);
     store = openStateStore(dir);
     keyStore = new SqliteClientKeyStore(dir);
     limits = new MemoryQuotaStore();
+    usageStore = SqliteUsageStore.open(config.DATA_DIR);
     conversations = SqliteConversationStore.open(dir, stored);
   }
   const access = new ClientAccess({ configured, store: keyStore, limits, onError });
@@ -112,8 +104,8 @@ export async function openSharedState(config: SharedStateConfig, opts: SharedSta
     async close() {
       for (const u of unhook) u();
       await access.close();
-      if (ownStore) await store.close();
-      await usageStore?.close();
+      await store.close();
+      await usageStore.close();
       await conversations.close();
       peers?.close();
       await redis?.close();

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { ResponseFormat, ToolSpec } from '../types.js';
+import { structuredOutputStage } from '../answer.js';
+import { withStageSections } from '../test-helpers.js';
+import type { GatewayRequest, ResponseFormat, ToolSpec } from '../types.js';
 import { renderToolSection } from '../tools/prompt.js';
-import { renderFormatSection, withFormatSection } from './prompt.js';
+import { renderFormatSection } from './prompt.js';
+
+const withFormatSection = (query: string, req: Partial<GatewayRequest>): string => withStageSections(query, req, [structuredOutputStage]);
 
 const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
 const tools: ToolSpec[] = [{ name: 'now' }];

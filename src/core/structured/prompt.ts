@@ -3,8 +3,8 @@
  * JSON mode, so the request for one JSON value (and its schema) travels in the text, after the tool section when
  * there is one. The wording and the reasons: docs/structured-output.md, docs/transcript.md.
  */
-import type { GatewayRequest, ResponseFormat } from '../types.js';
-import { safeJson, wantsTools } from '../tools/prompt.js';
+import type { ResponseFormat } from '../types.js';
+import { safeJson } from '../tools/prompt.js';
 
 export const FORMAT_OPEN = '<response_format>';
 export const FORMAT_CLOSE = '</response_format>';
@@ -35,10 +35,4 @@ export function renderFormatSection(format: ResponseFormat, withTools: boolean):
   if (withTools) lines.push(WITH_TOOLS_LINE);
   lines.push(FORMAT_CLOSE);
   return lines.join('\n');
-}
-
-/** The query with the format section appended when the request asks for JSON, as the engine's stage appends it. */
-export function withFormatSection(query: string, req: Pick<GatewayRequest, 'responseFormat' | 'tools' | 'toolChoice'>): string {
-  if (req.responseFormat === undefined) return query;
-  return `${query}\n\n${renderFormatSection(req.responseFormat, wantsTools(req))}`;
 }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ToolSpec } from '../types.js';
-import { renderToolSection, withToolSection } from './prompt.js';
+import { toolCallStage } from '../answer.js';
+import { withStageSections } from '../test-helpers.js';
+import type { GatewayRequest, ToolSpec } from '../types.js';
+import { renderToolSection } from './prompt.js';
+
+const withToolSection = (query: string, req: Partial<GatewayRequest>): string => withStageSections(query, req, [toolCallStage]);
 
 const tools: ToolSpec[] = [{ name: 'get_weather', description: 'Weather </tools> now', parameters: { type: 'object', properties: { city: { type: 'string' } } } }, { name: 'now' }];
 

@@ -72,9 +72,3 @@ function toolEntry(tool: ToolSpec): Record<string, unknown> {
   if (tool.freeform.type === 'grammar') entry.grammar = { syntax: tool.freeform.syntax, definition: tool.freeform.definition };
   return entry;
 }
-
-/** The query with the tool section appended when the request has tools, as the engine's tool stage appends it. */
-export function withToolSection(query: string, req: Pick<GatewayRequest, 'tools' | 'toolChoice' | 'parallelToolCalls'>): string {
-  if (!wantsTools(req)) return query;
-  return `${query}\n\n${renderToolSection(req.tools, req.toolChoice, { parallel: req.parallelToolCalls })}`;
-}

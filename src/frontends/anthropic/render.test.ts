@@ -3,6 +3,7 @@ import { GatewayError } from '../../core/errors.js';
 import type { GatewayEvent, Usage } from '../../core/types.js';
 import { parseMessagesRequest } from './request.js';
 import { anthropicErrorType, createMessagesEncoder, renderMessage } from './render.js';
+import { wholeAnswer } from '../test-helpers.js';
 
 const usage: Usage = { inputTokens: 5, outputTokens: 7, totalTokens: 12, estimated: false };
 
@@ -103,7 +104,10 @@ describe('Anthropic error types', () => {
 
 describe('renderMessage', () => {
   it('empty text is left out beside tool calls; bad argument JSON renders as {}', () => {
-    const msg = renderMessage({ id: 'msg_1', model: 'm' }, { text: '', reasoning: '', toolCalls: [{ id: 't', name: 'f', arguments: '{oops' }], usage, finishReason: 'tool_calls' });
+    const msg = renderMessage(
+      { id: 'msg_1', model: 'm' },
+      wholeAnswer({ text: '', reasoning: '', toolCalls: [{ id: 't', name: 'f', arguments: '{oops' }], usage, finishReason: 'tool_calls' }),
+    );
     expect(msg.content).toEqual([{ type: 'tool_use', id: 't', name: 'f', input: {} }]);
     expect(msg.stop_reason).toBe('tool_use');
   });

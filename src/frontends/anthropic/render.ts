@@ -15,8 +15,9 @@
  */
 import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
-import type { FinishReason, GatewayEvent, PluginCall, ToolCall, UrlCitation, Usage } from '../../core/types.js';
-import type { CollectedAnswer, StreamEncoder } from '../spec.js';
+import type { FinishReason, PluginCall, ToolCall, UrlCitation, Usage } from '../../core/types.js';
+import { AnswerLifecycle, type WholeAnswer } from '../answer-lifecycle.js';
+import type { StreamEncoder } from '../spec.js';
 import { sseEvent } from '../sse.js';
 
 type Json = Record<string, unknown>;
@@ -76,18 +77,25 @@ export interface MessageInit {
   model: string;
 }
 
-export function renderMessage(init: MessageInit, answer: CollectedAnswer): Json {
+const thinkingBlock = (thinking: string): Json => ({ type: 'thinking', thinking, signature: '' });
+const textBlock = (text: string): Json => ({ type: 'text', text });
+
+/** The answer's parts as content blocks, in the order the stream writes them; each search's result right after it. */
+export function renderMessage(init: MessageInit, answer: Pick<WholeAnswer, 'parts' | 'text' | 'toolCalls' | 'webSearches' | 'citations' | 'finishReason' | 'usage'>): Json {
   const content: Json[] = [];
-  const searches = (answer.pluginCalls ?? []).filter((call) => call.webSearch);
-  searches.forEach((call, i) => {
-    const id = newServerToolUseId();
-    content.push(serverToolUse(id, call));
-    // which search found which source OnDemand does not say: the cited sources go with the last search
-    content.push(searchResultBlock(id, i === searches.length - 1 ? answer.citations : []));
-  });
-  if (answer.reasoning !== '') content.push({ type: 'thinking', thinking: answer.reasoning, signature: '' });
-  if (answer.text !== '' || answer.toolCalls.length === 0) content.push({ type: 'text', text: answer.text });
-  for (const call of answer.toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: toolInput(call) });
+  let searchesLeft = answer.webSearches.length;
+  for (const part of answer.parts) {
+    if (part.kind === 'web_search') {
+      const id = newServerToolUseId();
+      content.push(serverToolUse(id, part.call));
+      // which search found which source OnDemand does not say: the cited sources go with the last search
+      content.push(searchResultBlock(id, --searchesLeft === 0 ? answer.citations : []));
+    } else if (part.kind === 'reasoning') content.push(thinkingBlock(part.text));
+    else if (part.kind === 'text') content.push(textBlock(part.text));
+    else content.push({ type: 'tool_use', id: part.call.id, name: part.call.name, input: toolInput(part.call) });
+  }
+  // a message without text or tool calls still has its (empty) text block
+  if (answer.text === '' && answer.toolCalls.length === 0) content.push(textBlock(''));
   return {
     id: init.id,
     type: 'message',
@@ -96,7 +104,7 @@ export function renderMessage(init: MessageInit, answer: CollectedAnswer): Json 
     content,
     stop_reason: toStopReason(answer.finishReason),
     stop_sequence: null,
-    usage: toAnthropicUsage(answer.usage, searches.length),
+    usage: toAnthropicUsage(answer.usage, answer.webSearches.length),
   };
 }
 
@@ -134,13 +142,8 @@ export function renderAnthropicError(err: GatewayError): Json {
 
 export function createMessagesEncoder(init: MessageInit & { inputTokens: number }): StreamEncoder {
   let index = -1;
-  let open: 'thinking' | 'text' | null = null;
-  let usage: Usage | null = null;
-  let phase: 'open' | 'finished' | 'closed' = 'open';
-  /** the last web search's server_tool_use id, and how many ran */
+  /** the last web search's server_tool_use id: its result waits for the next search or the end */
   let lastSearch: string | undefined;
-  let searches = 0;
-  let citations: readonly UrlCitation[] | undefined;
   const ev = (type: string, fields: Json): string => sseEvent(type, JSON.stringify({ type, ...fields }));
   /** a block written whole: start, then stop */
   const wholeBlock = (block: Json, delta?: Json): string => {
@@ -150,89 +153,52 @@ export function createMessagesEncoder(init: MessageInit & { inputTokens: number 
     );
   };
 
-  const close = (): string => {
-    if (open === null) return '';
-    open = null;
-    return ev('content_block_stop', { index });
-  };
-  const openBlock = (kind: 'thinking' | 'text'): string => {
-    if (open === kind) return '';
-    const before = close();
-    index++;
-    open = kind;
-    const block = kind === 'thinking' ? { type: 'thinking', thinking: '', signature: '' } : { type: 'text', text: '' };
-    return before + ev('content_block_start', { index, content_block: block });
-  };
-
-  return {
-    start() {
-      const message = {
-        id: init.id,
-        type: 'message',
-        role: 'assistant',
-        model: init.model,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: { input_tokens: init.inputTokens, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
-      };
-      return ev('message_start', { message });
-    },
-    encode(event: GatewayEvent): string {
-      if (event.type === 'usage') {
-        usage = event.usage;
-        return '';
-      }
-      if (phase !== 'open') return '';
-      switch (event.type) {
-        case 'reasoning':
-          if (event.text === '') return '';
-          return openBlock('thinking') + ev('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: event.text } });
-        case 'text':
-          if (event.text === '') return '';
-          return openBlock('text') + ev('content_block_delta', { index, delta: { type: 'text_delta', text: event.text } });
-        case 'tool_calls': {
-          let out = close();
-          for (const call of event.calls) {
-            index++;
-            out +=
-              ev('content_block_start', { index, content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} } }) +
-              ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: call.arguments } }) +
-              ev('content_block_stop', { index });
-          }
-          return out;
+  return new AnswerLifecycle(
+    {
+      start() {
+        const message = {
+          id: init.id,
+          type: 'message',
+          role: 'assistant',
+          model: init.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: init.inputTokens, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+        };
+        return ev('message_start', { message });
+      },
+      open(part) {
+        index++;
+        return ev('content_block_start', { index, content_block: part === 'reasoning' ? thinkingBlock('') : textBlock('') });
+      },
+      reasoning: (thinking) => ev('content_block_delta', { index, delta: { type: 'thinking_delta', thinking } }),
+      text: (text) => ev('content_block_delta', { index, delta: { type: 'text_delta', text } }),
+      // a search block was written whole; its result waits
+      close: (part) => (part === 'web_search' ? '' : ev('content_block_stop', { index })),
+      toolCalls(calls) {
+        let out = '';
+        for (const call of calls) {
+          out += wholeBlock({ type: 'tool_use', id: call.id, name: call.name, input: {} }, { type: 'input_json_delta', partial_json: call.arguments });
         }
-        case 'plugin_call': {
-          if (!event.call.webSearch) return '';
-          // an earlier search's result goes out now: the cited sources go with the last one
-          const before = close() + (lastSearch === undefined ? '' : wholeBlock(searchResultBlock(lastSearch, [])));
-          const id = newServerToolUseId();
-          lastSearch = id;
-          searches++;
-          const input = event.call.query === undefined ? {} : { query: event.call.query };
-          return before + wholeBlock({ ...serverToolUse(id, event.call), input: {} }, { type: 'input_json_delta', partial_json: JSON.stringify(input) });
-        }
-        case 'citations':
-          citations = event.citations;
-          return '';
-        case 'end': {
-          phase = 'finished';
-          const results = lastSearch === undefined ? '' : close() + wholeBlock(searchResultBlock(lastSearch, citations));
-          const final = usage === null ? { output_tokens: 0, ...(searches > 0 ? { server_tool_use: { web_search_requests: searches } } : {}) } : toAnthropicUsage(usage, searches);
-          return results + close() + ev('message_delta', { delta: { stop_reason: toStopReason(event.finishReason), stop_sequence: null }, usage: final }) + ev('message_stop', {});
-        }
-      }
+        return out;
+      },
+      webSearch(call) {
+        // an earlier search's result goes out now: the cited sources go with the last one
+        const before = lastSearch === undefined ? '' : wholeBlock(searchResultBlock(lastSearch, []));
+        const id = newServerToolUseId();
+        lastSearch = id;
+        const input = call.query === undefined ? {} : { query: call.query };
+        return before + wholeBlock({ ...serverToolUse(id, call), input: {} }, { type: 'input_json_delta', partial_json: JSON.stringify(input) });
+      },
+      finish(reason, { usage, citations, webSearches }) {
+        const results = lastSearch === undefined ? '' : wholeBlock(searchResultBlock(lastSearch, citations));
+        const final =
+          usage === null ? { output_tokens: 0, ...(webSearches > 0 ? { server_tool_use: { web_search_requests: webSearches } } : {}) } : toAnthropicUsage(usage, webSearches);
+        return results + ev('message_delta', { delta: { stop_reason: toStopReason(reason), stop_sequence: null }, usage: final }) + ev('message_stop', {});
+      },
+      fail: (err) => sseEvent('error', JSON.stringify(renderAnthropicError(err))),
     },
-    error(err: GatewayError): string {
-      if (phase === 'closed') return '';
-      phase = 'closed';
-      return sseEvent('error', JSON.stringify(renderAnthropicError(err)));
-    },
-    done(): string {
-      if (phase === 'closed') return '';
-      if (phase !== 'finished') throw new Error('messages encoder: done() before the end event; end a failed stream with error()');
-      phase = 'closed';
-      return '';
-    },
-  };
+    'messages encoder',
+  );
 }

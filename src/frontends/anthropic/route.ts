@@ -10,13 +10,21 @@ import { checkRequestLimits, MessageOrigins } from '../../core/limits.js';
 import { countTokens } from '../../core/tokens.js';
 import type { GatewayRequest } from '../../core/types.js';
 import type { RequestLimits } from '../../core/limits.js';
-import { defineFrontEnd, type RegisteredFrontEnd } from '../spec.js';
+import { defineFrontEnd, type FrontEnd, type RegisteredFrontEnd } from '../spec.js';
 import { parseMessagesRequest } from './request.js';
-import { createMessagesEncoder, newMessageId, renderAnthropicError, renderMessage } from './render.js';
+import { createMessagesEncoder, type MessageInit, newMessageId, renderAnthropicError, renderMessage } from './render.js';
 
 /** Input tokens as this gateway counts them locally: the OnDemand query the request becomes (tools included). */
 export function estimateInputTokens(req: GatewayRequest): number {
   return countTokens(upstreamQuery(req, '').query);
+}
+
+/** One message, streamed or whole; a stream's message_start counts the input tokens locally (`inputTokens`). */
+export function messagesAnswer(init: MessageInit, inputTokens: () => number): FrontEnd {
+  return {
+    streamEncoder: () => createMessagesEncoder({ ...init, inputTokens: inputTokens() }),
+    render: (answer) => renderMessage(init, answer),
+  };
 }
 
 export function anthropicFrontEnd(parse: ParseOptions = {}): RegisteredFrontEnd {
@@ -25,16 +33,7 @@ export function anthropicFrontEnd(parse: ParseOptions = {}): RegisteredFrontEnd 
     paths: ['/v1/messages', '/messages'],
     renderError: renderAnthropicError,
     parse: (body, origins) => ({ request: parseMessagesRequest(body, { ...parse, origins }) }),
-    turn: ({ request }) => {
-      const init = { id: newMessageId(), model: request.requestedModel };
-      return {
-        request,
-        answer: {
-          streamEncoder: () => createMessagesEncoder({ ...init, inputTokens: estimateInputTokens(request) }),
-          render: (answer) => renderMessage(init, answer),
-        },
-      };
-    },
+    turn: ({ request }) => ({ request, answer: messagesAnswer({ id: newMessageId(), model: request.requestedModel }, () => estimateInputTokens(request)) }),
     extraRoutes: (app: FastifyInstance, limits: RequestLimits, config: FastifyContextConfig) => {
       const countTokensRoute = async (request: FastifyRequest): Promise<{ input_tokens: number }> => {
         // counted locally on the query the request becomes; the model name is not resolved (auto routing may pick it)

@@ -5,9 +5,9 @@
  * error after the stream started is one `data: {"error":{...}}` frame and no [DONE], as for chat.
  */
 import { randomToken } from '../../runtime/random-id.js';
-import type { GatewayError } from '../../core/errors.js';
-import type { FinishReason, GatewayEvent, Usage } from '../../core/types.js';
-import type { CollectedAnswer, StreamEncoder } from '../spec.js';
+import type { FinishReason } from '../../core/types.js';
+import { AnswerLifecycle, type WholeAnswer } from '../answer-lifecycle.js';
+import type { StreamEncoder } from '../spec.js';
 import { toOpenAIUsage, type OpenAIUsage } from '../openai-chat/response.js';
 import { SSE_DONE, sseData } from '../sse.js';
 
@@ -33,7 +33,7 @@ export interface TextCompletion {
   system_fingerprint: null;
 }
 
-export function renderTextCompletion(init: TextCompletionInit, answer: CollectedAnswer): TextCompletion {
+export function renderTextCompletion(init: TextCompletionInit, answer: WholeAnswer): TextCompletion {
   return {
     id: init.id,
     object: 'text_completion',
@@ -52,38 +52,23 @@ export function createTextCompletionEncoder(init: TextCompletionInit & { include
     return sseData(JSON.stringify(body));
   };
   const choice = (text: string, finish: FinishReason | null) => ({ text, index: 0, logprobs: null, finish_reason: finish });
+  // the echoed prompt goes in front of the first text, or of the finish when there is none; reasoning and tool
+  // calls are not part of this API
   let echoed = init.echoPrompt === undefined || init.echoPrompt === '';
-  let usage: Usage | null = null;
-  let phase: 'open' | 'finished' | 'closed' = 'open';
   const echo = (): string => {
     if (echoed) return '';
     echoed = true;
     return chunk([choice(init.echoPrompt ?? '', null)]);
   };
-  return {
-    encode(event: GatewayEvent): string {
-      if (event.type === 'usage') {
-        usage = event.usage;
-        return '';
-      }
-      if (phase !== 'open') return '';
-      if (event.type === 'text') return event.text === '' ? '' : echo() + chunk([choice(event.text, null)]);
-      if (event.type === 'end') {
-        phase = 'finished';
-        return echo() + chunk([choice('', event.finishReason)]);
-      }
-      return '';
+  return new AnswerLifecycle(
+    {
+      text: (text) => echo() + chunk([choice(text, null)]),
+      reasoning: () => '',
+      toolCalls: () => '',
+      finish: (reason) => echo() + chunk([choice('', reason)]),
+      done: ({ usage }) => (init.includeUsage && usage !== null ? chunk([], toOpenAIUsage(usage)) : '') + SSE_DONE,
+      fail: (err) => sseData(JSON.stringify(err.toOpenAI())),
     },
-    error(err: GatewayError): string {
-      if (phase === 'closed') return '';
-      phase = 'closed';
-      return sseData(JSON.stringify(err.toOpenAI()));
-    },
-    done(): string {
-      if (phase === 'closed') return '';
-      if (phase !== 'finished') throw new Error('text completion encoder: done() before the end event; end a failed stream with error()');
-      phase = 'closed';
-      return (init.includeUsage && usage !== null ? chunk([], toOpenAIUsage(usage)) : '') + SSE_DONE;
-    },
-  };
+    'text completion encoder',
+  );
 }

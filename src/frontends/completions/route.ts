@@ -1,8 +1,16 @@
 /** POST /v1/completions: the legacy completions front end as a spec. */
 import type { ParseOptions } from '../validate.js';
-import { defineFrontEnd, type RegisteredFrontEnd } from '../spec.js';
+import { defineFrontEnd, type FrontEnd, type RegisteredFrontEnd } from '../spec.js';
 import { parseCompletionsRequest } from './request.js';
-import { createTextCompletionEncoder, newTextCompletionId, renderTextCompletion } from './render.js';
+import { createTextCompletionEncoder, newTextCompletionId, renderTextCompletion, type TextCompletionInit } from './render.js';
+
+/** One text completion, streamed or whole. */
+export function textCompletionAnswer(init: TextCompletionInit, includeUsage: boolean): FrontEnd {
+  return {
+    streamEncoder: () => createTextCompletionEncoder({ ...init, includeUsage }),
+    render: (answer) => renderTextCompletion(init, answer),
+  };
+}
 
 export function completionsFrontEnd(parse: ParseOptions = {}): RegisteredFrontEnd {
   return defineFrontEnd({
@@ -16,13 +24,7 @@ export function completionsFrontEnd(parse: ParseOptions = {}): RegisteredFrontEn
         model: parsed.request.requestedModel,
         ...(parsed.echo ? { echoPrompt: parsed.prompt } : {}),
       };
-      return {
-        request: parsed.request,
-        answer: {
-          streamEncoder: () => createTextCompletionEncoder({ ...init, includeUsage: parsed.includeUsage }),
-          render: (answer) => renderTextCompletion(init, answer),
-        },
-      };
+      return { request: parsed.request, answer: textCompletionAnswer(init, parsed.includeUsage) };
     },
   });
 }

@@ -4,6 +4,7 @@ import { GatewayError } from '../../core/errors.js';
 import { countTokens } from '../../core/tokens.js';
 import type { FinishReason, GatewayEvent, UrlCitation, Usage } from '../../core/types.js';
 import { createGeminiEncoder, groundingMetadata, renderGeminiError, renderGenerateContent, toFinishReason } from './render.js';
+import { wholeAnswer } from '../test-helpers.js';
 
 const usage: Usage = { inputTokens: 10, outputTokens: 40, totalTokens: 50, estimated: false };
 const init = { responseId: 'r1', modelVersion: 'gemini-2.5-flash', includeThoughts: true };
@@ -30,7 +31,7 @@ function streamFrames(wire: string): Array<Record<string, unknown>> {
 
 describe('renderGenerateContent and the encoder', () => {
   it('whole: thoughts, text, calls; usage with the thoughts counted out of the output', () => {
-    const body = renderGenerateContent(init, { text: 'Hello', reasoning: 'think more', toolCalls: [call], usage, finishReason: 'tool_calls' });
+    const body = renderGenerateContent(init, wholeAnswer({ text: 'Hello', reasoning: 'think more', toolCalls: [call], usage, finishReason: 'tool_calls' }));
     const thoughts = countTokens('think more');
     expect(body).toEqual({
       candidates: [

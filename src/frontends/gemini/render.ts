@@ -15,8 +15,9 @@
 import { randomToken } from '../../runtime/random-id.js';
 import type { GatewayError } from '../../core/errors.js';
 import { countTokens } from '../../core/tokens.js';
-import type { FinishReason, GatewayEvent, PluginCall, ToolCall, UrlCitation, Usage } from '../../core/types.js';
-import type { CollectedAnswer, StreamEncoder } from '../spec.js';
+import type { FinishReason, PluginCall, ToolCall, UrlCitation, Usage } from '../../core/types.js';
+import { AnswerLifecycle, type WholeAnswer } from '../answer-lifecycle.js';
+import type { StreamEncoder } from '../spec.js';
 import { sseData } from '../sse.js';
 import type { Json } from '../validate.js';
 
@@ -81,13 +82,16 @@ function candidate(parts: Json[], finish: FinishReason, grounding: Json | undefi
   return out;
 }
 
-export function renderGenerateContent(init: GeminiAnswerInit, answer: CollectedAnswer): Json {
+export function renderGenerateContent(
+  init: GeminiAnswerInit,
+  answer: Pick<WholeAnswer, 'text' | 'reasoning' | 'toolCalls' | 'webSearches' | 'citations' | 'finishReason' | 'usage'>,
+): Json {
   const parts: Json[] = [];
   if (init.includeThoughts && answer.reasoning !== '') parts.push({ text: answer.reasoning, thought: true });
   if (answer.text !== '' || answer.toolCalls.length === 0) parts.push({ text: answer.text });
   for (const call of answer.toolCalls) parts.push(functionCallPart(call));
   return {
-    candidates: [candidate(parts, answer.finishReason, groundingMetadata(answer.text, answer.pluginCalls, answer.citations))],
+    candidates: [candidate(parts, answer.finishReason, groundingMetadata(answer.text, answer.webSearches, answer.citations))],
     usageMetadata: toUsageMetadata(answer.usage, answer.reasoning),
     modelVersion: init.modelVersion,
     responseId: init.responseId,
@@ -132,56 +136,36 @@ export function renderGeminiError(err: GatewayError): Json {
 export function createGeminiEncoder(init: GeminiAnswerInit): StreamEncoder {
   const tail = `,"modelVersion":${JSON.stringify(init.modelVersion)},"responseId":${JSON.stringify(init.responseId)}}`;
   const frame = (parts: Json[]): string => `data: {"candidates":[{"content":${JSON.stringify({ parts, role: 'model' })},"index":0}]${tail}\n\n`;
-  let phase: 'open' | 'finished' | 'closed' = 'open';
-  let usage: Usage | null = null;
-  let finish: FinishReason = 'stop';
+  // the last frame's grounding indexes the whole text, and its usage counts the whole reasoning
   let text = '';
   let reasoning = '';
   const searches: PluginCall[] = [];
-  let citations: UrlCitation[] | undefined;
-
-  return {
-    // a blank line keeps the stream alive: @google/genai reads only `data:` frames and stalls on a comment
-    ping: '\n',
-    encode(event: GatewayEvent): string {
-      if (event.type === 'usage') {
-        usage = event.usage;
+  return new AnswerLifecycle(
+    {
+      text(delta) {
+        text += delta;
+        return frame([{ text: delta }]);
+      },
+      reasoning(delta) {
+        reasoning += delta;
+        return init.includeThoughts ? frame([{ text: delta, thought: true }]) : '';
+      },
+      toolCalls: (calls) => frame(calls.map(functionCallPart)),
+      webSearch(call) {
+        searches.push(call);
         return '';
-      }
-      if (phase !== 'open') return '';
-      switch (event.type) {
-        case 'text':
-          text += event.text;
-          return event.text === '' ? '' : frame([{ text: event.text }]);
-        case 'reasoning':
-          reasoning += event.text;
-          return event.text === '' || !init.includeThoughts ? '' : frame([{ text: event.text, thought: true }]);
-        case 'tool_calls':
-          return event.calls.length === 0 ? '' : frame(event.calls.map(functionCallPart));
-        case 'plugin_call':
-          searches.push(event.call);
-          return '';
-        case 'citations':
-          citations = event.citations;
-          return '';
-        case 'end':
-          finish = event.finishReason;
-          phase = 'finished';
-          return '';
-      }
+      },
+      // the finish goes out with the usage in the last frame: a late usage still makes it
+      finish: () => '',
+      done({ usage, finishReason, citations }) {
+        const last: Json = { candidates: [candidate([{ text: '' }], finishReason ?? 'stop', groundingMetadata(text, searches, citations))] };
+        if (usage !== null) last.usageMetadata = toUsageMetadata(usage, reasoning);
+        return `data: ${JSON.stringify(last).slice(0, -1)}${tail}\n\n`;
+      },
+      fail: (err) => sseData(JSON.stringify(renderGeminiError(err))),
     },
-    error(err: GatewayError): string {
-      if (phase === 'closed') return '';
-      phase = 'closed';
-      return sseData(JSON.stringify(renderGeminiError(err)));
-    },
-    done(): string {
-      if (phase === 'closed') return '';
-      if (phase !== 'finished') throw new Error('gemini encoder: done() before the end event; end a failed stream with error()');
-      phase = 'closed';
-      const last: Json = { candidates: [candidate([{ text: '' }], finish, groundingMetadata(text, searches, citations))] };
-      if (usage !== null) last.usageMetadata = toUsageMetadata(usage, reasoning);
-      return `data: ${JSON.stringify(last).slice(0, -1)}${tail}\n\n`;
-    },
-  };
+    'gemini encoder',
+    // a blank line keeps the stream alive: @google/genai reads only `data:` frames and stalls on a comment
+    '\n',
+  );
 }

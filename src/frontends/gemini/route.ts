@@ -11,11 +11,11 @@ import { type GatewayError, gatewayError } from '../../core/errors.js';
 import { countTokens } from '../../core/tokens.js';
 import type { GatewayRequest } from '../../core/types.js';
 import { redactPath } from '../../http/redact.js';
-import { defineFrontEnd, type RegisteredFrontEnd } from '../spec.js';
+import { defineFrontEnd, type FrontEnd, type RegisteredFrontEnd } from '../spec.js';
 import type { Json, ParseOptions } from '../validate.js';
 import { getGeminiModel, listGeminiModels, type ModelListing } from './models.js';
 import { parseCountTokens, parseGenerateContent } from './request.js';
-import { createGeminiEncoder, newResponseId, renderGeminiError, renderGenerateContent } from './render.js';
+import { createGeminiEncoder, type GeminiAnswerInit, newResponseId, renderGeminiError, renderGenerateContent } from './render.js';
 
 type Action = 'generateContent' | 'streamGenerateContent' | 'countTokens';
 const ACTIONS: readonly string[] = ['generateContent', 'streamGenerateContent', 'countTokens'];
@@ -45,6 +45,20 @@ interface ParsedGemini {
 
 const MISSING_KEY = 'You did not provide an API key. Send it as `x-goog-api-key: <key>` (or `Authorization: Bearer <key>`).';
 
+/**
+ * One answer, streamed or whole, by the model that answered; `inArray`: a streamGenerateContent without `alt=sse`,
+ * answered as a JSON array of the one response.
+ */
+export function geminiAnswer(init: Omit<GeminiAnswerInit, 'modelVersion'>, inArray: boolean): FrontEnd {
+  return {
+    streamEncoder: (handle) => createGeminiEncoder({ ...init, modelVersion: handle.model }),
+    render: (answer, handle) => {
+      const body = renderGenerateContent({ ...init, modelVersion: handle.model }, answer);
+      return inArray ? [body] : body;
+    },
+  };
+}
+
 export function geminiFrontEnd(parse: ParseOptions, models: ModelListing): RegisteredFrontEnd {
   return defineFrontEnd<ParsedGemini>({
     name: 'Gemini',
@@ -62,17 +76,7 @@ export function geminiFrontEnd(parse: ParseOptions, models: ModelListing): Regis
     turn: ({ request, action, includeThoughts }) => {
       // counted locally on the query the request becomes, as Anthropic's count_tokens is
       if (action === 'countTokens') return { local: { totalTokens: countTokens(upstreamQuery(request, '').query) } };
-      const responseId = newResponseId();
-      return {
-        request,
-        answer: {
-          streamEncoder: (handle) => createGeminiEncoder({ responseId, modelVersion: handle.model, includeThoughts }),
-          render: (answer, handle) => {
-            const body = renderGenerateContent({ responseId, modelVersion: handle.model, includeThoughts }, answer);
-            return action === 'streamGenerateContent' ? [body] : body;
-          },
-        },
-      };
+      return { request, answer: geminiAnswer({ responseId: newResponseId(), includeThoughts }, action === 'streamGenerateContent') };
     },
     extraRoutes: (app: FastifyInstance, _limits, config: FastifyContextConfig) => {
       const getModel = async (request: FastifyRequest): Promise<Json> => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { collectEvents } from '../../core/answer.js';
 import type { Usage } from '../../core/types.js';
+import { wholeAnswerOf } from '../answer-lifecycle.js';
 import { newCompletionId, renderChatCompletion, type ChatCompletionInput } from './response.js';
 
 const usage: Usage = { inputTokens: 10, outputTokens: 5, totalTokens: 15, estimated: false };
@@ -86,15 +86,14 @@ describe('newCompletionId', () => {
   });
 });
 
-describe('collectEvents', () => {
+describe('wholeAnswerOf', () => {
   it('feeds renderChatCompletion', () => {
-    const collected = collectEvents([
+    const collected = wholeAnswerOf([
       { type: 'text', text: 'Hello!' },
       { type: 'usage', usage },
       { type: 'end', finishReason: 'stop' },
     ]);
-    if (collected.finishReason === null) throw new Error('no end');
-    const rendered = renderChatCompletion({ id: 'chatcmpl-abc', created: 1_700_000_000, model: 'gpt-4o', ...collected, finishReason: collected.finishReason });
+    const rendered = renderChatCompletion({ id: 'chatcmpl-abc', created: 1_700_000_000, model: 'gpt-4o', ...collected });
     expect(rendered).toStrictEqual(completion({ role: 'assistant', content: 'Hello!', refusal: null }));
   });
 });

@@ -16,8 +16,9 @@
  * The benchmark streams thousands of chunks a second, so the constant JSON around each delta is built once per
  * stream and only the delta is serialised per event.
  */
+import type { GatewayEvent } from '../../core/types.js';
 import type { GatewayError } from '../../core/errors.js';
-import type { FinishReason, GatewayEvent, Usage } from '../../core/types.js';
+import { AnswerLifecycle } from '../answer-lifecycle.js';
 import { SSE_DONE, sseData } from '../sse.js';
 import { toOpenAIToolCall, toOpenAIUrlCitation, toOpenAIUsage } from './response.js';
 
@@ -43,8 +44,6 @@ export interface ChatChunkEncoder {
   done(): string;
 }
 
-type Phase = 'before-first-chunk' | 'streaming' | 'finished' | 'closed';
-
 export function createChatChunkEncoder(init: ChatChunkEncoderInit): ChatChunkEncoder {
   const head =
     `data: {"id":${JSON.stringify(init.id)},"object":"chat.completion.chunk","created":${JSON.stringify(init.created)},` +
@@ -57,64 +56,17 @@ export function createChatChunkEncoder(init: ChatChunkEncoderInit): ChatChunkEnc
   const fieldClose = `}${deltaClose}`;
   const roleChunk = `${deltaOpen}{"role":"assistant","content":"","refusal":null}${deltaClose}`;
 
-  let phase: Phase = 'before-first-chunk';
-  let usage: Usage | null = null;
-  let nextToolIndex = 0;
-
-  /** The role chunk, once, in front of whatever comes first. */
-  function lead(): string {
-    if (phase !== 'before-first-chunk') return '';
-    phase = 'streaming';
-    return roleChunk;
-  }
-
-  function finishChunk(reason: FinishReason): string {
-    return `${deltaOpen}{},"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]${end}`;
-  }
-
-  return {
-    encode(event) {
-      if (event.type === 'usage') {
-        usage = event.usage;
-        return '';
-      }
-      if (phase === 'finished' || phase === 'closed') return '';
-      switch (event.type) {
-        case 'text':
-          return event.text === '' ? '' : lead() + contentOpen + JSON.stringify(event.text) + fieldClose;
-        case 'reasoning':
-          return event.text === '' ? '' : lead() + reasoningOpen + JSON.stringify(event.text) + fieldClose;
-        case 'tool_calls': {
-          if (event.calls.length === 0) return '';
-          const toolCalls = event.calls.map((call) => ({ index: nextToolIndex++, ...toOpenAIToolCall(call) }));
-          return lead() + deltaOpen + JSON.stringify({ tool_calls: toolCalls }) + deltaClose;
-        }
-        case 'plugin_call':
-          return lead();
-        case 'citations':
-          return event.citations.length === 0 ? '' : lead() + deltaOpen + JSON.stringify({ annotations: event.citations.map(toOpenAIUrlCitation) }) + deltaClose;
-        case 'end': {
-          const chunks = lead() + finishChunk(event.finishReason);
-          phase = 'finished';
-          return chunks;
-        }
-      }
+  return new AnswerLifecycle(
+    {
+      begin: () => roleChunk,
+      text: (text) => contentOpen + JSON.stringify(text) + fieldClose,
+      reasoning: (text) => reasoningOpen + JSON.stringify(text) + fieldClose,
+      toolCalls: (calls, first) => deltaOpen + JSON.stringify({ tool_calls: calls.map((call, i) => ({ index: first + i, ...toOpenAIToolCall(call) })) }) + deltaClose,
+      citations: (citations) => (citations.length === 0 ? '' : deltaOpen + JSON.stringify({ annotations: citations.map(toOpenAIUrlCitation) }) + deltaClose),
+      finish: (reason) => `${deltaOpen}{},"logprobs":null,"finish_reason":${JSON.stringify(reason)}}]${end}`,
+      done: ({ usage }) => (init.includeUsage && usage !== null ? `${head}[],"usage":${JSON.stringify(toOpenAIUsage(usage))}}\n\n` : '') + SSE_DONE,
+      fail: (err) => sseData(JSON.stringify(err.toOpenAI())),
     },
-
-    error(err) {
-      if (phase === 'closed') return '';
-      phase = 'closed';
-      return sseData(JSON.stringify(err.toOpenAI()));
-    },
-
-    done() {
-      if (phase === 'closed') return '';
-      if (phase !== 'finished') {
-        throw new Error('chat chunk encoder: done() before the end event; end a failed stream with error()');
-      }
-      phase = 'closed';
-      const usageChunk = init.includeUsage && usage !== null ? `${head}[],"usage":${JSON.stringify(toOpenAIUsage(usage))}}\n\n` : '';
-      return usageChunk + SSE_DONE;
-    },
-  };
+    'chat chunk encoder',
+  );
 }

@@ -3,6 +3,7 @@ import { GatewayError } from '../../core/errors.js';
 import type { GatewayEvent, Usage } from '../../core/types.js';
 import { parseResponsesRequest } from './request.js';
 import { createResponsesEncoder, renderResponse, type ResponseInit } from './render.js';
+import { wholeAnswer } from '../test-helpers.js';
 
 const usage: Usage = { inputTokens: 5, outputTokens: 7, totalTokens: 12, estimated: false };
 const init: ResponseInit = { id: 'resp_1', createdAt: 1_700_000_000, model: 'gpt-4o', echo: parseResponsesRequest({ model: 'gpt-4o', input: 'x' }).echo };
@@ -154,7 +155,7 @@ describe('responses stream encoder', () => {
 
 describe('renderResponse', () => {
   it('tool calls without text: no message item', () => {
-    const res = renderResponse(init, { text: '', reasoning: '', toolCalls: [{ id: 'call_1', name: 'f', arguments: '{"a":1}' }], usage, finishReason: 'tool_calls' });
+    const res = renderResponse(init, wholeAnswer({ text: '', reasoning: '', toolCalls: [{ id: 'call_1', name: 'f', arguments: '{"a":1}' }], usage, finishReason: 'tool_calls' }));
     expect(res.output).toEqual([{ id: expect.stringMatching(/^fc_/), type: 'function_call', status: 'completed', arguments: '{"a":1}', call_id: 'call_1', name: 'f' }]);
     expect(res.status).toBe('completed');
   });
@@ -240,7 +241,7 @@ describe('parseResponsesRequest', () => {
   ])('text.format: %s', (_name, text, format, echoed) => {
     const parsed = parseResponsesRequest({ model: 'm', input: 'x', text });
     expect(parsed.request.responseFormat).toEqual(format);
-    const res = renderResponse({ ...init, echo: parsed.echo }, { text: '{}', reasoning: '', toolCalls: [], usage, finishReason: 'stop' });
+    const res = renderResponse({ ...init, echo: parsed.echo }, wholeAnswer({ text: '{}', reasoning: '', toolCalls: [], usage, finishReason: 'stop' }));
     expect(res.text).toEqual({ format: echoed });
   });
 });

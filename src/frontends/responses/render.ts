@@ -26,10 +26,10 @@
  * is an `error` event followed by `response.failed`, as the API sends them.
  */
 import { randomToken } from '../../runtime/random-id.js';
-import type { GatewayError } from '../../core/errors.js';
 import type { ReasoningSeal } from '../../core/sealed-reasoning.js';
-import type { FinishReason, GatewayEvent, PluginCall, ResponseFormat, ToolCall, UrlCitation, Usage } from '../../core/types.js';
-import type { CollectedAnswer, StreamEncoder } from '../spec.js';
+import type { FinishReason, PluginCall, ResponseFormat, ToolCall, UrlCitation, Usage } from '../../core/types.js';
+import { AnswerLifecycle, type WholeAnswer } from '../answer-lifecycle.js';
+import type { StreamEncoder } from '../spec.js';
 import { sseEvent } from '../sse.js';
 import type { ParsedResponsesRequest } from './request.js';
 import { callItemPrefix, toolCallItem } from './tools.js';
@@ -150,24 +150,35 @@ const webSearchItem = (id: string, call: PluginCall, status: 'in_progress' | 'co
 });
 
 /**
- * The output items of a finished answer: the web searches OnDemand ran, reasoning, then the message (unless only
- * tools were called), then calls.
+ * The output items of a finished answer: its parts in the order the stream writes them (the web searches OnDemand
+ * ran, reasoning, the message, calls), and an empty message when there is neither text nor a call.
  */
-export function outputItems(init: ResponseInit, answer: Pick<CollectedAnswer, 'text' | 'reasoning' | 'toolCalls' | 'finishReason' | 'pluginCalls' | 'citations'>): Json[] {
-  const items: Json[] = [];
-  for (const call of answer.pluginCalls ?? []) if (call.webSearch) items.push(webSearchItem(`ws_${hex(24)}`, call, 'completed'));
-  if (answer.reasoning !== '') items.push(reasoningItem(`rs_${hex(24)}`, answer.reasoning, 'completed', reasoningView(init)));
-  if (answer.text !== '' || answer.toolCalls.length === 0) {
-    items.push(messageItem(`msg_${hex(24)}`, answer.text, answer.finishReason === 'length' ? 'incomplete' : 'completed', (answer.citations ?? []).map(urlCitation)));
-  }
-  for (const call of answer.toolCalls) {
-    const kind = init.echo.toolKinds.get(call.name);
-    items.push(toolCallItem(`${callItemPrefix(kind)}${hex(24)}`, call, kind, 'completed'));
-  }
+export function outputItems(init: ResponseInit, answer: Pick<WholeAnswer, 'parts' | 'toolCalls' | 'finishReason' | 'citations'>): Json[] {
+  const view = reasoningView(init);
+  // as in a stream, only a message the end closes is cut short
+  const lastStatus = answer.finishReason === 'length' ? 'incomplete' : 'completed';
+  const last = answer.parts.length - 1;
+  // the citations index the text, so they go on its (last) message, even where a stream had closed it before they came
+  const cited = answer.parts.findLastIndex((part) => part.kind === 'text');
+  const items = answer.parts.map((part, i): Json => {
+    switch (part.kind) {
+      case 'web_search':
+        return webSearchItem(`ws_${hex(24)}`, part.call, 'completed');
+      case 'reasoning':
+        return reasoningItem(`rs_${hex(24)}`, part.text, 'completed', view);
+      case 'text':
+        return messageItem(`msg_${hex(24)}`, part.text, i === last ? lastStatus : 'completed', i === cited ? (answer.citations ?? []).map(urlCitation) : []);
+      case 'tool_call': {
+        const kind = init.echo.toolKinds.get(part.call.name);
+        return toolCallItem(`${callItemPrefix(kind)}${hex(24)}`, part.call, kind, 'completed');
+      }
+    }
+  });
+  if (cited === -1 && answer.toolCalls.length === 0) items.push(messageItem(`msg_${hex(24)}`, '', lastStatus, (answer.citations ?? []).map(urlCitation)));
   return items;
 }
 
-export function renderResponse(init: ResponseInit, answer: CollectedAnswer): Json {
+export function renderResponse(init: ResponseInit, answer: Pick<WholeAnswer, 'parts' | 'toolCalls' | 'finishReason' | 'citations' | 'usage'>): Json {
   return responseObject(init, statusOf(answer.finishReason), outputItems(init, answer), answer.usage, { finish: answer.finishReason });
 }
 
@@ -179,9 +190,8 @@ type Open =
 export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
   let seq = 0;
   const output: Json[] = [];
+  /** the open item, with its text so far: its done events repeat the whole text */
   let open: Open = null;
-  let usage: Usage | null = null;
-  let phase: 'open' | 'finished' | 'closed' = 'open';
   const view = reasoningView(init);
 
   const ev = (type: string, fields: Json): string => sseEvent(type, JSON.stringify({ type, sequence_number: seq++, ...fields }));
@@ -217,14 +227,12 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
   }
 
   function openItem(kind: 'reasoning' | 'message'): string {
-    if (open?.kind === kind) return '';
-    const before = close();
     const index = output.length;
     const id = kind === 'reasoning' ? `rs_${hex(24)}` : `msg_${hex(24)}`;
     const item = kind === 'reasoning' ? reasoningItem(id, '', 'in_progress', view) : messageItem(id, null, 'in_progress');
     output.push(item);
     open = { kind, id, index, text: '', annotations: [] };
-    const added = before + ev('response.output_item.added', { output_index: index, item });
+    const added = ev('response.output_item.added', { output_index: index, item });
     if (kind === 'reasoning' && view.summary) {
       return added + ev('response.reasoning_summary_part.added', { item_id: id, output_index: index, summary_index: 0, part: { type: 'summary_text', text: '' } });
     }
@@ -233,24 +241,22 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
   }
 
   function delta(kind: 'reasoning' | 'message', text: string): string {
-    const head = openItem(kind);
     const o = open as Extract<Open, { kind: 'reasoning' | 'message' }>;
     o.text += text;
-    if (kind === 'reasoning' && view.summary) return head + ev('response.reasoning_summary_text.delta', { item_id: o.id, output_index: o.index, summary_index: 0, delta: text });
+    if (kind === 'reasoning' && view.summary) return ev('response.reasoning_summary_text.delta', { item_id: o.id, output_index: o.index, summary_index: 0, delta: text });
     const at = { item_id: o.id, output_index: o.index, content_index: 0, delta: text };
-    return head + (kind === 'reasoning' ? ev('response.reasoning_text.delta', at) : ev('response.output_text.delta', { ...at, logprobs: [] }));
+    return kind === 'reasoning' ? ev('response.reasoning_text.delta', at) : ev('response.output_text.delta', { ...at, logprobs: [] });
   }
 
   /** A web search stays open (searching) until the answer goes on: OnDemand runs it between its plan and the answer. */
   function webSearch(call: PluginCall): string {
-    const before = close();
     const index = output.length;
     const id = `ws_${hex(24)}`;
     const item = webSearchItem(id, call, 'in_progress');
     output.push(item);
     open = { kind: 'web_search', id, index, call };
     const at = { item_id: id, output_index: index };
-    return before + ev('response.output_item.added', { output_index: index, item }) + ev('response.web_search_call.in_progress', at) + ev('response.web_search_call.searching', at);
+    return ev('response.output_item.added', { output_index: index, item }) + ev('response.web_search_call.in_progress', at) + ev('response.web_search_call.searching', at);
   }
 
   /** The cited URLs, on the open message (the text they index). */
@@ -266,8 +272,8 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
     return out;
   }
 
-  function calls(list: ToolCall[]): string {
-    let out = close();
+  function calls(list: readonly ToolCall[]): string {
+    let out = '';
     for (const call of list) {
       const index = output.length;
       const kind = init.echo.toolKinds.get(call.name);
@@ -288,53 +294,34 @@ export function createResponsesEncoder(init: ResponseInit): StreamEncoder {
     return out;
   }
 
-  return {
-    start() {
-      const response = responseObject(init, 'in_progress', [], null);
-      return ev('response.created', { response }) + ev('response.in_progress', { response });
+  return new AnswerLifecycle(
+    {
+      start() {
+        const response = responseObject(init, 'in_progress', [], null);
+        return ev('response.created', { response }) + ev('response.in_progress', { response });
+      },
+      open: (part) => openItem(part === 'text' ? 'message' : 'reasoning'),
+      reasoning: (text) => delta('reasoning', text),
+      text: (text) => delta('message', text),
+      close: (_part, finish) => close(finish === 'length' ? 'incomplete' : 'completed'),
+      toolCalls: calls,
+      webSearch,
+      citations: annotate,
+      finish(reason, { usage }) {
+        // an answer with nothing in it still has its (empty) message
+        const status = statusOf(reason);
+        const out = output.every((item) => item.type === 'web_search_call') ? openItem('message') + close(reason === 'length' ? 'incomplete' : 'completed') : '';
+        const response = responseObject(init, status, output, usage, { finish: reason });
+        init.onFinal?.(response);
+        return out + ev(status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
+      },
+      fail(err, { usage }) {
+        // a search cut short by the failure is reported as failed, not as still running
+        if (open?.kind === 'web_search') output[open.index] = { ...webSearchItem(open.id, open.call, 'completed'), status: 'failed' };
+        const response = responseObject(init, 'failed', output, usage, { error: { code: err.code ?? 'server_error', message: err.message } });
+        return ev('error', { code: err.code, message: err.message, param: err.param }) + ev('response.failed', { response });
+      },
     },
-    encode(event: GatewayEvent): string {
-      if (event.type === 'usage') {
-        usage = event.usage;
-        return '';
-      }
-      if (phase !== 'open') return '';
-      switch (event.type) {
-        case 'reasoning':
-          return event.text === '' ? '' : delta('reasoning', event.text);
-        case 'text':
-          return event.text === '' ? '' : delta('message', event.text);
-        case 'tool_calls':
-          return event.calls.length === 0 ? '' : calls(event.calls);
-        case 'plugin_call':
-          return event.call.webSearch ? webSearch(event.call) : '';
-        case 'citations':
-          return annotate(event.citations);
-        case 'end': {
-          phase = 'finished';
-          // an answer with nothing in it still has its (empty) message
-          let out = output.every((item) => item.type === 'web_search_call') ? openItem('message') : '';
-          out += close(event.finishReason === 'length' ? 'incomplete' : 'completed');
-          const status = statusOf(event.finishReason);
-          const response = responseObject(init, status, output, usage, { finish: event.finishReason });
-          init.onFinal?.(response);
-          return out + ev(status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
-        }
-      }
-    },
-    error(err: GatewayError): string {
-      if (phase === 'closed') return '';
-      phase = 'closed';
-      // a search cut short by the failure is reported as failed, not as still running
-      if (open?.kind === 'web_search') output[open.index] = { ...webSearchItem(open.id, open.call, 'completed'), status: 'failed' };
-      const response = responseObject(init, 'failed', output, usage, { error: { code: err.code ?? 'server_error', message: err.message } });
-      return ev('error', { code: err.code, message: err.message, param: err.param }) + ev('response.failed', { response });
-    },
-    done(): string {
-      if (phase === 'closed') return '';
-      if (phase !== 'finished') throw new Error('responses encoder: done() before the end event; end a failed stream with error()');
-      phase = 'closed';
-      return '';
-    },
-  };
+    'responses encoder',
+  );
 }

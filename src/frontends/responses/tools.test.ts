@@ -9,6 +9,7 @@ import type { GatewayEvent, ToolCall, Usage } from '../../core/types.js';
 import { renderTranscript } from '../../ondemand/query.js';
 import { parseResponsesRequest } from './request.js';
 import { createResponsesEncoder, renderResponse, type ResponseInit } from './render.js';
+import { wholeAnswer } from '../test-helpers.js';
 
 type Json = Record<string, unknown>;
 const fixture = (name: string): Json => JSON.parse(readFileSync(new URL(`../../../test/fixtures/codex/${name}.json`, import.meta.url), 'utf8')) as Json;
@@ -73,7 +74,7 @@ describe("Codex CLI's first requests", () => {
   it('gpt-4o: reasoning.summary auto echoed', () => {
     const parsed = parseResponsesRequest(fixture('gpt-4o-first'));
     expect(parsed.echo.reasoningSummary).toBe('auto');
-    expect(renderResponse(initFor(fixture('gpt-4o-first')), { text: 'hi', reasoning: '', toolCalls: [], usage, finishReason: 'stop' }).reasoning).toEqual({
+    expect(renderResponse(initFor(fixture('gpt-4o-first')), wholeAnswer({ text: 'hi', reasoning: '', toolCalls: [], usage, finishReason: 'stop' })).reasoning).toEqual({
       effort: null,
       summary: 'auto',
     });
@@ -179,7 +180,7 @@ describe('calls in the output, in the shape Codex reads', () => {
   });
 
   it('non-stream', () => {
-    const res = renderResponse(init, { text: '', reasoning: '', toolCalls: callList, usage, finishReason: 'tool_calls' });
+    const res = renderResponse(init, wholeAnswer({ text: '', reasoning: '', toolCalls: callList, usage, finishReason: 'tool_calls' }));
     expect(res.output).toEqual(expected);
   });
 
@@ -218,7 +219,7 @@ describe('calls in the output, in the shape Codex reads', () => {
   });
 
   it('the calls come back as input on the next turn and read as the same calls', () => {
-    const output = renderResponse(init, { text: '', reasoning: '', toolCalls: callList, usage, finishReason: 'tool_calls' }).output as Json[];
+    const output = renderResponse(init, wholeAnswer({ text: '', reasoning: '', toolCalls: callList, usage, finishReason: 'tool_calls' })).output as Json[];
     const next = parseResponsesRequest({
       ...body,
       input: [
@@ -309,7 +310,7 @@ describe('reasoning: summary, sealed content, and what comes back', () => {
 
   it('summary asked for: the thinking is the summary, sealed', () => {
     const init = initFor(withSummary);
-    const res = renderResponse(init, { text: 'hi', reasoning: 'I think', toolCalls: [], usage, finishReason: 'stop' });
+    const res = renderResponse(init, wholeAnswer({ text: 'hi', reasoning: 'I think', toolCalls: [], usage, finishReason: 'stop' }));
     const item = (res.output as Json[])[0] as Json;
     expect(item).toEqual({
       id: expect.stringMatching(/^rs_/),
@@ -322,7 +323,7 @@ describe('reasoning: summary, sealed content, and what comes back', () => {
   });
 
   it('no summary, no include: the thinking as content, nothing sealed', () => {
-    const res = renderResponse(initFor({ model: 'm', input: 'x' }), { text: 'hi', reasoning: 'I think', toolCalls: [], usage, finishReason: 'stop' });
+    const res = renderResponse(initFor({ model: 'm', input: 'x' }), wholeAnswer({ text: 'hi', reasoning: 'I think', toolCalls: [], usage, finishReason: 'stop' }));
     expect((res.output as Json[])[0]).toEqual({
       id: expect.any(String),
       type: 'reasoning',
@@ -421,7 +422,10 @@ describe('reasoning: summary, sealed content, and what comes back', () => {
 
   it('a response sealed now opens on the next turn: the round trip', () => {
     const init = initFor({ ...withSummary, tools: [{ type: 'function', name: 'ls' }] });
-    const res = renderResponse(init, { text: '', reasoning: 'Look first.', toolCalls: [{ id: 'c9', name: 'ls', arguments: '{}' }], usage, finishReason: 'tool_calls' });
+    const res = renderResponse(
+      init,
+      wholeAnswer({ text: '', reasoning: 'Look first.', toolCalls: [{ id: 'c9', name: 'ls', arguments: '{}' }], usage, finishReason: 'tool_calls' }),
+    );
     const { request } = parseResponsesRequest(
       {
         ...withSummary,
