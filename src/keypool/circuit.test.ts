@@ -8,7 +8,30 @@ type Step =
   | { at: number; admit: 'allow' | 'trial' | 'deny'; retryAfterMs?: number; begin?: boolean }
   | { at: number; phase: 'closed' | 'open' | 'half_open' };
 
+/** `count` outcomes of one key, `everyMs` apart from `fromMs`. */
+function calls(fp: string, signal: CircuitSignal, fromMs: number, everyMs: number, count: number): Step[] {
+  return Array.from({ length: count }, (_, i) => ({ at: fromMs + i * everyMs, record: [fp, signal] }));
+}
+
+/** Several keys' calls as they would arrive: in time order. */
+function interleaved(...groups: Step[][]): Step[] {
+  return groups.flat().sort((a, b) => a.at - b.at);
+}
+
 const scenarios: [name: string, steps: Step[]][] = [
+  [
+    'a late timeout on a key that served hundreds of calls does not make it failing (6 failing of 8 stays closed)',
+    [
+      ...interleaved(
+        calls('good1', 'ok', 0, 20, 495),
+        calls('good2', 'ok', 10, 20, 495),
+        ...['bad1', 'bad2', 'bad3', 'bad4', 'bad5', 'bad6'].map((fp, i) => calls(fp, 'transient', i * 30, 200, 49)),
+      ),
+      { at: 9_900, record: ['good1', 'transient'], expect: { suppress: false, forgive: [] } },
+      { at: 9_901, phase: 'closed' },
+      { at: 9_902, admit: 'allow' },
+    ],
+  ],
   [
     'two failing keys never trip it (too few to blame the upstream)',
     [

@@ -283,6 +283,28 @@ describe('upstream circuit', () => {
     expect(changes.filter((c) => c.type === 'circuit').map((c) => (c.type === 'circuit' ? c.circuit.phase : ''))).toEqual(['open', 'half_open', 'closed']);
   });
 
+  it('an open circuit steers: the keys still answering serve, only what they cannot take is refused', async () => {
+    const keys = Array.from({ length: 10 }, (_, i) => `sk-steer-${i}-000000`);
+    const [good1, good2, ...bad] = keys.map(fp) as [string, string, ...string[]];
+    const pool = makePool(keys);
+    const callOn = async (key: string, outcome: ReturnType<typeof ok>) => {
+      const lease = await pool.acquire({ exclude: new Set(keys.map(fp).filter((k) => k !== key)) });
+      expect(lease.fingerprint).toBe(key);
+      lease.release(outcome);
+    };
+    for (let i = 0; i < 20; i++) for (const key of [good1, good2]) await callOn(key, ok());
+    for (const key of bad) await callOn(key, failed(503, { errorCode: 'resource_unavailable' }));
+    expect(pool.circuitInfo().phase).toBe('open');
+    const served = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const lease = await pool.acquire();
+      served.add(lease.fingerprint);
+      lease.release(ok());
+    }
+    expect([...served].sort()).toEqual([good1, good2].sort());
+    expect(await rejection(pool.acquire({ exclude: new Set([good1, good2]) }))).toMatchObject({ status: 503, code: 'upstream_unavailable', retryAfterSec: 5 });
+  });
+
   it('an outage answers 503 while the circuit holds', async () => {
     const pool = makePool();
     const leases = [await pool.acquire(), await pool.acquire(), await pool.acquire()];
