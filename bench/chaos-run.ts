@@ -7,7 +7,9 @@
  *
  * Keys: a few "anchor" keys never fail, so at least one key is healthy at every moment; the others get a random
  * fault every epoch (401, 429, 5xx, resets, stalls, streams cut / failed / stalled before or after the first delta)
- * through the simulator's control API. Every answer a client gets is classified:
+ * through the simulator's control API. The "anchor-timeouts" scenario makes the upstream circuit's hard case: the
+ * faulty keys fail every call, and each anchor times out one call now and then while it serves hundreds.
+ * Every answer a client gets is classified:
  *   ok          a chat completion, or a stream ending in [DONE]
  *   midstream   the answer had started upstream when its key failed: an error chunk (stream) or a 502 naming it
  *               (non-stream); failover is impossible by design once the answer started
@@ -39,6 +41,10 @@ export interface ChaosOptions {
   anchorKeys?: number;
   /** how often the faults change */
   epochMs?: number;
+  /** 'any' (default): a fault of every kind, or none; 'failing': only faults that fail a call before its first byte */
+  faultMix?: 'any' | 'failing';
+  /** each anchor key stalls one call until the first-byte timeout this often on average (default: never) */
+  anchorTimeoutEveryMs?: number;
   /** progress lines (the CLI prints them) */
   log?: (line: string) => void;
   /** each client waits up to this many ms (random) between its requests (default 100) */
@@ -115,6 +121,8 @@ export interface ChaosReport {
   };
   /** MAX_ATTEMPTS the gateway ran with */
   maxAttempts: number;
+  /** times the upstream circuit opened (gateway_circuit_trips_total) */
+  circuitTrips: number;
   requestsPerSecond: number;
 }
 
@@ -127,6 +135,8 @@ interface GatewayUnderTest {
   inFlight(): Promise<{ completions: number; streams: number }>;
   /** server-side sockets still open */
   sockets(): Promise<number>;
+  /** the gateway's Prometheus figures, summed over labels */
+  metrics(): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
 
@@ -163,15 +173,27 @@ const FAULTS: Array<{ name: string; weight: number; spec: KeyBehaviorSpec }> = [
   { name: 'stall_stream_before_first_byte', weight: 1, spec: { kind: 'stall_stream', afterDeltas: 0 } },
   { name: 'stall_stream_mid_stream', weight: 1, spec: { kind: 'stall_stream', afterDeltas: 2 } },
 ];
-const TOTAL_WEIGHT = FAULTS.reduce((n, f) => n + f.weight, 0);
+/** The faults that fail a call before its first byte, all of the transient class. */
+const FAILING_FAULT_NAMES = new Set([
+  'http500',
+  'http502',
+  'http503',
+  'reset_session',
+  'reset_query',
+  'stall_query',
+  'cut_before_first_byte',
+  'stream_error_before_first_byte',
+  'stall_stream_before_first_byte',
+]);
+const FAILING_FAULTS = FAULTS.filter((f) => FAILING_FAULT_NAMES.has(f.name));
 
-function pickFault(random: () => number): (typeof FAULTS)[number] {
-  let r = random() * TOTAL_WEIGHT;
-  for (const f of FAULTS) {
+function pickFault(faults: typeof FAULTS, random: () => number): (typeof FAULTS)[number] {
+  let r = random() * faults.reduce((n, f) => n + f.weight, 0);
+  for (const f of faults) {
     r -= f.weight;
     if (r < 0) return f;
   }
-  return FAULTS[0]!;
+  return faults[0]!;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -184,6 +206,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const keys = Array.from({ length: anchor + faulty }, (_, i) => `od-chaos-${i < anchor ? 'anchor' : 'faulty'}-${String(i).padStart(2, '0')}-abcdef`);
   const faultyList = keys.slice(anchor);
   const epochMs = opts.epochMs ?? 1_000;
+  const faults = opts.faultMix === 'failing' ? FAILING_FAULTS : FAULTS;
 
   const sim = await spawnSimulator(keys);
   const dataDir = mkdtempSync(join(tmpdir(), 'odgw-chaos-'));
@@ -240,13 +263,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const chaos = (async () => {
     while (Date.now() < deadline) {
       for (const key of faultyList) {
-        const f = pickFault(random);
+        const f = pickFault(faults, random);
         faultsApplied[f.name] = (faultsApplied[f.name] ?? 0) + 1;
         if (faultsOn) await sim.setKeyBehavior(key, f.spec);
       }
       await sleep(epochMs);
     }
   })();
+  const anchorTimeouts = keys.slice(0, anchor).map(async (key) => {
+    const every = opts.anchorTimeoutEveryMs;
+    if (every === undefined) return;
+    for (;;) {
+      await sleep(Math.floor(random() * 2 * every));
+      if (Date.now() >= deadline) return;
+      faultsApplied['anchor_timeout'] = (faultsApplied['anchor_timeout'] ?? 0) + 1;
+      await sim.setKeyBehavior(key, { kind: 'stall', on: 'query', times: 1 });
+    }
+  });
 
   // progress and memory
   let heapAfterWarmup = 0;
@@ -314,7 +347,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
   };
 
-  await Promise.all([chaos, monitor, ...Array.from({ length: opts.clients }, (_, i) => client(i))]);
+  await Promise.all([chaos, monitor, ...anchorTimeouts, ...Array.from({ length: opts.clients }, (_, i) => client(i))]);
   const stopped = Date.now();
   const elapsed = (stopped - started) / 1000;
   const atEnd = await gateway.memory(false);
@@ -334,6 +367,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     inFlight = await gateway.inFlight();
   }
   const settled = inFlight.completions === 0 && simOpen === 0;
+  const circuitTrips = (await gateway.metrics()).get('gateway_circuit_trips_total') ?? 0;
   for (let i = 0; i < 100 && openSockets > 0; i++) {
     await sleep(20);
     openSockets = await gateway.sockets();
@@ -402,6 +436,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     end,
     memory,
     maxAttempts,
+    circuitTrips,
     requestsPerSecond: Math.round(counts.requests / Math.max(1, elapsed)),
   };
 }
@@ -438,6 +473,7 @@ async function gatewayInline(env: Record<string, string>): Promise<GatewayUnderT
     },
     inFlight: async () => ({ completions: gateway.inflight.size, streams: gateway.inflight.streams }),
     sockets: () => new Promise((r) => gateway.app.server.getConnections((_e, n) => r(n))),
+    metrics: () => readMetrics(url),
     close: () => gateway.close(),
   };
 }
@@ -460,16 +496,7 @@ async function gatewayProcess(env: Record<string, string>, dataDir: string, node
     readyPath: '/healthz',
     nodeArgs,
   });
-  const metrics = async (): Promise<Map<string, number>> => {
-    const res = await post(`${proc.url}/metrics`, undefined, { authorization: `Bearer ${ADMIN_KEY}` }, { method: 'GET', timeoutMs: 10_000 });
-    if (res.status !== 200) throw new Error(`gateway /metrics: ${res.status} ${res.body.slice(0, 200)}`);
-    const values = new Map<string, number>();
-    for (const line of res.body.split('\n')) {
-      const m = /^([a-z_]+)(?:\{[^}]*\})? (\S+)$/.exec(line);
-      if (m) values.set(m[1]!, (values.get(m[1]!) ?? 0) + Number(m[2]));
-    }
-    return values;
-  };
+  const metrics = (): Promise<Map<string, number>> => readMetrics(proc.url);
   return {
     url: proc.url,
     pid: proc.pid,
@@ -482,11 +509,24 @@ async function gatewayProcess(env: Record<string, string>, dataDir: string, node
       return { completions: m.get('gateway_completions_in_flight') ?? NaN, streams: m.get('gateway_streams_in_flight') ?? NaN };
     },
     sockets: async () => serverSockets(port),
+    metrics,
     close: async () => {
       await proc.stop();
       if (proc.child.exitCode !== 0 && proc.child.signalCode === null) throw new Error(`gateway exited with ${String(proc.child.exitCode)}:\n${proc.output()}`);
     },
   };
+}
+
+/** The gateway's /metrics (admin key), each metric summed over its labels. */
+async function readMetrics(url: string): Promise<Map<string, number>> {
+  const res = await post(`${url}/metrics`, undefined, { authorization: `Bearer ${ADMIN_KEY}` }, { method: 'GET', timeoutMs: 10_000 });
+  if (res.status !== 200) throw new Error(`gateway /metrics: ${res.status} ${res.body.slice(0, 200)}`);
+  const values = new Map<string, number>();
+  for (const line of res.body.split('\n')) {
+    const m = /^([a-z_]+)(?:\{[^}]*\})? (\S+)$/.exec(line);
+    if (m) values.set(m[1]!, (values.get(m[1]!) ?? 0) + Number(m[2]));
+  }
+  return values;
 }
 
 /** TCP sockets on the gateway's side of `port` that are still open (not listening, not in TIME_WAIT or closed). */

@@ -5,6 +5,9 @@
  * progress every 10 s and a JSON report; exits 1 when a target is missed (a malformed or hung answer, a
  * pre-first-byte failure while a key was healthy, anything stuck at the end).
  *
+ *   --scenario random       (default) 2 anchor keys that never fail, 6 keys with a random fault (or none) each epoch
+ *   --scenario anchor-timeouts  2 anchors that each time out one call every ~2 s, 8 keys that fail every call: most
+ *                           keys really fail, the circuit may open, and the anchors must go on serving
  *   --max-attempts keys     (default) MAX_ATTEMPTS = number of keys: a request can always reach a healthy key
  *   --max-attempts default  the gateway's own default (3): pre-first-byte failures are expected and only reported
  *   --gateway inline        the old way: the gateway in this process, memory figures include the load generator
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '180' },
     clients: { type: 'string', default: '200' },
     seed: { type: 'string', default: '7' },
+    scenario: { type: 'string', default: 'random' },
     epoch: { type: 'string', default: '1000' },
     'max-attempts': { type: 'string', default: 'keys' },
     gateway: { type: 'string', default: 'process' },
@@ -37,9 +41,15 @@ const seconds = Number(values.seconds);
 const clients = Number(values.clients);
 const mode = values.gateway;
 const attempts = values['max-attempts'];
-if (!(seconds > 0 && clients > 0) || (mode !== 'process' && mode !== 'inline') || !(attempts === 'keys' || attempts === 'default' || Number(attempts) > 0)) {
+const scenario = values.scenario;
+if (
+  !(seconds > 0 && clients > 0) ||
+  (mode !== 'process' && mode !== 'inline') ||
+  !(attempts === 'keys' || attempts === 'default' || Number(attempts) > 0) ||
+  (scenario !== 'random' && scenario !== 'anchor-timeouts')
+) {
   console.error(
-    'usage: npm run chaos -- [--seconds N] [--clients N] [--seed N] [--epoch ms] [--max-attempts keys|default|N] [--gateway process|inline] [--node-args "..."] [--no-build]',
+    'usage: npm run chaos -- [--seconds N] [--clients N] [--seed N] [--scenario random|anchor-timeouts] [--epoch ms] [--max-attempts keys|default|N] [--gateway process|inline] [--node-args "..."] [--no-build]',
   );
   process.exit(2);
 }
@@ -62,7 +72,7 @@ const load = (): string =>
     .join(' ');
 const loadBefore = load();
 console.log(
-  `chaos: ${clients} clients for ${seconds} s, faults change every ${values.epoch} ms (seed ${values.seed}), gateway ${mode === 'process' ? 'in its own process' : 'in this process'}, ` +
+  `chaos: ${clients} clients for ${seconds} s, scenario ${scenario}, faults change every ${values.epoch} ms (seed ${values.seed}), gateway ${mode === 'process' ? 'in its own process' : 'in this process'}, ` +
     `MAX_ATTEMPTS ${attempts}, load average ${loadBefore}`,
 );
 const env: Record<string, string> = attempts === 'keys' ? {} : attempts === 'default' ? { MAX_ATTEMPTS: '' } : { MAX_ATTEMPTS: attempts };
@@ -72,6 +82,7 @@ const report = await runChaos({
   clients,
   seed: Number(values.seed),
   epochMs: Number(values.epoch),
+  ...(scenario === 'anchor-timeouts' ? { faultyKeys: 8, faultMix: 'failing' as const, anchorTimeoutEveryMs: 2_000 } : {}),
   gateway: mode,
   gatewayNodeArgs: nodeArgs,
   sampleMs: Number(values['sample-ms']),

@@ -1,14 +1,92 @@
 import { describe, expect, it } from 'vitest';
 import { UpstreamCircuit, type CircuitSettings, type CircuitSignal } from './circuit.js';
 
-const settings: CircuitSettings = { windowMs: 10_000, minKeys: 3, ratio: 0.8, baseHoldMs: 5_000, maxHoldMs: 60_000, trialTimeoutMs: 30_000 };
+const settings: CircuitSettings = { windowMs: 10_000, halfLifeMs: 2_000, minKeys: 3, ratio: 0.8, baseHoldMs: 5_000, maxHoldMs: 60_000, trialTimeoutMs: 30_000 };
 
 type Step =
   | { at: number; record: [fp: string, signal: CircuitSignal]; trial?: boolean; retryAfterSec?: number; expect?: { suppress?: boolean; forgive?: string[] } }
   | { at: number; admit: 'allow' | 'trial' | 'deny'; retryAfterMs?: number; begin?: boolean }
-  | { at: number; phase: 'closed' | 'open' | 'half_open' };
+  | { at: number; phase: 'closed' | 'open' | 'half_open' }
+  | { at: number; serving: [fp: string, serving: boolean] };
+
+/** `count` outcomes of one key, `everyMs` apart from `fromMs`. */
+function calls(fp: string, signal: CircuitSignal, fromMs: number, everyMs: number, count: number): Step[] {
+  return Array.from({ length: count }, (_, i) => ({ at: fromMs + i * everyMs, record: [fp, signal] }));
+}
+
+/** Several keys' calls as they would arrive: in time order. */
+function interleaved(...groups: Step[][]): Step[] {
+  return groups.flat().sort((a, b) => a.at - b.at);
+}
 
 const scenarios: [name: string, steps: Step[]][] = [
+  [
+    'a late timeout on a key that served hundreds of calls does not make it failing (6 failing of 8 stays closed)',
+    [
+      ...interleaved(
+        calls('good1', 'ok', 0, 20, 495),
+        calls('good2', 'ok', 10, 20, 495),
+        ...['bad1', 'bad2', 'bad3', 'bad4', 'bad5', 'bad6'].map((fp, i) => calls(fp, 'transient', i * 30, 200, 49)),
+      ),
+      { at: 9_900, record: ['good1', 'transient'], expect: { suppress: false, forgive: [] } },
+      { at: 9_901, phase: 'closed' },
+      { at: 9_902, admit: 'allow' },
+    ],
+  ],
+  [
+    'an outage: keys that answered until it began turn failing within a few of their failed calls, and it trips',
+    interleaved(...['a', 'b', 'c', 'd'].map((fp, i) => [...calls(fp, 'ok', i * 10, 100, 50), ...calls(fp, 'transient', 5_000 + i * 10, 50, 60)]), [
+      { at: 5_300, phase: 'closed' },
+      { at: 7_000, phase: 'open' },
+    ]),
+  ],
+  [
+    'while it is open the keys still answering serve; failing keys and keys not called lately are held',
+    [
+      ...interleaved(calls('good', 'ok', 0, 50, 40), ...['f1', 'f2', 'f3'].map((fp, i) => calls(fp, 'transient', 1_000 + i * 100, 500, 2))),
+      { at: 1_901, record: ['f4', 'transient'], expect: { suppress: true, forgive: ['f1', 'f2', 'f3', 'f4'] } },
+      { at: 1_902, phase: 'open' },
+      { at: 1_902, admit: 'deny', retryAfterMs: 4_999 },
+      { at: 1_902, serving: ['good', true] },
+      { at: 1_902, serving: ['f1', false] },
+      { at: 1_902, serving: ['never-called', false] },
+      // a late timeout on the good key is suppressed and changes nothing
+      { at: 2_000, record: ['good', 'transient'], expect: { suppress: true, forgive: [] } },
+      { at: 2_001, serving: ['good', true] },
+      // not called for the whole window: nothing is known of it any more
+      { at: 12_001, serving: ['good', false] },
+    ],
+  ],
+  [
+    'a key that was serving and then fails most of its calls is held',
+    [
+      // ten answered calls outweigh the seven failures after them, not an eighth (the newer weigh more)
+      ...calls('a', 'ok', 0, 100, 10),
+      ...calls('a', 'transient', 1_000, 100, 7),
+      { at: 1_601, serving: ['a', true] },
+      { at: 1_700, record: ['a', 'transient'] },
+      { at: 1_701, serving: ['a', false] },
+    ],
+  ],
+  [
+    'closing keeps the record of the keys that served, drops the failures',
+    [
+      ...calls('good', 'ok', 0, 100, 10),
+      { at: 1_000, record: ['a', 'transient'] },
+      { at: 1_001, record: ['b', 'transient'] },
+      { at: 1_002, record: ['c', 'transient'] },
+      { at: 1_003, record: ['d', 'transient'] },
+      { at: 1_004, phase: 'open' },
+      { at: 6_004, admit: 'trial', begin: true },
+      { at: 6_100, record: ['a', 'ok'], trial: true },
+      { at: 6_101, phase: 'closed' },
+      { at: 6_101, serving: ['good', true] },
+      { at: 6_101, serving: ['a', true] },
+      // b, c and d were forgotten: two new failures are two of four keys
+      { at: 6_200, record: ['b', 'transient'] },
+      { at: 6_201, record: ['c', 'transient'], expect: { suppress: false } },
+    ],
+  ],
   [
     'two failing keys never trip it (too few to blame the upstream)',
     [
@@ -168,8 +246,10 @@ describe('upstream circuit', () => {
           expect(a).toEqual({ allow: true, trial: step.admit === 'trial' });
         }
         if (step.begin === true) c.beginTrial(step.at);
+      } else if ('serving' in step) {
+        expect(c.serving(step.serving[0], step.at), `${step.serving[0]} at ${step.at}`).toBe(step.serving[1]);
       } else {
-        expect(c.info().phase).toBe(step.phase);
+        expect(c.info().phase, `at ${step.at}`).toBe(step.phase);
       }
     }
   });

@@ -1,8 +1,15 @@
 /**
  * The upstream-wide circuit. When most keys fail the same way at the same time (an IP-wide 429, an outage), the
- * upstream is in trouble, not the keys: cooling every key would empty the pool for minutes. So the
- * circuit opens for a short, growing hold, the per-key punishment for those failures is undone, and one trial call
- * decides when to close. Deterministic: the caller passes `now`; no timers.
+ * upstream is in trouble, not the keys: cooling every key would empty the pool for minutes. So the circuit opens
+ * for a short, growing hold, the per-key punishment for those failures is undone, and one trial call decides when
+ * to close. It steers, it does not block: while it is open, the keys whose recent calls mostly succeed go on
+ * serving (serving()); only the others are held.
+ *
+ * A key is judged on all its recent calls, not on its latest one: every outcome counts with a weight that halves
+ * every `halfLifeMs`, and the key is failing when its weighted failures outweigh its weighted successes. So one
+ * late timeout on a key that answered hundreds of calls changes nothing, while a key that fails every call after
+ * an outage begins turns failing within a few calls. As every weight decays alike, a key's verdict changes only
+ * when one of its calls ends. Deterministic: the caller passes `now`; no timers.
  */
 
 export type CircuitClass = 'rate' | 'transient';
@@ -16,10 +23,13 @@ export type CircuitSignal = 'ok' | CircuitClass | 'other' | 'ignored';
 export type CircuitPhase = 'closed' | 'open' | 'half_open';
 
 export interface CircuitSettings {
+  /** a key called within this counts as tried; one not called for this long is forgotten */
   windowMs: number;
-  /** fewer distinct failing keys than this never trip it (a 2-key pool is judged per key) */
+  /** a call's outcome weighs half as much after this */
+  halfLifeMs: number;
+  /** fewer failing keys than this never trip it (a 2-key pool is judged per key) */
   minKeys: number;
-  /** share of the keys tried in the window that must fail the same way */
+  /** share of the keys tried in the window that must be failing the same way */
   ratio: number;
   baseHoldMs: number;
   maxHoldMs: number;
@@ -29,6 +39,7 @@ export interface CircuitSettings {
 
 export const DEFAULT_CIRCUIT_SETTINGS: CircuitSettings = {
   windowMs: 10_000,
+  halfLifeMs: 2_000,
   minKeys: 3,
   ratio: 0.8,
   baseHoldMs: 5_000,
@@ -36,12 +47,16 @@ export const DEFAULT_CIRCUIT_SETTINGS: CircuitSettings = {
   trialTimeoutMs: 30_000,
 };
 
+/**
+ * May a key the circuit holds be called now? Keys that are serving() may be called whatever this says. A `trial`
+ * admission must be followed by beginTrial() once a held key is picked.
+ */
 export type Admission = { allow: true; trial: boolean } | { allow: false; cls: CircuitClass; retryAfterMs: number; reason: string };
 
 export interface RecordResult {
   /** skip the per-key punishment for this failure: the circuit has taken it */
   suppress: boolean;
-  /** keys whose recent failure was counted into a circuit that just opened: undo their cooldowns */
+  /** keys counted as failing into a circuit that just opened: undo their cooldowns */
   forgive: readonly string[];
 }
 
@@ -54,6 +69,20 @@ export interface CircuitInfo {
   trips: number;
 }
 
+/** What a key's recent calls say: mostly answered, mostly failed one way, or nothing either way (auth failures only). */
+type Verdict = 'serving' | CircuitClass | 'none';
+
+/** One key's recent calls, each outcome weighted by its age as of `at`. */
+interface KeyRecord {
+  at: number;
+  ok: number;
+  rate: number;
+  transient: number;
+  /** the class of its latest failure: it decides a tie between the two classes */
+  lastFailure: CircuitClass | null;
+  verdict: Verdict;
+}
+
 const NOTHING: RecordResult = { suppress: false, forgive: [] };
 
 export class UpstreamCircuit {
@@ -64,13 +93,12 @@ export class UpstreamCircuit {
   private until: number | null = null;
   private trips = 0;
   private trialAt: number | null = null;
-  /** latest outcome per key in the window, oldest first (re-inserted on update) */
-  private readonly latest = new Map<string, { at: number; signal: CircuitSignal }>();
-  private readonly counts = { ok: 0, rate: 0, transient: 0, other: 0, ignored: 0 };
+  /** keys called in the window, least recently called first (re-inserted on every call) */
+  private readonly records = new Map<string, KeyRecord>();
+  private readonly verdicts: Record<Verdict, number> = { serving: 0, rate: 0, transient: 0, none: 0 };
 
   constructor(private readonly settings: CircuitSettings = DEFAULT_CIRCUIT_SETTINGS) {}
 
-  /** May a call go out now? A `trial` admission must be followed by beginTrial() once a key is picked. */
   admit(now: number): Admission {
     if (this.phase === 'closed') return { allow: true, trial: false };
     if (this.phase === 'open' && this.until !== null && now < this.until) return this.deny(this.until - now);
@@ -80,6 +108,12 @@ export class UpstreamCircuit {
     return { allow: true, trial: true };
   }
 
+  /** The key's recent calls mostly succeed: it serves while the circuit holds the others. */
+  serving(fp: string, now: number): boolean {
+    const r = this.records.get(fp);
+    return r !== undefined && r.verdict === 'serving' && r.at > now - this.settings.windowMs;
+  }
+
   beginTrial(now: number): void {
     this.phase = 'half_open';
     this.trialAt = now;
@@ -87,22 +121,21 @@ export class UpstreamCircuit {
 
   record(fp: string, signal: CircuitSignal, now: number, opts: { trial?: boolean; retryAfterSec?: number | undefined } = {}): RecordResult {
     this.prune(now);
+    if (signal !== 'ignored') this.remember(fp, signal, now);
     if (opts.trial === true && this.phase === 'half_open') return this.judgeTrial(signal, now, opts.retryAfterSec);
-    if (signal === 'ignored') return NOTHING;
-    this.remember(fp, signal, now);
     if (signal !== 'rate' && signal !== 'transient') return NOTHING;
     if (this.phase !== 'closed') return { suppress: true, forgive: [] };
-    const tried = this.latest.size;
-    const failing = this.counts[signal];
+    const tried = this.records.size;
+    const failing = this.verdicts[signal];
     if (failing < this.settings.minKeys || failing / tried < this.settings.ratio) return NOTHING;
     this.open(
       signal,
       now,
       opts.retryAfterSec,
-      `the upstream answered ${label(signal)} to ${failing} of ${tried} keys tried in the last ${Math.round(this.settings.windowMs / 1000)} s`,
+      `the upstream answered ${label(signal)} to most calls of ${failing} of the ${tried} keys called in the last ${Math.round(this.settings.windowMs / 1000)} s`,
     );
     const forgive: string[] = [];
-    for (const [key, v] of this.latest) if (v.signal === signal) forgive.push(key);
+    for (const [key, r] of this.records) if (r.verdict === signal) forgive.push(key);
     return { suppress: true, forgive };
   }
 
@@ -143,33 +176,55 @@ export class UpstreamCircuit {
     this.since = null;
     this.until = null;
     this.trips = 0;
-    // Failures from before the hold must not re-trip it the moment it closes.
-    this.latest.clear();
-    for (const k of Object.keys(this.counts) as (keyof typeof this.counts)[]) this.counts[k] = 0;
+    // Failures from before the hold must not re-trip it the moment it closes; the serving keys' records stay, so
+    // they are still known to serve should it open again soon.
+    for (const [fp, r] of this.records) if (r.verdict !== 'serving') this.forget(fp, r);
   }
 
   private deny(retryAfterMs: number): Admission {
     return { allow: false, cls: this.cls ?? 'transient', retryAfterMs, reason: this.reason };
   }
 
-  private remember(fp: string, signal: CircuitSignal, now: number): void {
-    const prev = this.latest.get(fp);
-    if (prev !== undefined) {
-      this.counts[prev.signal]--;
-      this.latest.delete(fp);
+  private remember(fp: string, signal: Exclude<CircuitSignal, 'ignored'>, now: number): void {
+    const prev = this.records.get(fp);
+    const r = prev === undefined ? { at: now, ok: 0, rate: 0, transient: 0, lastFailure: null, verdict: 'none' as Verdict } : decayed(prev, now, this.settings.halfLifeMs);
+    if (prev !== undefined) this.forget(fp, prev);
+    if (signal === 'ok') r.ok++;
+    else if (signal === 'rate' || signal === 'transient') {
+      r[signal]++;
+      r.lastFailure = signal;
     }
-    this.latest.set(fp, { at: now, signal });
-    this.counts[signal]++;
+    r.verdict = judge(r);
+    this.records.set(fp, r);
+    this.verdicts[r.verdict]++;
+  }
+
+  private forget(fp: string, r: KeyRecord): void {
+    this.records.delete(fp);
+    this.verdicts[r.verdict]--;
   }
 
   private prune(now: number): void {
     const oldest = now - this.settings.windowMs;
-    for (const [fp, v] of this.latest) {
-      if (v.at > oldest) break;
-      this.latest.delete(fp);
-      this.counts[v.signal]--;
+    for (const [fp, r] of this.records) {
+      if (r.at > oldest) break;
+      this.forget(fp, r);
     }
   }
+}
+
+/** The record as of `now`: every weight shrunk alike, so the verdict stands. */
+function decayed(r: KeyRecord, now: number, halfLifeMs: number): KeyRecord {
+  const f = now > r.at ? 2 ** (-(now - r.at) / halfLifeMs) : 1;
+  return { ...r, at: Math.max(now, r.at), ok: r.ok * f, rate: r.rate * f, transient: r.transient * f };
+}
+
+function judge(r: KeyRecord): Verdict {
+  if (r.rate + r.transient > r.ok) {
+    if (r.rate !== r.transient) return r.rate > r.transient ? 'rate' : 'transient';
+    return r.lastFailure ?? 'transient';
+  }
+  return r.ok > 0 ? 'serving' : 'none';
 }
 
 function label(cls: CircuitClass): string {

@@ -45,10 +45,17 @@ export function assessExhaustion(entries: readonly KeyEntry[], exclude: Readonly
   return fail(onlyRateLimited ? gatewayError('all_keys_rate_limited', message, timing) : gatewayError('no_upstream_keys_available', message, timing));
 }
 
-/** The upstream circuit is holding calls: answer at once instead of spending keys on a known outage. */
-export function circuitOpenError(denied: Extract<Admission, { allow: false }>): GatewayError {
+/**
+ * The upstream circuit holds the keys this request could still try, and no key that is still answering can take
+ * it: answer at once instead of spending keys on a known outage. `serving`: the keys still answering (all tried by
+ * this request, or cooling).
+ */
+export function circuitOpenError(denied: Extract<Admission, { allow: false }>, serving: number): GatewayError {
   const retryAfterSec = Math.max(1, Math.ceil(denied.retryAfterMs / 1000));
-  const message = `the upstream is failing for every key (${denied.reason}); calls are held, retry in ${retryAfterSec} s`;
+  const message =
+    serving === 0
+      ? `the upstream is failing for every key (${denied.reason}); calls are held, retry in ${retryAfterSec} s`
+      : `the upstream is failing for most keys (${denied.reason}); the ${serving} still answering could not take this request and calls to the others are held, retry in ${retryAfterSec} s`;
   return denied.cls === 'rate' ? gatewayError('upstream_rate_limited', message, { retryAfterSec }) : gatewayError('upstream_unavailable', message, { retryAfterSec });
 }
 

@@ -5,7 +5,7 @@ import { fingerprintKey } from '../ondemand/key-fingerprint.js';
 import { KeyPool, type KeyPoolChange, type KeyPoolOptions } from './pool.js';
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from './settings.js';
 import { failed, ok, testClock, timedOut } from './test-helpers.js';
-import type { KeyLease } from './types.js';
+import type { CallOutcome, KeyLease } from './types.js';
 
 const T0 = Date.UTC(2025, 0, 1);
 const KEYS = ['sk-alpha-000000', 'sk-bravo-111111', 'sk-charlie-2222'];
@@ -262,6 +262,21 @@ describe('when every key is out', () => {
   });
 });
 
+/** One call on exactly this key of the pool's keys, ending with `outcome`. */
+async function callOn(pool: KeyPool, keys: readonly string[], key: string, outcome: CallOutcome): Promise<void> {
+  const lease = await pool.acquire({ exclude: new Set(keys.map(fp).filter((k) => k !== key)) });
+  expect(lease.fingerprint).toBe(key);
+  lease.release(outcome);
+}
+
+const unavailable = () => failed(503, { errorCode: 'resource_unavailable' });
+
+/** A pool of `n` keys named after the test, and their fingerprints. */
+function poolOf(name: string, n: number) {
+  const keys = Array.from({ length: n }, (_, i) => `sk-${name}-${i}-000000`);
+  return { keys, fps: keys.map(fp), pool: makePool(keys) };
+}
+
 describe('upstream circuit', () => {
   it('an IP-wide 429 opens the circuit instead of cooling every key; a trial closes it', async () => {
     const pool = makePool();
@@ -281,6 +296,62 @@ describe('upstream circuit', () => {
     expect(pool.circuitInfo().phase).toBe('closed');
     (await pool.acquire()).release(ok());
     expect(changes.filter((c) => c.type === 'circuit').map((c) => (c.type === 'circuit' ? c.circuit.phase : ''))).toEqual(['open', 'half_open', 'closed']);
+  });
+
+  it('an open circuit steers: the keys still answering serve, only what they cannot take is refused', async () => {
+    const { keys, fps, pool } = poolOf('steer', 10);
+    const [good1, good2, ...bad] = fps as [string, string, ...string[]];
+    for (let i = 0; i < 20; i++) for (const key of [good1, good2]) await callOn(pool, keys, key, ok());
+    for (const key of bad) await callOn(pool, keys, key, unavailable());
+    expect(pool.circuitInfo().phase).toBe('open');
+    const served = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const lease = await pool.acquire();
+      served.add(lease.fingerprint);
+      lease.release(ok());
+    }
+    expect([...served].sort()).toEqual([good1, good2].sort());
+    const refused = await rejection(pool.acquire({ exclude: new Set([good1, good2]) }));
+    expect(refused).toMatchObject({ status: 503, code: 'upstream_unavailable', retryAfterSec: 5 });
+    expect(refused.message).toContain('the 2 still answering could not take this request');
+
+    // the hold ends: one trial goes to a held key, while the good keys go on serving the rest
+    await vi.advanceTimersByTimeAsync(5_000);
+    const trial = await pool.acquire();
+    expect(bad).toContain(trial.fingerprint);
+    expect(pool.circuitInfo().phase).toBe('half_open');
+    const meanwhile = await pool.acquire();
+    expect([good1, good2]).toContain(meanwhile.fingerprint);
+    meanwhile.release(ok());
+    trial.release(ok());
+    expect(pool.circuitInfo().phase).toBe('closed');
+  });
+
+  it('the trial goes to a serving key when no held key can be called, so the circuit can close', async () => {
+    const { keys, fps, pool } = poolOf('gone', 5);
+    const [good, ...bad] = fps as [string, ...string[]];
+    for (const key of [good, ...bad]) await callOn(pool, keys, key, key === good ? ok() : unavailable());
+    expect(pool.circuitInfo().phase).toBe('open');
+    for (const key of bad) pool.remove(key);
+    await vi.advanceTimersByTimeAsync(5_000);
+    const trial = await pool.acquire();
+    expect(trial.fingerprint).toBe(good);
+    expect(pool.circuitInfo().phase).toBe('half_open');
+    trial.release(ok());
+    expect(pool.circuitInfo().phase).toBe('closed');
+  });
+
+  it('while the circuit holds, a request waits for a serving key due back from its own cooldown', async () => {
+    const { keys, fps, pool } = poolOf('wait', 5);
+    const [good, ...bad] = fps as [string, ...string[]];
+    for (let i = 0; i < 10; i++) await callOn(pool, keys, good, ok());
+    await callOn(pool, keys, good, failed(429, { retryAfterSec: 1 }));
+    expect(pool.get(good)?.state).toBe('cooling');
+    for (const key of bad) await callOn(pool, keys, key, unavailable());
+    expect(pool.circuitInfo().phase).toBe('open');
+    const pending = pool.acquire();
+    await vi.advanceTimersByTimeAsync(1_200);
+    expect((await pending).fingerprint).toBe(good);
   });
 
   it('an outage answers 503 while the circuit holds', async () => {

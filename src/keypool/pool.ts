@@ -19,7 +19,7 @@
  */
 import type { RemoteKeyChange, StateStore } from '../store/types.js';
 import { judgeKey, type FailureClass } from '../core/failure-policy.js';
-import { UpstreamCircuit, type CircuitInfo, type CircuitSignal } from './circuit.js';
+import { UpstreamCircuit, type Admission, type CircuitInfo, type CircuitSignal } from './circuit.js';
 import { sleep, systemClock, type Clock } from './clock.js';
 import { keyInfo, setEntryState, type KeyEntry } from './entry.js';
 import { assessExhaustion, circuitOpenError } from './exhausted.js';
@@ -29,7 +29,7 @@ import { Lease } from './lease.js';
 import type { PeerOutcomes } from '../store/types.js';
 import { probeReport, runProbe, type ProbeReport } from './probe.js';
 import { parseKeyState, toRecord } from './persist.js';
-import { KeySelector } from './select.js';
+import { KeySelector, type KeyFilter } from './select.js';
 import { StateWriter } from './state-writer.js';
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from './settings.js';
 import type { AcquireOptions, CallOutcome, KeyInfo, KeyLease, KeyLeaser, KeySource, KeyStatus, ProbeFn } from './types.js';
@@ -110,19 +110,61 @@ export class KeyPool implements KeyLeaser {
       signal?.throwIfAborted();
       const now = this.clock.now();
       const admission = this.circuit.admit(now);
-      if (!admission.allow) throw circuitOpenError(admission);
-      const entry = preferred(this.byFp, prefer, now, exclude) ?? this.selector.pick(this.entries, now, exclude) ?? lastResort(this.entries, exclude);
-      if (entry !== undefined) {
+      const holding = !admission.allow || admission.trial;
+      const picked = holding ? this.pickWhileHolding(admission, exclude, prefer, now) : { entry: this.pick(exclude, prefer, now), trial: false };
+      if (picked.entry !== undefined) {
+        const { entry, trial } = picked;
         this.apply(entry, { type: 'tick' }, now);
-        if (admission.trial) this.touchCircuit(() => this.circuit.beginTrial(now));
-        const lease = this.lease(entry, admission.trial);
+        if (trial) this.touchCircuit(() => this.circuit.beginTrial(now));
+        const lease = this.lease(entry, trial);
         if (this.callListeners.size > 0) this.emitCall({ type: 'leased', fingerprint: entry.fingerprint, failover: (exclude?.size ?? 0) > 0 });
         return lease;
+      }
+      if (holding) {
+        // a serving key due back from its own cooldown soon is worth the wait, as when no key is held
+        const serving = this.entries.filter((e) => this.circuit.serving(e.fingerprint, now));
+        const servingBack = assessExhaustion(serving, exclude, now, waitUntil);
+        if (servingBack.kind === 'wait') {
+          await sleep(this.clock, Math.max(1, servingBack.until - now), signal);
+          continue;
+        }
+        if (!admission.allow && this.holdsAny(exclude, now)) throw circuitOpenError(admission, serving.length);
       }
       const verdict = assessExhaustion(this.entries, exclude, now, waitUntil);
       if (verdict.kind === 'fail') throw verdict.error;
       await sleep(this.clock, Math.max(1, verdict.until - now), signal);
     }
+  }
+
+  private pick(exclude: KeyFilter | undefined, prefer: string | undefined, now: number): KeyEntry | undefined {
+    return preferred(this.byFp, prefer, now, exclude) ?? this.selector.pick(this.entries, now, exclude) ?? lastResort(this.entries, exclude);
+  }
+
+  /**
+   * While the circuit holds the keys it judged failing, the keys still serving take the traffic. A due trial goes
+   * to a held key, which is what the circuit is unsure of (a key that answers proves nothing about the others), or
+   * to any key when no held key can be called (all removed, dead or disabled), lest it stay open for nothing.
+   */
+  private pickWhileHolding(admission: Admission, exclude: KeyFilter | undefined, prefer: string | undefined, now: number): { entry: KeyEntry | undefined; trial: boolean } {
+    const circuit = this.circuit;
+    if (admission.allow) {
+      const heldOnly: KeyFilter = { has: (fp) => exclude?.has(fp) === true || circuit.serving(fp, now) };
+      const trial =
+        this.selector.pick(this.entries, now, heldOnly) ?? lastResort(this.entries, heldOnly) ?? (this.holdsCallable(now) ? undefined : this.pick(exclude, prefer, now));
+      if (trial !== undefined) return { entry: trial, trial: true };
+    }
+    const servingOnly: KeyFilter = { has: (fp) => exclude?.has(fp) === true || !circuit.serving(fp, now) };
+    return { entry: this.pick(servingOnly, prefer, now), trial: false };
+  }
+
+  /** Does the circuit hold a key this request could otherwise try? */
+  private holdsAny(exclude: KeyFilter | undefined, now: number): boolean {
+    return this.entries.some((e) => exclude?.has(e.fingerprint) !== true && !this.circuit.serving(e.fingerprint, now));
+  }
+
+  /** Does the circuit hold a key that could be called now, were it not held? */
+  private holdsCallable(now: number): boolean {
+    return this.entries.some((e) => (e.usableFrom <= now || e.state.status === 'degraded') && !this.circuit.serving(e.fingerprint, now));
   }
 
   /** Ignores the upstream circuit on purpose: /readyz must not fail this instance for the upstream's trouble. */
@@ -477,13 +519,13 @@ export class KeyPool implements KeyLeaser {
  * request helps nobody. The one due back first; its state is judged by the call's outcome as usual.
  */
 /** The key asked for by fingerprint, when it can serve now (its account holds a session being continued). */
-function preferred(byFp: ReadonlyMap<string, KeyEntry>, fp: string | undefined, now: number, exclude: ReadonlySet<string> | undefined): KeyEntry | undefined {
+function preferred(byFp: ReadonlyMap<string, KeyEntry>, fp: string | undefined, now: number, exclude: KeyFilter | undefined): KeyEntry | undefined {
   if (fp === undefined || exclude?.has(fp) === true) return undefined;
   const e = byFp.get(fp);
   return e !== undefined && !e.removed && e.usableFrom <= now ? e : undefined;
 }
 
-function lastResort(entries: readonly KeyEntry[], exclude: ReadonlySet<string> | undefined): KeyEntry | undefined {
+function lastResort(entries: readonly KeyEntry[], exclude: KeyFilter | undefined): KeyEntry | undefined {
   let best: KeyEntry | undefined;
   for (const e of entries) {
     if (e.state.status !== 'degraded' || exclude?.has(e.fingerprint) === true) continue;

@@ -11,12 +11,15 @@ import type { KeyEntry } from './entry.js';
 
 const EPSILON = 1e-9;
 
+/** The keys one pick must pass over: a Set, or any test by fingerprint. */
+export type KeyFilter = { has(fingerprint: string): boolean };
+
 export class KeySelector {
   /** the pass of the last pick: keys that were out (or are new) rejoin here instead of owing a burst of catch-up */
   private virtualTime = 0;
   private cursor = 0;
 
-  pick(entries: readonly KeyEntry[], now: number, exclude: ReadonlySet<string> | undefined): KeyEntry | undefined {
+  pick(entries: readonly KeyEntry[], now: number, exclude: KeyFilter | undefined): KeyEntry | undefined {
     const n = entries.length;
     const vt = this.virtualTime;
     let best: KeyEntry | undefined;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '../keypool/clock.js';
 import { KeyPool } from '../keypool/pool.js';
 import { failed, ok } from '../keypool/test-helpers.js';
 import { GatewayMetrics } from './metrics.js';
@@ -26,6 +27,27 @@ describe('GatewayMetrics', () => {
     expect(await value(m, 'gateway_keys', { state: 'cooling' })).toBe(1);
     expect(await value(m, 'gateway_keys', { state: 'active' })).toBe(1);
     expect(pool.usableCount()).toBe(1);
+    m.close();
+    await pool.close();
+  });
+
+  it("counts the upstream circuit's trips by class, a re-trip after a failed trial too, and shows it open until it closes", async () => {
+    let now = Date.UTC(2025, 0, 1);
+    const m = new GatewayMetrics({ defaultMetrics: false });
+    const pool = new KeyPool({ envKeys: ['key-one-1111', 'key-two-2222', 'key-three-333'], clock: { ...systemClock, now: () => now } });
+    m.watchPool(pool);
+    const leases = [await pool.acquire(), await pool.acquire(), await pool.acquire()];
+    for (const l of leases) l.release(failed(429));
+    expect(await value(m, 'gateway_circuit_trips_total', { class: 'rate' })).toBe(1);
+    expect(await value(m, 'gateway_circuit_open')).toBe(1);
+    now += 5_000;
+    (await pool.acquire()).release(failed(503, { errorCode: 'resource_unavailable' }));
+    expect(await value(m, 'gateway_circuit_trips_total', { class: 'transient' })).toBe(1);
+    now += 10_000;
+    (await pool.acquire()).release(ok());
+    expect(pool.circuitInfo().phase).toBe('closed');
+    expect(await value(m, 'gateway_circuit_open')).toBe(0);
+    expect(await value(m, 'gateway_circuit_trips_total', { class: 'rate' })).toBe(1);
     m.close();
     await pool.close();
   });
