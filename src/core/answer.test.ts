@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ANSWER_STAGES, answerFilter, collectAnswer, promptSections, upstreamQuery, type AnswerStage } from './answer.js';
+import { ANSWER_STAGES, answerFilter, promptSections, upstreamQuery, type AnswerStage } from './answer.js';
+import { collectAnswer } from './test-helpers.js';
 import type { EventFilter, WarnLog } from './events.js';
 import { collectEvents } from './test-helpers.js';
 import type { GatewayEvent, GatewayRequest, Message, Usage } from './types.js';

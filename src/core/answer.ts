@@ -120,20 +120,7 @@ function chain(filters: readonly EventFilter[]): EventFilter {
   };
 }
 
-// ---- collecting a non-stream answer ------------------------------------------------------------------------
-
-/** A whole answer, as the front ends render it. */
-export interface CollectedAnswer {
-  text: string;
-  reasoning: string;
-  toolCalls: ToolCall[];
-  usage: Usage;
-  finishReason: FinishReason;
-  /** the plugins OnDemand ran before answering (absent: none) */
-  pluginCalls?: PluginCall[];
-  /** the URLs the text cites, for a web search request (absent: not one) */
-  citations?: UrlCitation[];
-}
+// ---- collecting an answer from its events ------------------------------------------------------------------
 
 /** What the events so far amount to. */
 export interface CollectedEvents {
@@ -192,15 +179,4 @@ export class AnswerCollector {
     if (this.citations !== undefined) out.citations = this.citations;
     return out;
   }
-}
-
-/**
- * The whole answer of a non-stream request. The engine always ends an answer with usage and end; should either
- * be missing, the answer counts as estimated-empty usage and a normal stop.
- */
-export async function collectAnswer(batches: AsyncIterable<GatewayEvent[]>): Promise<CollectedAnswer> {
-  const collector = new AnswerCollector();
-  for await (const batch of batches) for (const event of batch) collector.add(event);
-  const { usage, finishReason, ...rest } = collector.result();
-  return { ...rest, usage: usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: true }, finishReason: finishReason ?? 'stop' };
 }

@@ -7,7 +7,8 @@ import { UpstreamFailure, type UpstreamFailureInit } from '../ondemand/failure.j
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import { createModelRouter } from '../ondemand/models.js';
 import type { OnDemandQueryBody } from '../ondemand/query.js';
-import { ANSWER_STAGES, collectAnswer } from './answer.js';
+import { ANSWER_STAGES } from './answer.js';
+import { collectAnswer } from './test-helpers.js';
 import { Engine, type CompletionHandle, type EngineDeps } from './engine.js';
 import { GatewayError } from './errors.js';
 import { createModelPlanner, type ModelPlanner } from './model-plan.js';

@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { AnswerCollector, type AnswerStage, type CollectedEvents } from './answer.js';
 import { GatewayError } from './errors.js';
 import { INTERNET_SEARCH_PLUGIN, type PluginSettings } from './plugins.js';
-import type { GatewayEvent, GatewayRequest } from './types.js';
+import type { FinishReason, GatewayEvent, GatewayRequest, Usage } from './types.js';
 
 /** The plugin settings of a gateway started without WEB_SEARCH_PLUGIN_ID and PLUGIN_IDS_ALLOWED. */
 export const DEFAULT_PLUGIN_SETTINGS: PluginSettings = { webSearchId: INTERNET_SEARCH_PLUGIN, allowed: [] };
@@ -32,4 +32,18 @@ export function withStageSections(query: string, req: Partial<GatewayRequest>, s
     if (section !== undefined) out += `\n\n${section}`;
   }
   return out;
+}
+
+/** A whole answer: what the events amount to, with usage and finish reason always there. */
+export type CollectedAnswer = Omit<CollectedEvents, 'usage' | 'finishReason'> & { usage: Usage; finishReason: FinishReason };
+
+/**
+ * The whole answer of a completion's event batches. The engine always ends an answer with usage and end; should
+ * either be missing, the answer counts as estimated-empty usage and a normal stop.
+ */
+export async function collectAnswer(batches: AsyncIterable<GatewayEvent[]>): Promise<CollectedAnswer> {
+  const collector = new AnswerCollector();
+  for await (const batch of batches) for (const event of batch) collector.add(event);
+  const { usage, finishReason, ...rest } = collector.result();
+  return { ...rest, usage: usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: true }, finishReason: finishReason ?? 'stop' };
 }
