@@ -11,12 +11,13 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY deploy/prune-tokenizer.mjs ./deploy/
-# the build, then only production dependencies, of gpt-tokenizer only the files the token counter loads (the o200k
-# encoding; the script checks the counts are unchanged), and of better-sqlite3 only the addon (not its C sources,
-# object files and static library)
+COPY deploy/prune.mjs ./deploy/
+# the build, then only production dependencies; of gpt-tokenizer only the files the token counter loads (the o200k
+# encoding) and of OpenTelemetry only the files the tracing setup loads, no *.map and *.d.ts anywhere (the script
+# probes before and after in fresh processes and fails on any difference); of better-sqlite3 only the addon (not
+# its C sources, object files and static library)
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
-  && node deploy/prune-tokenizer.mjs \
+  && node deploy/prune.mjs \
   && cd node_modules/better-sqlite3 \
   && mv build/Release/better_sqlite3.node /tmp/ \
   && rm -rf build deps src \

@@ -3,7 +3,8 @@
  * and a CLIENT span per upstream attempt under it, whose own `traceparent` goes upstream with the attempt's calls.
  * Loaded only when the OTEL_* settings name an exporter (src/wiring/tracing.ts): with tracing off, neither this
  * module nor the SDK is in the process. Spans are made with explicit parents, so no context manager (and no
- * AsyncLocalStorage) runs on the request path; the attributes come from genai-attributes.ts.
+ * AsyncLocalStorage) runs on the request path; the attributes come from genai-attributes.ts. The image keeps of the
+ * SDK only the files this module loads in deploy/prune.mjs's probe: what is added here belongs in that probe too.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';

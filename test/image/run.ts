@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../otlp-receiver.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = join(ROOT, '.cache', 'image');
@@ -271,9 +272,10 @@ async function streamChat(origin: string, onFirstContent?: () => void, timeoutMs
 
 const containers: string[] = [];
 
-async function startContainer(name: string, port: number, simUrl: string): Promise<boolean> {
+async function startContainer(name: string, port: number, simUrl: string, extraEnv: Record<string, string> = {}): Promise<boolean> {
   containers.push(name);
   const env: Record<string, string> = {
+    ...extraEnv,
     PORT: String(port),
     HOST: '127.0.0.1',
     PRIVATE_KEY: CLIENT_KEY,
@@ -339,6 +341,30 @@ async function removeContainer(name: string): Promise<void> {
 }
 
 // ---------- the test ----------
+
+/** Tracing on, to a receiver on the host's loopback (exports every 100 ms). */
+function tracingEnv(receiver: OtlpReceiver, protocol: 'http/protobuf' | 'http/json', exporters = 'otlp'): Record<string, string> {
+  return {
+    OTEL_TRACES_EXPORTER: exporters,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.tracesUrl,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol,
+    OTEL_SERVICE_NAME: 'odgw-image-test',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  };
+}
+
+/** A chat's SERVER span and the CLIENT span of its upstream attempt under it, once the receiver has both. */
+async function chatSpans(receiver: OtlpReceiver, timeoutMs: number): Promise<{ server: ReceivedSpan; attempt: ReceivedSpan } | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const spans = receiver.spans();
+    const server = spans.find((s) => s.kind === 'SERVER' && s.name === 'chat gpt-4o');
+    const attempt = server && spans.find((s) => s.kind === 'CLIENT' && s.parentSpanId === server.spanId && s.traceId === server.traceId);
+    if (server && attempt) return { server, attempt };
+    if (Date.now() > deadline) return undefined;
+    await sleep(100);
+  }
+}
 
 async function keyState(origin: string, fp: string): Promise<string | undefined> {
   const list = json((await get(`${origin}/admin/keys`)).body);
@@ -446,7 +472,7 @@ async function main(): Promise<void> {
       .join(' '),
   );
 
-  // the tokenizer is pruned to what the counter loads (deploy/prune-tokenizer.mjs): the image's counts equal the host's
+  // the tokenizer is pruned to what the counter loads (deploy/prune.mjs): the image's counts equal the host's
   const { countTokens: hostCount } = await import('../../src/core/tokens.js');
   const sample = 'Fünf Ärzte 😀 <|endoftext|> 東京都 — a lighthouse keeper counts the waves.';
   const probeTokens = [
@@ -464,9 +490,14 @@ async function main(): Promise<void> {
     `image ${tokens?.count ?? counted.stderr.trim().slice(0, 200)}, host ${hostCount(sample)}`,
   );
   figure(`gpt-tokenizer in the image: ${(Number(tokens?.bytes) / 1e6).toFixed(1)} MB`);
+  const du = (await inImage('du', ['-sb', '/app/node_modules/@opentelemetry', '/app/node_modules'])).stdout.trim().split('\n');
+  figure(`in the image: OpenTelemetry ${(Number.parseInt(du[0] ?? '', 10) / 1e6).toFixed(1)} MB, all of node_modules ${(Number.parseInt(du[1] ?? '', 10) / 1e6).toFixed(1)} MB`);
 
   // run it
   const sim: Simulator = await startSimulator({ host: '127.0.0.1', port: 0, keys: UPSTREAM_KEYS });
+  // OTLP collectors on the host's loopback: the first container exports http/protobuf, the second http/json and to the console
+  const otlpA = await startOtlpReceiver();
+  const otlpB = await startOtlpReceiver();
   try {
     if ((await podman(['volume', 'create', VOLUME])).code !== 0) return void check('a volume for /data', false);
     // Give the new volume its owner the way Docker does: a new named volume takes the owner of the image's
@@ -479,7 +510,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     const a = `odgw-image-test-${RUN_ID}-a`;
-    if (!check('the container starts as uid 1000 with a /data volume', await startContainer(a, port, sim.url))) return;
+    if (!check('the container starts as uid 1000 with a /data volume', await startContainer(a, port, sim.url, tracingEnv(otlpA, 'http/protobuf')))) return;
     const uid = (await podman(['exec', a, 'id', '-u'], 30_000)).stdout.trim();
     check('the gateway runs as uid 1000', uid === '1000', `id -u: ${uid}`);
     const ready = await get(`${origin}/readyz`);
@@ -491,6 +522,13 @@ async function main(): Promise<void> {
       'a chat through the container (not streamed)',
       chat.status === 200 && typeof chatJson?.choices?.[0]?.message?.content === 'string' && chatJson.choices[0].message.content.length > 0 && chatJson.usage?.total_tokens > 0,
       `${chat.status}`,
+    );
+    // tracing on (deploy/prune.mjs kept of OpenTelemetry only what the tracing setup loads)
+    const tracedA = await chatSpans(otlpA, 10_000);
+    check(
+      "the chat's spans reach an OTLP collector (http/protobuf)",
+      tracedA !== undefined && otlpA.exports().every((e) => e.contentType.startsWith('application/x-protobuf')) && tracedA.server.resource['service.name'] === 'odgw-image-test',
+      tracedA ? `${tracedA.server.name} > ${tracedA.attempt.name}` : `${otlpA.spans().length} spans received`,
     );
     const stream = await streamChat(origin);
     check(
@@ -518,7 +556,7 @@ async function main(): Promise<void> {
     await removeContainer(a);
 
     const b = `odgw-image-test-${RUN_ID}-b`;
-    if (!check('a fresh container starts on the same volume', await startContainer(b, port, sim.url))) return;
+    if (!check('a fresh container starts on the same volume', await startContainer(b, port, sim.url, tracingEnv(otlpB, 'http/json', 'otlp,console')))) return;
     const after = fp ? await keyState(origin, fp) : undefined;
     check('the disabled key is still disabled in the fresh container', after === 'disabled', `${fp} ${after}`);
     check('/readyz answers 200 in the fresh container (one key left)', (await get(`${origin}/readyz`)).status === 200);
@@ -552,8 +590,23 @@ async function main(): Promise<void> {
     );
     if (drainMs !== undefined) figure(`SIGTERM to exit with a stream in flight: ${drainMs} ms`);
     if (exitB?.code !== 0) console.log((await podman(['logs', '--tail', '30', b])).stderr);
+    // the streamed chat's spans, exported by the shutdown: over OTLP http/json, and to the console (the container's stdout)
+    const tracedB = await chatSpans(otlpB, 2000);
+    check(
+      "the streamed chat's spans reach an OTLP collector (http/json) by the shutdown",
+      tracedB !== undefined && otlpB.exports().every((e) => e.contentType.startsWith('application/json')),
+      tracedB ? `${tracedB.server.name} > ${tracedB.attempt.name}` : `${otlpB.spans().length} spans received`,
+    );
+    const logsB = await podman(['logs', b], 30_000);
+    check(
+      "the streamed chat's span is printed by the console exporter",
+      tracedB !== undefined && (logsB.stdout + logsB.stderr).includes(`traceId: '${tracedB.server.traceId}'`),
+      tracedB ? `trace ${tracedB.server.traceId}` : 'no span to look for',
+    );
   } finally {
     await sim.close();
+    await otlpA.close();
+    await otlpB.close();
   }
 }
 
