@@ -29,6 +29,18 @@ export const MAX_TOKENS = 512;
 export const chatBody = (stream: boolean): string => JSON.stringify({ model: 'gpt-4o', stream, max_tokens: MAX_TOKENS, messages: [{ role: 'user', content: PROMPT }] });
 export const chatHeaders = { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json' };
 
+/** The gateway's settings in the benchmarks: the shared harness's; the rest are the shipped defaults. */
+export const gatewayEnv = (upstreamUrl: string, port: number, dataDir: string): Record<string, string> => ({
+  PRIVATE_KEY: CLIENT_KEY,
+  ONDEMAND_APIKEYS: UPSTREAM_KEYS.join(','),
+  ONDEMAND_BASE_URL: upstreamUrl,
+  PORT: String(port),
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  MAX_STREAMS_PER_CLIENT: '0',
+  DATA_DIR: dataDir,
+});
+
 /** what marks a network read as carrying answer text */
 const PROXY_CONTENT = Buffer.from('{"content":');
 const DIRECT_CONTENT = Buffer.from('"eventType":"fulfillment"');

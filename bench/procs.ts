@@ -2,9 +2,20 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { request } from 'undici';
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** The gateway as `npm run build` makes it (dist/), the floor and the mock into bench-results/build. */
+export function build(root: string, log: (msg: string) => void): void {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const project of ['tsconfig.build.json', join('bench', 'tsconfig.json')]) {
+    log(`compiling: tsc -p ${project}`);
+    const r = spawnSync(process.execPath, [tsc, '-p', join(root, project)], { encoding: 'utf8' });
+    if (r.status !== 0) log(`tsc reported errors (emitted anyway):\n${r.stdout.slice(0, 2000)}`);
+  }
+}
 
 export function hasTaskset(): boolean {
   return spawnSync('taskset', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -49,11 +60,15 @@ export interface StartOptions {
   /** a GET path that answers 200 once the process is ready */
   readyPath: string;
   nodeArgs?: string[];
+  /** a command node runs under (e.g. valgrind and its options), after the pinning */
+  wrapper?: string[];
+  /** how long to wait for readyPath (default 30 s) */
+  readyTimeoutMs?: number;
 }
 
 export async function startProc(o: StartOptions): Promise<Proc> {
-  const nodeArgv = [...(o.nodeArgs ?? []), o.script, ...(o.args ?? [])];
-  const [cmd, argv] = o.core === undefined ? [process.execPath, nodeArgv] : ['taskset', ['-c', String(o.core), process.execPath, ...nodeArgv]];
+  const nodeArgv = [...(o.wrapper ?? []), process.execPath, ...(o.nodeArgs ?? []), o.script, ...(o.args ?? [])];
+  const [cmd, argv] = o.core === undefined ? [nodeArgv[0]!, nodeArgv.slice(1)] : ['taskset', ['-c', String(o.core), ...nodeArgv]];
   const child = spawn(cmd, argv, { cwd: o.cwd, env: { PATH: process.env['PATH'] ?? '', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer): void => {
@@ -64,7 +79,7 @@ export async function startProc(o: StartOptions): Promise<Proc> {
   const url = `http://127.0.0.1:${o.port}`;
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${o.name} exited (${code}):\n${out}`))));
   exited.catch(() => undefined);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 30_000);
   for (;;) {
     try {
       // reset: the probe's connection is closed after it, not kept alive to count as a client socket later

@@ -20,7 +20,6 @@
  * with OpenTelemetry tracing on (OTLP/protobuf to the mock, the SDK's default batching), with --against=DIR another
  * build of the gateway (DIR/dist/main.js, e.g. the previous commit's, built with its node_modules beside it).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,6 +33,7 @@ import {
   chatHeaders,
   concurrentStreams,
   dispatcherFor,
+  gatewayEnv,
   percentile,
   sortedOf,
   timedRequest,
@@ -41,7 +41,7 @@ import {
   type StreamResult,
   type Target,
 } from './load.js';
-import { cpuModel, cpuMs, freePort, hasTaskset, peakRssMb, pinSelf, resetPeak, rssMb, rssSampler, sleep, startProc, type Proc } from './procs.js';
+import { build, cpuModel, cpuMs, freePort, hasTaskset, peakRssMb, pinSelf, resetPeak, rssMb, rssSampler, sleep, startProc, type Proc } from './procs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -95,16 +95,6 @@ async function mockOptions(mock: Proc, opts: Record<string, number>): Promise<vo
   const res = await request(`${mock.url}/__mock/options`, { method: 'POST', body: JSON.stringify(opts) });
   await res.body.dump();
   if (res.statusCode !== 200) throw new Error(`mock options: ${res.statusCode}`);
-}
-
-/** The gateway as `npm run build` makes it (dist/), the floor and the mock into bench-results/build. */
-function build(): void {
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  for (const project of ['tsconfig.build.json', join('bench', 'tsconfig.json')]) {
-    log(`compiling: tsc -p ${project}`);
-    const r = spawnSync(process.execPath, [tsc, '-p', join(root, project)], { encoding: 'utf8' });
-    if (r.status !== 0) log(`tsc reported errors (emitted anyway):\n${r.stdout.slice(0, 2000)}`);
-  }
 }
 
 /** Requests alternated target by target for `seconds` (after a warm-up); p50/p99 of each, in ms. */
@@ -239,7 +229,7 @@ async function main(): Promise<void> {
   const proxyCore = pinned ? String(CORES - 1) : undefined;
   const rigCores = pinned ? `0-${CORES - 2}` : undefined;
   log(pinned ? `pinned: proxies on core ${proxyCore}, mock and load on ${rigCores} (taskset)` : 'NOT pinned (taskset missing or 1 core): figures are noisier');
-  build();
+  build(root, log);
   const buildDir = join(root, 'bench-results', 'build', 'bench');
   const work = mkdtempSync(join(tmpdir(), 'odgw-bench-'));
   const procs = new Set<Proc>();
@@ -283,14 +273,7 @@ async function main(): Promise<void> {
               // the settings the shared harness starts it with; the rest are the shipped defaults
               env: {
                 ...(name === 'other' && OTHER?.label === 'traced' ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${mock.url}/v1/traces`, OTEL_SERVICE_NAME: 'bench-gateway' } : {}),
-                PRIVATE_KEY: CLIENT_KEY,
-                ONDEMAND_APIKEYS: UPSTREAM_KEYS.join(','),
-                ONDEMAND_BASE_URL: mock.url,
-                PORT: String(port),
-                HOST: '127.0.0.1',
-                LOG_LEVEL: 'warn',
-                MAX_STREAMS_PER_CLIENT: '0',
-                DATA_DIR: join(work, `data-${++runs}`),
+                ...gatewayEnv(mock.url, port, join(work, `data-${++runs}`)),
               },
               readyPath: '/healthz',
             });

@@ -1,0 +1,241 @@
+/**
+ * `npm run bench:compare -- [--gateway=<dir>,<dir>...] [--mode=plain|stream] [--count=cpu|instructions]`: the floor
+ * and one or more gateway builds under the same load, each figure with its ratio to the floor: the tool behind every
+ * before/after figure in docs/performance.md. A gateway build is a directory holding dist/main.js that reaches a
+ * node_modules (this checkout by default; e.g. a copy of an older commit's dist/ next to a symlink to node_modules),
+ * labelled by its path.
+ *
+ * - `--count=cpu` (default): `--rounds` rounds; in each, the floor and every build run in turn (the order rotates),
+ *   each a fresh process pinned to the last core: a warm-up, then a window in which its utime + stime is read. Plain:
+ *   autocannon at 64 connections, the mock answering after 20 ms (phase b of `npm run bench`); stream: 32
+ *   connections of back-to-back streams of 64 deltas 20 ms apart. Medians over the rounds, and the median of the
+ *   per-round ratios to the floor (a busy machine moves all of a round together).
+ * - `--count=instructions`: each process alone under `valgrind --tool=callgrind --instr-atstart=no`: `--warm`
+ *   requests with the instrumentation off (the JIT settles), then `--requests` counted (about 50× slower). All
+ *   threads count, as utime + stime does; the kernel's share does not. Repeatable to about 3 %, where CPU time moves
+ *   by ±20 % on this machine; but valgrind slows the process 50×, which changes when collections happen relative
+ *   to the requests, so a change to what survives a collection is measured with `--count=cpu`, not here.
+ *   `--callgrind-out=<dir>` keeps the files for callgrind_annotate.
+ *
+ * Clients send max_tokens 512, as in `npm run bench`. Loopback only.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { request } from 'undici';
+import {
+  CLIENT_KEY,
+  UPSTREAM_KEYS,
+  chatBody,
+  chatHeaders,
+  concurrentStreams,
+  dispatcherFor,
+  gatewayEnv,
+  percentile,
+  sortedOf,
+  timedRequest,
+  timedStream,
+  type Target,
+} from './load.js';
+import { build, cpuMs, freePort, hasTaskset, pinSelf, startProc, type Proc } from './procs.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const mode = arg('mode') === 'stream' ? 'stream' : 'plain';
+const count = arg('count') === 'instructions' ? 'instructions' : 'cpu';
+const rounds = Number(arg('rounds') ?? 5);
+const seconds = Number(arg('seconds') ?? 10);
+const warmSeconds = Number(arg('warm-seconds') ?? 3);
+const requests = Number(arg('requests') ?? (mode === 'stream' ? 300 : 2000));
+const warm = Number(arg('warm') ?? (mode === 'stream' ? 1000 : 10000));
+const connections = Number(arg('connections') ?? (mode === 'stream' ? 32 : 64));
+const gateways = (arg('gateway') ?? root).split(',').map((d) => resolve(d));
+const keepDir = arg('callgrind-out');
+const log = (msg: string): void => void process.stderr.write(`[compare] ${msg}\n`);
+
+interface Subject {
+  label: string;
+  script: string;
+  env: (port: number, work: string) => Record<string, string>;
+}
+
+async function mockOptions(mock: Proc, opts: Record<string, number>): Promise<void> {
+  const res = await request(`${mock.url}/__mock/options`, { method: 'POST', body: JSON.stringify(opts) });
+  await res.body.dump();
+}
+
+/** `n` requests (or streams) over `c` connections, each lane one after the other. */
+async function drive(target: Target, n: number, c: number): Promise<void> {
+  const pool = dispatcherFor(target, c);
+  let left = n;
+  const lane = async (): Promise<void> => {
+    while (left-- > 0) {
+      if (mode === 'plain') await timedRequest(target, pool);
+      else {
+        const r = await timedStream(target, pool);
+        if (!r.ok) throw new Error(`${target.name}: ${r.error}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: c }, lane));
+  await pool.close();
+}
+
+/** Load for `sec` seconds; how many requests (or streams) were answered. */
+async function loadFor(target: Target, sec: number): Promise<number> {
+  if (mode === 'stream') return (await concurrentStreams(target, connections, 20 * 64, sec * 1000)).filter((r) => r.ok).length;
+  const r = await autocannon({ url: `${target.url}/v1/chat/completions`, method: 'POST', headers: chatHeaders, body: chatBody(false), connections, pipelining: 1, duration: sec });
+  return r['2xx'];
+}
+
+async function cpuPerRequest(s: Subject, core: string | undefined, work: string): Promise<{ us: number; rate: number }> {
+  const port = await freePort();
+  const proc = await startProc({ name: s.label, script: s.script, env: s.env(port, work), port, core, cwd: work, readyPath: '/healthz' });
+  try {
+    const target: Target = { name: s.label, kind: 'proxy', url: proc.url };
+    await loadFor(target, warmSeconds);
+    const cpu0 = cpuMs(proc.pid);
+    const t0 = performance.now();
+    const n = await loadFor(target, seconds);
+    const ms = performance.now() - t0;
+    return { us: ((cpuMs(proc.pid) - cpu0) * 1000) / n, rate: n / (ms / 1000) };
+  } finally {
+    await proc.stop();
+  }
+}
+
+/** vgdb names its pipes after the HOST and USER of the process it talks to: callgrind_control gets the proxy's env */
+function callgrind(pid: number, env: Record<string, string>, ...args: string[]): void {
+  const r = spawnSync('callgrind_control', [...args, String(pid)], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', ...env } });
+  if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')}: ${r.stderr || r.stdout}`);
+}
+
+/** the Ir total of the dump callgrind_control -d just wrote (the newest `<prefix>.<n>` file) */
+function lastDumpIr(dir: string, prefix: string): number {
+  const dumps = readdirSync(dir)
+    .filter((f) => f.startsWith(`${prefix}.`))
+    .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+  const text = readFileSync(join(dir, dumps[dumps.length - 1]!), 'utf8');
+  const m = /^totals:\s*(\d+)/m.exec(text);
+  if (!m) throw new Error('no totals in the callgrind dump');
+  return Number(m[1]);
+}
+
+async function instructionsPerRequest(s: Subject, i: number, core: string | undefined, work: string): Promise<number> {
+  const port = await freePort();
+  const out = keepDir ?? work;
+  const prefix = `callgrind.${i}`;
+  const env = s.env(port, work);
+  const proc = await startProc({
+    name: s.label,
+    script: s.script,
+    env,
+    port,
+    core,
+    cwd: work,
+    readyPath: '/healthz',
+    readyTimeoutMs: 180_000,
+    wrapper: ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(out, `${prefix}.%p`)}`],
+    // no background threads: under valgrind they starve behind the main thread, so code would be optimized late
+    // and collections would run at other moments than natively; one thread is also what makes counts repeatable.
+    // JIT code has no symbols: with a kept dump, node writes /tmp/perf-<pid>.map, which names it (bench/callgrind-js.ts)
+    nodeArgs: ['--single-threaded', ...(keepDir === undefined ? [] : ['--perf-basic-prof'])],
+  });
+  try {
+    const target: Target = { name: s.label, kind: 'proxy', url: proc.url };
+    log(`${s.label}: ${warm} to warm up, then ${requests} counted`);
+    await drive(target, warm, connections);
+    callgrind(proc.pid, env, '-z');
+    callgrind(proc.pid, env, '-i', 'on');
+    await drive(target, requests, connections);
+    callgrind(proc.pid, env, '-i', 'off');
+    callgrind(proc.pid, env, '-d');
+    return lastDumpIr(out, `${prefix}.${proc.pid}`) / requests;
+  } finally {
+    await proc.stop();
+  }
+}
+
+const median = (xs: number[]): number => percentile(sortedOf(xs), 50);
+
+async function main(): Promise<void> {
+  const n = cpus().length;
+  const pinned = n >= 2 && hasTaskset() && pinSelf(`0-${n - 2}`);
+  const core = pinned ? String(n - 1) : undefined;
+  build(root, log);
+  const work = mkdtempSync(join(tmpdir(), 'odgw-compare-'));
+  const load0 = loadavg()[0]!;
+  const mockPort = await freePort();
+  const buildDir = join(root, 'bench-results', 'build', 'bench');
+  const mock = await startProc({
+    name: 'mock',
+    script: join(buildDir, 'mock.js'),
+    env: { MOCK_PORT: String(mockPort) },
+    port: mockPort,
+    core: pinned ? `0-${n - 2}` : undefined,
+    cwd: work,
+    readyPath: '/__mock/options',
+  });
+  const subjects: Subject[] = [
+    {
+      label: 'floor',
+      script: join(buildDir, 'floor.js'),
+      env: (port) => ({ FLOOR_PORT: String(port), UPSTREAM_URL: mock.url, UPSTREAM_KEYS: UPSTREAM_KEYS.join(','), CLIENT_KEY }),
+    },
+    ...gateways.map((dir, i) => ({
+      label: dir === root ? 'gateway' : dir,
+      script: join(dir, 'dist', 'main.js'),
+      env: (port: number, w: string) => gatewayEnv(mock.url, port, join(w, `data-${i}-${port}`)),
+    })),
+  ];
+  const lines: string[] = [];
+  try {
+    await mockOptions(mock, mode === 'plain' ? { delayMs: 20, deltas: 1 } : { delayMs: 0, deltas: 64, intervalMs: 20 });
+    if (count === 'instructions') {
+      const ir: number[] = [];
+      for (const [i, s] of subjects.entries()) ir.push(await instructionsPerRequest(s, i, core, work));
+      subjects.forEach((s, i) =>
+        lines.push(
+          `  ${(ir[i]! / 1000).toFixed(0).padStart(6)} k instructions / ${mode === 'plain' ? 'request' : 'stream'}  ${(ir[i]! / ir[0]!).toFixed(3)}x the floor  ${s.label}`,
+        ),
+      );
+    } else {
+      const us = subjects.map(() => [] as number[]);
+      const rate = subjects.map(() => [] as number[]);
+      for (let r = 0; r < rounds; r++) {
+        for (let k = 0; k < subjects.length; k++) {
+          const i = (k + r) % subjects.length;
+          const m = await cpuPerRequest(subjects[i]!, core, work);
+          us[i]!.push(m.us);
+          rate[i]!.push(m.rate);
+        }
+        log(
+          `round ${r + 1}/${rounds}: ${subjects.map((s, i) => `${s.label} ${us[i]![r]!.toFixed(0)} µs, ${rate[i]![r]!.toFixed(0)}/s`).join('; ')} (load ${loadavg()[0]!.toFixed(1)})`,
+        );
+      }
+      const ratios = (xs: number[][], i: number): number[] => xs[i]!.map((x, r) => x / xs[0]![r]!);
+      subjects.forEach((s, i) =>
+        lines.push(
+          `  CPU ${median(us[i]!).toFixed(0).padStart(5)} µs / ${mode === 'plain' ? 'request' : 'stream'} (${median(ratios(us, i)).toFixed(2)}x, rounds ${ratios(us, i)
+            .map((x) => x.toFixed(2))
+            .join(' ')}), ${median(rate[i]!).toFixed(0)}/s (${median(ratios(rate, i)).toFixed(2)}x)  ${s.label}`,
+        ),
+      );
+    }
+  } finally {
+    await mock.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const what = count === 'cpu' ? `${rounds} rounds of ${seconds} s after ${warmSeconds} s` : `${requests} counted after ${warm}`;
+  process.stdout.write(
+    `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${mode}, ${count}: ${what}, ${connections} connections; load average ${load0.toFixed(2)} → ${loadavg()[0]!.toFixed(2)}\n${lines.join('\n')}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
