@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialKeyState, isUsable, rateCooldownMs, transition, type KeyEvent, type KeyState, type KeyStateSettings, type RecentOutcome } from './key-state.js';
+import { copyOf, initialKeyState, isUsable, rateCooldownMs, transition, type KeyEvent, type KeyState, type KeyStateSettings, type RecentOutcome } from './key-state.js';
 
 const settings: KeyStateSettings = {
   rateLimitCooldownMs: 60_000,
@@ -154,5 +154,29 @@ describe('rateCooldownMs jitter', () => {
     expect(rateCooldownMs(1, undefined, at(0.999999))).toBeCloseTo(66_000, -1);
     expect(rateCooldownMs(1, 10, at(0))).toBe(10_000);
     expect(rateCooldownMs(1, 10, at(0.999999))).toBeCloseTo(11_000, -1);
+  });
+});
+
+describe('copyOf', () => {
+  it('copies every field of a state, so a field added to KeyState cannot be lost on the success path', () => {
+    const s: KeyState = {
+      ...initialKeyState(1),
+      status: 'cooling',
+      reason: '429',
+      until: 5,
+      successes: 2,
+      failures: 3,
+      consecutiveFailures: 1,
+      consecutiveRateLimits: 1,
+      probationSuccesses: 1,
+      lastLatencyMs: 12,
+      lastError: 'x',
+      lastSuccessAt: 3,
+      recent: [{ at: 1, ok: true }],
+    };
+    const copy = copyOf(s);
+    expect(copy).toEqual(s);
+    expect(Object.keys(copy).sort()).toEqual(Object.keys(s).sort());
+    expect(copy).not.toBe(s);
   });
 });
