@@ -13,6 +13,7 @@ import type { StreamProbe } from '../http/stream-probe.js';
 import { collectWholeAnswer } from './answer-lifecycle.js';
 import type { FrontEnd, RegisteredFrontEnd, StreamEncoder } from './spec.js';
 import { SseWriter } from './stream-writer.js';
+import { LightAbortController } from '../runtime/light-abort.js';
 
 export interface RunnerOptions {
   pingMs: number;
@@ -53,7 +54,8 @@ export async function runCompletion(
   /** continue an upstream session (src/core/engine.ts, SessionContinuation) */
   continuation?: CompletionOptions['continuation'],
 ): Promise<void> {
-  const abort = new AbortController();
+  // a plain-object signal, not an EventTarget: every completion makes one (src/runtime/light-abort.ts)
+  const abort = new LightAbortController();
   const entry = opts.inflight?.enter(abort);
   const onClose = (): void => {
     if (!reply.raw.writableFinished) abort.abort();

@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { type GatewayError, requestStopped } from '../core/errors.js';
+import type { Aborter } from '../runtime/light-abort.js';
 
 export interface InFlightEntry {
   /** set once the completion was stopped: the error to show instead of whatever the abort caused */
@@ -39,7 +40,7 @@ export class InFlight {
   }
 
   /** Track one completion; `abort` is the controller that cancels its upstream work. Leaves on `leave()`. */
-  enter(abort: AbortController): InFlightEntry {
+  enter(abort: Aborter): InFlightEntry {
     const entry = new Entry(abort, () => {
       this.entries.delete(entry);
       if (this.entries.size === 0) this.wake();
@@ -75,7 +76,7 @@ class Entry implements InFlightEntry {
   private left = false;
 
   constructor(
-    private readonly abort: AbortController,
+    private readonly abort: Aborter,
     private readonly onLeave: () => void,
   ) {}
 
