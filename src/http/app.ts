@@ -2,7 +2,6 @@
  * The HTTP layer: fastify with routing, auth, body limits and one error renderer. Front ends register their
  * routes here; everything past parsing happens in src/core/engine.ts.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest, LogLevel } from 'fastify';
 import { authFailuresThrottled, type GatewayError, invalidApiKey, unknownUrl } from '../core/errors.js';
@@ -15,6 +14,8 @@ import { sendError } from './errors.js';
 import { applyLimits, serverLimits, type ServerLimitSettings } from './server-limits.js';
 import { applySecurity } from './security.js';
 import { lazySchemaController } from '../runtime/lazy-compilers.js';
+import { lazyChildLogger } from '../runtime/lazy-request-logger.js';
+import { randomToken } from '../runtime/random-id.js';
 import { syncHook } from '../runtime/sync-hook.js';
 import { type AuthFailureCounter, clientBucket, retryAfterSec } from '../core/auth-throttle.js';
 import { trustProxySetting } from './trusted-proxies.js';
@@ -123,6 +124,8 @@ function createFastify(settings: AppSettings, logStream: NodeJS.WritableStream |
     },
     bodyLimit: settings.bodyLimitBytes,
     logController: new LogController({ disableRequestLogging: true }),
+    // the request's child logger is built on its first line, not for every request (src/runtime/lazy-request-logger.ts)
+    childLoggerFactory: lazyChildLogger,
     // the client address (the auth throttle counts by it) from X-Forwarded-For only behind the proxies named
     trustProxy: trustProxySetting(settings.trustedProxies),
     return503OnClosing: false, // limits.ts refuses new work while draining, OpenAI-shaped
@@ -138,7 +141,8 @@ function createFastify(settings: AppSettings, logStream: NodeJS.WritableStream |
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       const id = Array.isArray(incoming) ? incoming[0] : incoming;
-      return id !== undefined && REQUEST_ID.test(id) ? id : `req_${randomUUID().replace(/-/g, '')}`;
+      // 16 fresh random bytes as 32 hex digits, from the id pool (src/runtime/random-id.ts)
+      return id !== undefined && REQUEST_ID.test(id) ? id : `req_${randomToken(16, 'hex')}`;
     },
   });
 }
