@@ -54,6 +54,8 @@ function lookup(addr: number): string | undefined {
 // self cost per function name: cost lines belong to the current fn=, except the one after calls= (inclusive)
 const names = new Map<string, string>();
 const self = new Map<string, number>();
+/** what each function's calls cost, callees included: self + this = inclusive (recursion counts twice) */
+const callees = new Map<string, number>();
 let fn = '';
 let skipNext = false;
 let total = 0;
@@ -68,18 +70,20 @@ for (const line of readFileSync(dumpFile, 'utf8').split('\n')) {
   else if (line.startsWith('cfn=')) nameOf(line.slice(4));
   else if (line.startsWith('calls=')) skipNext = true;
   else if (/^[+\-*\d]/.test(line)) {
-    if (skipNext) {
-      skipNext = false;
-      continue;
-    }
     const ir = Number(line.split(' ')[1] ?? 0);
     if (!Number.isFinite(ir)) continue;
+    if (skipNext) {
+      skipNext = false;
+      callees.set(fn, (callees.get(fn) ?? 0) + ir);
+      continue;
+    }
     self.set(fn, (self.get(fn) ?? 0) + ir);
     total += ir;
   }
 }
 
 const fns = new Map<string, number>();
+const inclusive = new Map<string, number>();
 const groups = new Map<string, number>();
 const add = (m: Map<string, number>, k: string, v: number): void => void m.set(k, (m.get(k) ?? 0) + v);
 function groupOf(name: string): string {
@@ -103,18 +107,28 @@ function groupOf(name: string): string {
   if (name.startsWith('v8::') || name.startsWith('node::') || name.startsWith('uv_') || name.startsWith('llhttp')) return '(V8 / node native)';
   return '(other native)';
 }
-for (const [name, ir] of self) {
+const resolve = (name: string): string => {
   const hex = /^0x([0-9a-f]+)$/.exec(name);
-  const resolved = hex ? (lookup(Number.parseInt(hex[1]!, 16)) ?? `(unmapped code) ${name}`) : name;
-  const short = resolved.replace(/\(.*$/, (m) => (m.length > 60 ? '(…)' : m)).replace(/^JS:[~*^+]?/, '');
-  add(fns, short, ir);
+  return hex ? (lookup(Number.parseInt(hex[1]!, 16)) ?? `(unmapped code) ${name}`) : name;
+};
+const shortName = (resolved: string): string => resolved.replace(/\(.*$/, (m) => (m.length > 60 ? '(…)' : m)).replace(/^JS:[~*^+]?/, '');
+for (const [name, ir] of self) {
+  const resolved = resolve(name);
+  add(fns, shortName(resolved), ir);
   add(groups, groupOf(resolved), ir);
+  // inclusive figures for JavaScript only: where native work (ICs, runtime calls, allocation) is caused
+  if (/^JS:/.test(resolved)) add(inclusive, shortName(resolved), ir + (callees.get(name) ?? 0));
+}
+for (const [name, ir] of callees) {
+  const resolved = resolve(name);
+  if (/^JS:/.test(resolved) && !self.has(name)) add(inclusive, shortName(resolved), ir);
 }
 const fmt = (ir: number): string => `${(ir / requests / 1000).toFixed(1).padStart(8)} k ${((100 * ir) / total).toFixed(1).padStart(5)}%`;
 console.log(`${(total / requests / 1000).toFixed(0)} k instructions${requests > 1 ? ' per request' : ''} (self, all threads)`);
 for (const [title, m, n] of [
   ['by group', groups, 30],
   ['by function', fns, top],
+  ['JavaScript functions, inclusive (a caller and its callees both count)', inclusive, top],
 ] as const) {
   console.log(`\n== ${title}`);
   for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${fmt(v)}  ${k}`);

@@ -141,8 +141,10 @@ async function instructionsPerRequest(s: Subject, i: number, core: string | unde
     wrapper: ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(out, `${prefix}.%p`)}`],
     // no background threads: under valgrind they starve behind the main thread, so code would be optimized late
     // and collections would run at other moments than natively; one thread is also what makes counts repeatable.
+    // and no memory reducer: it judges idleness by bytes allocated per millisecond, and 50× slower it would see an
+    // idle process and run full collections the native process does not.
     // JIT code has no symbols: with a kept dump, node writes /tmp/perf-<pid>.map, which names it (bench/callgrind-js.ts)
-    nodeArgs: ['--single-threaded', ...(keepDir === undefined ? [] : ['--perf-basic-prof'])],
+    nodeArgs: ['--single-threaded', '--no-memory-reducer', ...(keepDir === undefined ? [] : ['--perf-basic-prof'])],
   });
   try {
     const target: Target = { name: s.label, kind: 'proxy', url: proc.url };
