@@ -35,7 +35,7 @@ const PURE = '^src/(core|ondemand)/';
 const IO_MODULES = [
   '^(node:)?(net|http|https|http2|tls|dgram|dns|dns/promises|fs|fs/promises|child_process|cluster|worker_threads)$',
   '(^|/)node_modules/(undici|redis|@redis/[^/]+|better-sqlite3|fastify|ioredis)/',
-  '^src/(upstream|store|http|runtime/undici-lean)',
+  '^src/(upstream|store|http|runtime/(undici-lean|tiktoken-ranks))',
 ];
 
 /** the simulator stands apart from the layers: it imports nothing else from src, and only src/demo.ts imports it */

@@ -2,8 +2,9 @@
 /**
  * Image build step (Dockerfile): deletes from the production node_modules what the gateway never loads.
  *
- * - gpt-tokenizer: only the files the gateway's token counter (dist/core/tokens.js) loads while counting (the o200k
- *   encoding, in the CommonJS build) are kept; the other encodings, builds and sources go (about 50 MB).
+ * - gpt-tokenizer: only the files the gateway's token counter (dist/core/tokens.js) loads while counting (in the
+ *   CommonJS build) and the o200k data file it reads its table from are kept; the other encodings, builds and
+ *   sources go (about 50 MB).
  * - OpenTelemetry (every package under @opentelemetry, and protobufjs when it is there): only the files the
  *   gateway's tracing setup (dist/observability/tracing.js) loads while it exports a span over OTLP http/protobuf
  *   and http/json (to a loopback receiver that accepts, one that refuses with 400, a closed port, an https URL)
@@ -35,8 +36,10 @@ function probe(body, env = {}) {
     // Node >= 22.15: sees every module loaded, by import and by require
     registerHooks?.({ load(url, context, next) { if (url.startsWith('file:')) loaded.add(fileURLToPath(url)); return next(url, context); } });
     let result;
+    const extraFiles = [];
     ${body}
     for (const f of Object.keys(createRequire(import.meta.url).cache)) loaded.add(f);
+    for (const f of extraFiles) loaded.add(f);
     process.stdout.write('\\n${MARK}' + JSON.stringify({ result, files: [...loaded].sort() }) + '\\n');
   `;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: APP, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
@@ -46,7 +49,11 @@ function probe(body, env = {}) {
 }
 
 const TOKENIZER_PROBE = `
-  const { countTokens, pieceStarts } = await import(${JSON.stringify(join(APP, 'dist/core/tokens.js'))});
+  const { countTokens, loadTokenizer, pieceStarts } = await import(${JSON.stringify(join(APP, 'dist/core/tokens.js'))});
+  const { o200kDataFile, readTiktokenRanks } = await import(${JSON.stringify(join(APP, 'dist/runtime/tiktoken-ranks.js'))});
+  // as startGateway loads it: the table from the o200k data file, which is read, not loaded as a module
+  loadTokenizer(() => readTiktokenRanks(o200kDataFile()));
+  extraFiles.push(o200kDataFile());
   const samples = ['', 'hello world', 'Fünf Ärzte 😀 <|endoftext|> 東京都', 'function f(x) { return x * 2; }\\n'.repeat(20)];
   result = { counts: samples.map((s) => countTokens(s)), pieces: pieceStarts('Hello, world! 12345 tokens').length };
   if (result.counts[1] !== 2) throw new Error('the token counter does not work: ' + JSON.stringify(result));

@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_KEY, startStack, type Stack } from './harness.js';
 
 const require = createRequire(import.meta.url);
-const TOKENIZER = require.resolve('gpt-tokenizer/encoding/o200k_base');
+const TOKENIZER = require.resolve('gpt-tokenizer/GptEncoding');
+/** the package's table as a 2.2 MB JavaScript module: the gateway reads the same table from the data file instead */
+const TABLE_MODULE = require.resolve('gpt-tokenizer/bpeRanks/o200k_base');
 const loaded = (): Set<string> => new Set(Object.keys(require.cache));
 
 let stack: Stack;
@@ -35,6 +37,10 @@ const post = async (path: string, body: unknown): Promise<string> => {
 describe('start-up loads', () => {
   it('the tokenizer is loaded once the gateway has started, before any request', () => {
     expect(afterStart.has(TOKENIZER)).toBe(true);
+  });
+
+  it('the token table is read from the data file, not loaded as a module (src/runtime/tiktoken-ranks.ts)', () => {
+    expect(afterStart.has(TABLE_MODULE)).toBe(false);
   });
 
   it('requests that count tokens, streamed or not, in each API, load no module', async () => {
