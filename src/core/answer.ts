@@ -90,7 +90,8 @@ export function upstreamQuery(req: GatewayRequest, endpointId: string, stages: r
   const sections = promptSections(req, stages);
   if (req.params.maxTokens === undefined || opts.sendMaxTokens === true) return buildQuery(req, endpointId, sections);
   const { maxTokens: _enforcedHere, ...params } = req.params;
-  return buildQuery({ ...req, params }, endpointId, sections);
+  // only what the query is built from: a spread of the whole request with a field given again is slow in V8
+  return buildQuery({ messages: req.messages, params, pluginIds: req.pluginIds }, endpointId, sections);
 }
 
 /** Every stage's filter that applies to this request, in order, as one filter; undefined when none applies. */
