@@ -50,9 +50,9 @@ function probe(body, env = {}) {
 
 const TOKENIZER_PROBE = `
   const { countTokens, loadTokenizer, pieceStarts } = await import(${JSON.stringify(join(APP, 'dist/core/tokens.js'))});
-  const { o200kDataFile, readTiktokenRanks } = await import(${JSON.stringify(join(APP, 'dist/runtime/tiktoken-ranks.js'))});
+  const { o200kDataFile, readTiktokenTable } = await import(${JSON.stringify(join(APP, 'dist/runtime/tiktoken-ranks.js'))});
   // as startGateway loads it: the table from the o200k data file, which is read, not loaded as a module
-  loadTokenizer(() => readTiktokenRanks(o200kDataFile()));
+  loadTokenizer(() => readTiktokenTable(o200kDataFile()));
   extraFiles.push(o200kDataFile());
   const samples = ['', 'hello world', 'Fünf Ärzte 😀 <|endoftext|> 東京都', 'function f(x) { return x * 2; }\\n'.repeat(20)];
   result = { counts: samples.map((s) => countTokens(s)), pieces: pieceStarts('Hello, world! 12345 tokens').length };

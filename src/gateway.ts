@@ -12,7 +12,7 @@ import { ANSWER_STAGES } from './core/answer.js';
 import { Engine } from './core/engine.js';
 import { ReasoningSeal, reasoningSecretFromKeys } from './core/sealed-reasoning.js';
 import { loadTokenizer } from './core/tokens.js';
-import { o200kDataFile, readTiktokenRanks } from './runtime/tiktoken-ranks.js';
+import { o200kDataFile, readTiktokenTable } from './runtime/tiktoken-ranks.js';
 import { randomToken } from './runtime/random-id.js';
 import { frontEnds } from './frontends/index.js';
 import { frontEndRoutes } from './frontends/runner.js';
@@ -80,7 +80,7 @@ export interface Gateway {
 
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   // nothing heavy may load on the request path: a synchronous load there stops every stream in flight
-  loadTokenizer(() => readTiktokenRanks(o200kDataFile()));
+  loadTokenizer(() => readTiktokenTable(o200kDataFile()));
   const log = new ForwardingLog();
   const configFile = config.CONFIG_FILE === undefined ? undefined : ConfigFileSource.load(config.CONFIG_FILE, config);
   const client = new OnDemandClient(upstreamClientSettings(config));

@@ -4,12 +4,11 @@
  * for other models it is an approximation.
  */
 import { createRequire } from 'node:module';
+import { BpeCounter, type TokenTable } from './bpe-table.js';
 import type { Usage } from './types.js';
 
-type CountFn = typeof import('gpt-tokenizer/encoding/o200k_base').countTokens;
+type CountFn = (text: string, options: typeof PLAIN_TEXT) => number;
 type Encoding = { countTokens: CountFn };
-/** gpt-tokenizer's mergeable ranks: index = rank; a string where the token is valid UTF-8, else its bytes */
-export type BpeRanks = Array<string | number[]>;
 let countO200k: CountFn | undefined;
 let splitRegex: RegExp | undefined;
 
@@ -17,23 +16,23 @@ let splitRegex: RegExp | undefined;
 const PLAIN_TEXT = Object.freeze({ disallowedSpecial: new Set<string>() });
 
 /**
- * Loads the encoding (the CommonJS build, so countTokens stays synchronous). Its tables take 150-400 ms of
- * synchronous work; any answer may need them (max_tokens past its byte bound, usage the upstream did not report,
+ * Loads the encoding (synchronous, so countTokens stays synchronous). Its tables take 100-400 ms of synchronous
+ * work; any answer may need them (max_tokens past its byte bound, usage the upstream did not report,
  * count_tokens), and loaded on first use they froze every stream in flight. So the gateway calls this once at start,
- * before it listens, with `ranks`: the o200k table read from the package's data file, which costs less memory than
- * the package's own module (src/runtime/tiktoken-ranks.ts); without, the package's module is loaded (the lazy path
- * below, for code that runs alone).
+ * before it listens, with `table`: the o200k tokens read from the package's data file (src/runtime/tiktoken-ranks.ts)
+ * and counted by src/core/bpe-table.ts, which gives the package's counts for a quarter of its memory; without, the
+ * package's own CommonJS module is loaded (the lazy path below, for code that runs alone).
  */
-export function loadTokenizer(ranks?: () => BpeRanks): void {
+export function loadTokenizer(table?: () => TokenTable): void {
   const load = createRequire(import.meta.url);
-  if (countO200k === undefined) {
-    const encoding =
-      ranks === undefined
-        ? (load('gpt-tokenizer/encoding/o200k_base') as Encoding)
-        : (load('gpt-tokenizer/GptEncoding') as { GptEncoding: { getEncodingApi(name: string, ranks: () => BpeRanks): Encoding } }).GptEncoding.getEncodingApi('o200k_base', ranks);
-    countO200k = encoding.countTokens;
-  }
   splitRegex ??= (load('gpt-tokenizer/encodingParams/constants') as { O200K_TOKEN_SPLIT_REGEX: RegExp }).O200K_TOKEN_SPLIT_REGEX;
+  if (countO200k === undefined) {
+    if (table === undefined) countO200k = (load('gpt-tokenizer/encoding/o200k_base') as Encoding).countTokens;
+    else {
+      const counter = new BpeCounter(table(), splitRegex);
+      countO200k = (text) => counter.count(text);
+    }
+  }
   // V8 compiles a regular expression on its first match: the split pattern's Unicode classes cost milliseconds
   countO200k(WARM_TEXT, PLAIN_TEXT);
   WARM_TEXT.match(splitRegex);
