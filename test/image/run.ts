@@ -479,7 +479,7 @@ async function main(): Promise<void> {
     `const m = await import('/app/dist/core/tokens.js');`,
     // as startGateway loads it: the table read from the o200k data file
     `const r = await import('/app/dist/runtime/tiktoken-ranks.js');`,
-    `m.loadTokenizer(() => r.readTiktokenRanks(r.o200kDataFile()));`,
+    `m.loadTokenizer(() => r.readTiktokenTable(r.o200kDataFile()));`,
     `const { readdirSync, statSync } = await import('node:fs');`,
     `const dir = '/app/node_modules/gpt-tokenizer';`,
     `const bytes = readdirSync(dir, { recursive: true }).reduce((n, f) => n + (statSync(dir + '/' + f).isFile() ? statSync(dir + '/' + f).size : 0), 0);`,
