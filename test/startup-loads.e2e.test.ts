@@ -10,9 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_KEY, startStack, type Stack } from './harness.js';
 
 const require = createRequire(import.meta.url);
-const TOKENIZER = require.resolve('gpt-tokenizer/GptEncoding');
+/** the encoding's split pattern: what of the package the gateway's own counter (src/core/bpe-table.ts) loads */
+const TOKENIZER = require.resolve('gpt-tokenizer/encodingParams/constants');
 /** the package's table as a 2.2 MB JavaScript module: the gateway reads the same table from the data file instead */
 const TABLE_MODULE = require.resolve('gpt-tokenizer/bpeRanks/o200k_base');
+/** the package's encoder, which keeps the table as 200k strings and a Map: the gateway counts over one buffer */
+const PACKAGE_ENCODER = require.resolve('gpt-tokenizer/GptEncoding');
 const loaded = (): Set<string> => new Set(Object.keys(require.cache));
 
 let stack: Stack;
@@ -41,6 +44,10 @@ describe('start-up loads', () => {
 
   it('the token table is read from the data file, not loaded as a module (src/runtime/tiktoken-ranks.ts)', () => {
     expect(afterStart.has(TABLE_MODULE)).toBe(false);
+  });
+
+  it("the package's encoder is not loaded: the gateway counts with its own (src/core/bpe-table.ts)", () => {
+    expect(afterStart.has(PACKAGE_ENCODER)).toBe(false);
   });
 
   it('requests that count tokens, streamed or not, in each API, load no module', async () => {
