@@ -6,6 +6,9 @@
  * streams (a fresh process, N connections of back-to-back streams of 64 deltas 20 ms apart for 8 s, starts spread
  * over 1.28 s). Each subject runs as a fresh process pinned to the last core, the order rotating each round.
  *
+ * `--soak=<minutes>`: instead, the first gateway alone under 32 connections of back-to-back streams for that long,
+ * its RSS printed every 30 s and 30 s after the load: whether it stays flat.
+ *
  * `--split` preloads bench/mem-probe.ts into every subject and prints where its memory is (V8's heap spaces, external,
  * code) idle, at the end of the throughput window and in the middle of the streams. `--node-args` (space-separated)
  * go to the gateways only: a V8 flag measured before it is set in code.
@@ -26,6 +29,7 @@ const streamCount = Number(arg('streams') ?? 100);
 const split = process.argv.includes('--split');
 const gatewayNodeArgs = (arg('node-args') ?? '').split(' ').filter((a) => a !== '');
 const gateways = (arg('gateway') ?? root).split(',').map((d) => resolve(d));
+const soakMinutes = Number(arg('soak') ?? 0);
 const PLAN = { settleMs: 3000, idleMs: 2000, warmSec: 3, throughputSec: 10, streamSec: 8, rampMs: 64 * 20 };
 const log = (msg: string): void => void process.stderr.write(`[memory] ${msg}\n`);
 
@@ -139,6 +143,32 @@ async function measure(s: Subject, core: string | undefined, work: string, mock:
 
 const median = (xs: number[]): number => percentile(sortedOf(xs), 50);
 
+async function soak(s: Subject, core: string | undefined, work: string, mock: Proc): Promise<void> {
+  await mockOptions(mock, { delayMs: 0, deltas: 64, intervalMs: 20 });
+  const port = await freePort();
+  const proc = await startProc({ name: s.label, script: s.script, env: s.env(port, work), port, core, cwd: work, readyPath: '/healthz', nodeArgs: s.nodeArgs });
+  try {
+    const idle = await idleRss(proc);
+    const t0 = performance.now();
+    const samples: string[] = [];
+    const sampler = setInterval(() => {
+      const line = `${((performance.now() - t0) / 60000).toFixed(1)} min: RSS ${rssMb(proc.pid).toFixed(0)} MB`;
+      samples.push(line);
+      log(line);
+    }, 30_000);
+    const results = await concurrentStreams({ name: s.label, kind: 'proxy', url: proc.url }, 32, PLAN.rampMs, soakMinutes * 60_000);
+    clearInterval(sampler);
+    const under = rssMb(proc.pid);
+    await sleep(30_000);
+    const failed = results.filter((r) => !r.ok).length;
+    process.stdout.write(
+      `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, soak: ${s.label}, ${soakMinutes} min of 32 connections of streams, ${results.length} streams, ${failed} failed\n  idle ${idle.toFixed(0)} MB; ${samples.join('; ')}; at the end ${under.toFixed(0)} MB; 30 s after ${rssMb(proc.pid).toFixed(0)} MB\n`,
+    );
+  } finally {
+    await proc.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const n = cpus().length;
   const pinned = n >= 2 && hasTaskset() && pinSelf(`0-${n - 2}`);
@@ -171,6 +201,15 @@ async function main(): Promise<void> {
       env: (port: number, w: string) => gatewayEnv(mock.url, port, join(w, `data-${i}-${port}`)),
     })),
   ];
+  if (soakMinutes > 0) {
+    try {
+      await soak(subjects[1]!, core, work, mock);
+    } finally {
+      await mock.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   const figures = subjects.map(() => [] as Figures[]);
   try {
     for (let r = 0; r < rounds; r++) {
