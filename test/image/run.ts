@@ -477,6 +477,9 @@ async function main(): Promise<void> {
   const sample = 'Fünf Ärzte 😀 <|endoftext|> 東京都 — a lighthouse keeper counts the waves.';
   const probeTokens = [
     `const m = await import('/app/dist/core/tokens.js');`,
+    // as startGateway loads it: the table read from the o200k data file
+    `const r = await import('/app/dist/runtime/tiktoken-ranks.js');`,
+    `m.loadTokenizer(() => r.readTiktokenRanks(r.o200kDataFile()));`,
     `const { readdirSync, statSync } = await import('node:fs');`,
     `const dir = '/app/node_modules/gpt-tokenizer';`,
     `const bytes = readdirSync(dir, { recursive: true }).reduce((n, f) => n + (statSync(dir + '/' + f).isFile() ? statSync(dir + '/' + f).size : 0), 0);`,
