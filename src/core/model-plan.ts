@@ -75,12 +75,15 @@ export function createModelPlanner(opts: ModelPlannerOptions): ModelPlanner {
       const first = isAuto ? chooseAutoModel(req, autoRules, opts.defaultModel).model : requested;
       const firstRoute = opts.router.resolve(first);
       if (firstRoute === null) throw modelNotFound(requested);
-      // the chain of the name asked for, else of the alias it resolved to, else of its endpointId
+      // the chain of the name asked for, else of the alias it resolved to, else of its endpointId; without
+      // MODEL_FALLBACKS (the default) no name is normalised to look one up
       const chain =
-        fallbacks.get(normaliseModelName(first)) ??
-        (firstRoute.alias !== null ? fallbacks.get(normaliseModelName(firstRoute.alias)) : undefined) ??
-        fallbacks.get(normaliseModelName(firstRoute.endpointId)) ??
-        [];
+        fallbacks.size === 0
+          ? []
+          : (fallbacks.get(normaliseModelName(first)) ??
+            (firstRoute.alias !== null ? fallbacks.get(normaliseModelName(firstRoute.alias)) : undefined) ??
+            fallbacks.get(normaliseModelName(firstRoute.endpointId)) ??
+            []);
       const settings = opts.settings?.();
       const steps: PlannedModel[] = [];
       const seen = new Set<string>();

@@ -6,15 +6,17 @@
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { memoSha256 } from '../runtime/digest-memo.js';
 
 /** SHA-256, one shot (no Hash object per request). */
 const digest = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 /**
- * The SHA-256 of a presented key, computed once per request by the auth hook and kept on `request.gw` so the
- * named-key lookup, the key check and usage's client fingerprint all reuse it (they all hash the same way).
+ * The SHA-256 of a presented key, taken once per request by the auth hook and kept on `request.gw` so the
+ * named-key lookup, the key check and usage's client fingerprint all reuse it (they all hash the same way); a key
+ * presented again gets the digest it got before (src/runtime/digest-memo.ts). Read, never written to.
  */
-export const presentedKeyDigest = digest;
+export const presentedKeyDigest: (key: string) => Buffer = memoSha256;
 
 export class KeyChecker {
   private digests: Buffer[];

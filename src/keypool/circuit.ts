@@ -213,10 +213,13 @@ export class UpstreamCircuit {
   }
 }
 
-/** The record as of `now`: every weight shrunk alike, so the verdict stands. */
+/**
+ * The record as of `now`: every weight shrunk alike, so the verdict stands. Every call's end makes one, so it is
+ * written out field by field: V8 builds `{ ...r, at, ok, … }` on a slow path (docs/performance.md, "Ninth round").
+ */
 function decayed(r: KeyRecord, now: number, halfLifeMs: number): KeyRecord {
   const f = now > r.at ? 2 ** (-(now - r.at) / halfLifeMs) : 1;
-  return { ...r, at: Math.max(now, r.at), ok: r.ok * f, rate: r.rate * f, transient: r.transient * f };
+  return { at: Math.max(now, r.at), ok: r.ok * f, rate: r.rate * f, transient: r.transient * f, lastFailure: r.lastFailure, verdict: r.verdict };
 }
 
 function judge(r: KeyRecord): Verdict {

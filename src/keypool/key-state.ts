@@ -170,7 +170,7 @@ function lapsed(s: KeyState, now: number): boolean {
 /**
  * A fresh copy of `s` to change before it is returned: every request's success makes one. Written out field by
  * field because V8 builds `{ ...s, field: value }` on a slow path when a spread property is given again: 1.9 µs
- * against 0.5 µs per lease and release (docs/performance.md, "The key pool's bookkeeping"). The test checks that
+ * against 0.5 µs per lease and release (docs/performance.md, "Eighth round"). The test checks that
  * the copy has every field of a state.
  */
 export function copyOf(s: KeyState): { -readonly [K in keyof KeyState]: KeyState[K] } {

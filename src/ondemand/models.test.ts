@@ -39,6 +39,16 @@ describe('normaliseModelName', () => {
     ['gpt 4o', 'gpt4o'],
     ['\tClaude-4-Sonnet\n', 'claude-4-sonnet'],
     ['', ''],
+    // already normal: returned as it is
+    ['gpt-4o', 'gpt-4o'],
+    ['predefined-openai-gpt4o', 'predefined-openai-gpt4o'],
+    ['a/b:c_d.e@[~]', 'a/b:c_d.e@[~]'],
+    // anything else takes the full path: upper case (ASCII and not), any white space
+    ['Gpt-4o', 'gpt-4o'],
+    ['gpt-4oZ', 'gpt-4oz'],
+    ['gpt-4o\u00a0', 'gpt-4o'],
+    ['ÉCLAIR-1', 'éclair-1'],
+    ['gpt\u2003-4o', 'gpt-4o'],
   ])('%j → %j', (input, expected) => {
     expect(normaliseModelName(input)).toBe(expected);
   });

@@ -62,8 +62,12 @@ interface AliasEntry {
   endpointId: string;
 }
 
+/** printable ASCII without upper case letters or spaces: a name that is its own normal form */
+const NORMAL_NAME = /^[!-@[-~]*$/;
+
+/** Lower case, no white space. A plan normalises the requested name several times: one test for the usual, already normal name. */
 export function normaliseModelName(name: string): string {
-  return name.trim().toLowerCase().replace(/\s+/g, '');
+  return NORMAL_NAME.test(name) ? name : name.trim().toLowerCase().replace(/\s+/g, '');
 }
 
 function isEndpointId(name: string): boolean {

@@ -6,10 +6,14 @@ import { OnDemandClient } from './client.js';
 let server: Server;
 let client: OnDemandClient;
 let sessions = 0;
+const bodies: string[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    req.resume();
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (part: string) => (body += part));
+    req.on('end', () => bodies.push(body));
     const id = `s${++sessions}`;
     // the first answer is slow: it is still in flight when the Pool is recycled
     setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { id } })), sessions === 1 ? 80 : 0);
@@ -35,5 +39,20 @@ describe('OnDemandClient.recycle', () => {
     expect(await inFlight).toBe('s1');
     await done;
     expect(await client.createSession('k2')).toBe('s3');
+  });
+});
+
+describe('OnDemandClient.createSession', () => {
+  it('sends valid JSON: a fresh external user id per session and no plugins', async () => {
+    bodies.length = 0;
+    await client.createSession('k1');
+    await client.createSession('k1');
+    const sent = bodies.map((b) => JSON.parse(b) as { externalUserId: string; pluginIds: unknown });
+    for (const s of sent) {
+      expect(Object.keys(s)).toEqual(['externalUserId', 'pluginIds']);
+      expect(s.externalUserId).toMatch(/^gw-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(s.pluginIds).toEqual([]);
+    }
+    expect(sent[0]?.externalUserId).not.toBe(sent[1]?.externalUserId);
   });
 });

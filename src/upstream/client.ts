@@ -78,7 +78,8 @@ export class OnDemandClient {
 
   /** POST /chat/v1/sessions: a fresh session, used for one client request only. */
   async createSession(key: string, signal?: AbortSignal, trace?: TraceHeaders): Promise<string> {
-    const body = JSON.stringify({ externalUserId: `gw-${randomUUID()}`, pluginIds: [] });
+    // a template, not JSON.stringify: a UUID needs no escaping, and every request that misses the session pool sends one
+    const body = `{"externalUserId":"gw-${randomUUID()}","pluginIds":[]}`;
     const json = await this.json('session', 'POST', '/chat/v1/sessions', key, body, signal, undefined, trace);
     const id = (json as { data?: { id?: unknown } } | null)?.data?.id;
     if (typeof id !== 'string' || id.length === 0) {

@@ -4,7 +4,7 @@
  * `anthropic-beta` headers are accepted and not checked.
  */
 import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
-import type { ParseOptions } from '../validate.js';
+import { type ParseOptions, withOrigins } from '../validate.js';
 import { upstreamQuery } from '../../core/answer.js';
 import { checkRequestLimits, MessageOrigins } from '../../core/limits.js';
 import { countTokens } from '../../core/tokens.js';
@@ -32,13 +32,13 @@ export function anthropicFrontEnd(parse: ParseOptions = {}): RegisteredFrontEnd 
     name: 'Anthropic Messages',
     paths: ['/v1/messages', '/messages'],
     renderError: renderAnthropicError,
-    parse: (body, origins) => ({ request: parseMessagesRequest(body, { ...parse, origins }) }),
+    parse: (body, origins) => ({ request: parseMessagesRequest(body, withOrigins(parse, origins)) }),
     turn: ({ request }) => ({ request, answer: messagesAnswer({ id: newMessageId(), model: request.requestedModel }, () => estimateInputTokens(request)) }),
     extraRoutes: (app: FastifyInstance, limits: RequestLimits, config: FastifyContextConfig) => {
       const countTokensRoute = async (request: FastifyRequest): Promise<{ input_tokens: number }> => {
         // counted locally on the query the request becomes; the model name is not resolved (auto routing may pick it)
         const origins = new MessageOrigins();
-        const gwRequest = parseMessagesRequest(request.body, { ...parse, requireMaxTokens: false, origins });
+        const gwRequest = parseMessagesRequest(request.body, { defaultModel: parse.defaultModel, requireMaxTokens: false, origins });
         checkRequestLimits(gwRequest, limits, origins);
         return { input_tokens: estimateInputTokens(gwRequest) };
       };

@@ -1,5 +1,5 @@
 /** POST /v1/completions: the legacy completions front end as a spec. */
-import type { ParseOptions } from '../validate.js';
+import { type ParseOptions, withOrigins } from '../validate.js';
 import { defineFrontEnd, type FrontEnd, type RegisteredFrontEnd } from '../spec.js';
 import { parseCompletionsRequest } from './request.js';
 import { createTextCompletionEncoder, newTextCompletionId, renderTextCompletion, type TextCompletionInit } from './render.js';
@@ -16,7 +16,7 @@ export function completionsFrontEnd(parse: ParseOptions = {}): RegisteredFrontEn
   return defineFrontEnd({
     name: 'OpenAI legacy completions',
     paths: ['/v1/completions', '/completions'],
-    parse: (body, origins) => parseCompletionsRequest(body, { ...parse, origins }),
+    parse: (body, origins) => parseCompletionsRequest(body, withOrigins(parse, origins)),
     turn: (parsed) => {
       const init = {
         id: newTextCompletionId(),

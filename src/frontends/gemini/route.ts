@@ -12,7 +12,7 @@ import { countTokens } from '../../core/tokens.js';
 import type { GatewayRequest } from '../../core/types.js';
 import { redactPath } from '../../http/redact.js';
 import { defineFrontEnd, type FrontEnd, type RegisteredFrontEnd } from '../spec.js';
-import type { Json, ParseOptions } from '../validate.js';
+import { type Json, type ParseOptions, withOrigins } from '../validate.js';
 import { getGeminiModel, listGeminiModels, type ModelListing } from './models.js';
 import { parseCountTokens, parseGenerateContent } from './request.js';
 import { createGeminiEncoder, type GeminiAnswerInit, newResponseId, renderGeminiError, renderGenerateContent } from './render.js';
@@ -71,7 +71,7 @@ export function geminiFrontEnd(parse: ParseOptions, models: ModelListing): Regis
       const { model, action } = readModelAction(segmentOf(request));
       if (action === 'countTokens') return { request: parseCountTokens(body, model, origins), action, includeThoughts: false };
       const sse = action === 'streamGenerateContent' && (request.query as Json).alt === 'sse';
-      return { ...parseGenerateContent(body, { model, stream: sse }, { ...parse, origins }), action };
+      return { ...parseGenerateContent(body, { model, stream: sse }, withOrigins(parse, origins)), action };
     },
     turn: ({ request, action, includeThoughts }) => {
       // counted locally on the query the request becomes, as Anthropic's count_tokens is

@@ -29,7 +29,7 @@ export function chatFrontEnd(parse: ParseOptions = {}): RegisteredFrontEnd {
   return defineFrontEnd({
     name: 'OpenAI chat completions',
     paths: ['/v1/chat/completions', '/chat/completions'],
-    parse: (body, origins) => parseChatRequest(body, { ...parse, acceptMedia: true, origins }),
+    parse: (body, origins) => parseChatRequest(body, { defaultModel: parse.defaultModel, acceptMedia: true, origins }),
     turn: ({ request, includeUsage }) => ({
       request,
       answer: chatAnswer({ id: newCompletionId(), created: Math.floor(Date.now() / 1000), model: request.requestedModel, includeUsage }),

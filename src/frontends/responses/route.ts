@@ -10,7 +10,7 @@ export function responsesFrontEnd(parse: ResponsesParseOptions, stored: StoredSt
   return defineFrontEnd({
     name: 'OpenAI Responses',
     paths: ['/v1/responses', '/responses'],
-    parse: (body, origins) => parseResponsesRequest(body, { ...parse, origins }),
+    parse: (body, origins) => parseResponsesRequest(body, { defaultModel: parse.defaultModel, reasoningSeal: parse.reasoningSeal, origins }),
     turn: async (parsed, request) => {
       const id = newResponseId();
       // the stored-state step puts the earlier turns first and keeps this one (stored-state.ts)
