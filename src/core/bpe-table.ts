@@ -3,7 +3,7 @@
  * gpt-tokenizer keeps o200k as an array of 200k strings and a Map from each string to its rank: about 15 MB of heap
  * that every full collection walks, and a larger live heap that lets V8 grow the old generation further under load.
  * Here the tokens' bytes sit in one buffer, found through an open-addressing hash table: about 4 MB outside the
- * heap. Why, and the measurement: docs/performance.md, "Ninth round: memory".
+ * heap. Why, and the measurement: docs/performance.md, "Tenth round: memory".
  */
 /** The tokens' bytes by rank: token r is bytes[offsets[r], offsets[r + 1]); an empty token is a missing rank. */
 export interface TokenTable {

@@ -4,7 +4,7 @@
  * token, so it costs about 2 MB outside V8's heap where the package's generated module (the same table as a 2.2 MB
  * array literal) and its Map of 200k strings cost 15 MB in it plus the parser's freed memory. The counter over it is
  * src/core/bpe-table.ts; the test compares the table with the package's, entry for entry. Why, and the
- * measurement: docs/performance.md, "Runtime tuning" and "Ninth round: memory".
+ * measurement: docs/performance.md, "Runtime tuning" and "Tenth round: memory".
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
