@@ -3,12 +3,9 @@
  * process), requests in flight surviving a reload, a broken file keeping the last good configuration, and a broken
  * file stopping the start.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +13,7 @@ import { ConfigError, loadConfig } from '../src/config/config.js';
 import { startGateway } from '../src/gateway.js';
 import type { KeyInfo } from '../src/keypool/types.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
-import { CLIENT_KEY, fingerprintKey, startStack, eventually, type Stack, type StackOptions } from './harness.js';
+import { CLIENT_KEY, fingerprintKey, startStack, eventually, spawnMain, type Stack, type StackOptions } from './harness.js';
 
 const FILE_CLIENT = 'sk-file-client-key-aaaa1111';
 const FILE_CLIENT_2 = 'sk-file-client-key-bbbb2222';
@@ -265,32 +262,14 @@ describe('SIGHUP in a real process', () => {
   it('reloads the file and keeps running', async () => {
     writeConfig({ privateKeys: [FILE_CLIENT], ondemandKeys: [K[0]] });
     const dataDir = mkdtempSync(join(tmpdir(), 'odgw-cfg-proc-'));
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const child = spawn(process.execPath, ['--import', tsx, join(import.meta.dirname, '../src/main.ts')], {
-      cwd: dataDir,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        CONFIG_FILE: file,
-        CONFIG_POLL_MS: '0',
-        ONDEMAND_BASE_URL: sim.url,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATA_DIR: dataDir,
-        HEALTH_CHECK_INTERVAL: '0',
-        SHUTDOWN_GRACE_MS: '500',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const main = spawnMain(dataDir, { CONFIG_FILE: file, CONFIG_POLL_MS: '0', ONDEMAND_BASE_URL: sim.url });
+    const { child, exited } = main;
     try {
-      await eventually(() => expect(out).toContain('ondemand-gateway listening'), 15_000);
-      const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)?.[1];
+      await eventually(() => expect(main.output()).toContain('ondemand-gateway listening'), 15_000);
+      const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(main.output())?.[1];
       expect(url).toBeDefined();
       child.kill('SIGHUP');
-      await eventually(() => expect(out).toMatch(/"trigger":"SIGHUP".*CONFIG_FILE reloaded/));
+      await eventually(() => expect(main.output()).toMatch(/"trigger":"SIGHUP".*CONFIG_FILE reloaded/));
       const res = await request(`${url}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${FILE_CLIENT}`, 'content-type': 'application/json' },
@@ -298,7 +277,7 @@ describe('SIGHUP in a real process', () => {
       });
       expect(res.statusCode).toBe(200);
       expect(((await res.body.json()) as any).choices[0].message.content).toBe(answerTo('still here'));
-      expectNoSecretIn(out);
+      expectNoSecretIn(main.output());
     } finally {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -2,12 +2,15 @@
  * Starts the simulator and a gateway in front of it on loopback, for end-to-end tests. Each test file gets its
  * own pair (ports are ephemeral), a throwaway data dir, and captured JSON logs.
  */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../src/config/config.js';
 import { startGateway, type Gateway } from '../src/gateway.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.js';
@@ -133,4 +136,28 @@ export function sdkClients(stack: Pick<Stack, 'url' | 'baseURL'>): { openai: Ope
     openai: new OpenAI({ apiKey: CLIENT_KEY, baseURL: stack.baseURL, maxRetries: 0 }),
     anthropic: new Anthropic({ apiKey: CLIENT_KEY, baseURL: stack.url, maxRetries: 0 }),
   };
+}
+
+/** `npm start` as its own process: src/main.ts under tsx, with `imports` preloaded, PORT 0 on loopback, in `dir`. */
+export interface MainProcess {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  /** stdout and stderr so far */
+  output: () => string;
+  /** the exit code, once it exits */
+  exited: Promise<number | null>;
+}
+
+export function spawnMain(dir: string, env: Record<string, string>, imports: string[] = []): MainProcess {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const args = ['--import', tsx, ...imports.flatMap((i) => ['--import', i]), join(import.meta.dirname, '../src/main.ts')];
+  const child = spawn(process.execPath, args, {
+    cwd: dir,
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, HEALTH_CHECK_INTERVAL: '0', SHUTDOWN_GRACE_MS: '500', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
 }

@@ -29,28 +29,62 @@ for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 export function readTiktokenTable(file: string): TokenBytes {
   const data = readFileSync(file);
-  // decoded base64 is at most 3/4 of its text: one buffer for all of it, cut to size at the end
-  const all = new Uint8Array(data.length);
-  const offsets: number[] = [0];
+  // two passes over the bytes, so the table is built straight into typed arrays of its final size: no string,
+  // number array or spare buffer per line, which would grow V8's young generation and the allocator for good
+  let lastRank = -1;
+  let total = 0;
+  forEachLine(data, file, (from, to, rank) => {
+    if (rank <= lastRank) throw new Error(`${file}: bad rank at byte ${to + 1}`);
+    lastRank = rank;
+    total += decodedLength(data, from, to);
+  });
+  const bytes = new Uint8Array(total);
+  const offsets = new Uint32Array(lastRank + 2);
   let used = 0;
+  let next = 0;
+  forEachLine(data, file, (from, to, rank) => {
+    // a missing rank is an empty token
+    for (; next <= rank; next++) offsets[next] = used;
+    const length = decodeBase64(data, from, to, bytes, used);
+    if (length < 0) throw new Error(`${file}: bad base64 at byte ${from}`);
+    used += length;
+  });
+  offsets[next] = used;
+  return { bytes, offsets };
+}
+
+/** Calls `line` with each line's base64 span [from, to) and its rank. */
+function forEachLine(data: Buffer, file: string, line: (from: number, to: number, rank: number) => void): void {
   let start = 0;
   while (start < data.length) {
     const space = data.indexOf(SPACE, start);
     let end = data.indexOf(NEWLINE, space);
     if (end < 0) end = data.length;
     if (space < 0 || space > end) throw new Error(`${file}: no rank on the line at byte ${start}`);
-    const length = decodeBase64(data, start, space, all, used);
-    if (length < 0) throw new Error(`${file}: bad base64 at byte ${start}`);
-    const rank = Number(data.toString('latin1', space + 1, end));
-    const next = offsets.length - 1;
-    if (!Number.isInteger(rank) || rank < next) throw new Error(`${file}: bad rank at byte ${space + 1}`);
-    // a missing rank is an empty token
-    for (let r = next; r < rank; r++) offsets.push(used);
-    used += length;
-    offsets.push(used);
+    const rank = decimal(data, space + 1, end);
+    if (rank < 0) throw new Error(`${file}: bad rank at byte ${space + 1}`);
+    line(start, space, rank);
     start = end + 1;
   }
-  return { bytes: all.slice(0, used), offsets: Uint32Array.from(offsets) };
+}
+
+/** data[from, to) as a decimal number, or -1 when it is not one */
+function decimal(data: Buffer, from: number, to: number): number {
+  if (from >= to) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = (data[i] as number) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n <= 0xffffffff ? n : -1;
+}
+
+/** the bytes a base64 span decodes to (what decodeBase64 writes when the span is valid) */
+function decodedLength(data: Buffer, from: number, to: number): number {
+  let digits = 0;
+  for (let i = from; i < to && data[i] !== EQUALS; i++) digits++;
+  return Math.floor((digits * 6) / 8);
 }
 
 /** Decodes data[from, to) (base64, padded) into out from `at`; the number of bytes, or -1 when it is not base64. */
