@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from './config/config.js';
 import { startGateway } from './gateway.js';
-import { v8Gc } from './runtime/idle-gc.js';
 import { startupOver } from './runtime/startup-heap.js';
 import { startSimulator } from './simulator/index.js';
 
@@ -25,9 +24,8 @@ async function main(): Promise<void> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
   const gateway = await startGateway(config);
-  // the start is over: V8 may grow its young generation again, and one full collection frees what only the start
-  // needed (IDLE_GC_SEC=0 leaves collections to V8, this one too)
-  startupOver(config.IDLE_GC_SEC > 0 ? v8Gc() : undefined);
+  // the start is over: V8 may grow its young generation again, for the load to come
+  startupOver();
   const url = await gateway.listen();
   const line = '-'.repeat(72);
   console.log(`${line}

@@ -2,7 +2,6 @@
 import 'dotenv/config';
 import { ConfigError, loadConfig } from './config/config.js';
 import { startGateway } from './gateway.js';
-import { v8Gc } from './runtime/idle-gc.js';
 import { startupOver } from './runtime/startup-heap.js';
 
 async function main(): Promise<void> {
@@ -21,9 +20,8 @@ async function main(): Promise<void> {
     console.error(`ondemand-gateway: ${err.message}`);
     return process.exit(2);
   });
-  // the start is over: V8 may grow its young generation again, and one full collection frees what only the start
-  // needed (IDLE_GC_SEC=0 leaves collections to V8, this one too)
-  startupOver(config.IDLE_GC_SEC > 0 ? v8Gc() : undefined);
+  // the start is over: V8 may grow its young generation again, for the load to come
+  startupOver();
   const url = await gateway.listen();
   gateway.app.log.info({ url, keys: gateway.pool.list().length }, 'ondemand-gateway listening');
   let stopping = false;

@@ -13,11 +13,7 @@ const V8_GROWTH_FACTOR = 2;
 
 setFlagsFromString('--semi-space-growth-factor=1');
 
-/**
- * The start is over: V8 grows its young generation again, and `collect` (a full collection) runs now, before the
- * first request, to free what only the start needed (the token table's data file, the parsers' scratch).
- */
-export function startupOver(collect?: () => void): void {
+/** The start is over: V8 grows its young generation again, as it always did under load. */
+export function startupOver(): void {
   setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`);
-  collect?.();
 }
