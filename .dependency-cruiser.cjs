@@ -7,7 +7,7 @@
 
 /** top to bottom; each row is one level, each entry [name, path regex] */
 const LAYERS = [
-  [['entry', '^src/(main|demo|serve|serve-demo)\\.ts$']],
+  [['entry', '^src/(main|demo)\\.ts$']],
   [['composition', '^src/(gateway\\.ts$|wiring/)']],
   [['frontends', '^src/frontends/']],
   [['observability', '^src/observability/']],
@@ -38,7 +38,7 @@ const IO_MODULES = [
   '^src/(upstream|store|http|runtime/(undici-lean|tiktoken-ranks))',
 ];
 
-/** the simulator stands apart from the layers: it imports nothing else from src, and only src/serve-demo.ts imports it */
+/** the simulator stands apart from the layers: it imports nothing else from src, and only src/demo.ts imports it */
 const SIMULATOR = '^src/simulator/';
 const TESTS = ['\\.test\\.ts$', '(^|/)test-helpers\\.ts$', '^test/', '^bench/'];
 /** production code in src: what every rule below is about */
@@ -114,8 +114,8 @@ module.exports = {
     {
       name: 'only demo imports simulator',
       severity: 'error',
-      comment: 'only src/serve-demo.ts (and tests, bench) may import the simulator',
-      from: { path: '^src/', pathNot: [SIMULATOR, '^src/serve-demo\\.ts$', ...TESTS] },
+      comment: 'only src/demo.ts (and tests, bench) may import the simulator',
+      from: { path: '^src/', pathNot: [SIMULATOR, '^src/demo\\.ts$', ...TESTS] },
       to: { path: SIMULATOR },
     },
     {

@@ -1,9 +1,51 @@
-/**
- * `npm start`. The V8 settings come first, before the gateway's modules load: set once those are loaded and parsed,
- * they would come too late for what loading them allocated (src/runtime/no-pretenuring.ts, startup-heap.ts). Then
- * src/serve.ts: the configuration, the start, the drain on SIGTERM.
- */
+/** `npm start`: load the configuration (environment, then an optional .env file), start, drain on SIGTERM. */
+// first: a V8 setting that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts)
 import './runtime/no-pretenuring.js';
-import './runtime/startup-heap.js';
+import 'dotenv/config';
+import { ConfigError, loadConfig } from './config/config.js';
+import { startGateway } from './gateway.js';
 
-await import('./serve.js');
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`ondemand-gateway: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const gateway = await startGateway(config).catch((err: unknown) => {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`ondemand-gateway: ${err.message}`);
+    return process.exit(2);
+  });
+  const url = await gateway.listen();
+  gateway.app.log.info({ url, keys: gateway.pool.list().length }, 'ondemand-gateway listening');
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    gateway.app.log.info({ signal }, 'shutting down: draining requests in flight');
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        gateway.app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // also without CONFIG_FILE: SIGHUP's default action would kill the process
+  process.on('SIGHUP', () => {
+    if (gateway.configFile) gateway.configFile.reload('SIGHUP');
+    else gateway.app.log.info('SIGHUP: no CONFIG_FILE is set, nothing to reload');
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error('ondemand-gateway failed to start:', err);
+  process.exit(1);
+});
