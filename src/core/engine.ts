@@ -6,6 +6,7 @@
  * that error. Every client API goes through `startCompletion`. The engine sees the world through src/core/ports.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TextPieces } from '../runtime/text-pieces.js';
 import { clientClosed, UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import { answerFilter, upstreamQuery, type AnswerStage } from './answer.js';
@@ -402,7 +403,7 @@ class AnswerReading {
   usage: Usage | undefined;
   /** the answer's finish reason as the client gets it (set at the end) */
   finishReason: FinishReason | undefined;
-  private completion = '';
+  private readonly completion = new TextPieces();
   private metrics: Usage | undefined;
 
   constructor(
@@ -425,7 +426,7 @@ class AnswerReading {
     let error: UpstreamFailure | undefined;
     for (const ev of batch) {
       if (ev.type === 'delta') {
-        this.completion += ev.text;
+        this.completion.append(ev.text);
         out.push({ type: 'text', text: ev.text });
       } else if (ev.type === 'thinking') out.push({ type: 'reasoning', text: ev.text });
       else if (ev.type === 'plugin_call') {
@@ -436,7 +437,7 @@ class AnswerReading {
         break;
       } else if (ev.type === 'done') {
         this.finished = true;
-        this.usage = this.metrics ?? estimateUsage(this.queryText, this.completion);
+        this.usage = this.metrics ?? estimateUsage(this.queryText, this.completion.text());
         this.finishReason = 'stop';
         out.push({ type: 'usage', usage: this.usage }, { type: 'end', finishReason: 'stop' });
         break;

@@ -14,6 +14,7 @@
  * byte); past that, only the last few pieces of the text are counted again as it grows (GrowingCount).
  */
 import type { EventFilter } from './events.js';
+import { TextPieces } from '../runtime/text-pieces.js';
 import { countTokens, pieceStarts } from './tokens.js';
 import type { GatewayEvent, ToolCall, Usage } from './types.js';
 
@@ -35,7 +36,7 @@ const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
  */
 export class GrowingCount {
   private frozen = 0;
-  private tail = '';
+  private readonly tail = new TextPieces();
   private tailBytes = 0;
 
   upper(): number {
@@ -44,17 +45,17 @@ export class GrowingCount {
 
   exact(): number {
     this.freeze();
-    return this.frozen + countTokens(this.tail);
+    return this.frozen + countTokens(this.tail.text());
   }
 
   /** the exact count were `text` appended */
   exactWith(text: string): number {
     this.freeze();
-    return this.frozen + countTokens(this.tail + text);
+    return this.frozen + countTokens(this.tail.text() + text);
   }
 
   append(text: string): void {
-    this.tail += text;
+    this.tail.append(text);
     this.tailBytes += utf8Bytes(text);
   }
 
@@ -62,7 +63,7 @@ export class GrowingCount {
   fit(text: string, limit: number): string {
     this.freeze();
     const room = limit - this.frozen;
-    const base = this.tail;
+    const base = this.tail.text();
     const fits = (end: number): boolean => countTokens(base + text.slice(0, end)) <= room;
     const ends = charEnds(text);
     if (!fits(0)) return '';
@@ -79,18 +80,19 @@ export class GrowingCount {
   }
 
   private freeze(): void {
-    const starts = pieceStarts(this.tail);
+    const tail = this.tail.text();
+    const starts = pieceStarts(tail);
     if (starts.length <= OPEN_PIECES) return;
     // the stable part is counted alone, so it must not end in whitespace: whitespace splits by what follows it
     // ("a \t" alone keeps " \t" together, before a quote it is " " and "\t")
     let last = starts.length - OPEN_PIECES;
-    while (last > 0 && /\s/.test(this.tail[(starts[last] as number) - 1] as string)) last--;
+    while (last > 0 && /\s/.test(tail[(starts[last] as number) - 1] as string)) last--;
     if (last === 0) return;
     const cut = starts[last] as number;
-    const stable = this.tail.slice(0, cut);
+    const stable = tail.slice(0, cut);
     this.frozen += countTokens(stable);
     this.tailBytes -= utf8Bytes(stable);
-    this.tail = this.tail.slice(cut);
+    this.tail.reset(tail.slice(cut));
   }
 }
 

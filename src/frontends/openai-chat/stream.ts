@@ -18,6 +18,7 @@
  */
 import type { GatewayEvent } from '../../core/types.js';
 import type { GatewayError } from '../../core/errors.js';
+import { flatText } from '../../runtime/text-pieces.js';
 import { AnswerLifecycle } from '../answer-lifecycle.js';
 import { SSE_DONE, sseData } from '../sse.js';
 import { toOpenAIToolCall, toOpenAIUrlCitation, toOpenAIUsage } from './response.js';
@@ -45,16 +46,22 @@ export interface ChatChunkEncoder {
 }
 
 export function createChatChunkEncoder(init: ChatChunkEncoderInit): ChatChunkEncoder {
-  const head =
-    `data: {"id":${JSON.stringify(init.id)},"object":"chat.completion.chunk","created":${JSON.stringify(init.created)},` +
-    `"model":${JSON.stringify(init.model)},"system_fingerprint":null,"choices":`;
+  const head = flatText(
+    'data: {"id":',
+    JSON.stringify(init.id),
+    ',"object":"chat.completion.chunk","created":',
+    JSON.stringify(init.created),
+    ',"model":',
+    JSON.stringify(init.model),
+    ',"system_fingerprint":null,"choices":',
+  );
   const end = init.includeUsage ? ',"usage":null}\n\n' : '}\n\n';
-  const deltaOpen = `${head}[{"index":0,"delta":`;
-  const deltaClose = `,"logprobs":null,"finish_reason":null}]${end}`;
-  const contentOpen = `${deltaOpen}{"content":`;
-  const reasoningOpen = `${deltaOpen}{"reasoning_content":`;
-  const fieldClose = `}${deltaClose}`;
-  const roleChunk = `${deltaOpen}{"role":"assistant","content":"","refusal":null}${deltaClose}`;
+  const deltaOpen = flatText(head, '[{"index":0,"delta":');
+  const deltaClose = flatText(',"logprobs":null,"finish_reason":null}]', end);
+  const contentOpen = flatText(deltaOpen, '{"content":');
+  const reasoningOpen = flatText(deltaOpen, '{"reasoning_content":');
+  const fieldClose = flatText('}', deltaClose);
+  const roleChunk = flatText(deltaOpen, '{"role":"assistant","content":"","refusal":null}', deltaClose);
 
   return new AnswerLifecycle(
     {
