@@ -8,3 +8,5 @@ const load = createRequire(import.meta.url);
 export const Pool = load('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
 export type Pool = UndiciPool;
 export const errors = load('undici/lib/core/errors.js') as typeof undiciErrors;
+/** undici's raw header list (name, value, name, value…) as an object of lower-case names */
+export const parseHeaders = (load('undici/lib/core/util.js') as { parseHeaders: (raw: Buffer[]) => Record<string, string | string[]> }).parseHeaders;

@@ -202,6 +202,34 @@ describe('QueryStream', () => {
     }
   });
 
+  it('a reader that does not read holds the upstream back: the socket is paused past the high-water mark', async () => {
+    const n = 2000;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let i = 0;
+      // many small writes, so the body arrives in many reads and a pause leaves the rest in the socket
+      const more = (): void => {
+        for (let k = 0; k < 10 && i < n; k++, i++) res.write(frame(String(i)));
+        if (i < n) setTimeout(more, 1);
+        else res.end('data:[DONE]\n\n');
+      };
+      more();
+    };
+    const p = pool();
+    try {
+      const stream = await query(p);
+      await delay(400);
+      const first = await stream.next();
+      // unpaused, every event would be queued by now; paused, the queue stops one read past 256 events
+      expect(first.length).toBeGreaterThanOrEqual(256);
+      expect(first.length).toBeLessThan(600);
+      const rest = await readAll(stream);
+      expect(first.length + rest.length).toBe(n + 1);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a non-2xx answer rejects `opened` in the query phase; a cut after it fails the reader in the stream phase', async () => {
     const p = pool();
     try {

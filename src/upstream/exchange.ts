@@ -3,7 +3,12 @@
  * belong (a JSON answer's text, or the frame parser of a streamed query), with no Readable stream, no async
  * iterator and no promise per network chunk in between. undici's `request` builds all three for every call; on
  * the gateway's path (a session refill and a query per request) that was about a tenth of its CPU time
- * (docs/performance.md). Timeouts (connect, first byte, idle) stay undici's: they arrive in onResponseError.
+ * (docs/performance.md). Timeouts (connect, first byte, idle) stay undici's: they arrive in onError.
+ *
+ * The handler uses undici 7's original callbacks (onConnect, onHeaders, onData, onComplete, onError). With the
+ * newer controller callbacks undici wraps every request in an adapter that parses each answer's headers into an
+ * object and keeps their raw buffers for the answer's life; nothing here reads a 2xx answer's headers, so that is
+ * work and memory for nothing (docs/performance.md, "Twelfth round"). An error answer's headers are parsed here.
  *
  * Every failure becomes an UpstreamFailure here, the same way for both kinds of exchange: a non-2xx answer with
  * its (capped) body read for OnDemand's errorCode, a network or timeout error, or the caller's signal aborting.
@@ -13,7 +18,7 @@ import { clientClosed, UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamFailureInit, UpstreamPhase } from '../ondemand/failure.js';
 import { createFrameParser } from '../ondemand/frames.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
-import { errors as undiciErrors } from '../runtime/undici-lean.js';
+import { parseHeaders, errors as undiciErrors } from '../runtime/undici-lean.js';
 
 type Phase = UpstreamPhase;
 type Headers = Record<string, string | string[] | undefined>;
@@ -34,13 +39,18 @@ const NO_EVENTS: UpstreamEvent[] = [];
  * says what a 2xx body is for (onOpen, onBody, onEnd) and what a failure does to its waiters (onFail).
  */
 abstract class Exchange implements Dispatcher.DispatchHandler {
-  protected controller: Dispatcher.DispatchController | undefined;
+  /** undici's abort for this request, from onConnect */
+  private abortRequest: ((reason?: Error) => void) | undefined;
+  /** undici's resume for a paused body, from onHeaders */
+  private resumeBody: (() => void) | undefined;
+  /** the reader is behind: onData answers false and undici stops reading the socket until resumeBody() */
+  protected paused = false;
   /** set once the exchange has an outcome for its reader: later callbacks change nothing */
   protected settled = false;
   /** a 2xx status line has arrived: failures from here on belong to the body's phase */
   private open = false;
   private errorStatus = 0;
-  private errorHeaders: Headers | undefined;
+  private errorHeaders: Buffer[] | undefined;
   private errorBody: Buffer[] | undefined;
   private errorBytes = 0;
   private readonly onAbort: (() => void) | undefined;
@@ -58,45 +68,49 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortRequest = abort;
     // aborted (or given up) while waiting for a connection: the request is never sent
-    if (this.settled) controller.abort(ABANDONED);
+    if (this.settled) abort(ABANDONED);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
-    if (statusCode < 200 || this.settled) return; // 1xx: the real answer follows
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.resumeBody = resume;
+    if (statusCode < 200 || this.settled) return true; // 1xx: the real answer follows
     if (statusCode < 300) {
       this.open = true;
       this.onOpen();
     } else {
       this.errorStatus = statusCode;
-      this.errorHeaders = headers;
+      this.errorHeaders = rawHeaders;
       this.errorBody = [];
     }
+    return !this.paused;
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     if (this.errorBody === undefined) {
       if (!this.settled) this.onBody(chunk);
       else this.afterSettled(chunk);
-      return;
+      return !this.paused;
     }
-    if (this.errorBytes >= MAX_ERROR_BODY) return;
+    if (this.errorBytes >= MAX_ERROR_BODY) return true;
     const room = MAX_ERROR_BODY - this.errorBytes;
     const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
     this.errorBody.push(part);
     this.errorBytes += part.length;
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.unlisten();
     if (this.errorBody !== undefined) {
-      this.fail(httpFailure(this.errorStatus, this.errorHeaders ?? {}, Buffer.concat(this.errorBody).toString('utf8'), this.phase));
+      const headers: Headers = parseHeaders(this.errorHeaders ?? []);
+      this.fail(httpFailure(this.errorStatus, headers, Buffer.concat(this.errorBody).toString('utf8'), this.phase));
     } else if (!this.settled) this.onEnd();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     this.unlisten();
     if (err === ABANDONED || this.settled) return;
     this.fail(toFailure(err, this.currentPhase(), this.signal?.aborted ? this.signal : undefined));
@@ -130,7 +144,14 @@ abstract class Exchange implements Dispatcher.DispatchHandler {
   protected abortUpstream(): void {
     this.settled = true;
     this.unlisten();
-    this.controller?.abort(ABANDONED);
+    this.abortRequest?.(ABANDONED);
+  }
+
+  /** a paused body goes on */
+  protected resumeUpstream(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.resumeBody?.();
   }
 
   private unlisten(): void {
@@ -203,7 +224,6 @@ export class QueryStream extends Exchange {
   private ended = false;
   private failure: UpstreamFailure | undefined;
   private waiter: { resolve: (events: UpstreamEvent[]) => void; reject: (failure: UpstreamFailure) => void } | undefined;
-  private paused = false;
   /** after finish(): bytes still arriving are counted, not parsed */
   private draining = -1;
 
@@ -301,10 +321,7 @@ export class QueryStream extends Exchange {
     if (this.waiter !== undefined && this.queue.length === 0) return this.wake(events);
     if (this.queue.length === 0) this.queue = events;
     else for (const ev of events) this.queue.push(ev);
-    if (this.queue.length >= HIGH_WATER_EVENTS && !this.paused) {
-      this.paused = true;
-      this.controller?.pause();
-    }
+    if (this.queue.length >= HIGH_WATER_EVENTS) this.paused = true;
   }
 
   private wake(events: UpstreamEvent[]): void {
@@ -318,12 +335,6 @@ export class QueryStream extends Exchange {
     this.queue = NO_EVENTS;
     this.resumeUpstream();
     return out;
-  }
-
-  private resumeUpstream(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.controller?.resume();
   }
 }
 
