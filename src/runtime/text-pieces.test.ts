@@ -59,6 +59,19 @@ describe('TextPieces', () => {
     expect(pieces.text()).toBe(expected);
   });
 
+  it('holds a long answer in a few strings: O(log n) of them, not one per append', () => {
+    const pieces = new TextPieces();
+    let expected = '';
+    for (let i = 0; i < 10_000; i++) {
+      const piece = `tok${i % 97} `;
+      pieces.append(piece);
+      expected += piece;
+      expect(pieces.partCount).toBeLessThanOrEqual(20);
+    }
+    expect(pieces.text()).toBe(expected);
+    expect(pieces.partCount).toBe(1);
+  });
+
   it('reads between appends see the text so far', () => {
     const pieces = new TextPieces();
     let expected = '';

@@ -2,35 +2,45 @@
  * A text that grows by small appends and is read rarely: the answer's text kept for a usage estimate, the
  * max_tokens counter's uncounted tail. `s += piece` keeps every piece alive under a rope of one 32-byte cons cell
  * per append until something flattens it, and a stream keeps that rope for its whole life (docs/performance.md,
- * "Twelfth round"). Here the pieces wait in an array and are joined into one flat string every JOIN_EVERY
- * appends, so a stream holds about the text's own bytes and the pieces die young.
+ * "Twelfth round"). Here the text is a few flat strings, each at least twice as long as the next: an append
+ * joins the last ones whenever that order breaks, so a stream holds about the text's own bytes in O(log n)
+ * strings, the pieces die young, and each character is copied O(log n) times however long the answer.
  */
-const JOIN_EVERY = 16;
-
 export class TextPieces {
-  private pieces: string[] = [];
+  private parts: string[] = [];
 
   constructor(start = '') {
-    if (start !== '') this.pieces.push(start);
+    if (start !== '') this.parts.push(start);
   }
 
   append(piece: string): void {
     if (piece === '') return;
-    this.pieces.push(piece);
-    if (this.pieces.length > JOIN_EVERY) this.pieces = [this.pieces.join('')];
+    const { parts } = this;
+    parts.push(piece);
+    let n = parts.length;
+    while (n >= 2 && (parts[n - 2] as string).length < 2 * (parts[n - 1] as string).length) {
+      const last = parts.pop() as string;
+      parts[n - 2] = flatText(parts[n - 2] as string, last);
+      n--;
+    }
   }
 
   /** the whole text, flat; later reads are free until the next append */
   text(): string {
-    const { pieces } = this;
-    if (pieces.length === 0) return '';
-    if (pieces.length > 1) this.pieces = [pieces.join('')];
-    return this.pieces[0] as string;
+    const { parts } = this;
+    if (parts.length === 0) return '';
+    if (parts.length > 1) this.parts = [parts.join('')];
+    return this.parts[0] as string;
   }
 
   /** start again from `text` */
   reset(text: string): void {
-    this.pieces = text === '' ? [] : [text];
+    this.parts = text === '' ? [] : [text];
+  }
+
+  /** how many strings hold the text (for its tests) */
+  get partCount(): number {
+    return this.parts.length;
   }
 }
 
