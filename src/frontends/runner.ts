@@ -60,7 +60,8 @@ export async function runCompletion(
   const onClose = (): void => {
     if (!reply.raw.writableFinished) abort.abort();
   };
-  reply.raw.once('close', onClose);
+  // 'close' comes once per response: `on` spares the wrapper objects once() builds for every stream
+  reply.raw.on('close', onClose);
   request.gw.model = gwRequest.requestedModel;
   request.gw.stream = gwRequest.stream;
   const tracing = request.gw.trace;

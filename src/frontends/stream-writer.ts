@@ -44,7 +44,8 @@ export class SseWriter {
       }, opts.pingMs);
       this.timer.unref();
     }
-    res.once('close', () => this.stop());
+    // 'close' comes once per response, and stop() is idempotent: `on` spares once()'s wrapper objects
+    res.on('close', () => this.stop());
   }
 
   /** true while the client is still there */

@@ -184,7 +184,8 @@ export function applyLimits(app: FastifyInstance, settings: ServerLimitSettings,
       const opensStream = request.routeOptions.config.opensStream ?? asksForStream;
       if (opensStream(request)) {
         const release = streams.enter(clientOf(request));
-        reply.raw.once('close', release);
+        // 'close' comes once per response, and release() is idempotent: `on` spares once()'s wrapper objects
+        reply.raw.on('close', release);
       }
     }),
   );
