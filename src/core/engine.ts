@@ -92,6 +92,8 @@ export interface CompletionHandle {
   ttftMs: number;
   /** the answer, filtered, in batches (never empty); throws GatewayError if the upstream fails after the answer started */
   readonly events: AsyncIterable<GatewayEvent[]>;
+  /** a non-stream answer, already whole: the same events as `events`, for a reader that needs no iteration */
+  readonly whole: readonly GatewayEvent[] | undefined;
   /** filled in as the stream completes */
   result: { usage?: Usage; outcome?: 'ok' | 'error' | 'aborted'; finishReason?: FinishReason };
   /** stop early (the client left, or the front end failed): aborts the upstream and frees the key; idempotent */
@@ -281,10 +283,11 @@ export class Engine {
       // non-stream answer only once it is whole (nothing reached the client, so any failure before can go elsewhere).
       const runsPlugins = body.pluginIds.length > 0;
       let events: AsyncIterable<GatewayEvent[]>;
+      let whole: GatewayEvent[] | undefined;
       if (req.stream) {
         events = answerEvents(open, runsPlugins ? [] : await firstAnswerEvents(reader), answer, lease, callStart, result, this.now, this.deps.upstream);
       } else {
-        const whole = runsPlugins ? await committed(wholeAnswer(reader, answer)) : await wholeAnswer(reader, answer);
+        whole = runsPlugins ? await committed(wholeAnswer(reader, answer)) : await wholeAnswer(reader, answer);
         settle(open, answer, lease, callStart, result, this.now);
         events = once(whole);
       }
@@ -298,6 +301,7 @@ export class Engine {
         ttftMs: this.now() - started,
         result,
         events,
+        whole,
         cancel: () => {
           if (result.outcome !== undefined) return;
           result.outcome = 'aborted';

@@ -10,7 +10,7 @@ import { checkRequestLimits, MessageOrigins, type RequestLimits } from '../core/
 import type { GatewayEvent, GatewayRequest } from '../core/types.js';
 import type { InFlight, InFlightEntry } from '../http/inflight.js';
 import type { StreamProbe } from '../http/stream-probe.js';
-import { collectWholeAnswer } from './answer-lifecycle.js';
+import { collectWholeAnswer, wholeAnswerOf } from './answer-lifecycle.js';
 import type { FrontEnd, RegisteredFrontEnd, StreamEncoder } from './spec.js';
 import { SseWriter } from './stream-writer.js';
 import { LightAbortController } from '../runtime/light-abort.js';
@@ -102,7 +102,8 @@ export async function runCompletion(
     if (gwRequest.stream) {
       await streamAnswer(events, frontEnd.streamEncoder(handle), reply, headers, opts, request, entry);
     } else {
-      const answer = await collectWholeAnswer(events);
+      // the engine read the whole answer already: no iteration, no promise per batch
+      const answer = handle.whole !== undefined && tap === undefined ? wholeAnswerOf(handle.whole) : await collectWholeAnswer(events);
       const body = await frontEnd.render(answer, handle);
       void reply.headers(headers);
       await reply.code(200).type('application/json; charset=utf-8').send(body);
