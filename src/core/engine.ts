@@ -266,8 +266,11 @@ export class Engine {
     let reader: UpstreamReader | undefined;
     try {
       const trace = lease.traceHeaders;
+      // a ready session is taken without a promise (the usual case); else one is made for this request
+      const ready = continuing === undefined && !walk.freshSession ? this.deps.sessions.takeReady?.(lease.key, lease.fingerprint) : undefined;
       const sessionId =
         continuing?.sessionId ??
+        ready ??
         (walk.freshSession ? await this.deps.upstream.createSession(lease.key, signal, trace) : await this.deps.sessions.take(lease.key, lease.fingerprint, signal, trace));
       const toSend = continuing?.request ?? planned.request;
       const request = prepare ? await prepare(lease.key, sessionId, toSend, signal, trace) : toSend;

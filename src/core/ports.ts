@@ -32,6 +32,8 @@ export interface UpstreamCalls {
 export interface SessionSource {
   /** `trace` goes on a session created for this take (a ready one was made before the request) */
   take(key: string, fingerprint: string, signal: AbortSignal, trace?: TraceHeaders): Promise<string>;
+  /** a ready session for this key if one is there now, as take() would hand it out, else undefined (no promise) */
+  takeReady?(key: string, fingerprint: string): string | undefined;
   /** the upstream forgot a session taken for this key: drop the key's other ready sessions */
   discard?(key: string): void;
 }

@@ -86,6 +86,25 @@ describe('SessionPool', () => {
     expect(client.calls.map((c) => c.key)).toEqual(['key-b', 'key-b']);
   });
 
+  it('takeReady hands out a ready session at once, as take does, and nothing when none is ready', async () => {
+    const { client, pool } = setup({ size: 2 });
+    // nothing ready: no session, no creation, no miss counted (the caller goes on to take())
+    expect(pool.takeReady('key-a', 'k:a')).toBeUndefined();
+    expect(client.calls).toHaveLength(0);
+    pool.warm('key-a', 'k:a');
+    await client.settleAll();
+    const a = pool.takeReady('key-a', 'k:a');
+    const b = pool.takeReady('key-a', 'k:a');
+    expect(a).toMatch(/^key-a-s/);
+    expect(b).toMatch(/^key-a-s/);
+    expect(a).not.toBe(b);
+    expect(pool.takeReady('key-a', 'k:a')).toBeUndefined();
+    expect(pool.stats()).toMatchObject({ hits: 2, misses: 0, ready: 0 });
+    // and the pool refills after them as after take()
+    await tick();
+    expect(client.calls.map((c) => c.key)).toEqual(['key-a', 'key-a']);
+  });
+
   it('hands each session out once and refills after every take', async () => {
     const { client, pool } = setup({ size: 2 });
     pool.warm('key-a', 'k:a');

@@ -91,16 +91,9 @@ export class SessionPool {
 
   /** A session for this key that no one else has or will get: from the pool when one is ready, else created now. */
   async take(key: string, fingerprint: string, signal: AbortSignal, trace?: TraceHeaders): Promise<string> {
+    const ready = this.takeReady(key, fingerprint);
+    if (ready !== undefined) return ready;
     const entry = this.entry(key, fingerprint);
-    this.dropExpired(entry);
-    const session = entry.ready.shift();
-    if (session !== undefined) {
-      this.counters.hits++;
-      // after the caller's query is on the wire (undici writes on the next tick): a refill sent first would make
-      // the upstream create a session before it starts this request's answer
-      this.refillSoon();
-      return session.id;
-    }
     this.counters.misses++;
     // the request's own creation goes out alone; the refills follow only once it worked, so a key that refuses
     // sessions (dead, rate-limited) is asked once, by the request, and not three times
@@ -115,6 +108,19 @@ export class SessionPool {
       },
     );
     return created;
+  }
+
+  /** A ready session for this key, taken as take() takes it, or undefined when none is ready (then call take()). */
+  takeReady(key: string, fingerprint: string): string | undefined {
+    const entry = this.entry(key, fingerprint);
+    this.dropExpired(entry);
+    const session = entry.ready.shift();
+    if (session === undefined) return undefined;
+    this.counters.hits++;
+    // after the caller's query is on the wire (undici writes on the next tick): a refill sent first would make
+    // the upstream create a session before it starts this request's answer
+    this.refillSoon();
+    return session.id;
   }
 
   /**
