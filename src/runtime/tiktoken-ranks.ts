@@ -6,7 +6,7 @@
  * src/core/bpe-table.ts; the test compares the table with the package's, entry for entry. Why, and the
  * measurement: docs/performance.md, "Runtime tuning" and "Tenth round: memory".
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** the tokens' bytes by rank: token r is bytes[offsets[r], offsets[r + 1]); a missing rank is an empty token */
@@ -27,14 +27,17 @@ const EQUALS = 0x3d;
 const DIGIT = new Uint8Array(256).fill(255);
 for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) DIGIT[c.charCodeAt(0)] = i;
 
-export function readTiktokenTable(file: string): TokenBytes {
-  const data = readFileSync(file);
-  // two passes over the bytes, so the table is built straight into typed arrays of its final size: no string,
-  // number array or spare buffer per line, which would grow V8's young generation and the allocator for good
+/** how much of the file is read at a time: the file (3.6 MB) is never held whole */
+const CHUNK_BYTES = 256 * 1024;
+
+export function readTiktokenTable(file: string, chunkBytes = CHUNK_BYTES): TokenBytes {
+  // two passes over the file, so the table is built straight into typed arrays of its final size: no string,
+  // number array or spare buffer per line, which would grow V8's young generation and the allocator for good; the
+  // file is read in chunks, so what stays behind until a collection frees it is one chunk, not a 3.6 MB buffer
   let lastRank = -1;
   let total = 0;
-  forEachLine(data, file, (from, to, rank) => {
-    if (rank <= lastRank) throw new Error(`${file}: bad rank at byte ${to + 1}`);
+  forEachFileLine(file, chunkBytes, (data, from, to, rank) => {
+    if (rank <= lastRank) throw new Error(`${file}: bad rank ${rank} after ${lastRank}`);
     lastRank = rank;
     total += decodedLength(data, from, to);
   });
@@ -42,28 +45,56 @@ export function readTiktokenTable(file: string): TokenBytes {
   const offsets = new Uint32Array(lastRank + 2);
   let used = 0;
   let next = 0;
-  forEachLine(data, file, (from, to, rank) => {
+  forEachFileLine(file, chunkBytes, (data, from, to, rank) => {
     // a missing rank is an empty token
     for (; next <= rank; next++) offsets[next] = used;
     const length = decodeBase64(data, from, to, bytes, used);
-    if (length < 0) throw new Error(`${file}: bad base64 at byte ${from}`);
+    if (length < 0) throw new Error(`${file}: bad base64 in the line of rank ${rank}`);
     used += length;
   });
   offsets[next] = used;
   return { bytes, offsets };
 }
 
-/** Calls `line` with each line's base64 span [from, to) and its rank. */
-function forEachLine(data: Buffer, file: string, line: (from: number, to: number, rank: number) => void): void {
+type Line = (data: Buffer, from: number, to: number, rank: number) => void;
+
+/** Calls `line` with each line of the file: the buffer holding it, its base64 span [from, to) and its rank. */
+function forEachFileLine(file: string, chunkBytes: number, line: Line): void {
+  const fd = openSync(file, 'r');
+  try {
+    const chunk = Buffer.allocUnsafeSlow(chunkBytes);
+    // the start of a line the last read cut, moved to the chunk's front
+    let kept = 0;
+    let offset = 0;
+    for (;;) {
+      const read = readSync(fd, chunk, kept, chunkBytes - kept, null);
+      const filled = kept + read;
+      if (filled === 0) return;
+      // whole lines only, but at the end of the file the last line needs no newline
+      const whole = read === 0 ? filled : chunk.lastIndexOf(NEWLINE, filled - 1) + 1;
+      if (whole === 0) throw new Error(`${file}: a line longer than ${chunkBytes} bytes at byte ${offset}`);
+      forEachLine(chunk.subarray(0, whole), file, offset, line);
+      if (read === 0) return;
+      chunk.copy(chunk, 0, whole, filled);
+      kept = filled - whole;
+      offset += whole;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Calls `line` with each line's base64 span [from, to) in `data` and its rank; `offset` is data's place in the file. */
+function forEachLine(data: Buffer, file: string, offset: number, line: Line): void {
   let start = 0;
   while (start < data.length) {
     const space = data.indexOf(SPACE, start);
     let end = data.indexOf(NEWLINE, space);
     if (end < 0) end = data.length;
-    if (space < 0 || space > end) throw new Error(`${file}: no rank on the line at byte ${start}`);
+    if (space < 0 || space > end) throw new Error(`${file}: no rank on the line at byte ${offset + start}`);
     const rank = decimal(data, space + 1, end);
-    if (rank < 0) throw new Error(`${file}: bad rank at byte ${space + 1}`);
-    line(start, space, rank);
+    if (rank < 0) throw new Error(`${file}: bad rank at byte ${offset + space + 1}`);
+    line(data, start, space, rank);
     start = end + 1;
   }
 }
