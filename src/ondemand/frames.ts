@@ -10,6 +10,7 @@
  * frame that completes the JSON, gives one `plugin_call` per plugin in it (more than one only then).
  * Nothing here throws on upstream input.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 
 export type UpstreamEvent =
@@ -44,7 +45,7 @@ export const FRAME_TOO_LARGE = 'frame_too_large';
 
 const KEEPALIVE: UpstreamEvent = Object.freeze({ type: 'keepalive' });
 const DONE: UpstreamEvent = Object.freeze({ type: 'done' });
-const DECODE_STREAM = Object.freeze({ stream: true });
+const BOM = 0xfeff;
 const LF = 10;
 const CR = 13;
 
@@ -53,7 +54,10 @@ export function createFrameParser(opts: FrameParserOptions = {}): FrameParser {
   if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < 1) {
     throw new RangeError(`maxFrameBytes must be a positive integer, got ${maxFrameBytes}`);
   }
-  const decoder = new TextDecoder('utf-8', { fatal: false });
+  // node's StringDecoder, not TextDecoder: the same text, but no C++ object with a weak handle per stream for
+  // every young collection to visit (docs/performance.md, "Twelfth round")
+  const decoder = new StringDecoder('utf8');
+  let atStart = true;
   let state: 'open' | 'overflowed' | 'ended' = 'open';
   /** bytes of the line still open at the end of the last chunk: bounds memory whatever the parser buffers */
   let openLineBytes = 0;
@@ -89,7 +93,12 @@ export function createFrameParser(opts: FrameParserOptions = {}): FrameParser {
   }
 
   function feed(bytes: Uint8Array): void {
-    const text = decoder.decode(bytes, DECODE_STREAM);
+    let text = decoder.write(bytes);
+    // as TextDecoder does by default: a byte order mark at the very start is not text
+    if (atStart && text !== '') {
+      atStart = false;
+      if (text.charCodeAt(0) === BOM) text = text.slice(1);
+    }
     if (text !== '' && state === 'open') sse.feed(text);
   }
 
@@ -138,7 +147,7 @@ export function createFrameParser(opts: FrameParserOptions = {}): FrameParser {
       const events: UpstreamEvent[] = [];
       out = events;
       // The final blank line(s) the upstream may have left out; "\r" + "\n" still counts as one line break.
-      sse.feed(`${decoder.decode()}\n\n`);
+      sse.feed(`${decoder.end()}\n\n`);
       return events;
     },
   };
