@@ -2,45 +2,65 @@
  * A text that grows by small appends and is read rarely: the answer's text kept for a usage estimate, the
  * max_tokens counter's uncounted tail. `s += piece` keeps every piece alive under a rope of one 32-byte cons cell
  * per append until something flattens it, and a stream keeps that rope for its whole life (docs/performance.md,
- * "Twelfth round"). Here the text is a few flat strings, each at least twice as long as the next: an append
- * joins the last ones whenever that order breaks, so a stream holds about the text's own bytes in O(log n)
- * strings, the pieces die young, and each character is copied O(log n) times however long the answer.
+ * "Twelfth round"). Here the pieces are joined FAN_OUT at a time into flat strings, and those FAN_OUT at a time
+ * again, level by level: a stream holds its text's bytes in fewer than FAN_OUT strings per level, the pieces die
+ * young, and each character is copied once per level, log8(n) times however long the answer.
  */
+const FAN_OUT = 8;
+
 export class TextPieces {
-  private parts: string[] = [];
+  /** levels[0] the latest pieces; levels[k + 1] joins of FAN_OUT strings of levels[k]; the oldest text is highest */
+  private levels: string[][] = [];
 
   constructor(start = '') {
-    if (start !== '') this.parts.push(start);
+    if (start !== '') this.levels.push([start]);
   }
 
   append(piece: string): void {
     if (piece === '') return;
-    const { parts } = this;
-    parts.push(piece);
-    let n = parts.length;
-    while (n >= 2 && (parts[n - 2] as string).length < 2 * (parts[n - 1] as string).length) {
-      const last = parts.pop() as string;
-      parts[n - 2] = flatText(parts[n - 2] as string, last);
-      n--;
+    const { levels } = this;
+    let carry = piece;
+    for (let k = 0; ; k++) {
+      let level = levels[k];
+      if (level === undefined) {
+        level = [];
+        levels.push(level);
+      }
+      level.push(carry);
+      if (level.length < FAN_OUT) return;
+      carry = level.join('');
+      level.length = 0;
     }
   }
 
   /** the whole text, flat; later reads are free until the next append */
   text(): string {
-    const { parts } = this;
-    if (parts.length === 0) return '';
-    if (parts.length > 1) this.parts = [parts.join('')];
-    return this.parts[0] as string;
+    const { levels } = this;
+    let only: string | undefined;
+    let count = 0;
+    for (const level of levels) {
+      count += level.length;
+      if (level.length > 0) only = level[0];
+    }
+    if (count === 0) return '';
+    if (count === 1) return only as string;
+    const all: string[] = [];
+    for (let k = levels.length - 1; k >= 0; k--) for (const s of levels[k] as string[]) all.push(s);
+    const text = all.join('');
+    this.levels = [[text]];
+    return text;
   }
 
   /** start again from `text` */
   reset(text: string): void {
-    this.parts = text === '' ? [] : [text];
+    this.levels = text === '' ? [] : [[text]];
   }
 
   /** how many strings hold the text (for its tests) */
   get partCount(): number {
-    return this.parts.length;
+    let count = 0;
+    for (const level of this.levels) count += level.length;
+    return count;
   }
 }
 
