@@ -5,6 +5,8 @@
  * Here the tokens' bytes sit in one buffer, found through an open-addressing hash table: about 4 MB outside the
  * heap. Why, and the measurement: docs/performance.md, "Tenth round: memory".
  */
+import { PieceScanner } from '../runtime/regex-pieces.js';
+
 /** The tokens' bytes by rank: token r is bytes[offsets[r], offsets[r + 1]); an empty token is a missing rank. */
 export interface TokenTable {
   bytes: Uint8Array;
@@ -78,11 +80,17 @@ export class BpeCounter {
   private scratch = new Uint8Array(256);
   /** parts of pieces that are not ASCII tokens (gpt-tokenizer keeps such a cache too): answers repeat their words */
   private readonly merged = new Map<string, number>();
+  /** the split pattern's pieces, found without a match array each (src/runtime/regex-pieces.ts) */
+  private readonly pieces: PieceScanner;
+  /** count()'s text and running total, for countSpan: one callback for every call, not a closure each */
+  private counting = '';
+  private counted = 0;
+  private readonly countSpan = (start: number, end: number): void => {
+    this.counted += this.countPiece(this.counting.slice(start, end));
+  };
 
-  constructor(
-    table: TokenTable,
-    private readonly splitRegex: RegExp,
-  ) {
+  constructor(table: TokenTable, splitRegex: RegExp) {
+    this.pieces = new PieceScanner(splitRegex);
     this.bytes = table.bytes;
     this.offsets = table.offsets;
     const n = table.offsets.length - 1;
@@ -145,9 +153,11 @@ export class BpeCounter {
   }
 
   count(text: string): number {
-    let n = 0;
-    for (const [piece] of text.matchAll(this.splitRegex)) n += this.countPiece(piece);
-    return n;
+    this.counting = text;
+    this.counted = 0;
+    this.pieces.forEach(text, this.countSpan);
+    this.counting = '';
+    return this.counted;
   }
 
   private countPiece(piece: string): number {

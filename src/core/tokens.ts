@@ -5,12 +5,15 @@
  */
 import { createRequire } from 'node:module';
 import { BpeCounter, type TokenTable } from './bpe-table.js';
+import { PieceScanner } from '../runtime/regex-pieces.js';
 import type { Usage } from './types.js';
 
 type CountFn = (text: string, options: typeof PLAIN_TEXT) => number;
 type Encoding = { countTokens: CountFn };
 let countO200k: CountFn | undefined;
 let splitRegex: RegExp | undefined;
+/** the split pattern's pieces without a match array each (src/runtime/regex-pieces.ts) */
+let pieces: PieceScanner | undefined;
 
 /** Text such as "<|endoftext|>" in a message is ordinary text here; by default the tokenizer would throw on it. */
 const PLAIN_TEXT = Object.freeze({ disallowedSpecial: new Set<string>() });
@@ -55,8 +58,9 @@ export function countTokens(text: string): number {
  */
 export function pieceStarts(text: string): number[] {
   if (splitRegex === undefined) loadTokenizer();
+  pieces ??= new PieceScanner(splitRegex as RegExp);
   const starts: number[] = [];
-  for (const m of text.matchAll(splitRegex as RegExp)) starts.push(m.index);
+  pieces.forEach(text, (start) => starts.push(start));
   return starts;
 }
 
