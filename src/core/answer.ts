@@ -111,9 +111,13 @@ function chain(filters: readonly EventFilter[]): EventFilter {
     push(event) {
       let events = [event];
       for (const filter of filters) {
-        const out: GatewayEvent[] = [];
-        for (const e of events) for (const o of filter.push(e)) out.push(o);
-        events = out;
+        // one event, the usual case, goes through without a copy of the filter's array
+        if (events.length === 1) events = filter.push(events[0] as GatewayEvent);
+        else {
+          const out: GatewayEvent[] = [];
+          for (const e of events) for (const o of filter.push(e)) out.push(o);
+          events = out;
+        }
         if (events.length === 0) break;
       }
       return events;

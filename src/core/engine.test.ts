@@ -8,13 +8,25 @@ import type { UpstreamEvent } from '../ondemand/frames.js';
 import { createModelRouter } from '../ondemand/models.js';
 import type { OnDemandQueryBody } from '../ondemand/query.js';
 import { ANSWER_STAGES } from './answer.js';
-import { collectAnswer } from './test-helpers.js';
+import { answerBatches, collectAnswer } from './test-helpers.js';
 import { Engine, type CompletionHandle, type EngineDeps } from './engine.js';
 import { GatewayError } from './errors.js';
 import { createModelPlanner, type ModelPlanner } from './model-plan.js';
 import { DEFAULT_PLUGIN_SETTINGS, rejection } from './test-helpers.js';
 import { countTokens } from './tokens.js';
-import type { AcquireOptions, AttemptObserver, AttemptStart, CallOutcome, KeyLease, Leaser, SessionSource, TraceHeaders, UpstreamCalls, UpstreamReader } from './ports.js';
+import type {
+  AcquireOptions,
+  AttemptObserver,
+  AttemptStart,
+  CallOutcome,
+  KeyLease,
+  Leaser,
+  ReadListener,
+  SessionSource,
+  TraceHeaders,
+  UpstreamCalls,
+  UpstreamReader,
+} from './ports.js';
 import type { GatewayEvent, GatewayRequest } from './types.js';
 
 // ---- a scripted upstream, a leaser and sessions, all in memory --------------------------------------------
@@ -28,6 +40,9 @@ class FakeReader implements UpstreamReader {
   finished = false;
   destroyed = false;
   private pending: ((failure: UpstreamFailure) => void) | undefined;
+  private listener: ReadListener | undefined;
+  private held = false;
+  private pumping = false;
 
   constructor(
     private readonly reads: Read[],
@@ -44,13 +59,57 @@ class FakeReader implements UpstreamReader {
     return Promise.resolve(read);
   }
 
+  listen(listener: ReadListener): void {
+    this.listener = listener;
+    void this.pump();
+  }
+
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    void this.pump();
+  }
+
   finish(): void {
     this.finished = true;
+    this.listener = undefined;
   }
 
   destroy(): void {
     this.destroyed = true;
+    this.listener = undefined;
     this.pending?.(clientClosed('stream'));
+  }
+
+  /** the scripted reads to the listener, one by one, while it does not hold */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.listener !== undefined && !this.held) {
+        let batch: UpstreamEvent[];
+        try {
+          batch = await this.next();
+        } catch (err) {
+          const listener = this.listener;
+          this.listener = undefined;
+          listener?.fail(err as UpstreamFailure);
+          return;
+        }
+        const listener = this.listener;
+        if (listener === undefined) return;
+        if (batch.length > 0) listener.read(batch);
+        else {
+          this.listener = undefined;
+          listener.end();
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
   }
 }
 
@@ -188,7 +247,7 @@ function setup(
 
 async function drain(handle: CompletionHandle): Promise<GatewayEvent[]> {
   const out: GatewayEvent[] = [];
-  for await (const batch of handle.events) out.push(...batch);
+  for await (const batch of answerBatches(handle)) out.push(...batch);
   return out;
 }
 
@@ -216,7 +275,7 @@ describe('Engine: before the first byte', () => {
   it('a non-stream answer cut before [DONE] is retried on another key', async () => {
     const { engine, leaser } = setup([{ reads: [[{ type: 'delta', text: 'partial' }]] }, { reads: answer('whole') }]);
     const handle = await engine.startCompletion(request({ stream: false }), new AbortController().signal);
-    expect((await collectAnswer(handle.events)).text).toBe('whole');
+    expect((await collectAnswer(answerBatches(handle))).text).toBe('whole');
     expect(leaser.outcomes()).toEqual(['k:a:stream_error', 'k:b:ok']);
   });
 
@@ -318,7 +377,7 @@ describe('Engine: after the answer started', () => {
     const seen: GatewayEvent[] = [];
     let thrown: unknown;
     try {
-      for await (const batch of handle.events) seen.push(...batch);
+      for await (const batch of answerBatches(handle)) seen.push(...batch);
     } catch (err) {
       thrown = err;
     }
@@ -368,7 +427,7 @@ describe('Engine: the client leaving', () => {
   it('during the stream (the consumer stops reading): the same', async () => {
     const { engine, leaser, upstream } = setup([{ reads: [[{ type: 'delta', text: 'Hel' }], [{ type: 'delta', text: 'lo' }], 'hang'] }]);
     const handle = await engine.startCompletion(request(), new AbortController().signal);
-    for await (const batch of handle.events) {
+    for await (const batch of answerBatches(handle)) {
       expect(batch).toEqual([{ type: 'text', text: 'Hel' }]);
       break;
     }
@@ -413,10 +472,10 @@ describe('Engine: the answer stages', () => {
     const req = request({ stream: false, responseFormat: { type: 'json_object' } });
     const warnings: string[] = [];
     const log = { warn: (_obj: object, msg: string) => warnings.push(msg) };
-    const first = await collectAnswer((await engine.startCompletion(req, new AbortController().signal, { log })).events);
+    const first = await collectAnswer(answerBatches(await engine.startCompletion(req, new AbortController().signal, { log })));
     expect(first).toMatchObject({ text: '{"a": 1}', finishReason: 'stop' });
     expect(upstream.queries[0]?.body.query).toMatch(/^hi\n\n<response_format>\n[\s\S]*<\/response_format>$/);
-    const second = await collectAnswer((await engine.startCompletion(req, new AbortController().signal, { log })).events);
+    const second = await collectAnswer(answerBatches(await engine.startCompletion(req, new AbortController().signal, { log })));
     expect(second.text).toBe('no json here');
     expect(warnings).toEqual(['the model did not answer with the JSON asked for; returned as it came']);
   });

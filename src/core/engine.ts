@@ -15,7 +15,18 @@ import type { EventFilter, WarnLog } from './events.js';
 import { decide, type FailureSituation, type NextStep, type SameKeyRetries } from './failure-policy.js';
 import type { ModelPlanner, PlannedModel } from './model-plan.js';
 import { resolvePluginIds, withWebSearchPolicy, type PluginSettings } from './plugins.js';
-import type { AttemptObserver, KeyLease, Leaser, ObservedAttempt, SessionContinuation, SessionPrepare, SessionSource, UpstreamCalls, UpstreamReader } from './ports.js';
+import type {
+  AttemptObserver,
+  KeyLease,
+  Leaser,
+  ObservedAttempt,
+  SessionContinuation,
+  SessionPrepare,
+  SessionSource,
+  UpstreamCalls,
+  UpstreamReader,
+  ReadListener,
+} from './ports.js';
 import { countTokens, estimateUsage } from './tokens.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, Usage } from './types.js';
 
@@ -90,14 +101,36 @@ export interface CompletionHandle {
   attempts: number;
   /** milliseconds from start to the first answer event */
   ttftMs: number;
-  /** the answer, filtered, in batches (never empty); throws GatewayError if the upstream fails after the answer started */
-  readonly events: AsyncIterable<GatewayEvent[]>;
-  /** a non-stream answer, already whole: the same events as `events`, for a reader that needs no iteration */
+  /** a streamed answer, filtered, handed over batch by batch as it is read (a stream request) */
+  readonly stream: AnswerStream | undefined;
+  /** a non-stream answer, filtered, already whole (a non-stream request) */
   readonly whole: readonly GatewayEvent[] | undefined;
   /** filled in as the stream completes */
   result: { usage?: Usage; outcome?: 'ok' | 'error' | 'aborted'; finishReason?: FinishReason };
   /** stop early (the client left, or the front end failed): aborts the upstream and frees the key; idempotent */
   cancel(): void;
+}
+
+/**
+ * A streamed answer as it is read. `pipe` hands the batches to a sink synchronously, in the upstream's own data
+ * callback: no promise, iterator or microtask per network read between the socket and the client's response.
+ */
+export interface AnswerStream {
+  /** from now on every batch (never empty) goes to `sink`, then its end or its failure; call once */
+  pipe(sink: AnswerSink): void;
+  /** the sink is behind (its client's socket is full): the upstream is held until resume() */
+  hold(): void;
+  resume(): void;
+  /** the sink is gone (the client hung up): abort the upstream and free the key, unless the answer is over; idempotent */
+  stop(): void;
+}
+
+export interface AnswerSink {
+  batch(events: GatewayEvent[]): void;
+  /** the answer is complete (the last batch held its end) */
+  end(): void;
+  /** the upstream failed after the answer started: a GatewayError for the client */
+  fail(err: unknown): void;
 }
 
 /** Where one request stands between attempts. */
@@ -285,14 +318,14 @@ export class Engine {
       // credits, and a retry would spend them again. Otherwise a stream commits at its first answer event, and a
       // non-stream answer only once it is whole (nothing reached the client, so any failure before can go elsewhere).
       const runsPlugins = body.pluginIds.length > 0;
-      let events: AsyncIterable<GatewayEvent[]>;
+      let stream: AnswerStream | undefined;
       let whole: GatewayEvent[] | undefined;
       if (req.stream) {
-        events = answerEvents(open, runsPlugins ? [] : await firstAnswerEvents(reader), answer, lease, callStart, result, this.now, this.deps.upstream);
+        const first = runsPlugins ? NO_EVENTS : await firstAnswerEvents(reader);
+        stream = new StreamedAnswer(open, first, answer, lease, callStart, result, this.now, this.deps.upstream);
       } else {
         whole = runsPlugins ? await committed(wholeAnswer(reader, answer)) : await wholeAnswer(reader, answer);
         settle(open, answer, lease, callStart, result, this.now);
-        events = once(whole);
       }
       return {
         endpointId: planned.endpointId,
@@ -303,7 +336,7 @@ export class Engine {
         attempts: walk.attempts,
         ttftMs: this.now() - started,
         result,
-        events,
+        stream,
         whole,
         cancel: () => {
           if (result.outcome !== undefined) return;
@@ -429,15 +462,18 @@ class AnswerReading {
    * unless a stage ended the answer first.
    */
   read(batch: UpstreamEvent[]): { events: GatewayEvent[]; error?: UpstreamFailure } {
-    const out: GatewayEvent[] = [];
+    // sized for the batch (and the end's two events), not grown from empty: a read is usually one delta, and an
+    // array grown by push takes 17 slots for it
+    const out: GatewayEvent[] = new Array(batch.length + 1);
+    let n = 0;
     let error: UpstreamFailure | undefined;
     for (const ev of batch) {
       if (ev.type === 'delta') {
         this.completion.append(ev.text);
-        out.push({ type: 'text', text: ev.text });
-      } else if (ev.type === 'thinking') out.push({ type: 'reasoning', text: ev.text });
+        out[n++] = { type: 'text', text: ev.text };
+      } else if (ev.type === 'thinking') out[n++] = { type: 'reasoning', text: ev.text };
       else if (ev.type === 'plugin_call') {
-        out.push({ type: 'plugin_call', call: { pluginId: ev.pluginId, name: ev.name, query: ev.query, webSearch: ev.pluginId === this.webSearchId } });
+        out[n++] = { type: 'plugin_call', call: { pluginId: ev.pluginId, name: ev.name, query: ev.query, webSearch: ev.pluginId === this.webSearchId } };
       } else if (ev.type === 'metrics') this.metrics = { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens, totalTokens: ev.totalTokens, estimated: false };
       else if (ev.type === 'error') {
         error = streamErrorFailure(ev);
@@ -446,13 +482,19 @@ class AnswerReading {
         this.finished = true;
         this.usage = this.metrics ?? estimateUsage(this.queryText, this.completion.text());
         this.finishReason = 'stop';
-        out.push({ type: 'usage', usage: this.usage }, { type: 'end', finishReason: 'stop' });
+        out[n++] = { type: 'usage', usage: this.usage };
+        out[n++] = { type: 'end', finishReason: 'stop' };
         break;
       }
     }
+    out.length = n;
     if (this.filter === undefined) return error === undefined ? { events: out } : { events: out, error };
-    const events: GatewayEvent[] = [];
-    for (const event of out) for (const e of this.filter.push(event)) events.push(e);
+    let events: GatewayEvent[];
+    if (n === 1) events = this.filter.push(out[0] as GatewayEvent);
+    else {
+      events = [];
+      for (const event of out) for (const e of this.filter.push(event)) events.push(e);
+    }
     const last = events[events.length - 1];
     if (last?.type === 'end') {
       if (!this.finished) this.endedEarly = true;
@@ -489,10 +531,6 @@ function settle(reader: UpstreamReader, answer: AnswerReading, lease: KeyLease, 
   lease.release({ ok: true, latencyMs: now() - callStart });
 }
 
-async function* once(events: GatewayEvent[]): AsyncGenerator<GatewayEvent[]> {
-  yield events;
-}
-
 /** Reads the whole answer, up to [DONE] or a stage's early end; an upstream error or a cut anywhere throws (and can be retried). */
 async function wholeAnswer(reader: UpstreamReader, answer: AnswerReading): Promise<GatewayEvent[]> {
   const all: GatewayEvent[] = [];
@@ -511,52 +549,86 @@ async function wholeAnswer(reader: UpstreamReader, answer: AnswerReading): Promi
 /** After the answer started nothing is retried: the policy only words the error. */
 const MID_STREAM: FailureSituation = { hasNextModel: false, msLeft: 0, attemptsLeft: 0, answerStarted: true, keysTried: 1 };
 
+const NO_EVENTS: UpstreamEvent[] = [];
+
 /**
- * The answer as batches of events, one per network read (the first is what startCompletion already read): a
- * front end writes a batch at once, so a read of several upstream frames costs one socket write, and the
- * consumer awaits once per read, not once per event.
+ * A stream request's answer from its first read on: each network read's events become the client's batch in the
+ * upstream's data callback (see AnswerStream), and a front end writes a batch at once, so a read of several upstream
+ * frames costs one socket write. The first batch is what startCompletion already read.
  */
-async function* answerEvents(
-  reader: UpstreamReader,
-  first: UpstreamEvent[],
-  answer: AnswerReading,
-  lease: KeyLease,
-  callStart: number,
-  result: CompletionHandle['result'],
-  now: () => number,
-  upstream: Pick<UpstreamCalls, 'toFailure'>,
-): AsyncGenerator<GatewayEvent[]> {
-  let batch = first;
-  try {
-    for (;;) {
-      const { events, error } = answer.read(batch);
-      if (answer.over) {
-        settle(reader, answer, lease, callStart, result, now);
-        yield events;
-        return;
-      }
-      // what came before an error in this read still reaches the client
-      if (events.length > 0) yield events;
-      if (error !== undefined) throw error;
-      batch = await reader.next();
-      if (batch.length === 0) {
-        throw new UpstreamFailure('the upstream closed the stream before it finished', { kind: 'stream_error', phase: 'stream' });
-      }
+class StreamedAnswer implements AnswerStream, ReadListener {
+  private sink: AnswerSink | undefined;
+  /** the answer is over, failed, or its sink left: nothing more reaches the sink */
+  private done = false;
+
+  constructor(
+    private readonly reader: UpstreamReader,
+    private first: UpstreamEvent[],
+    private readonly answer: AnswerReading,
+    private readonly lease: KeyLease,
+    private readonly callStart: number,
+    private readonly result: CompletionHandle['result'],
+    private readonly now: () => number,
+    private readonly upstream: Pick<UpstreamCalls, 'toFailure'>,
+  ) {}
+
+  pipe(sink: AnswerSink): void {
+    this.sink = sink;
+    const first = this.first;
+    this.first = NO_EVENTS;
+    this.read(first);
+    if (!this.done) this.reader.listen(this);
+  }
+
+  hold(): void {
+    if (!this.done) this.reader.hold();
+  }
+
+  resume(): void {
+    if (!this.done) this.reader.release();
+  }
+
+  stop(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.result.outcome !== undefined) return; // cancelled already
+    this.reader.destroy();
+    this.lease.release({ ok: false, failure: clientClosed('stream') });
+    this.result.outcome = 'aborted';
+  }
+
+  /** one read of the upstream (ReadListener) */
+  read(batch: UpstreamEvent[]): void {
+    if (this.done) return;
+    const sink = this.sink as AnswerSink;
+    const { events, error } = this.answer.read(batch);
+    if (this.answer.over) {
+      this.done = true;
+      settle(this.reader, this.answer, this.lease, this.callStart, this.result, this.now);
+      if (events.length > 0) sink.batch(events);
+      sink.end();
+      return;
     }
-  } catch (err) {
-    reader.destroy();
-    const failure = upstream.toFailure(err, 'stream');
-    lease.release({ ok: false, failure });
-    result.outcome = failure.kind === 'client_aborted' ? 'aborted' : 'error';
+    // what came before an error in this read still reaches the client
+    if (events.length > 0) sink.batch(events);
+    if (error !== undefined) this.fail(error);
+  }
+
+  /** the body ended without [DONE] (ReadListener) */
+  end(): void {
+    this.fail(new UpstreamFailure('the upstream closed the stream before it finished', { kind: 'stream_error', phase: 'stream' }));
+  }
+
+  /** After the answer started nothing is retried: the failure is recorded, and the policy words the client's error. */
+  fail(err: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.reader.destroy();
+    const failure = this.upstream.toFailure(err, 'stream');
+    this.lease.release({ ok: false, failure });
+    this.result.outcome = failure.kind === 'client_aborted' ? 'aborted' : 'error';
     const next = decide(failure, MID_STREAM).next;
-    throw next.do === 'fail' ? next.error : failure;
-  } finally {
-    if (result.outcome === undefined) {
-      // the consumer stopped iterating (client hung up): abort the upstream now
-      reader.destroy();
-      lease.release({ ok: false, failure: clientClosed('stream') });
-      result.outcome = 'aborted';
-    }
+    (this.sink as AnswerSink).fail(next.do === 'fail' ? next.error : failure);
   }
 }
 

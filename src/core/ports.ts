@@ -13,10 +13,27 @@ export type TraceHeaders = Readonly<Record<string, string>>;
 /** An answer being read: batches of events (one per network read, [] once the body ended). */
 export interface UpstreamReader {
   next(): Promise<UpstreamEvent[]>;
+  /**
+   * From now on every read goes to `listener` as it arrives, with no promise per read (a streamed answer's path);
+   * `next()` is not called again. Reads already waiting go first.
+   */
+  listen(listener: ReadListener): void;
+  /** the listener is behind: stop reading the upstream until release() (reads already made wait for it) */
+  hold(): void;
+  release(): void;
   /** the answer is complete: let the connection go back to its pool */
   finish(): void;
   /** stop now: abort the upstream; idempotent */
   destroy(): void;
+}
+
+/** What a listening reader is told; after end() or fail() nothing more, and nothing after finish() or destroy(). */
+export interface ReadListener {
+  read(batch: UpstreamEvent[]): void;
+  /** the body ended (with or without [DONE]: the events say) */
+  end(): void;
+  /** the exchange failed (the upstream, the network, or the caller's signal) */
+  fail(failure: UpstreamFailure): void;
 }
 
 /** Every call takes the attempt's trace headers (KeyLease.traceHeaders) when tracing is on. */

@@ -1,6 +1,7 @@
 /** Shared by tests: the default plugin settings, a rejection checked to be a client's GatewayError, answers collected from events, stage sections. */
 import { expect } from 'vitest';
 import { AnswerCollector, type AnswerStage, type CollectedEvents } from './answer.js';
+import type { CompletionHandle } from './engine.js';
 import { GatewayError } from './errors.js';
 import { INTERNET_SEARCH_PLUGIN, type PluginSettings } from './plugins.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, Usage } from './types.js';
@@ -46,4 +47,45 @@ export async function collectAnswer(batches: AsyncIterable<GatewayEvent[]>): Pro
   for await (const batch of batches) for (const event of batch) collector.add(event);
   const { usage, finishReason, ...rest } = collector.result();
   return { ...rest, usage: usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: true }, finishReason: finishReason ?? 'stop' };
+}
+
+/**
+ * A completion's answer as batches to iterate: a stream's as its sink receives them (the failure thrown after the
+ * batches before it; leaving the loop early stops the stream, as a client hanging up does), a whole one at once.
+ */
+export async function* answerBatches(handle: CompletionHandle): AsyncGenerator<GatewayEvent[]> {
+  const stream = handle.stream;
+  if (stream === undefined) {
+    yield [...(handle.whole ?? [])];
+    return;
+  }
+  const queue: GatewayEvent[][] = [];
+  let over = false;
+  let failure: { err: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  stream.pipe({
+    batch: (events) => {
+      queue.push(events);
+      wake?.();
+    },
+    end: () => {
+      over = true;
+      wake?.();
+    },
+    fail: (err) => {
+      failure = { err };
+      wake?.();
+    },
+  });
+  try {
+    for (;;) {
+      const next = queue.shift();
+      if (next !== undefined) yield next;
+      else if (failure !== undefined) throw failure.err;
+      else if (over) return;
+      else await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    stream.stop();
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../core/errors.js';
 import type { GatewayEvent, PluginCall, ToolCall, Usage } from '../core/types.js';
-import { AnswerLifecycle, type AnswerWriter, collectWholeAnswer, wholeAnswerOf } from './answer-lifecycle.js';
+import { AnswerLifecycle, type AnswerWriter, wholeAnswerOf } from './answer-lifecycle.js';
 
 const usage: Usage = { inputTokens: 10, outputTokens: 5, totalTokens: 15, estimated: false };
 const call = (id: string): ToolCall => ({ id, name: 'f', arguments: '{}' });
@@ -217,17 +217,5 @@ describe('the whole answer: the same lifecycle, recorded', () => {
     ],
   ])('%s', (_name, events, expected) => {
     expect(wholeAnswerOf(events)).toEqual(expected);
-  });
-
-  it('collects the batches the engine yields', async () => {
-    async function* batches(): AsyncGenerator<GatewayEvent[]> {
-      yield [{ type: 'text', text: 'Hel' }];
-      yield [
-        { type: 'text', text: 'lo' },
-        { type: 'usage', usage },
-        { type: 'end', finishReason: 'length' },
-      ];
-    }
-    expect(await collectWholeAnswer(batches())).toMatchObject({ text: 'Hello', usage, finishReason: 'length' });
   });
 });

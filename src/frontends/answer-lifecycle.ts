@@ -258,10 +258,3 @@ export function wholeAnswerOf(events: Iterable<GatewayEvent>): WholeAnswer {
   for (const event of events) builder.add(event);
   return builder.result();
 }
-
-/** The whole answer of a non-stream request. */
-export async function collectWholeAnswer(batches: AsyncIterable<GatewayEvent[]>): Promise<WholeAnswer> {
-  const builder = new WholeAnswerBuilder();
-  for await (const batch of batches) for (const event of batch) builder.add(event);
-  return builder.result();
-}

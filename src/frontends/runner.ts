@@ -4,13 +4,13 @@
  * collect them and send one JSON body. The client hanging up aborts the upstream at once.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AttemptTrace, CompletionHandle, CompletionOptions, Engine } from '../core/engine.js';
+import type { AnswerSink, AnswerStream, AttemptTrace, CompletionHandle, CompletionOptions, Engine } from '../core/engine.js';
 import { GatewayError, streamFailed } from '../core/errors.js';
 import { checkRequestLimits, MessageOrigins, type RequestLimits } from '../core/limits.js';
 import type { GatewayEvent, GatewayRequest } from '../core/types.js';
 import type { InFlight, InFlightEntry } from '../http/inflight.js';
 import type { StreamProbe } from '../http/stream-probe.js';
-import { collectWholeAnswer, wholeAnswerOf } from './answer-lifecycle.js';
+import { wholeAnswerOf } from './answer-lifecycle.js';
 import type { FrontEnd, RegisteredFrontEnd, StreamEncoder } from './spec.js';
 import { SseWriter } from './stream-writer.js';
 import { LightAbortController } from '../runtime/light-abort.js';
@@ -97,14 +97,13 @@ export async function runCompletion(
     'x-gateway-attempts': String(handle.attempts),
   };
   const tap = tracing?.answerTap;
-  const events = tap === undefined ? handle.events : tapped(handle.events, tap);
   try {
-    if (gwRequest.stream) {
-      await streamAnswer(events, frontEnd.streamEncoder(handle), reply, headers, opts, request, entry);
+    if (handle.stream !== undefined) {
+      await streamAnswer(handle.stream, frontEnd.streamEncoder(handle), reply, headers, opts, request, entry, tap);
     } else {
-      // the engine read the whole answer already: no iteration, no promise per batch
-      const answer = handle.whole !== undefined && tap === undefined ? wholeAnswerOf(handle.whole) : await collectWholeAnswer(events);
-      const body = await frontEnd.render(answer, handle);
+      const whole = handle.whole ?? [];
+      tap?.(whole);
+      const body = await frontEnd.render(wholeAnswerOf(whole), handle);
       void reply.headers(headers);
       await reply.code(200).type('application/json; charset=utf-8').send(body);
     }
@@ -121,47 +120,158 @@ export async function runCompletion(
   }
 }
 
-/** The answer's batches, each shown to `tap` as it passes (the trace capturing the answer's text). */
-async function* tapped(events: AsyncIterable<GatewayEvent[]>, tap: (events: readonly GatewayEvent[]) => void): AsyncGenerator<GatewayEvent[]> {
-  for await (const batch of events) {
-    tap(batch);
-    yield batch;
-  }
-}
+type AnswerTap = (events: readonly GatewayEvent[]) => void;
 
 async function streamAnswer(
-  events: AsyncIterable<GatewayEvent[]>,
+  stream: AnswerStream,
   encoder: StreamEncoder,
   reply: FastifyReply,
   headers: Record<string, string>,
   opts: RunnerOptions,
   request: FastifyRequest,
-  entry?: InFlightEntry,
+  entry: InFlightEntry | undefined,
+  tap: AnswerTap | undefined,
 ): Promise<void> {
   reply.hijack();
   const writer = new SseWriter(reply.raw, { headers, pingMs: opts.pingMs, ...(encoder.ping === undefined ? {} : { ping: encoder.ping }) });
-  const probe = opts.streamProbe?.();
   entry?.streaming((err) => writer.end(writer.open ? encoder.error(err) : ''));
+  const streamed = new StreamedReply(stream, encoder, writer, request, opts.streamProbe?.(), tap);
   try {
-    if (encoder.start) await writer.write(encoder.start());
-    for await (const batch of events) {
-      if (!writer.open) break;
-      probe?.write(batch);
-      let text = '';
-      for (const event of batch) {
-        const piece = encoder.encode(event);
-        text += typeof piece === 'string' ? piece : await piece;
-      }
-      const full = writer.write(text); // a promise only under backpressure
-      if (full !== undefined) await full;
-    }
-    writer.end(encoder.done());
+    const start = encoder.start?.();
+    const full = start === undefined ? undefined : writer.write(start);
+    if (full !== undefined) await full;
   } catch (err) {
+    streamed.broke(err);
+    return streamed.finished;
+  }
+  stream.pipe(streamed);
+  return streamed.finished;
+}
+
+/**
+ * A streamed answer written as the engine hands it over: each batch encoded and written in the upstream's data
+ * callback. A step that cannot finish at once (the client's socket is full, or an encoder that saves before the
+ * end) holds the upstream, and what the engine hands over meanwhile waits its turn, in order.
+ */
+class StreamedReply implements AnswerSink {
+  /** resolves once the response is ended, however the answer ended */
+  readonly finished: Promise<void>;
+  private resolveFinished!: () => void;
+  /** steps waiting behind one that did not finish at once; undefined when none is pending */
+  private waiting: (() => Promise<void> | undefined)[] | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly stream: AnswerStream,
+    private readonly encoder: StreamEncoder,
+    private readonly writer: SseWriter,
+    private readonly request: FastifyRequest,
+    private readonly probe: StreamProbe | undefined,
+    private readonly tap: AnswerTap | undefined,
+  ) {
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  batch(events: GatewayEvent[]): void {
+    this.run(() => this.write(events));
+  }
+
+  end(): void {
+    this.run(() => this.close(this.encoder.done()));
+  }
+
+  fail(err: unknown): void {
+    this.run(() => this.close(this.errorText(err)));
+  }
+
+  /** the front end failed: the upstream stops, and the client gets the error if it is still there */
+  broke(err: unknown): void {
+    this.stream.stop();
+    this.close(this.errorText(err));
+  }
+
+  private write(events: GatewayEvent[]): Promise<void> | undefined {
+    if (!this.writer.open) {
+      this.stream.stop();
+      return this.close('');
+    }
+    this.tap?.(events);
+    this.probe?.write(events);
+    let text = '';
+    for (let i = 0; i < events.length; i++) {
+      const piece = this.encoder.encode(events[i] as GatewayEvent);
+      if (typeof piece !== 'string') return this.writeWhenEncoded(text, piece, events, i + 1);
+      text += piece;
+    }
+    return this.writer.write(text); // a promise only under backpressure
+  }
+
+  private async writeWhenEncoded(text: string, piece: Promise<string>, events: GatewayEvent[], from: number): Promise<void> {
+    let all = text + (await piece);
+    for (let i = from; i < events.length; i++) all += await this.encoder.encode(events[i] as GatewayEvent);
+    const full = this.writer.write(all);
+    if (full !== undefined) await full;
+  }
+
+  private errorText(err: unknown): string {
     const ge = err instanceof GatewayError ? err : streamFailed(err);
-    request.gw.errorCode = ge.code ?? ge.type;
-    if (ge.status >= 500) request.log.warn({ code: ge.code }, ge.message);
-    writer.end(writer.open ? encoder.error(ge) : '');
-  } finally {
-    probe?.end();
+    this.request.gw.errorCode = ge.code ?? ge.type;
+    if (ge.status >= 500) this.request.log.warn({ code: ge.code }, ge.message);
+    return this.writer.open ? this.encoder.error(ge) : '';
+  }
+
+  private close(text: string): undefined {
+    if (this.closed) return undefined;
+    this.closed = true;
+    this.waiting = undefined;
+    this.writer.end(text);
+    this.probe?.end();
+    this.resolveFinished();
+    return undefined;
+  }
+
+  /** runs a step now, or after the pending ones; a step that returns a promise holds the upstream until it settles */
+  private run(step: () => Promise<void> | undefined): void {
+    if (this.closed) return;
+    if (this.waiting !== undefined) {
+      this.waiting.push(step);
+      return;
+    }
+    this.waitFor(this.attempt(step), []);
+  }
+
+  private attempt(step: () => Promise<void> | undefined): Promise<void> | undefined {
+    try {
+      return step();
+    } catch (err) {
+      this.broke(err);
+      return undefined;
+    }
+  }
+
+  private waitFor(pending: Promise<void> | undefined, waiting: (() => Promise<void> | undefined)[]): void {
+    if (pending === undefined || this.closed) return;
+    this.waiting = waiting;
+    this.stream.hold();
+    pending.then(
+      () => this.drain(),
+      (err: unknown) => this.broke(err),
+    );
+  }
+
+  private drain(): void {
+    const waiting = this.waiting ?? [];
+    for (let step = waiting.shift(); step !== undefined && !this.closed; step = waiting.shift()) {
+      const pending = this.attempt(step);
+      if (pending !== undefined && !this.closed) {
+        pending.then(
+          () => this.drain(),
+          (err: unknown) => this.broke(err),
+        );
+        return;
+      }
+    }
+    this.waiting = undefined;
+    if (!this.closed) this.stream.resume();
   }
 }

@@ -68,6 +68,20 @@ async function failureOf(p: Promise<unknown>): Promise<UpstreamFailure> {
 const frame = (answer: string): string => `data:${JSON.stringify({ eventType: 'fulfillment', answer })}\n\n`;
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** `n` answer frames ("0", "1", …) ten at a time each millisecond, then [DONE]: the body arrives in many reads, so a pause leaves the rest in the socket */
+function trickle(n: number): (req: IncomingMessage, res: ServerResponse) => void {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    let i = 0;
+    const more = (): void => {
+      for (let k = 0; k < 10 && i < n; k++, i++) res.write(frame(String(i)));
+      if (i < n) setTimeout(more, 1);
+      else res.end('data:[DONE]\n\n');
+    };
+    more();
+  };
+}
+
 describe('JsonExchange', () => {
   it.each([
     ['one chunk', ['{"data":{"id":"s1"}}'], { data: { id: 's1' } }],
@@ -204,17 +218,7 @@ describe('QueryStream', () => {
 
   it('a reader that does not read holds the upstream back: the socket is paused past the high-water mark', async () => {
     const n = 2000;
-    handler = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      let i = 0;
-      // many small writes, so the body arrives in many reads and a pause leaves the rest in the socket
-      const more = (): void => {
-        for (let k = 0; k < 10 && i < n; k++, i++) res.write(frame(String(i)));
-        if (i < n) setTimeout(more, 1);
-        else res.end('data:[DONE]\n\n');
-      };
-      more();
-    };
+    handler = trickle(n);
     const p = pool();
     try {
       const stream = await query(p);
@@ -227,6 +231,115 @@ describe('QueryStream', () => {
       expect(first.length + rest.length).toBe(n + 1);
     } finally {
       await p.close();
+    }
+  });
+
+  /** A listener that records what it is told, and holds the stream whenever `holdAfter` says so. */
+  function recorder(stream: QueryStream, holdAfter: (seen: number) => boolean = () => false) {
+    const seen: UpstreamEvent[] = [];
+    const batches: number[] = [];
+    const log: string[] = [];
+    let resolveOver: () => void;
+    const over = new Promise<void>((r) => (resolveOver = r));
+    stream.listen({
+      read: (batch) => {
+        seen.push(...batch);
+        batches.push(batch.length);
+        if (holdAfter(seen.length)) stream.hold();
+      },
+      end: () => {
+        log.push('end');
+        resolveOver();
+      },
+      fail: (failure) => {
+        log.push(`fail:${failure.kind}`);
+        resolveOver();
+      },
+    });
+    return { seen, batches, log, over };
+  }
+
+  it('a listener gets every event in order as the chunks arrive, including what waited from before it listened, then the end once', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(frame('a') + frame('b'));
+      setTimeout(() => res.write(frame('c')), 20);
+      setTimeout(() => res.end('data:[DONE]\n\n'), 40);
+    };
+    const p = pool();
+    try {
+      const stream = await query(p);
+      await delay(10); // a and b are queued before anyone listens
+      const { seen, log, over } = recorder(stream);
+      await over;
+      expect(seen).toEqual([{ type: 'delta', text: 'a' }, { type: 'delta', text: 'b' }, { type: 'delta', text: 'c' }, { type: 'done' }]);
+      expect(log).toEqual(['end']);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a listener that holds stops the socket; on release it gets what waited, then the rest, in order and whole', async () => {
+    const n = 2000;
+    handler = trickle(n);
+    const p = pool();
+    try {
+      const stream = await query(p);
+      let held = false;
+      const { seen, batches, log, over } = recorder(stream, (count) => {
+        if (held || count < 20) return false;
+        held = true;
+        return true;
+      });
+      await until(() => seen.length >= 20);
+      await delay(300);
+      const readsBefore = batches.length;
+      expect(seen.length).toBeLessThan(40); // nothing reaches a listener that holds
+      stream.release();
+      // what waited comes first, in one read: held, the socket stops at once, so at most the rest of the chunk in
+      // hand waited; not held, the queue would have run up to the pulling readers' high-water mark (256 events)
+      expect(batches[readsBefore]).toBeLessThan(200);
+      await over;
+      expect(log).toEqual(['end']);
+      expect(seen.length).toBe(n + 1);
+      expect(seen.slice(0, n).map((e) => (e.type === 'delta' ? e.text : e.type))).toEqual(Array.from({ length: n }, (_, i) => String(i)));
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a listener is told of a cut (fail) and of the signal aborting, and nothing after destroy()', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(frame('a'));
+      setTimeout(() => res.socket?.destroy(), 20);
+    };
+    const p = pool();
+    try {
+      const cut = recorder(await query(p));
+      await cut.over;
+      expect(cut.seen).toEqual([{ type: 'delta', text: 'a' }]);
+      expect(cut.log).toEqual(['fail:network']);
+
+      handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(frame('a'));
+      };
+      const ac = new AbortController();
+      const aborted = recorder(await query(p, ac.signal));
+      await until(() => aborted.seen.length === 1);
+      ac.abort();
+      await aborted.over;
+      expect(aborted.log).toEqual(['fail:client_aborted']);
+
+      const stream = await query(p);
+      const destroyed = recorder(stream);
+      await until(() => destroyed.seen.length === 1);
+      stream.destroy();
+      await delay(20);
+      expect(destroyed.log).toEqual([]);
+    } finally {
+      await p.destroy();
     }
   });
 

@@ -19,6 +19,7 @@ import type { UpstreamFailureInit, UpstreamPhase } from '../ondemand/failure.js'
 import { createFrameParser } from '../ondemand/frames.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import { parseHeaders, errors as undiciErrors } from '../runtime/undici-lean.js';
+import type { ReadListener } from '../core/ports.js';
 
 type Phase = UpstreamPhase;
 type Headers = Record<string, string | string[] | undefined>;
@@ -212,8 +213,10 @@ export class JsonExchange extends Exchange {
 
 /**
  * A streamed query: `opened` resolves with the exchange itself once a 2xx status line arrives; from then on every
- * network chunk goes through the frame parser as it arrives, and `next()` hands the reader all events parsed
- * since its last call. A reader that falls behind by HIGH_WATER_EVENTS pauses the upstream socket.
+ * network chunk goes through the frame parser as it arrives. A reader pulls with `next()` (all events parsed since
+ * its last call), or listens (`listen()`: each network read's events handed over in the data callback itself, no
+ * promise per read). A pulling reader that falls behind by HIGH_WATER_EVENTS pauses the upstream socket; a
+ * listener pauses it with hold().
  */
 export class QueryStream extends Exchange {
   readonly opened: Promise<QueryStream>;
@@ -224,6 +227,9 @@ export class QueryStream extends Exchange {
   private ended = false;
   private failure: UpstreamFailure | undefined;
   private waiter: { resolve: (events: UpstreamEvent[]) => void; reject: (failure: UpstreamFailure) => void } | undefined;
+  private listener: ReadListener | undefined;
+  /** the listener asked to wait: events queue until release() */
+  private holding = false;
   /** after finish(): bytes still arriving are counted, not parsed */
   private draining = -1;
 
@@ -245,12 +251,33 @@ export class QueryStream extends Exchange {
     });
   }
 
+  listen(listener: ReadListener): void {
+    if (this.failure !== undefined) return listener.fail(this.failure);
+    this.listener = listener;
+    this.flush();
+    // a pulling reader may have left the socket paused at the high-water mark
+    if (!this.holding) this.resumeUpstream();
+  }
+
+  hold(): void {
+    this.holding = true;
+    this.paused = true;
+  }
+
+  release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.flush();
+    if (!this.holding) this.resumeUpstream();
+  }
+
   /**
    * Stop now: the upstream is aborted (its socket closed) unless it already ended, and a reader still waiting is
-   * told the request was given up. Idempotent.
+   * told the request was given up (a listener is not: it asked). Idempotent.
    */
   destroy(): void {
     this.queue = NO_EVENTS;
+    this.listener = undefined;
     if (this.ended || this.failure !== undefined) {
       this.settled = true;
       return;
@@ -266,6 +293,7 @@ export class QueryStream extends Exchange {
    */
   finish(): void {
     this.queue = NO_EVENTS;
+    this.listener = undefined;
     if (this.ended || this.failure !== undefined) return;
     this.settled = true;
     this.draining = 0;
@@ -294,6 +322,7 @@ export class QueryStream extends Exchange {
     const events = this.parser.end();
     if (events.length > 0) this.deliver(events);
     else if (this.waiter !== undefined) this.wake(NO_EVENTS);
+    if (this.listener !== undefined) this.flush();
   }
 
   protected override afterSettled(chunk: Buffer): void {
@@ -315,9 +344,14 @@ export class QueryStream extends Exchange {
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.reject(failure);
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.fail(failure);
   }
 
   private deliver(events: UpstreamEvent[]): void {
+    const listener = this.listener;
+    if (listener !== undefined && !this.holding && this.queue.length === 0) return listener.read(events);
     if (this.waiter !== undefined && this.queue.length === 0) return this.wake(events);
     if (this.queue.length === 0) this.queue = events;
     else for (const ev of events) this.queue.push(ev);
@@ -328,6 +362,23 @@ export class QueryStream extends Exchange {
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.resolve(events);
+  }
+
+  /**
+   * Hands the listener what waited, then the end if the body ended, while it does not hold. Not through take():
+   * undici's resume parses what the socket holds at once, and those events must come after these.
+   */
+  private flush(): void {
+    while (!this.holding && this.queue.length > 0 && this.listener !== undefined) {
+      const events = this.queue;
+      this.queue = NO_EVENTS;
+      this.listener.read(events);
+    }
+    if (this.ended && !this.holding && this.queue.length === 0) {
+      const listener = this.listener;
+      this.listener = undefined;
+      listener?.end();
+    }
   }
 
   private take(): UpstreamEvent[] {
