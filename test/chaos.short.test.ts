@@ -20,5 +20,6 @@ describe('chaos (short)', () => {
     expect(report.end, summary).toEqual({ gatewayInFlight: 0, gatewayStreams: 0, simOpenStreams: 0, gatewaySockets: 0, settled: true });
     // loose: the heap may not balloon over the run (without --expose-gc this only catches gross leaks)
     expect(report.memory.heapEndMB, summary).toBeLessThan(report.memory.heapAfterWarmupMB + 150);
-  }, 30_000);
+    // the run takes about 19 s alone and 21-24 s beside the rest of the suite: the limit only catches a hang
+  }, 60_000);
 });

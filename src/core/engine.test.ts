@@ -481,6 +481,20 @@ describe('Engine: the answer stages', () => {
   });
 });
 
+describe('Engine: usage', () => {
+  it.each([
+    ['a short answer', 4],
+    ['an answer of 200 KiB, far past the text the count keeps', 200],
+  ])('without a metricsLog, %s is counted here and marked estimated, as its whole text counts', async (_name, kib) => {
+    const piece = 'The gateway counts what the upstream did not report, déjà vu 42 times.\n';
+    const deltas = Array.from({ length: Math.ceil((kib * 1024) / piece.length / 8) }, () => piece.repeat(8));
+    const { engine } = setup([{ reads: [...deltas.map((text): UpstreamEvent[] => [{ type: 'delta', text }]), [{ type: 'done' }]] }]);
+    const events = await drain(await engine.startCompletion(request(), new AbortController().signal));
+    const outputTokens = countTokens(deltas.join(''));
+    expect(events.at(-2)).toEqual({ type: 'usage', usage: { inputTokens: countTokens('hi'), outputTokens, totalTokens: countTokens('hi') + outputTokens, estimated: true } });
+  });
+});
+
 describe('Engine: max_tokens, enforced here', () => {
   // four deltas of the answer "Hello from the OnDemand simulator"; the metrics would only come with [DONE]
   const reads = (): UpstreamEvent[][] => answer('Hello', ' from the', ' OnDemand', ' simulator');

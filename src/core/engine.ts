@@ -6,7 +6,6 @@
  * that error. Every client API goes through `startCompletion`. The engine sees the world through src/core/ports.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TextPieces } from '../runtime/text-pieces.js';
 import { clientClosed, UpstreamFailure } from '../ondemand/failure.js';
 import type { UpstreamEvent } from '../ondemand/frames.js';
 import { answerFilter, upstreamQuery, type AnswerStage } from './answer.js';
@@ -27,7 +26,8 @@ import type {
   UpstreamReader,
   ReadListener,
 } from './ports.js';
-import { countTokens, estimateUsage } from './tokens.js';
+import { GrowingCount } from './max-tokens.js';
+import { countTokens } from './tokens.js';
 import type { FinishReason, GatewayEvent, GatewayRequest, Usage } from './types.js';
 
 export type { AttemptObserver, SessionContinuation, SessionPrepare, SessionSource } from './ports.js';
@@ -443,7 +443,8 @@ class AnswerReading {
   usage: Usage | undefined;
   /** the answer's finish reason as the client gets it (set at the end) */
   finishReason: FinishReason | undefined;
-  private readonly completion = new TextPieces();
+  /** the answer's tokens for a usage estimate, counted as it grows past a bound: a long answer is not kept whole */
+  private readonly completion = new GrowingCount();
   private metrics: Usage | undefined;
 
   constructor(
@@ -451,6 +452,13 @@ class AnswerReading {
     /** OnDemand's Internet Search plugin id: its calls are web searches for the front ends */
     private readonly webSearchId: string,
   ) {}
+
+  /** the upstream sent no metricsLog: both sides counted here, and marked estimated (src/core/tokens.ts) */
+  private estimatedUsage(): Usage {
+    const inputTokens = countTokens(this.queryText);
+    const outputTokens = this.completion.exact();
+    return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
+  }
 
   /** for the stages: the upstream's input tokens if they came already, else the query counted locally */
   inputTokens(): number {
@@ -480,7 +488,7 @@ class AnswerReading {
         break;
       } else if (ev.type === 'done') {
         this.finished = true;
-        this.usage = this.metrics ?? estimateUsage(this.queryText, this.completion.text());
+        this.usage = this.metrics ?? this.estimatedUsage();
         this.finishReason = 'stop';
         out[n++] = { type: 'usage', usage: this.usage };
         out[n++] = { type: 'end', finishReason: 'stop' };

@@ -180,6 +180,26 @@ describe('counting', () => {
     }
   });
 
+  it('GrowingCount: a text far longer than the tail it keeps is counted like the whole, and only a bounded tail stays uncounted', () => {
+    const next = rng(4);
+    const count = new GrowingCount();
+    let whole = '';
+    while (whole.length < 300_000) {
+      const part = randomText(next, 1 + Math.floor(next() * 200));
+      count.append(part);
+      whole += part;
+    }
+    // upper() is the counted tokens plus the uncounted tail's bytes: kept whole, the tail would be the text's 300 KB
+    expect(count.upper() - countTokens(whole)).toBeLessThan(20 * 1024);
+    expect(count.exact()).toBe(countTokens(whole));
+  });
+
+  it('GrowingCount: one piece longer than the kept tail (a run of punctuation) is still counted like the whole', () => {
+    const count = new GrowingCount();
+    for (let i = 0; i < 400; i++) count.append('='.repeat(50));
+    expect(count.exact()).toBe(countTokens('='.repeat(20_000)));
+  });
+
   it('cut anywhere, the delivered text is a start of the answer within the limit, and at it whenever a start of that many tokens exists', () => {
     const next = rng(3);
     for (let round = 0; round < 150; round++) {

@@ -24,6 +24,12 @@ import type { GatewayEvent, ToolCall, Usage } from './types.js';
  */
 const OPEN_PIECES = 3;
 
+/**
+ * The longest uncounted tail kept, in UTF-8 bytes: past it, append() counts the stable part and drops it, so a long
+ * answer's text is not held whole for the count at its end.
+ */
+const KEEP_TAIL_BYTES = 16 * 1024;
+
 /** how far past the binary search's answer a cut looks for a longer fit (a token count is not monotonic in the text) */
 const FIT_WINDOW = 16;
 
@@ -31,13 +37,14 @@ const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 /**
  * The tokens of a text that grows at its end, counted when asked: `frozen` tokens for a prefix that later text
- * can no longer re-split, then an uncounted `tail`. `upper()` bounds the count without tokenizing: the frozen
- * tokens plus the tail's UTF-8 bytes.
+ * can no longer re-split, then an uncounted `tail` (at most KEEP_TAIL_BYTES and a few pieces). `upper()` bounds the
+ * count without tokenizing: the frozen tokens plus the tail's UTF-8 bytes.
  */
 export class GrowingCount {
   private frozen = 0;
   private readonly tail = new TextPieces();
   private tailBytes = 0;
+  private freezeAt = KEEP_TAIL_BYTES;
 
   upper(): number {
     return this.frozen + this.tailBytes;
@@ -57,6 +64,11 @@ export class GrowingCount {
   append(text: string): void {
     this.tail.append(text);
     this.tailBytes += utf8Bytes(text);
+    if (this.tailBytes > this.freezeAt) {
+      this.freeze();
+      // a tail that would not freeze (one long piece) is tried again only after as much more text
+      this.freezeAt = this.tailBytes + KEEP_TAIL_BYTES;
+    }
   }
 
   /** The longest start of `text` (whole characters) that keeps the count at or below `limit` once appended. */

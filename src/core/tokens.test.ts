@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countTokens, estimateUsage } from './tokens.js';
+import { countTokens } from './tokens.js';
 
 describe('countTokens (o200k_base)', () => {
   // Exact values checked by running gpt-tokenizer 3.4's o200k_base encoder.
@@ -22,20 +22,5 @@ describe('countTokens (o200k_base)', () => {
       if (i > 0) expect(n).toBeGreaterThanOrEqual(counts[i - 1] ?? 0);
     }
     expect(countTokens('日本語 😀 émoji')).toBeGreaterThan(0);
-  });
-});
-
-describe('estimateUsage', () => {
-  it('counts both sides and marks the usage as estimated', () => {
-    expect(estimateUsage('hello world', 'Hello, world!')).toEqual({
-      inputTokens: 2,
-      outputTokens: 4,
-      totalTokens: 6,
-      estimated: true,
-    });
-  });
-
-  it('gives zeros for empty texts', () => {
-    expect(estimateUsage('', '')).toEqual({ inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: true });
   });
 });

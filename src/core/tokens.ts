@@ -6,7 +6,6 @@
 import { createRequire } from 'node:module';
 import { BpeCounter, type TokenTable } from './bpe-table.js';
 import { PieceScanner } from '../runtime/regex-pieces.js';
-import type { Usage } from './types.js';
 
 type CountFn = (text: string, options: typeof PLAIN_TEXT) => number;
 type Encoding = { countTokens: CountFn };
@@ -62,10 +61,4 @@ export function pieceStarts(text: string): number[] {
   const starts: number[] = [];
   pieces.forEach(text, (start) => starts.push(start));
   return starts;
-}
-
-export function estimateUsage(queryText: string, completionText: string): Usage {
-  const inputTokens = countTokens(queryText);
-  const outputTokens = countTokens(completionText);
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, estimated: true };
 }
