@@ -4,15 +4,13 @@
  * the openai SDK, streamed and not, exactly the answer, the reasoning and the usage the capture holds. The expected
  * values are read from the capture here, independently of the gateway's frame parser.
  */
-import { once } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERNET_SEARCH_PLUGIN_ID, THINKING_TEXT, pluginAnswerText, startSimulator } from '../src/simulator/index.js';
-import { CLIENT_KEY, startTestGateway, type GatewayUnderTest } from './harness.js';
+import { CLIENT_KEY, startLoopbackUpstream, startTestGateway, type GatewayUnderTest, type LoopbackUpstream } from './harness.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'ondemand-captures');
 const CAPTURES = readdirSync(FIXTURES)
@@ -130,46 +128,18 @@ async function serveQuery(res: ServerResponse): Promise<void> {
   res.end();
 }
 
-function upstream(req: IncomingMessage, res: ServerResponse): void {
-  req.resume();
-  req.once('end', () => {
-    const path = (req.url ?? '').split('?')[0] ?? '';
-    if (req.method === 'POST' && path === '/chat/v1/sessions') {
-      const id = Math.random().toString(16).slice(2).padEnd(24, '0').slice(0, 24);
-      res.writeHead(201, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          message: 'Session created successfully',
-          data: { id, companyId: 'c', externalUserId: 'u', pluginIds: [], title: '', createdAt: new Date().toISOString() },
-        }),
-      );
-      return;
-    }
-    if (req.method === 'POST' && /^\/chat\/v1\/sessions\/[^/]+\/query$/.test(path)) {
-      void serveQuery(res);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ errorCode: 'not_found', message: `Cannot ${req.method} ${path}` }));
-  });
-}
-
-let server: Server;
+let upstream: LoopbackUpstream;
 let gw: GatewayUnderTest;
 let client: OpenAI;
 
 beforeAll(async () => {
-  server = createServer(upstream);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  gw = await startTestGateway(`http://127.0.0.1:${port}`, { keys: ['od-replay-key-000001'] });
+  upstream = await startLoopbackUpstream((res) => void serveQuery(res));
+  gw = await startTestGateway(upstream.url, { keys: ['od-replay-key-000001'] });
   client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0 });
 });
 afterAll(async () => {
   await gw?.close();
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
+  await upstream?.close();
 });
 
 describe('the fixtures', () => {

@@ -4,6 +4,9 @@
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -47,6 +50,49 @@ export interface GatewayUnderTest {
   logs(): string;
   /** closes the gateway and removes its data dir */
   close(): Promise<void>;
+}
+
+/** A loopback stand-in for OnDemand whose query answers a test writes itself; sessions are made, anything else is 404. */
+export interface LoopbackUpstream {
+  /** its origin, e.g. http://127.0.0.1:40123 */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startLoopbackUpstream(serveQuery: (res: ServerResponse) => void): Promise<LoopbackUpstream> {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.once('end', () => {
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      if (req.method === 'POST' && path === '/chat/v1/sessions') {
+        const id = Math.random().toString(16).slice(2).padEnd(24, '0').slice(0, 24);
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            message: 'Session created successfully',
+            data: { id, companyId: 'c', externalUserId: 'u', pluginIds: [], title: '', createdAt: new Date().toISOString() },
+          }),
+        );
+        return;
+      }
+      if (req.method === 'POST' && /^\/chat\/v1\/sessions\/[^/]+\/query$/.test(path)) {
+        serveQuery(res);
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errorCode: 'not_found', message: `Cannot ${req.method} ${path}` }));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }
 
 /** One gateway on an ephemeral loopback port in front of `upstreamUrl`, with its own data dir and captured logs. */
