@@ -1,12 +1,13 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { PieceScanner } from '../runtime/regex-pieces.js';
 import { o200kDataFile, readTiktokenTable } from '../runtime/tiktoken-ranks.js';
 import { BpeCounter } from './bpe-table.js';
 
 const load = createRequire(import.meta.url);
 const library = load('gpt-tokenizer/encoding/o200k_base') as { countTokens(text: string, o: { disallowedSpecial: Set<string> }): number };
 const { O200K_TOKEN_SPLIT_REGEX } = load('gpt-tokenizer/encodingParams/constants') as { O200K_TOKEN_SPLIT_REGEX: RegExp };
-const counter = new BpeCounter(readTiktokenTable(o200kDataFile()), O200K_TOKEN_SPLIT_REGEX);
+const counter = new BpeCounter(readTiktokenTable(o200kDataFile()), new PieceScanner(O200K_TOKEN_SPLIT_REGEX));
 const libraryCount = (text: string): number => library.countTokens(text, { disallowedSpecial: new Set() });
 
 /** a deterministic generator, so a failure names a text that can be run again */

@@ -5,7 +5,7 @@
  * Here the tokens' bytes sit in one buffer, found through an open-addressing hash table: about 4 MB outside the
  * heap. Why, and the measurement: docs/performance.md, "Tenth round: memory".
  */
-import { PieceScanner } from '../runtime/regex-pieces.js';
+import type { PieceScanner } from '../runtime/regex-pieces.js';
 
 /** The tokens' bytes by rank: token r is bytes[offsets[r], offsets[r + 1]); an empty token is a missing rank. */
 export interface TokenTable {
@@ -80,8 +80,6 @@ export class BpeCounter {
   private scratch = new Uint8Array(256);
   /** parts of pieces that are not ASCII tokens (gpt-tokenizer keeps such a cache too): answers repeat their words */
   private readonly merged = new Map<string, number>();
-  /** the split pattern's pieces, found without a match array each (src/runtime/regex-pieces.ts) */
-  private readonly pieces: PieceScanner;
   /** count()'s text and running total, for countSpan: one callback for every call, not a closure each */
   private counting = '';
   private counted = 0;
@@ -89,8 +87,11 @@ export class BpeCounter {
     this.counted += this.countPiece(this.counting.slice(start, end));
   };
 
-  constructor(table: TokenTable, splitRegex: RegExp) {
-    this.pieces = new PieceScanner(splitRegex);
+  constructor(
+    table: TokenTable,
+    /** the encoding's split pattern's pieces (src/runtime/regex-pieces.ts) */
+    private readonly pieces: PieceScanner,
+  ) {
     this.bytes = table.bytes;
     this.offsets = table.offsets;
     const n = table.offsets.length - 1;

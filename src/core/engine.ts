@@ -338,12 +338,7 @@ export class Engine {
         result,
         stream,
         whole,
-        cancel: () => {
-          if (result.outcome !== undefined) return;
-          result.outcome = 'aborted';
-          open.destroy();
-          lease.release({ ok: false, failure: clientClosed('stream') });
-        },
+        cancel: () => abandon(open, lease, result),
       };
     } catch (err) {
       reader?.destroy();
@@ -539,6 +534,14 @@ function settle(reader: UpstreamReader, answer: AnswerReading, lease: KeyLease, 
   lease.release({ ok: true, latencyMs: now() - callStart });
 }
 
+/** The client left before the answer was over: the upstream is aborted and the key freed; a no-op once it has an outcome. */
+function abandon(reader: UpstreamReader, lease: KeyLease, result: CompletionHandle['result']): void {
+  if (result.outcome !== undefined) return;
+  result.outcome = 'aborted';
+  reader.destroy();
+  lease.release({ ok: false, failure: clientClosed('stream') });
+}
+
 /** Reads the whole answer, up to [DONE] or a stage's early end; an upstream error or a cut anywhere throws (and can be retried). */
 async function wholeAnswer(reader: UpstreamReader, answer: AnswerReading): Promise<GatewayEvent[]> {
   const all: GatewayEvent[] = [];
@@ -599,10 +602,7 @@ class StreamedAnswer implements AnswerStream, ReadListener {
   stop(): void {
     if (this.done) return;
     this.done = true;
-    if (this.result.outcome !== undefined) return; // cancelled already
-    this.reader.destroy();
-    this.lease.release({ ok: false, failure: clientClosed('stream') });
-    this.result.outcome = 'aborted';
+    abandon(this.reader, this.lease, this.result);
   }
 
   /** one read of the upstream (ReadListener) */

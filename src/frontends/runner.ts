@@ -237,7 +237,11 @@ class StreamedReply implements AnswerSink {
       this.waiting.push(step);
       return;
     }
-    this.waitFor(this.attempt(step), []);
+    const pending = this.attempt(step);
+    if (pending === undefined || this.closed) return;
+    this.waiting = [];
+    this.stream.hold();
+    this.drainAfter(pending);
   }
 
   private attempt(step: () => Promise<void> | undefined): Promise<void> | undefined {
@@ -249,27 +253,19 @@ class StreamedReply implements AnswerSink {
     }
   }
 
-  private waitFor(pending: Promise<void> | undefined, waiting: (() => Promise<void> | undefined)[]): void {
-    if (pending === undefined || this.closed) return;
-    this.waiting = waiting;
-    this.stream.hold();
+  private drainAfter(pending: Promise<void>): void {
     pending.then(
       () => this.drain(),
       (err: unknown) => this.broke(err),
     );
   }
 
+  /** the waiting steps in order; one that does not finish at once holds the rest again, the last resumes the upstream */
   private drain(): void {
     const waiting = this.waiting ?? [];
     for (let step = waiting.shift(); step !== undefined && !this.closed; step = waiting.shift()) {
       const pending = this.attempt(step);
-      if (pending !== undefined && !this.closed) {
-        pending.then(
-          () => this.drain(),
-          (err: unknown) => this.broke(err),
-        );
-        return;
-      }
+      if (pending !== undefined && !this.closed) return this.drainAfter(pending);
     }
     this.waiting = undefined;
     if (!this.closed) this.stream.resume();

@@ -254,9 +254,8 @@ export class QueryStream extends Exchange {
   listen(listener: ReadListener): void {
     if (this.failure !== undefined) return listener.fail(this.failure);
     this.listener = listener;
-    this.flush();
     // a pulling reader may have left the socket paused at the high-water mark
-    if (!this.holding) this.resumeUpstream();
+    this.flushThenResume();
   }
 
   hold(): void {
@@ -267,6 +266,11 @@ export class QueryStream extends Exchange {
   release(): void {
     if (!this.holding) return;
     this.holding = false;
+    this.flushThenResume();
+  }
+
+  /** what waited goes to the listener first; the socket is read again only if the listener did not hold meanwhile */
+  private flushThenResume(): void {
     this.flush();
     if (!this.holding) this.resumeUpstream();
   }
