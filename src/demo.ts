@@ -2,8 +2,9 @@
  * `npm run demo`: the built-in OnDemand simulator and the gateway in one process, so a newcomer can chat in a
  * minute without an OnDemand account. Prints the base URL, a key and a curl line.
  */
-// first: a V8 setting that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts)
+// first: V8 settings that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts, heap-growth.ts)
 import './runtime/no-pretenuring.js';
+import './runtime/heap-growth.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 /** `npm start`: load the configuration (environment, then an optional .env file), start, drain on SIGTERM. */
-// first: a V8 setting that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts)
+// first: V8 settings that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts, heap-growth.ts)
 import './runtime/no-pretenuring.js';
+import './runtime/heap-growth.js';
 import 'dotenv/config';
 import { ConfigError, loadConfig } from './config/config.js';
 import { startGateway } from './gateway.js';
