@@ -11,6 +11,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type GatewayError, requestStopped } from '../core/errors.js';
 import type { Aborter } from '../runtime/light-abort.js';
+import { MemberList } from '../runtime/member-list.js';
 
 export interface InFlightEntry {
   /** set once the completion was stopped: the error to show instead of whatever the abort caused */
@@ -21,7 +22,7 @@ export interface InFlightEntry {
 }
 
 export class InFlight {
-  private readonly entries = new Set<Entry>();
+  private readonly entries = new MemberList<Entry>();
   private waiters: Array<() => void> = [];
 
   /** `onIdle`: called each time the last completion in flight leaves (src/runtime/idle-gc.ts) */
@@ -42,10 +43,10 @@ export class InFlight {
   /** Track one completion; `abort` is the controller that cancels its upstream work. Leaves on `leave()`. */
   enter(abort: Aborter): InFlightEntry {
     const entry = new Entry(abort, () => {
-      this.entries.delete(entry);
+      this.entries.delete(membership);
       if (this.entries.size === 0) this.wake();
     });
-    this.entries.add(entry);
+    const membership = this.entries.add(entry);
     return entry;
   }
 
@@ -57,7 +58,7 @@ export class InFlight {
 
   /** Stop everything in flight with `err` (an error chunk for streams, an error body for the rest). */
   stopAll(err: GatewayError): number {
-    const all = [...this.entries];
+    const all = this.entries.values();
     for (const e of all) e.stop(err);
     return all.length;
   }

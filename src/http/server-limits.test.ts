@@ -1,7 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.js';
-import { type DrainCaps, lingerClose } from './server-limits.js';
+import { type DrainCaps, lingerClose, StreamCounter } from './server-limits.js';
 
 const ANSWER = 'HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
 
@@ -113,5 +113,33 @@ describe('drain settings', () => {
     expect(loadConfig({ ...base, DRAIN_MAX_BYTES: '0', DRAIN_MAX_MS: '0' })).toMatchObject({ DRAIN_MAX_BYTES: 0, DRAIN_MAX_MS: 0 });
     expect(() => loadConfig({ ...base, DRAIN_MAX_BYTES: '-1' })).toThrow(/DRAIN_MAX_BYTES/);
     expect(() => loadConfig({ ...base, DRAIN_MAX_MS: '1.5' })).toThrow(/DRAIN_MAX_MS/);
+  });
+});
+
+describe('StreamCounter', () => {
+  it('counts a client up to its limit, then refuses with 429; a release makes room again, once', () => {
+    const counter = new StreamCounter(2);
+    const first = counter.enter('k1');
+    counter.enter('k1');
+    expect(() => counter.enter('k1')).toThrow(expect.objectContaining({ status: 429 }));
+    expect(counter.count('k2')).toBe(0);
+    first();
+    first();
+    expect(counter.count('k1')).toBe(1);
+    expect(() => counter.enter('k1')).not.toThrow();
+  });
+
+  it('keeps an idle client at 0, and drops the idle ones once more than 1,024 clients are known', () => {
+    const counter = new StreamCounter(0);
+    counter.enter('busy');
+    counter.enter('idle')();
+    expect(counter.count('idle')).toBe(0);
+    expect(counter.clientsKnown).toBe(2);
+    for (let i = 0; i < 1022; i++) counter.enter(`c${i}`)();
+    expect(counter.clientsKnown).toBe(1024);
+    counter.enter('c1022')();
+    // the release that found 1,025 known dropped every idle one
+    expect(counter.clientsKnown).toBe(1);
+    expect(counter.count('busy')).toBe(1);
   });
 });

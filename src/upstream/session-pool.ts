@@ -16,6 +16,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { SessionSource, TraceHeaders } from '../core/ports.js';
+import { LightAbortController } from '../runtime/light-abort.js';
+import { MemberList } from '../runtime/member-list.js';
 
 export interface SessionCreator {
   createSession(key: string, signal?: AbortSignal, trace?: TraceHeaders): Promise<string>;
@@ -76,8 +78,9 @@ export class SessionPool {
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly now: () => number;
-  private readonly stopping = new AbortController();
-  private readonly inFlight = new Set<Promise<void>>();
+  // a light signal and a member list: both live as long as the pool and see a refill come and go every request
+  private readonly stopping = new LightAbortController();
+  private readonly inFlight = new MemberList<Promise<void>>();
   private counters = { hits: 0, misses: 0, expired: 0, refilled: 0, refillFailures: 0 };
 
   constructor(private readonly opts: SessionPoolOptions) {
@@ -150,7 +153,7 @@ export class SessionPool {
   /** Abort refills in flight and start no more; resolves once they have settled. Ready sessions are dropped. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled(this.inFlight.values());
     this.keys.clear();
   }
 
@@ -221,10 +224,10 @@ export class SessionPool {
       )
       .finally(() => {
         entry.creating--;
-        this.inFlight.delete(run);
+        this.inFlight.delete(membership);
         this.refill();
       });
-    this.inFlight.add(run);
+    const membership = this.inFlight.add(run);
   }
 }
 
