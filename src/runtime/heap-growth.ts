@@ -1,6 +1,6 @@
 /**
  * Imported by the entry points right after no-pretenuring: after each full collection, V8 lets the old generation
- * grow by 30 % of what survived it before the next one, instead of the factor V8 picks itself (up to 4× when full
+ * grow by half of what survived it before the next one, instead of the factor V8 picks itself (up to 4× when full
  * collections are quick next to allocation, as this gateway's are). Under a burst of long streams every stream's
  * state lives past a few young collections and dies in the old generation; with V8's own factor the heap then grew
  * to about three times what was live. An operator's own `--heap-growing-percent` (node's flags or NODE_OPTIONS)
@@ -8,7 +8,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 
-export const HEAP_GROWING_PERCENT = 30;
+export const HEAP_GROWING_PERCENT = 50;
 
 /** true when the process was started with the flag, on node's command line or in NODE_OPTIONS (- or _ spelling) */
 export function operatorSetsHeapGrowth(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
