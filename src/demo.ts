@@ -2,9 +2,10 @@
  * `npm run demo`: the built-in OnDemand simulator and the gateway in one process, so a newcomer can chat in a
  * minute without an OnDemand account. Prints the base URL, a key and a curl line.
  */
-// first: V8 settings that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts, heap-growth.ts)
+// first: V8 settings that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts, heap-growth.ts, tier-up.ts)
 import './runtime/no-pretenuring.js';
 import './runtime/heap-growth.js';
+import './runtime/tier-up.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,7 +1,8 @@
 /** `npm start`: load the configuration (environment, then an optional .env file), start, drain on SIGTERM. */
-// first: V8 settings that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts, heap-growth.ts)
+// first: V8 settings that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts, heap-growth.ts, tier-up.ts)
 import './runtime/no-pretenuring.js';
 import './runtime/heap-growth.js';
+import './runtime/tier-up.js';
 import 'dotenv/config';
 import { ConfigError, loadConfig } from './config/config.js';
 import { startGateway } from './gateway.js';

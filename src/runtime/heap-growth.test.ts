@@ -2,22 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { operatorSetsHeapGrowth } from './heap-growth.js';
 
 describe('heap-growth', () => {
-  it.each([
-    [[], undefined, false],
-    [[], '', false],
-    [['--max-old-space-size=512'], '--max-semi-space-size=2', false],
-    [['--heap-growing-percent=50'], undefined, true],
-    [['--heap_growing_percent=50'], undefined, true],
-    [['--heap-growing-percent'], undefined, true],
-    [[], '--enable-source-maps --heap-growing-percent=80', true],
-    [[], '--heap-growing-percentage=5', false],
-  ] as const)('execArgv %j, NODE_OPTIONS %j: operator sets it = %s', (execArgv, nodeOptions, expected) => {
-    expect(operatorSetsHeapGrowth(execArgv, nodeOptions)).toBe(expected);
-  });
-
   it.each(['main.ts', 'demo.ts'])('is imported by src/%s right after no-pretenuring', (file) => {
     const source = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
     const imports = source.match(/^import\s.*$/gm)?.slice(0, 2);

@@ -7,15 +7,10 @@
  * wins. Why, and the measurement: docs/performance.md, "Fourteenth round".
  */
 import { setFlagsFromString } from 'node:v8';
+import { operatorSetsHere } from './v8-flags.js';
 
 export const HEAP_GROWING_PERCENT = 50;
 
-/** true when the process was started with the flag, on node's command line or in NODE_OPTIONS (- or _ spelling) */
-export function operatorSetsHeapGrowth(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  const mentions = (arg: string) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg);
-  return execArgv.some(mentions) || (nodeOptions ?? '').split(/\s+/).some(mentions);
-}
-
-if (!operatorSetsHeapGrowth(process.execArgv, process.env.NODE_OPTIONS)) {
+if (!operatorSetsHere('heap-growing-percent')) {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
