@@ -1,9 +1,9 @@
 /**
  * Imported by the entry points after heap-growth: on Node 20's V8 (11.x) a function is optimized once it has used
  * up its interrupt budget (bytecode run) a few times. The gateway's request path is a few hundred small functions,
- * so at V8's budget the first few thousand requests after a start ran unoptimized code, with TurboFan's compilations
- * landing among them for seconds; an eighth of it optimizes them within the first few hundred requests and changed
- * nothing measurable in steady state. Later V8s count invocations and have Maglev in between, and their flags differ:
+ * so at V8's budget the first seconds of load after a start ran unoptimized code, with TurboFan's compilations
+ * landing among the requests; with an eighth of it the slow answers of those seconds fell to about a third, and the
+ * steady state changed by nothing measurable. Later V8s count invocations and have Maglev in between, and their flags differ:
  * nothing is set there. An operator's own `--interrupt-budget` wins. Why, and the measurement: docs/performance.md,
  * "Fifteenth round".
  */

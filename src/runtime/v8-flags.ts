@@ -5,8 +5,8 @@
  * NODE_OPTIONS; V8 reads `-` and `_` alike in a flag's name
  */
 export function operatorSets(name: string, execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  const spelled = name.replace(/[-_]/g, '[-_]');
-  const mentions = (arg: string) => new RegExp(`^--${spelled}(=|$)`).test(arg);
+  const flag = new RegExp(`^--${name.replace(/[-_]/g, '[-_]')}(=|$)`);
+  const mentions = (arg: string) => flag.test(arg);
   return execArgv.some(mentions) || (nodeOptions ?? '').split(/\s+/).some(mentions);
 }
 
