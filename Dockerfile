@@ -39,4 +39,6 @@ USER 1000
 EXPOSE 7860
 # SIGTERM drains: readiness goes 503, streams in flight finish up to SHUTDOWN_GRACE_MS
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/main.js"]
+# one V8 helper thread, as `npm start` runs it: Node starts four whatever the cores, and on a small machine they take
+# the core from the streams while a full collection marks (docs/performance.md, "Sixteenth round")
+CMD ["node", "--v8-pool-size=1", "dist/main.js"]

@@ -30,7 +30,7 @@ import { loadConfig } from '../src/config/config.js';
 import { startGateway } from '../src/gateway.js';
 import type { KeyBehaviorSpec, SimStats } from '../src/simulator/types.js';
 import { checkChatStream, parseJson, post, shapeProblem } from '../test/fault-helpers.js';
-import { freePort, rssMb, startProc } from './procs.js';
+import { freePort, rssMb, startFlags, startProc } from './procs.js';
 
 export interface ChaosOptions {
   seconds: number;
@@ -479,7 +479,7 @@ async function gatewayInline(env: Record<string, string>): Promise<GatewayUnderT
 }
 
 /**
- * The gateway as its own process, `node dist/main.js` (bench/procs.ts starts it, like the benchmark does). RSS is
+ * The gateway as its own process, `node dist/main.js` with `npm start`'s node flags (bench/procs.ts starts it, like the benchmark does). RSS is
  * read from /proc, heap and in-flight counts from its /metrics (admin key), open sockets from /proc/net/tcp.
  */
 async function gatewayProcess(env: Record<string, string>, dataDir: string, nodeArgs: string[]): Promise<GatewayUnderTest> {
@@ -494,7 +494,7 @@ async function gatewayProcess(env: Record<string, string>, dataDir: string, node
     // not the repository: dist/main.js loads a .env from its working directory
     cwd: dataDir,
     readyPath: '/healthz',
-    nodeArgs,
+    nodeArgs: [...startFlags(ROOT), ...nodeArgs],
   });
   const metrics = (): Promise<Map<string, number>> => readMetrics(proc.url);
   return {

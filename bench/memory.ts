@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { CLIENT_KEY, UPSTREAM_KEYS, chatBody, chatHeaders, concurrentStreams, gatewayEnv, percentile, sortedOf, type Target } from './load.js';
-import { build, freePort, hasTaskset, peakRssMb, pinSelf, resetPeak, rssMb, rssSampler, sleep, startProc, type Proc } from './procs.js';
+import { build, freePort, hasTaskset, peakRssMb, pinSelf, resetPeak, rssMb, rssSampler, sleep, startFlags, startProc, type Proc } from './procs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -197,7 +197,8 @@ async function main(): Promise<void> {
     ...gateways.map((dir, i) => ({
       label: dir === root ? 'gateway' : dir,
       script: join(dir, 'dist', 'main.js'),
-      nodeArgs: gatewayNodeArgs,
+      // as `npm start` runs that build, then any --node-args
+      nodeArgs: [...startFlags(dir), ...gatewayNodeArgs],
       env: (port: number, w: string) => gatewayEnv(mock.url, port, join(w, `data-${i}-${port}`)),
     })),
   ];

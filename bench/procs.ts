@@ -17,6 +17,13 @@ export function build(root: string, log: (msg: string) => void): void {
   }
 }
 
+/** The node flags `npm start` runs the gateway in `dir` with (its package.json's start script): the bench measures what ships. */
+export function startFlags(dir: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  return words[0] === 'node' ? words.slice(1).filter((w) => w.startsWith('--')) : [];
+}
+
 export function hasTaskset(): boolean {
   return spawnSync('taskset', ['--version'], { encoding: 'utf8' }).status === 0;
 }

@@ -41,7 +41,7 @@ import {
   type StreamResult,
   type Target,
 } from './load.js';
-import { build, cpuModel, cpuMs, freePort, hasTaskset, peakRssMb, pinSelf, resetPeak, rssMb, rssSampler, sleep, startProc, type Proc } from './procs.js';
+import { build, cpuModel, cpuMs, freePort, hasTaskset, peakRssMb, pinSelf, resetPeak, rssMb, rssSampler, sleep, startFlags, startProc, type Proc } from './procs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -257,8 +257,10 @@ async function main(): Promise<void> {
     let runs = 0;
     const start = async (name: ProxyName): Promise<Proc> => {
       const port = ports[name];
-      const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
-      const common = { name, port, core: proxyCore, cwd: work, nodeArgs };
+      const profileArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+      // the gateway as `npm start` runs it (its node flags); the floor as the shared harness runs it, plain
+      const startedAs = name === 'floor' ? [] : startFlags(name === 'other' && OTHER?.script !== undefined ? resolve(OTHER.script, '..', '..') : root);
+      const common = { name, port, core: proxyCore, cwd: work, nodeArgs: [...startedAs, ...profileArgs] };
       const p =
         name === 'floor'
           ? await startProc({
