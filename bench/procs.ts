@@ -20,8 +20,12 @@ export function build(root: string, log: (msg: string) => void): void {
 /** The node flags `npm start` runs the gateway in `dir` with (its package.json's start script): the bench measures what ships. */
 export function startFlags(dir: string): string[] {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
-  const words = (pkg.scripts?.start ?? '').split(/\s+/);
-  return words[0] === 'node' ? words.slice(1).filter((w) => w.startsWith('--')) : [];
+  return nodeFlags((pkg.scripts?.start ?? '').split(/\s+/));
+}
+
+/** The flags of a `node <flags> <script>` command given as words; none if it does not run node. */
+export function nodeFlags(command: readonly string[]): string[] {
+  return command[0] === 'node' ? command.slice(1).filter((w) => w.startsWith('--')) : [];
 }
 
 export function hasTaskset(): boolean {

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { nodeFlags } from '../bench/procs.js';
 
 const root = join(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -13,7 +14,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { sc
 /** `node <flags> <script>` split into its flags and its script */
 function nodeCommand(words: readonly string[]): { flags: string[]; script: string | undefined } {
   expect(words[0]).toBe('node');
-  return { flags: words.slice(1).filter((w) => w.startsWith('--')), script: words.filter((w) => !w.startsWith('--'))[1] };
+  return { flags: nodeFlags(words), script: words.at(-1) };
 }
 
 function imageCmd(): string[] {
