@@ -1,14 +1,16 @@
 /**
- * `npx tsx bench/callgrind-js.ts <callgrind.out> <perf-PID.map> [requests] [top]`: where the instructions of a
+ * `npx tsx bench/callgrind-js.ts <callgrind.out> <perf-PID.map> [requests] [top] [--event=A+B]`: where the instructions of a
  * callgrind dump went (`npm run bench:compare -- --count=instructions --callgrind-out=<dir>`), named down to the
  * JavaScript function. callgrind knows native symbols only; V8's generated code (JIT functions, and the builtins it
  * copies next to them) shows as bare addresses, which the perf map node writes with `--perf-basic-prof` names.
  * Prints self instructions by group (garbage collection, the compilers, builtins, our modules, each package, node's
- * own JavaScript), then by function, per request when `requests` is given.
+ * own JavaScript), then by function, per request when `requests` is given. `--event` counts other events of a dump
+ * taken with `--count=misses` instead, summed: `--event=ILmr+DLmr+DLmw` (misses past the L2), `--event=Bcm+Bim`.
  */
 import { readFileSync } from 'node:fs';
 
-const [dumpFile, mapFile, requestsArg, topArg] = process.argv.slice(2);
+const eventArg = process.argv.find((a) => a.startsWith('--event='))?.slice(8);
+const [dumpFile, mapFile, requestsArg, topArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (dumpFile === undefined || mapFile === undefined) {
   console.error('usage: tsx bench/callgrind-js.ts <callgrind.out> <perf-PID.map> [requests] [top]');
   process.exit(2);
@@ -65,12 +67,23 @@ const nameOf = (spec: string): string => {
   if (m[2] !== undefined) names.set(m[1]!, m[2]);
   return names.get(m[1]!) ?? spec;
 };
+/** positions of the counted events on a cost line (after the position column): Ir unless --event names others */
+let columns = [1];
+const eventNames = eventArg?.split('+') ?? ['Ir'];
 for (const line of readFileSync(dumpFile, 'utf8').split('\n')) {
-  if (line.startsWith('fn=')) fn = nameOf(line.slice(3));
+  if (line.startsWith('events:')) {
+    const events = line.slice(7).trim().split(/\s+/);
+    columns = eventNames.map((e) => {
+      const i = events.indexOf(e);
+      if (i < 0) throw new Error(`the dump has no event ${e} (it has ${events.join(' ')})`);
+      return i + 1;
+    });
+  } else if (line.startsWith('fn=')) fn = nameOf(line.slice(3));
   else if (line.startsWith('cfn=')) nameOf(line.slice(4));
   else if (line.startsWith('calls=')) skipNext = true;
   else if (/^[+\-*\d]/.test(line)) {
-    const ir = Number(line.split(' ')[1] ?? 0);
+    const parts = line.split(' ');
+    const ir = columns.reduce((sum, c) => sum + Number(parts[c] ?? 0), 0);
     if (!Number.isFinite(ir)) continue;
     if (skipNext) {
       skipNext = false;
@@ -123,8 +136,9 @@ for (const [name, ir] of callees) {
   const resolved = resolve(name);
   if (/^JS:/.test(resolved) && !self.has(name)) add(inclusive, shortName(resolved), ir);
 }
-const fmt = (ir: number): string => `${(ir / requests / 1000).toFixed(1).padStart(8)} k ${((100 * ir) / total).toFixed(1).padStart(5)}%`;
-console.log(`${(total / requests / 1000).toFixed(0)} k instructions${requests > 1 ? ' per request' : ''} (self, all threads)`);
+const fmt = (ir: number): string => `${(ir / requests / 1000).toFixed(eventArg === undefined ? 1 : 3).padStart(8)} k ${((100 * ir) / total).toFixed(1).padStart(5)}%`;
+const counted = eventArg === undefined ? 'instructions' : eventNames.join(' + ');
+console.log(`${(total / requests / 1000).toFixed(eventArg === undefined ? 0 : 2)} k ${counted}${requests > 1 ? ' per request' : ''} (self, all threads)`);
 for (const [title, m, n] of [
   ['by group', groups, 30],
   ['by function', fns, top],

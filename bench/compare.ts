@@ -1,5 +1,5 @@
 /**
- * `npm run bench:compare -- [--gateway=<dir>,<dir>...] [--mode=plain|stream] [--count=cpu|instructions]`: the floor
+ * `npm run bench:compare -- [--gateway=<dir>,<dir>...] [--mode=plain|stream] [--count=cpu|instructions|misses]`: the floor
  * and one or more gateway builds under the same load, each figure with its ratio to the floor: the tool behind every
  * before/after figure in docs/performance.md. A gateway build is a directory holding dist/main.js that reaches a
  * node_modules (this checkout by default; e.g. a copy of an older commit's dist/ next to a symlink to node_modules),
@@ -16,6 +16,9 @@
  *   by ±20 % on this machine; but valgrind slows the process 50×, which changes when collections happen relative
  *   to the requests, so a change to what survives a collection is measured with `--count=cpu`, not here.
  *   `--callgrind-out=<dir>` keeps the files for callgrind_annotate.
+ * - `--count=misses`: the same run with callgrind's cache and branch simulation, the last level simulated as this
+ *   machine's per-core L2 (read from /sys): first-level cache misses, misses past the L2 and mispredicted branches per
+ *   request beside the instructions. What a request costs in time beyond its instructions is mostly these.
  *
  * Clients send max_tokens 512, as in `npm run bench`. Loopback only.
  */
@@ -40,12 +43,13 @@ import {
   timedStream,
   type Target,
 } from './load.js';
+import { type Counts, countsOf, dumpTotals, l2Flag } from './callgrind-counts.js';
 import { build, cpuMs, freePort, hasTaskset, pinSelf, startProc, type Proc } from './procs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const mode = arg('mode') === 'stream' ? 'stream' : 'plain';
-const count = arg('count') === 'instructions' ? 'instructions' : 'cpu';
+const count = arg('count') === 'instructions' || arg('count') === 'misses' ? arg('count')! : 'cpu';
 const rounds = Number(arg('rounds') ?? 5);
 const seconds = Number(arg('seconds') ?? 10);
 const warmSeconds = Number(arg('warm-seconds') ?? 3);
@@ -113,18 +117,25 @@ function callgrind(pid: number, env: Record<string, string>, ...args: string[]):
   if (r.status !== 0) throw new Error(`callgrind_control ${args.join(' ')}: ${r.stderr || r.stdout}`);
 }
 
-/** the Ir total of the dump callgrind_control -d just wrote (the newest `<prefix>.<n>` file) */
-function lastDumpIr(dir: string, prefix: string): number {
+/** the event totals of the dump callgrind_control -d just wrote (the newest `<prefix>.<n>` file) */
+function lastDumpTotals(dir: string, prefix: string): Map<string, number> {
   const dumps = readdirSync(dir)
     .filter((f) => f.startsWith(`${prefix}.`))
     .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
-  const text = readFileSync(join(dir, dumps[dumps.length - 1]!), 'utf8');
-  const m = /^totals:\s*(\d+)/m.exec(text);
-  if (!m) throw new Error('no totals in the callgrind dump');
-  return Number(m[1]);
+  return dumpTotals(readFileSync(join(dir, dumps[dumps.length - 1]!), 'utf8'));
 }
 
-async function instructionsPerRequest(s: Subject, i: number, core: string | undefined, work: string): Promise<number> {
+/** the simulated last level as this machine's per-core L2, when /sys describes one (index2 usually is; l2Flag checks its level) */
+function l2Geometry(): string[] {
+  try {
+    const flag = l2Flag((file) => readFileSync(join('/sys/devices/system/cpu/cpu0/cache/index2', file), 'utf8'));
+    return flag === undefined ? [] : [flag];
+  } catch {
+    return [];
+  }
+}
+
+async function countsPerRequest(s: Subject, i: number, core: string | undefined, work: string): Promise<Counts> {
   const port = await freePort();
   const out = keepDir ?? work;
   const prefix = `callgrind.${i}`;
@@ -137,8 +148,14 @@ async function instructionsPerRequest(s: Subject, i: number, core: string | unde
     core,
     cwd: work,
     readyPath: '/healthz',
-    readyTimeoutMs: 180_000,
-    wrapper: ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(out, `${prefix}.%p`)}`],
+    readyTimeoutMs: count === 'misses' ? 600_000 : 180_000, // the cache simulation slows the start-up too
+    wrapper: [
+      'valgrind',
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      ...(count === 'misses' ? ['--cache-sim=yes', '--branch-sim=yes', ...l2Geometry()] : []),
+      `--callgrind-out-file=${join(out, `${prefix}.%p`)}`,
+    ],
     // no background threads: under valgrind they starve behind the main thread, so code would be optimized late
     // and collections would run at other moments than natively; one thread is also what makes counts repeatable.
     // and no memory reducer: it judges idleness by bytes allocated per millisecond, and 50× slower it would see an
@@ -155,7 +172,7 @@ async function instructionsPerRequest(s: Subject, i: number, core: string | unde
     await drive(target, requests, connections);
     callgrind(proc.pid, env, '-i', 'off');
     callgrind(proc.pid, env, '-d');
-    return lastDumpIr(out, `${prefix}.${proc.pid}`) / requests;
+    return countsOf(lastDumpTotals(out, `${prefix}.${proc.pid}`), requests);
   } finally {
     await proc.stop();
   }
@@ -196,12 +213,15 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   try {
     await mockOptions(mock, mode === 'plain' ? { delayMs: 20, deltas: 1 } : { delayMs: 0, deltas: 64, intervalMs: 20 });
-    if (count === 'instructions') {
-      const ir: number[] = [];
-      for (const [i, s] of subjects.entries()) ir.push(await instructionsPerRequest(s, i, core, work));
+    if (count !== 'cpu') {
+      const counted: Counts[] = [];
+      for (const [i, s] of subjects.entries()) counted.push(await countsPerRequest(s, i, core, work));
+      const unit = mode === 'plain' ? 'request' : 'stream';
+      const kinds = count === 'misses' ? (['instructions', 'l1Misses', 'l2Misses', 'mispredicts'] as const) : (['instructions'] as const);
+      const names = { instructions: 'instructions', l1Misses: 'L1 misses', l2Misses: 'misses past L2', mispredicts: 'mispredicted branches' };
       subjects.forEach((s, i) =>
         lines.push(
-          `  ${(ir[i]! / 1000).toFixed(0).padStart(6)} k instructions / ${mode === 'plain' ? 'request' : 'stream'}  ${(ir[i]! / ir[0]!).toFixed(3)}x the floor  ${s.label}`,
+          `  ${kinds.map((k) => `${(counted[i]![k] / 1000).toFixed(k === 'instructions' ? 0 : 2).padStart(7)} k ${names[k]} (${(counted[i]![k] / counted[0]![k]).toFixed(3)}x)`).join(', ')} / ${unit}  ${s.label}`,
         ),
       );
     } else {
