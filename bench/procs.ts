@@ -130,6 +130,35 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
+/** the machine's CPU time so far from /proc/stat's first line, in ticks: all of it, and what the hypervisor took (steal) */
+export interface MachineTicks {
+  total: number;
+  steal: number;
+}
+
+/** the aggregate `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal guest guest_nice */
+export function machineTicksOf(procStat: string): MachineTicks {
+  const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
+  if (line === undefined) return { total: NaN, steal: NaN };
+  // guest and guest_nice are already counted in user and nice
+  const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+}
+
+export function machineTicks(): MachineTicks {
+  try {
+    return machineTicksOf(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return { total: NaN, steal: NaN };
+  }
+}
+
+/** percent of all CPUs' time the hypervisor took between two readings (NaN where /proc/stat is not there) */
+export function stealPercent(before: MachineTicks, after: MachineTicks): number {
+  const total = after.total - before.total;
+  return total > 0 ? (100 * (after.steal - before.steal)) / total : NaN;
+}
+
 function statusKb(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;

@@ -41,7 +41,24 @@ import {
   type StreamResult,
   type Target,
 } from './load.js';
-import { build, cpuModel, cpuMs, freePort, hasTaskset, peakRssMb, pinSelf, resetPeak, rssMb, rssSampler, sleep, startFlags, startProc, type Proc } from './procs.js';
+import {
+  build,
+  cpuModel,
+  cpuMs,
+  freePort,
+  hasTaskset,
+  machineTicks,
+  peakRssMb,
+  pinSelf,
+  resetPeak,
+  rssMb,
+  rssSampler,
+  sleep,
+  startFlags,
+  startProc,
+  stealPercent,
+  type Proc,
+} from './procs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -152,6 +169,8 @@ interface Throughput {
   errors: number;
   cpuMsPerReq: number;
   peakRssMb: number;
+  /** % of the machine's CPU time the hypervisor took during the window: a window it slowed says less */
+  stealPct: number;
 }
 
 async function throughput(proxy: Proc): Promise<Throughput> {
@@ -160,10 +179,12 @@ async function throughput(proxy: Proc): Promise<Throughput> {
   resetPeak(proxy.pid);
   const sampler = rssSampler(proxy.pid, 100);
   const cpu0 = cpuMs(proxy.pid);
+  const ticks0 = machineTicks();
   const t0 = performance.now();
   const r = await autocannon({ ...opts, duration: PLAN.throughputSec });
   const wallMs = performance.now() - t0;
   const cpu = cpuMs(proxy.pid) - cpu0;
+  const stealPct = stealPercent(ticks0, machineTicks());
   const ok = r['2xx'];
   return {
     rps: ok / (wallMs / 1000),
@@ -171,6 +192,7 @@ async function throughput(proxy: Proc): Promise<Throughput> {
     errors: r.errors + r.timeouts + r.non2xx,
     cpuMsPerReq: ok > 0 ? cpu / ok : NaN,
     peakRssMb: Math.max(sampler.stop(), peakRssMb(proxy.pid)),
+    stealPct,
   };
 }
 
@@ -344,6 +366,13 @@ interface Results {
   after: Record<ProxyName, number>;
 }
 
+/** what the hypervisor took during each b window: the load average cannot see it, and it slows floor and gateway alike only when it falls in both */
+function stealLine(tput: Record<string, Throughput>): string {
+  const parts = Object.entries(tput).map(([name, t]) => `${name} ${Number.isFinite(t.stealPct) ? `${round(t.stealPct, 1)} %` : 'unknown'}`);
+  const busy = Object.values(tput).some((t) => t.stealPct > 5);
+  return `CPU time the host took (steal) during b: ${parts.join(', ')}${busy ? ' (above 5 %: that window says more about the host than the proxy)' : ''}`;
+}
+
 function buildReport(r: Results): { text: string; json: unknown } {
   const f = (n: number | undefined, d = 2): string => (n === undefined || !Number.isFinite(n) ? '-' : String(round(n, d)));
   const ratio = (a: number, b: number): string => (Number.isFinite(a / b) && b > 0 && a >= 0 ? `${round(a / b, 2)}x` : '-');
@@ -408,6 +437,7 @@ function buildReport(r: Results): { text: string; json: unknown } {
   const text = [
     `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; ${machine.nproc} cores, ${machine.cpu}, Node ${machine.node}; ${machine.pinned}; ${machine.mode} run`,
     `load average (1 min) before / after: ${machine.loadavgBefore} / ${machine.loadavgAfter}${r.load0 > 0.5 ? ' (other processes were busy: figures are noisy)' : ''}`,
+    stealLine(r.tput),
     `upstream: ${UPSTREAM_DELAY_MS} ms in b; streams of ${DELTAS} deltas of ${DELTA_BYTES} bytes every ${INTERVAL_MS} ms; stall = gap > ${STALL_MS} ms; clients send max_tokens 512`,
     '',
     line(table[0]!),
