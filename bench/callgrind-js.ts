@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 const eventArg = process.argv.find((a) => a.startsWith('--event='))?.slice(8);
 const [dumpFile, mapFile, requestsArg, topArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (dumpFile === undefined || mapFile === undefined) {
-  console.error('usage: tsx bench/callgrind-js.ts <callgrind.out> <perf-PID.map> [requests] [top]');
+  console.error('usage: tsx bench/callgrind-js.ts <callgrind.out> <perf-PID.map> [requests] [top] [--event=A+B]');
   process.exit(2);
 }
 const requests = Number(requestsArg ?? 1);

@@ -49,7 +49,8 @@ import { build, cpuMs, freePort, hasTaskset, pinSelf, startProc, type Proc } fro
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const mode = arg('mode') === 'stream' ? 'stream' : 'plain';
-const count = arg('count') === 'instructions' || arg('count') === 'misses' ? arg('count')! : 'cpu';
+const countArg = arg('count');
+const count = countArg === 'instructions' || countArg === 'misses' ? countArg : 'cpu';
 const rounds = Number(arg('rounds') ?? 5);
 const seconds = Number(arg('seconds') ?? 10);
 const warmSeconds = Number(arg('warm-seconds') ?? 3);
