@@ -7,8 +7,9 @@
  *
  * - `--count=cpu` (default): `--rounds` rounds; in each, the floor and every build run in turn (the order rotates),
  *   each a fresh process pinned to the last core: a warm-up, then a window in which its utime + stime is read. Plain:
- *   autocannon at 64 connections, the mock answering after 20 ms (phase b of `npm run bench`); stream: 32
- *   connections of back-to-back streams of 64 deltas 20 ms apart. Medians over the rounds, and the median of the
+ *   autocannon at 64 connections, the mock answering after 20 ms (phase b of `npm run bench`), warm-up and window in
+ *   one run on the same connections (what a request costs once the process is warm); stream: 32 connections of
+ *   back-to-back streams of 64 deltas 20 ms apart. Medians over the rounds, and the median of the
  *   per-round ratios to the floor (a busy machine moves all of a round together).
  * - `--count=instructions`: each process alone under `valgrind --tool=callgrind --instr-atstart=no`: `--warm`
  *   requests with the instrumentation off (the JIT settles), then `--requests` counted (about 50× slower). All
@@ -44,7 +45,7 @@ import {
   type Target,
 } from './load.js';
 import { type Counts, countsOf, dumpTotals, l2Flag } from './callgrind-counts.js';
-import { build, cpuMs, freePort, hasTaskset, pinSelf, startProc, type Proc } from './procs.js';
+import { build, cpuMs, freePort, hasTaskset, pinSelf, sleep, startFlags, startProc, type Proc } from './procs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -64,6 +65,8 @@ const log = (msg: string): void => void process.stderr.write(`[compare] ${msg}\n
 interface Subject {
   label: string;
   script: string;
+  /** a gateway runs with its `npm start` flags, as it ships (the instruction counts set their own) */
+  nodeArgs: string[];
   env: (port: number, work: string) => Record<string, string>;
 }
 
@@ -89,22 +92,58 @@ async function drive(target: Target, n: number, c: number): Promise<void> {
   await pool.close();
 }
 
-/** Load for `sec` seconds; how many requests (or streams) were answered. */
-async function loadFor(target: Target, sec: number): Promise<number> {
-  if (mode === 'stream') return (await concurrentStreams(target, connections, 20 * 64, sec * 1000)).filter((r) => r.ok).length;
-  const r = await autocannon({ url: `${target.url}/v1/chat/completions`, method: 'POST', headers: chatHeaders, body: chatBody(false), connections, pipelining: 1, duration: sec });
-  return r['2xx'];
+/** Streams for `sec` seconds; how many were answered. */
+async function streamsFor(target: Target, sec: number): Promise<number> {
+  return (await concurrentStreams(target, connections, 20 * 64, sec * 1000)).filter((r) => r.ok).length;
+}
+
+/**
+ * Plain: one autocannon run of warm-up + window, the CPU time and the answers read at the window's two ends, so the
+ * window sits inside the same load on the same connections. A fresh set of connections right before the window
+ * would put a one-time cost in it: the first close of connections the process served under load deoptimizes much
+ * of its hot path once, and the recompiling takes seconds of extra CPU (docs/performance.md, "Eighteenth round").
+ */
+async function plainWindow(target: Target, pid: number): Promise<{ n: number; cpu: number; ms: number }> {
+  let answered = 0;
+  const opts = {
+    url: `${target.url}/v1/chat/completions`,
+    method: 'POST' as const,
+    headers: chatHeaders,
+    body: chatBody(false),
+    connections,
+    pipelining: 1,
+    duration: warmSeconds + seconds + 1,
+  };
+  // the callback form returns the running instance, whose responses are counted as they come
+  const finished = new Promise<void>((resolve, reject) => {
+    const run = autocannon(opts, (err) => (err ? reject(err) : resolve()));
+    run.on('response', (_client, status) => {
+      if (status >= 200 && status < 300) answered++;
+    });
+  });
+  await sleep(warmSeconds * 1000);
+  const cpu0 = cpuMs(pid);
+  const n0 = answered;
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const window = { n: answered - n0, cpu: cpuMs(pid) - cpu0, ms: performance.now() - t0 };
+  await finished;
+  return window;
 }
 
 async function cpuPerRequest(s: Subject, core: string | undefined, work: string): Promise<{ us: number; rate: number }> {
   const port = await freePort();
-  const proc = await startProc({ name: s.label, script: s.script, env: s.env(port, work), port, core, cwd: work, readyPath: '/healthz' });
+  const proc = await startProc({ name: s.label, script: s.script, env: s.env(port, work), port, core, cwd: work, readyPath: '/healthz', nodeArgs: s.nodeArgs });
   try {
     const target: Target = { name: s.label, kind: 'proxy', url: proc.url };
-    await loadFor(target, warmSeconds);
+    if (mode === 'plain') {
+      const w = await plainWindow(target, proc.pid);
+      return { us: (w.cpu * 1000) / w.n, rate: w.n / (w.ms / 1000) };
+    }
+    await streamsFor(target, warmSeconds);
     const cpu0 = cpuMs(proc.pid);
     const t0 = performance.now();
-    const n = await loadFor(target, seconds);
+    const n = await streamsFor(target, seconds);
     const ms = performance.now() - t0;
     return { us: ((cpuMs(proc.pid) - cpu0) * 1000) / n, rate: n / (ms / 1000) };
   } finally {
@@ -203,11 +242,13 @@ async function main(): Promise<void> {
     {
       label: 'floor',
       script: join(buildDir, 'floor.js'),
+      nodeArgs: [],
       env: (port) => ({ FLOOR_PORT: String(port), UPSTREAM_URL: mock.url, UPSTREAM_KEYS: UPSTREAM_KEYS.join(','), CLIENT_KEY }),
     },
     ...gateways.map((dir, i) => ({
       label: dir === root ? 'gateway' : dir,
       script: join(dir, 'dist', 'main.js'),
+      nodeArgs: startFlags(dir),
       env: (port: number, w: string) => gatewayEnv(mock.url, port, join(w, `data-${i}-${port}`)),
     })),
   ];
