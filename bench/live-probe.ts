@@ -3,10 +3,13 @@
  * what the gateway takes on trust. Over a few turns it measures the input tokens OnDemand reports when the
  * conversation is replayed into a fresh session each turn (what the gateway does by default) against continuing
  * one session with only the new turn (SESSION_CONTINUATION), and whether the model recalls the first turn at the
- * last; it also re-checks `modelConfigs.maxTokens` and the catalogue fields the gateway reads. The queries go
+ * last; it also re-checks `modelConfigs.maxTokens` and the catalogue fields the gateway reads, and asks one long
+ * request in sync mode beside the same request streamed: what a plain request would lose or keep if the gateway asked
+ * OnDemand for sync answers (usage, completion status, reasoning, time to the whole answer). The queries go
  * through the gateway's own client and transcript format, so the replay arm is exactly what the gateway sends.
  * The result is a Markdown table an operator can paste into an issue.
  */
+import { request } from 'undici';
 import { countTokens } from '../src/core/tokens.js';
 import { OnDemandClient } from '../src/upstream/client.js';
 import { CATALOGUE_PATH } from '../src/upstream/catalogue.js';
@@ -34,7 +37,26 @@ export interface QueryResult {
   inputTokens: number | undefined;
   outputTokens: number | undefined;
   answer: string;
+  /** characters of reasoning (fulfillment_thinking) the stream carried */
+  thinkingChars: number;
   error?: string;
+}
+
+/** One request asked in sync mode, and the same request streamed. */
+export interface SyncCheck {
+  sync: {
+    httpStatus: number;
+    /** data.status: completed, processing or failed */
+    status: string | undefined;
+    /** data.metrics, when the sync answer carries token counts */
+    inputTokens: number | undefined;
+    outputTokens: number | undefined;
+    answerTokens: number;
+    /** from sending to the end of the answer's body */
+    seconds: number;
+    error?: string;
+  };
+  stream: QueryResult & { answerTokens: number; seconds: number };
 }
 
 export interface ProbeReport {
@@ -48,6 +70,7 @@ export interface ProbeReport {
   /** the last question alone, in a fresh session: the platform's own overhead, and recall without any context */
   baseline: QueryResult;
   maxTokens: { limit: number; result: QueryResult; answerTokens: number };
+  sync: SyncCheck;
   catalogue: CatalogueCheck | { error: string };
   queries: number;
   sessions: number;
@@ -75,6 +98,7 @@ export const CATALOGUE_FIELDS = [
 const READ_FIELDS = 6;
 
 export const MAX_TOKENS_PROBE = 16;
+const LONG_REQUEST = 'Write a 200-word story about a lighthouse keeper.';
 
 /** The turns of one arm: a code word first, small questions between, the question for the code word last. */
 export function probeTurns(turns: number, codeWord: string): string[] {
@@ -87,7 +111,7 @@ export function probeTurns(turns: number, codeWord: string): string[] {
 
 /** How many upstream calls a run makes: the operator is told before anything is sent. */
 export function plannedCalls(turns: number): { queries: number; sessions: number; reads: number } {
-  return { queries: 2 * turns + 2, sessions: turns + 3, reads: 1 };
+  return { queries: 2 * turns + 4, sessions: turns + 5, reads: 1 };
 }
 
 const recalls = (r: QueryResult | undefined, word: string): boolean => r?.answer.toLowerCase().includes(word.toLowerCase()) ?? false;
@@ -130,11 +154,16 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeReport> {
     const baseline = await ask(await session(), buildQuery({ messages: [{ role: 'user', content: turns[turns.length - 1] as string }], params: {} }, opts.endpointId));
 
     log(`maxTokens: modelConfigs.maxTokens=${MAX_TOKENS_PROBE} on a request for a long answer`);
-    const maxBody = buildQuery(
-      { messages: [{ role: 'user', content: 'Write a 200-word story about a lighthouse keeper.' }], params: { maxTokens: MAX_TOKENS_PROBE } },
-      opts.endpointId,
-    );
+    const maxBody = buildQuery({ messages: [{ role: 'user', content: LONG_REQUEST }], params: { maxTokens: MAX_TOKENS_PROBE } }, opts.endpointId);
     const maxResult = await ask(await session(), maxBody);
+
+    log('sync: the same long request in responseMode sync, then streamed');
+    const longBody = buildQuery({ messages: [{ role: 'user', content: LONG_REQUEST }], params: {} }, opts.endpointId);
+    queries++;
+    const sync = await askSync(opts, await session(), longBody);
+    const streamStarted = performance.now();
+    const streamed = await ask(await session(), longBody);
+    const streamSeconds = (performance.now() - streamStarted) / 1000;
 
     return {
       at: new Date().toISOString(),
@@ -146,6 +175,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeReport> {
       continuation,
       baseline,
       maxTokens: { limit: MAX_TOKENS_PROBE, result: maxResult, answerTokens: countTokens(maxResult.answer) },
+      sync: { sync, stream: { ...streamed, answerTokens: countTokens(streamed.answer), seconds: streamSeconds } },
       catalogue,
       queries,
       sessions,
@@ -156,7 +186,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeReport> {
 }
 
 async function readQuery(client: OnDemandClient, key: string, sessionId: string, body: OnDemandQueryBody): Promise<QueryResult> {
-  const result: QueryResult = { sentTokens: countTokens(body.query), inputTokens: undefined, outputTokens: undefined, answer: '' };
+  const result: QueryResult = { sentTokens: countTokens(body.query), inputTokens: undefined, outputTokens: undefined, answer: '', thinkingChars: 0 };
   let stream: Awaited<ReturnType<OnDemandClient['openQuery']>> | undefined;
   try {
     stream = await client.openQuery(key, sessionId, body);
@@ -165,6 +195,7 @@ async function readQuery(client: OnDemandClient, key: string, sessionId: string,
       if (batch.length === 0) break;
       for (const ev of batch) {
         if (ev.type === 'delta') result.answer += ev.text;
+        else if (ev.type === 'thinking') result.thinkingChars += ev.text.length;
         else if (ev.type === 'metrics') {
           result.inputTokens = ev.inputTokens;
           result.outputTokens = ev.outputTokens;
@@ -178,6 +209,35 @@ async function readQuery(client: OnDemandClient, key: string, sessionId: string,
     result.error = err instanceof Error ? err.message : String(err);
   }
   return result;
+}
+
+/** The query in responseMode sync (the gateway's client only streams): the documented JSON answer, read whole. */
+async function askSync(opts: ProbeOptions, sessionId: string, body: OnDemandQueryBody): Promise<SyncCheck['sync']> {
+  const out: SyncCheck['sync'] = { httpStatus: 0, status: undefined, inputTokens: undefined, outputTokens: undefined, answerTokens: 0, seconds: 0 };
+  const started = performance.now();
+  try {
+    const res = await request(`${opts.baseUrl}/chat/v1/sessions/${encodeURIComponent(sessionId)}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', apikey: opts.key, 'user-agent': opts.userAgent },
+      body: JSON.stringify({ ...body, responseMode: 'sync' }),
+      // a sync answer's first byte comes when the whole answer exists
+      headersTimeout: 300_000,
+      bodyTimeout: 300_000,
+    });
+    out.httpStatus = res.statusCode;
+    const text = await res.body.text();
+    out.seconds = (performance.now() - started) / 1000;
+    const data = (JSON.parse(text) as { data?: { answer?: unknown; status?: unknown; metrics?: { inputTokens?: unknown; outputTokens?: unknown } } }).data;
+    if (typeof data?.status === 'string') out.status = data.status;
+    if (typeof data?.answer === 'string') out.answerTokens = countTokens(data.answer);
+    if (typeof data?.metrics?.inputTokens === 'number') out.inputTokens = data.metrics.inputTokens;
+    if (typeof data?.metrics?.outputTokens === 'number') out.outputTokens = data.metrics.outputTokens;
+    if (res.statusCode !== 200) out.error = `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
+  } catch (err) {
+    out.seconds = (performance.now() - started) / 1000;
+    out.error = err instanceof Error ? err.message : String(err);
+  }
+  return out;
 }
 
 async function checkCatalogue(client: OnDemandClient, key: string): Promise<CatalogueCheck | { error: string }> {
@@ -228,6 +288,17 @@ export function formatReport(r: ProbeReport): string {
   lines.push(
     `- \`modelConfigs.maxTokens: ${m.limit}\` on a 200-word request: ${verdict}; ${m.answerTokens} answer tokens counted locally, ${n(m.result.outputTokens)} output tokens reported.`,
   );
+  const sy = r.sync.sync;
+  const st = r.sync.stream;
+  const syncAnswer =
+    sy.error !== undefined
+      ? `failed (${sy.error})`
+      : `status \`${sy.status ?? 'absent'}\`, ${sy.answerTokens} answer tokens in ${sy.seconds.toFixed(1)} s, usage ${sy.inputTokens === undefined ? 'absent' : `${sy.inputTokens} in / ${n(sy.outputTokens)} out`}`;
+  const streamAnswer =
+    st.error !== undefined
+      ? `failed (${st.error})`
+      : `${st.answerTokens} answer tokens in ${st.seconds.toFixed(1)} s to the end, usage ${n(st.inputTokens)} in / ${n(st.outputTokens)} out, ${st.thinkingChars} characters of reasoning`;
+  lines.push(`- Sync mode on the 200-word request: ${syncAnswer}. The same request streamed: ${streamAnswer}.`);
   if ('error' in r.catalogue) lines.push(`- Catalogue: could not be read (${r.catalogue.error}).`);
   else {
     const c = r.catalogue;

@@ -16,7 +16,7 @@ const env = process.env;
 const key = parseList(env['ONDEMAND_APIKEYS'])[0];
 if (key === undefined) {
   process.stderr.write(
-    'probe:live needs a real OnDemand key and will not run without one: set ONDEMAND_APIKEYS=<your key> (with the default PROBE_TURNS=3 it sends 8 small queries).\n',
+    'probe:live needs a real OnDemand key and will not run without one: set ONDEMAND_APIKEYS=<your key> (with the default PROBE_TURNS=3 it sends 10 small queries).\n',
   );
   process.exit(2);
 }

@@ -44,6 +44,22 @@ it('continues one session with only the new turn, and replays the whole conversa
   expect(report.baseline.answer).toBe('I do not know the code word.');
 });
 
+it('asks the long request in sync mode and streamed, and reports what each carried', () => {
+  const sent = sim.stats().queryBodies as Array<{ query: string; responseMode: string }>;
+  const long = sent.filter((b) => b.query.includes('200-word story') && !('modelConfigs' in b));
+  expect(long.map((b) => b.responseMode)).toEqual(['sync', 'stream']);
+  const { sync, stream } = report.sync;
+  // the simulator answers sync as the reference documents it: completed, no usage
+  expect(sync).toMatchObject({ httpStatus: 200, status: 'completed', inputTokens: undefined, outputTokens: undefined });
+  expect(sync.answerTokens).toBeGreaterThan(0);
+  expect(sync.answerTokens).toBe(stream.answerTokens);
+  expect(stream.inputTokens).toBeGreaterThan(0);
+  const line = formatReport(report)
+    .split('\n')
+    .find((l) => l.startsWith('- Sync mode'));
+  expect(line).toMatch(/status `completed`, \d+ answer tokens in \d+\.\d s, usage absent\. The same request streamed: \d+ answer tokens/);
+});
+
 it('prints a table an operator can paste', () => {
   const text = formatReport(report);
   expect(text).toContain('| turn | query tokens sent');
