@@ -135,7 +135,8 @@ export class ClientKeyRegistry {
 
   /** `presentedDigest`: the raw sha256 of `presented` when the caller has it already (one hash per request). */
   match(presented: string | undefined, presentedDigest?: Buffer): (ClientKeyInfo & { index: number }) | undefined {
-    if (presented === undefined || presented.length === 0) return undefined;
+    // no named keys (most gateways): no digest text is made per request
+    if (presented === undefined || presented.length === 0 || this.byDigest.size === 0) return undefined;
     return this.byDigest.get(presentedDigest !== undefined ? presentedDigest.toString('hex') : keyDigest(presented));
   }
 

@@ -123,9 +123,23 @@ function clientLabel(request: FastifyRequest, gw: RequestRecord): string {
   if (gw.clientName !== undefined) return gw.clientName;
   if (gw.clientKey === undefined || gw.clientKey < 0) return 'anonymous';
   // the auth hook's digest of the key: the same sha256 clientFingerprint takes its 8 hex digits from
-  if (gw.keyDigest !== undefined) return `c:${gw.keyDigest.toString('hex', 0, 4)}`;
+  if (gw.keyDigest !== undefined) return digestLabel(gw.keyDigest);
   const key = presentedKey(request.headers);
   return key === undefined ? 'anonymous' : clientFingerprint(key);
+}
+
+/**
+ * The label of a key digest, kept with the digest: the auth hook's digests are shared between the requests presenting
+ * one key (src/runtime/digest-memo.ts), so a client's label is one string rather than a new one per request.
+ */
+const digestLabels = new WeakMap<Buffer, string>();
+function digestLabel(digest: Buffer): string {
+  let label = digestLabels.get(digest);
+  if (label === undefined) {
+    label = `c:${digest.toString('hex', 0, 4)}`;
+    digestLabels.set(digest, label);
+  }
+  return label;
 }
 
 function pathOf(url: string): string {

@@ -38,20 +38,22 @@ export interface RequestSample {
 
 export type PoolView = Pick<KeyPool, 'list' | 'onChange' | 'onCall' | 'circuitInfo'>;
 
-/** Keeps the first `max` distinct values of a label; later ones read "other". */
+/**
+ * Keeps the first `max` distinct values of a label; later ones read "other". Answers with the string it kept, so the
+ * tallies' lookups compare one long-lived string with itself rather than a request's copy character by character.
+ */
 class LabelCap {
-  private readonly seen = new Set<string>();
+  private readonly seen = new Map<string, string>();
   constructor(private readonly max: number) {}
   label(value: string): string {
-    if (this.seen.has(value)) return value;
+    const kept = this.seen.get(value);
+    if (kept !== undefined) return kept;
     if (this.seen.size >= this.max) return 'other';
-    this.seen.add(value);
+    this.seen.set(value, value);
     return value;
   }
 }
 
-const NO_LABELS = Object.freeze({}) as Record<string, string>;
-const noLabels = (): Record<string, string> => NO_LABELS;
 /** a piece of the answer itself (what the chunk gap is measured between), not usage or the end */
 const carriesAnswer = (event: GatewayEvent): boolean => event.type === 'text' || event.type === 'reasoning' || event.type === 'tool_calls';
 
@@ -68,12 +70,12 @@ export class GatewayMetrics {
   private unwatch: (() => void) | undefined;
   private unwatchCalls: (() => void) | undefined;
   // the hot path's updates, in plain numbers; folded into the metrics above when the registry is read (pending.ts)
-  private readonly pendingRequests = new PendingCounter();
-  private readonly pendingTokens = new PendingCounter();
-  private readonly pendingCalls = new PendingCounter();
-  private readonly pendingDuration = new PendingHistogram(DURATION_BUCKETS);
-  private readonly pendingTtft = new PendingHistogram(TTFT_BUCKETS);
-  private readonly pendingGap = new PendingHistogram(GAP_BUCKETS);
+  private readonly pendingRequests = new PendingCounter(['route', 'model', 'status']);
+  private readonly pendingTokens = new PendingCounter(['model', 'direction']);
+  private readonly pendingCalls = new PendingCounter(['key', 'outcome']);
+  private readonly pendingDuration = new PendingHistogram(DURATION_BUCKETS, ['route']);
+  private readonly pendingTtft = new PendingHistogram(TTFT_BUCKETS, ['model']);
+  private readonly pendingGap = new PendingHistogram(GAP_BUCKETS, []);
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -212,12 +214,12 @@ export class GatewayMetrics {
   recordRequest(s: RequestSample): void {
     const model = s.model === undefined ? '' : this.models.label(s.model);
     const route = s.route;
-    this.pendingRequests.add(`${route}\u0000${model}\u0000${s.status}`, () => ({ route, model, status: String(s.status) }));
-    this.pendingDuration.observe(route, () => ({ route }), s.durationMs / 1000);
+    this.pendingRequests.add(1, route, model, s.status);
+    this.pendingDuration.observe(s.durationMs / 1000, route);
     if (s.model === undefined) return;
-    if (s.ttftMs !== undefined) this.pendingTtft.observe(model, () => ({ model }), s.ttftMs / 1000);
-    if (s.tokensIn > 0) this.pendingTokens.add(`${model}\u0000in`, () => ({ model, direction: 'in' }), s.tokensIn);
-    if (s.tokensOut > 0) this.pendingTokens.add(`${model}\u0000out`, () => ({ model, direction: 'out' }), s.tokensOut);
+    if (s.ttftMs !== undefined) this.pendingTtft.observe(s.ttftMs / 1000, model);
+    if (s.tokensIn > 0) this.pendingTokens.add(s.tokensIn, model, 'in');
+    if (s.tokensOut > 0) this.pendingTokens.add(s.tokensOut, model, 'out');
   }
 
   /** Key gauges read the pool at scrape time; its change events and calls feed the counters. */
@@ -238,8 +240,7 @@ export class GatewayMetrics {
         if (call.failover) this.failovers.inc();
         return;
       }
-      const { fingerprint: key, outcome } = call;
-      this.pendingCalls.add(`${key}\u0000${outcome}`, () => ({ key, outcome }));
+      this.pendingCalls.add(1, call.fingerprint, call.outcome);
     });
   }
 
@@ -252,7 +253,7 @@ export class GatewayMetrics {
       write: (events) => {
         if (!events.some(carriesAnswer)) return;
         const now = performance.now();
-        if (last >= 0) this.pendingGap.observe('', noLabels, (now - last) / 1000);
+        if (last >= 0) this.pendingGap.observe((now - last) / 1000);
         last = now;
       },
       end: () => {

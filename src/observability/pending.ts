@@ -5,10 +5,22 @@
  * codes, key fingerprints) and are folded into the prom-client metric in its `collect()` hook, i.e. whenever
  * the registry is read (/metrics, tests). Nothing is lost or approximated: counters get the summed increment,
  * histograms the per-bucket counts, the sum and the count, as if each value had been observed on its own.
+ * A tuple is given as its label values in the order of the label names the tally was made with; the label object
+ * is built the first time the tuple is seen.
  */
 import type { Counter, Histogram } from 'prom-client';
+import { type KeyPart, TupleMap } from '../runtime/tuple-map.js';
 
 type Labels = Record<string, string>;
+
+function labelsOf(names: readonly string[], a: KeyPart, b: KeyPart, c: KeyPart): Labels {
+  const labels: Labels = {};
+  const values = [a, b, c];
+  names.forEach((name, i) => {
+    labels[name] = String(values[i]);
+  });
+  return labels;
+}
 
 interface CounterEntry {
   labels: Labels;
@@ -16,14 +28,16 @@ interface CounterEntry {
 }
 
 export class PendingCounter {
-  private readonly pending = new Map<string, CounterEntry>();
+  private readonly pending = new TupleMap<CounterEntry>();
 
-  /** `key` identifies the label tuple; `labels` is built only the first time the tuple is seen. */
-  add(key: string, labels: () => Labels, n = 1): void {
-    let e = this.pending.get(key);
+  /** `labelNames`: at most three, as the counter's */
+  constructor(private readonly labelNames: readonly string[]) {}
+
+  add(n: number, a: KeyPart = '', b: KeyPart = '', c: KeyPart = ''): void {
+    let e = this.pending.get(a, b, c);
     if (e === undefined) {
-      e = { labels: labels(), n: 0 };
-      this.pending.set(key, e);
+      e = { labels: labelsOf(this.labelNames, a, b, c), n: 0 };
+      this.pending.set(e, a, b, c);
     }
     e.n += n;
   }
@@ -55,20 +69,24 @@ interface SeriesValues {
 }
 
 export class PendingHistogram {
-  private readonly pending = new Map<string, HistogramEntry>();
+  private readonly pending = new TupleMap<HistogramEntry>();
 
-  constructor(private readonly buckets: readonly number[]) {}
+  /** `labelNames`: at most three, as the histogram's */
+  constructor(
+    private readonly buckets: readonly number[],
+    private readonly labelNames: readonly string[],
+  ) {}
 
-  observe(key: string, labels: () => Labels, value: number): void {
+  observe(value: number, a: KeyPart = '', b: KeyPart = '', c: KeyPart = ''): void {
     if (!Number.isFinite(value)) return;
-    let e = this.pending.get(key);
+    let e = this.pending.get(a, b, c);
     if (e === undefined) {
-      e = { labels: labels(), counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 };
-      this.pending.set(key, e);
+      e = { labels: labelsOf(this.labelNames, a, b, c), counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 };
+      this.pending.set(e, a, b, c);
     }
-    const b = this.buckets;
+    const bounds = this.buckets;
     let i = 0;
-    while (i < b.length && value > (b[i] as number)) i++;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
     e.counts[i] = (e.counts[i] as number) + 1;
     e.sum += value;
     e.count += 1;

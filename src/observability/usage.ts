@@ -3,6 +3,7 @@
  * The request path only adds to an in-memory map; a timer (unref'd) hands the accumulated increments to the
  * UsageStore in one batch, and close() flushes the rest. Reads merge the store with what is not flushed yet.
  */
+import { TupleMap } from '../runtime/tuple-map.js';
 import type { UsageRow, UsageStore } from '../store/types.js';
 
 export interface UsageEvent {
@@ -64,7 +65,7 @@ export function utcDay(ms: number): string {
 }
 
 export class UsageRecorder {
-  private pending = new Map<string, UsageRow>();
+  private pending = new TupleMap<UsageRow>();
   private readonly timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private lastPrunedDay = '';
@@ -86,11 +87,10 @@ export class UsageRecorder {
     if (this.closed) return;
     const day = utcDay(ev.at);
     const model = ev.model.slice(0, MODEL_MAX);
-    const id = `${day}\u0000${model}\u0000${ev.client}\u0000${ev.upstreamKey}`;
-    let row = this.pending.get(id);
+    let row = this.pending.get(day, model, ev.client, ev.upstreamKey);
     if (row === undefined) {
       row = { day, model, client: ev.client, upstreamKey: ev.upstreamKey, requests: 0, tokensIn: 0, tokensOut: 0, errors: 0 };
-      this.pending.set(id, row);
+      this.pending.set(row, day, model, ev.client, ev.upstreamKey);
     }
     row.requests++;
     row.tokensIn += ev.tokensIn;
@@ -106,12 +106,16 @@ export class UsageRecorder {
 
   private async writeBatch(): Promise<void> {
     if (this.pending.size > 0) {
-      const batch = this.pending;
-      this.pending = new Map();
+      const batch = [...this.pending.values()];
+      this.pending = new TupleMap();
       try {
-        await this.opts.store.addUsage([...batch.values()]);
+        await this.opts.store.addUsage(batch);
       } catch (err) {
-        for (const [id, row] of batch) mergeInto(this.pending, id, row);
+        for (const row of batch) {
+          const have = this.pending.get(row.day, row.model, row.client, row.upstreamKey);
+          if (have === undefined) this.pending.set({ ...row }, row.day, row.model, row.client, row.upstreamKey);
+          else addCounts(have, row);
+        }
         this.onError(err, 'writing usage failed (kept in memory, retried at the next flush)');
         return;
       }
@@ -136,7 +140,7 @@ export class UsageRecorder {
     const since = utcDay(this.now() - (days - 1) * DAY_MS);
     const merged = new Map<string, UsageRow>();
     for (const row of await this.opts.store.loadUsage(since)) mergeInto(merged, rowId(row), row);
-    for (const [id, row] of this.pending) if (row.day >= since) mergeInto(merged, id, row);
+    for (const row of this.pending.values()) if (row.day >= since) mergeInto(merged, rowId(row), row);
     const data = [...merged.values()].sort((a, b) => (a.day === b.day ? b.requests - a.requests : a.day < b.day ? -1 : 1));
     return {
       object: 'usage',
@@ -168,6 +172,10 @@ function mergeInto(map: Map<string, UsageRow>, id: string, row: UsageRow): void 
     map.set(id, { ...row });
     return;
   }
+  addCounts(have, row);
+}
+
+function addCounts(have: UsageRow, row: UsageRow): void {
   have.requests += row.requests;
   have.tokensIn += row.tokensIn;
   have.tokensOut += row.tokensOut;

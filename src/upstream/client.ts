@@ -11,6 +11,7 @@ import type { UpstreamFailureInit } from '../ondemand/failure.js';
 import type { TraceHeaders } from '../core/ports.js';
 import type { OnDemandQueryBody } from '../ondemand/query.js';
 import { Pool } from '../runtime/undici-lean.js';
+import { TupleMap } from '../runtime/tuple-map.js';
 
 export { parseRetryAfter, QueryStream, toFailure } from './exchange.js';
 
@@ -39,7 +40,8 @@ export const KEEP_ALIVE_MS = 10_000;
 export class OnDemandClient {
   private connections: Pool;
   private readonly headersBase: Record<string, string>;
-  private readonly headers = new Map<string, Readonly<Record<string, string>>>();
+  /** by Accept value, then key (a tuple, not a key string built per call: src/runtime/tuple-map.ts) */
+  private readonly headers = new TupleMap<Readonly<Record<string, string>>>();
 
   constructor(private readonly opts: OnDemandClientOptions) {
     this.connections = this.newConnectionPool();
@@ -152,13 +154,12 @@ export class OnDemandClient {
 
   /** The request headers for a key and an Accept value, built once (undici only reads them). */
   private headersFor(key: string, accept: string): Record<string, string> {
-    const cacheKey = `${accept}\n${key}`;
-    let headers = this.headers.get(cacheKey);
+    let headers = this.headers.get(accept, key);
     if (headers === undefined) {
       // keys come and go (admin API, config reload): a cache grown past any real key pool starts over
       if (this.headers.size >= 4096) this.headers.clear();
       headers = Object.freeze({ ...this.headersBase, accept, apikey: key });
-      this.headers.set(cacheKey, headers);
+      this.headers.set(headers, accept, key);
     }
     return headers;
   }
