@@ -1,7 +1,7 @@
 /**
  * Per-request and per-chunk metric updates in plain numbers: prom-client validates and hashes the labels of
  * every `inc`/`observe` (an object per call, a string built per call), which showed in the benchmark's profile
- * (docs/performance.md). These accumulate per label tuple in a Map (the tuples are bounded: routes, capped models, status
+ * (docs/performance.md). These accumulate per label tuple in a TupleMap (the tuples are bounded: routes, capped models, status
  * codes, key fingerprints) and are folded into the prom-client metric in its `collect()` hook, i.e. whenever
  * the registry is read (/metrics, tests). Nothing is lost or approximated: counters get the summed increment,
  * histograms the per-bucket counts, the sum and the count, as if each value had been observed on its own.
