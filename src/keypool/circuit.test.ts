@@ -7,7 +7,8 @@ type Step =
   | { at: number; record: [fp: string, signal: CircuitSignal]; trial?: boolean; retryAfterSec?: number; expect?: { suppress?: boolean; forgive?: string[] } }
   | { at: number; admit: 'allow' | 'trial' | 'deny'; retryAfterMs?: number; begin?: boolean }
   | { at: number; phase: 'closed' | 'open' | 'half_open' }
-  | { at: number; serving: [fp: string, serving: boolean] };
+  | { at: number; serving: [fp: string, serving: boolean] }
+  | { at: number; called: string };
 
 /** `count` outcomes of one key, `everyMs` apart from `fromMs`. */
 function calls(fp: string, signal: CircuitSignal, fromMs: number, everyMs: number, count: number): Step[] {
@@ -20,6 +21,41 @@ function interleaved(...groups: Step[][]): Step[] {
 }
 
 const scenarios: [name: string, steps: Step[]][] = [
+  [
+    'as a pool starts, the first calls to end are fast failures: keys whose calls are still out count as called, so it stays closed',
+    [
+      ...['a1', 'a2', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'].map((fp, i): Step => ({ at: i, called: fp })),
+      { at: 20, record: ['f1', 'transient'], expect: { suppress: false, forgive: [] } },
+      { at: 21, record: ['f2', 'transient'] },
+      { at: 22, record: ['f3', 'transient'], expect: { suppress: false, forgive: [] } },
+      { at: 23, phase: 'closed' },
+      { at: 23, admit: 'allow' },
+    ],
+  ],
+  [
+    'a key called but not yet answered neither serves nor fails: once most of the keys called fail, it trips and the answered ones serve',
+    [
+      ...['a1', 'a2', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'].map((fp, i): Step => ({ at: i, called: fp })),
+      { at: 10, serving: ['a1', false] },
+      ...['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'].map((fp, i): Step => ({ at: 20 + i, record: [fp, 'transient'] })),
+      { at: 30, record: ['a1', 'ok'] },
+      { at: 31, record: ['a2', 'ok'] },
+      { at: 40, phase: 'closed' },
+      { at: 41, record: ['f8', 'transient'], expect: { suppress: true, forgive: ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'] } },
+      { at: 42, phase: 'open' },
+      { at: 42, serving: ['a1', true] },
+      { at: 42, serving: ['a2', true] },
+    ],
+  ],
+  [
+    'the same three fast failures with nothing else called do trip it (three keys are all there is to judge)',
+    [
+      { at: 20, record: ['f1', 'transient'] },
+      { at: 21, record: ['f2', 'transient'] },
+      { at: 22, record: ['f3', 'transient'], expect: { suppress: true, forgive: ['f1', 'f2', 'f3'] } },
+      { at: 23, phase: 'open' },
+    ],
+  ],
   [
     'a late timeout on a key that served hundreds of calls does not make it failing (6 failing of 8 stays closed)',
     [
@@ -248,6 +284,8 @@ describe('upstream circuit', () => {
         if (step.begin === true) c.beginTrial(step.at);
       } else if ('serving' in step) {
         expect(c.serving(step.serving[0], step.at), `${step.serving[0]} at ${step.at}`).toBe(step.serving[1]);
+      } else if ('called' in step) {
+        c.called(step.called, step.at);
       } else {
         expect(c.info().phase, `at ${step.at}`).toBe(step.phase);
       }

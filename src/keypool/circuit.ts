@@ -114,6 +114,17 @@ export class UpstreamCircuit {
     return r !== undefined && r.verdict === 'serving' && r.at > now - this.settings.windowMs;
   }
 
+  /**
+   * A call to the key starts. A key counts as called from then, with no verdict until a call of it ends: otherwise
+   * the first calls to end (fast failures) would be all the keys there are, while the slower calls on other keys are
+   * still out, and a pool whose healthy keys answer more slowly than its failing ones fail would trip as it starts.
+   */
+  called(fp: string, now: number): void {
+    if (this.records.has(fp)) return;
+    this.records.set(fp, { at: now, ok: 0, rate: 0, transient: 0, lastFailure: null, verdict: 'none' });
+    this.verdicts.none++;
+  }
+
   beginTrial(now: number): void {
     this.phase = 'half_open';
     this.trialAt = now;

@@ -116,6 +116,7 @@ export class KeyPool implements KeyLeaser {
         const { entry, trial } = picked;
         this.apply(entry, { type: 'tick' }, now);
         if (trial) this.touchCircuit(() => this.circuit.beginTrial(now));
+        this.circuit.called(entry.fingerprint, now);
         const lease = this.lease(entry, trial);
         if (this.callListeners.size > 0) this.emitCall({ type: 'leased', fingerprint: entry.fingerprint, failover: (exclude?.size ?? 0) > 0 });
         return lease;
