@@ -101,6 +101,11 @@ async function streamsFor(target: Target, sec: number): Promise<number> {
   return (await concurrentStreams(target, connections, 20 * 64, sec * 1000)).filter((r) => r.ok).length;
 }
 
+/** autocannon's options for plain chat requests to `target` (connections and duration are the caller's) */
+function plainLoad(target: Target) {
+  return { url: `${target.url}/v1/chat/completions`, method: 'POST' as const, headers: chatHeaders, body: chatBody(false), pipelining: 1 };
+}
+
 /**
  * Plain: one autocannon run of warm-up + window, the CPU time and the answers read at the window's two ends, so the
  * window sits inside the same load on the same connections. A fresh set of connections right before the window
@@ -109,15 +114,7 @@ async function streamsFor(target: Target, sec: number): Promise<number> {
  */
 async function plainWindow(target: Target, pid: number): Promise<{ n: number; cpu: number; ms: number }> {
   let answered = 0;
-  const opts = {
-    url: `${target.url}/v1/chat/completions`,
-    method: 'POST' as const,
-    headers: chatHeaders,
-    body: chatBody(false),
-    connections,
-    pipelining: 1,
-    duration: warmSeconds + seconds + 1,
-  };
+  const opts = { ...plainLoad(target), connections, duration: warmSeconds + seconds + 1 };
   // the callback form returns the running instance, whose responses are counted as they come
   const finished = new Promise<void>((resolve, reject) => {
     const run = autocannon(opts, (err) => (err ? reject(err) : resolve()));
@@ -146,7 +143,7 @@ const ONE_CONNECTION_SECONDS = 12;
  * 64 connections (compiling its hot path again) counts, as it does there (docs/performance.md, "Nineteenth round").
  */
 async function harnessPhase(target: Target, pid: number, mock: Proc): Promise<{ n: number; cpu: number; ms: number }> {
-  const opts = { url: `${target.url}/v1/chat/completions`, method: 'POST' as const, headers: chatHeaders, body: chatBody(false), pipelining: 1 };
+  const opts = plainLoad(target);
   await mockOptions(mock, { delayMs: 0, deltas: 1 });
   await autocannon({ ...opts, connections: 1, duration: ONE_CONNECTION_SECONDS });
   await mockOptions(mock, { delayMs: 20, deltas: 1 });

@@ -87,15 +87,21 @@ export class UsageRecorder {
     if (this.closed) return;
     const day = utcDay(ev.at);
     const model = ev.model.slice(0, MODEL_MAX);
-    let row = this.pending.get(day, model, ev.client, ev.upstreamKey);
-    if (row === undefined) {
-      row = { day, model, client: ev.client, upstreamKey: ev.upstreamKey, requests: 0, tokensIn: 0, tokensOut: 0, errors: 0 };
-      this.pending.set(row, day, model, ev.client, ev.upstreamKey);
-    }
+    const row = this.pendingRow(day, model, ev.client, ev.upstreamKey);
     row.requests++;
     row.tokensIn += ev.tokensIn;
     row.tokensOut += ev.tokensOut;
     if (ev.error) row.errors++;
+  }
+
+  /** The row not yet written for this day, model, client and key, made with zero counts the first time. */
+  private pendingRow(day: string, model: string, client: string, upstreamKey: string): UsageRow {
+    let row = this.pending.get(day, model, client, upstreamKey);
+    if (row === undefined) {
+      row = { day, model, client, upstreamKey, requests: 0, tokensIn: 0, tokensOut: 0, errors: 0 };
+      this.pending.set(row, day, model, client, upstreamKey);
+    }
+    return row;
   }
 
   /** Writes what has accumulated; flushes never overlap. A failed batch is merged back and retried next time. */
@@ -111,11 +117,7 @@ export class UsageRecorder {
       try {
         await this.opts.store.addUsage(batch);
       } catch (err) {
-        for (const row of batch) {
-          const have = this.pending.get(row.day, row.model, row.client, row.upstreamKey);
-          if (have === undefined) this.pending.set({ ...row }, row.day, row.model, row.client, row.upstreamKey);
-          else addCounts(have, row);
-        }
+        for (const row of batch) addCounts(this.pendingRow(row.day, row.model, row.client, row.upstreamKey), row);
         this.onError(err, 'writing usage failed (kept in memory, retried at the next flush)');
         return;
       }
