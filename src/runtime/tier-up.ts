@@ -1,11 +1,20 @@
 /**
- * Imported by the entry points after heap-growth: on Node 20's V8 (11.x) a function is optimized once it has used
- * up its interrupt budget (bytecode run) a few times. The gateway's request path is a few hundred small functions,
- * so at V8's budget the first seconds of load after a start ran unoptimized code, with TurboFan's compilations
- * landing among the requests; with an eighth of it the slow answers of those seconds fell to about a third, and the
- * steady state changed by nothing measurable. Later V8s count invocations and have Maglev in between, and their flags differ:
- * nothing is set there. An operator's own `--interrupt-budget` wins. Why, and the measurement: docs/performance.md,
- * "Fifteenth round".
+ * Imported by the entry points after heap-growth: when Node 20's V8 (11.x) optimizes, in two directions.
+ *
+ * JavaScript sooner: a function is optimized once it has used up its interrupt budget (bytecode run) a few times. The
+ * gateway's request path is a few hundred small functions, so at V8's budget the first seconds of load after a start
+ * ran unoptimized code, with TurboFan's compilations landing among the requests; with an eighth of it the slow answers
+ * of those seconds fell to about a third, and the steady state changed by nothing measurable.
+ *
+ * WebAssembly later: undici parses HTTP with llhttp compiled to WebAssembly, and at V8's tiering budget the parser's
+ * main function goes to TurboFan after the first response or two. Compiling it takes about 33 MB of compiler memory for
+ * a moment, which the allocator then keeps in part; with the gateway's start-up calls (the keys' health check, the
+ * model catalogue) that happened before the first client request, and an idle gateway held 3–8 MB more than one that
+ * never called out. With fifty times the budget it comes after about twenty responses: under load, within its first
+ * milliseconds.
+ *
+ * Later V8s count invocations and have Maglev in between, and their flags differ: nothing is set there. An operator's
+ * own flag wins. Why, and the measurements: docs/performance.md, "Fifteenth round" and "Twentieth round".
  */
 import { setFlagsFromString } from 'node:v8';
 import { operatorSetsHere } from './v8-flags.js';
@@ -13,10 +22,18 @@ import { operatorSetsHere } from './v8-flags.js';
 /** V8 11's --interrupt-budget is 67,584 bytes of bytecode */
 export const INTERRUPT_BUDGET = 8448;
 
-/** the flag to set on this V8, if any (`process.versions.v8`) */
-export function tierUpFlag(v8Version: string): string | undefined {
-  return Number.parseInt(v8Version, 10) === 11 ? `--interrupt-budget=${INTERRUPT_BUDGET}` : undefined;
+/** V8 11's --wasm-tiering-budget is 1,800,000 */
+export const WASM_TIERING_BUDGET = 90_000_000;
+
+/** the flags to set on this V8 (`process.versions.v8`), by name */
+export function tierUpFlags(v8Version: string): ReadonlyMap<string, string> {
+  if (Number.parseInt(v8Version, 10) !== 11) return new Map();
+  return new Map([
+    ['interrupt-budget', `--interrupt-budget=${INTERRUPT_BUDGET}`],
+    ['wasm-tiering-budget', `--wasm-tiering-budget=${WASM_TIERING_BUDGET}`],
+  ]);
 }
 
-const flag = tierUpFlag(process.versions.v8);
-if (flag !== undefined && !operatorSetsHere('interrupt-budget')) setFlagsFromString(flag);
+for (const [name, flag] of tierUpFlags(process.versions.v8)) {
+  if (!operatorSetsHere(name)) setFlagsFromString(flag);
+}
