@@ -2,21 +2,21 @@
  * `npm run demo`: the built-in OnDemand simulator and the gateway in one process, so a newcomer can chat in a
  * minute without an OnDemand account. Prints the base URL, a key and a curl line.
  */
-// first: V8 settings that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts, heap-growth.ts, tier-up.ts)
+// first: V8 settings that must be in place before the gateway's modules load (src/runtime/); those load in main(),
+// since static imports would all be read and compiled before any of these settings ran
 import './runtime/no-pretenuring.js';
 import './runtime/heap-growth.js';
 import './runtime/tier-up.js';
+import { releaseYoungGeneration } from './runtime/young-generation.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from './config/config.js';
-import { startGateway } from './gateway.js';
-import { startSimulator } from './simulator/index.js';
 
 const DEMO_CLIENT_KEY = process.env.PRIVATE_KEY ?? 'demo-private-key';
 const DEMO_UPSTREAM_KEYS = ['demo-ondemand-key-1', 'demo-ondemand-key-2', 'demo-ondemand-key-3'];
 
 async function main(): Promise<void> {
+  const [{ loadConfig }, { startGateway }, { startSimulator }] = await Promise.all([import('./config/config.js'), import('./gateway.js'), import('./simulator/index.js')]);
   const sim = await startSimulator({ keys: DEMO_UPSTREAM_KEYS, deltaIntervalMs: 30, firstByteDelayMs: 150 });
   const config = loadConfig({
     ...process.env,
@@ -28,6 +28,8 @@ async function main(): Promise<void> {
   });
   const gateway = await startGateway(config);
   const url = await gateway.listen();
+  // the start is over: V8 sizes its young generation by the traffic from here on
+  releaseYoungGeneration();
   const line = '-'.repeat(72);
   console.log(`${line}
 OnDemand gateway demo: the gateway in front of the built-in OnDemand simulator

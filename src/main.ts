@@ -1,13 +1,14 @@
 /** `npm start`: load the configuration (environment, then an optional .env file), start, drain on SIGTERM. */
-// first: V8 settings that must be in place before the gateway allocates (src/runtime/no-pretenuring.ts, heap-growth.ts, tier-up.ts)
+// first: V8 settings that must be in place before the gateway's modules load (src/runtime/); those load in main(),
+// since static imports would all be read and compiled before any of these settings ran
 import './runtime/no-pretenuring.js';
 import './runtime/heap-growth.js';
 import './runtime/tier-up.js';
-import 'dotenv/config';
-import { ConfigError, loadConfig } from './config/config.js';
-import { startGateway } from './gateway.js';
+import { releaseYoungGeneration } from './runtime/young-generation.js';
 
 async function main(): Promise<void> {
+  await import('dotenv/config');
+  const [{ ConfigError, loadConfig }, { startGateway }] = await Promise.all([import('./config/config.js'), import('./gateway.js')]);
   let config;
   try {
     config = loadConfig(process.env);
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
     return process.exit(2);
   });
   const url = await gateway.listen();
+  // the start is over: V8 sizes its young generation by the traffic from here on
+  releaseYoungGeneration();
   gateway.app.log.info({ url, keys: gateway.pool.list().length }, 'ondemand-gateway listening');
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { preload, runNode } from './test-helpers.js';
 
 describe('heap-growth', () => {
   it.each(['main.ts', 'demo.ts'])('is imported by src/%s right after no-pretenuring', (file) => {
@@ -14,31 +13,23 @@ describe('heap-growth', () => {
   // objects each outlive a few young collections before dying (as a stream's state does) must end with a much smaller
   // old generation with the module than without it (measured: about 55 MB against 127 MB)
   it('keeps the old generation near what is live', () => {
-    const peakOldSpace = (preload: string[]) =>
+    const peakOldSpace = (preloads: string[]) =>
       Number(
-        execFileSync(
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            ...preload,
-            '--input-type=module',
-            '-e',
-            `import v8 from 'node:v8';
-             const live = []; for (let i = 0; i < 20_000; i++) live.push({ i, s: 'x'.repeat(1000) + i });
-             const ring = new Array(100_000);
-             let peak = 0;
-             for (let n = 0; n < 3_000_000; n++) {
-               ring[n % ring.length] = { n, a: [n, n + 1], s: 'y' + n };
-               if (n % 50_000 === 0) peak = Math.max(peak, v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size);
-             }
-             console.log(peak, live.length);`,
-          ],
-          { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+        runNode(
+          `import v8 from 'node:v8';
+           const live = []; for (let i = 0; i < 20_000; i++) live.push({ i, s: 'x'.repeat(1000) + i });
+           const ring = new Array(100_000);
+           let peak = 0;
+           for (let n = 0; n < 3_000_000; n++) {
+             ring[n % ring.length] = { n, a: [n, n + 1], s: 'y' + n };
+             if (n % 50_000 === 0) peak = Math.max(peak, v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size);
+           }
+           console.log(peak, live.length);`,
+          preloads,
         ).split(' ')[0],
       );
     const plain = peakOldSpace([]);
-    const tuned = peakOldSpace(['--import', new URL('./heap-growth.ts', import.meta.url).href]);
+    const tuned = peakOldSpace(preload('./heap-growth.ts'));
     expect(tuned).toBeLessThan(plain * 0.7);
   }, 60_000);
 });

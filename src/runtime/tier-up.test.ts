@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { preload, runNode } from './test-helpers.js';
 import { INTERRUPT_BUDGET, tierUpFlags, WASM_TIERING_BUDGET } from './tier-up.js';
 
 const onV8Eleven = Number.parseInt(process.versions.v8, 10) === 11;
@@ -26,28 +25,19 @@ describe('tier-up', () => {
 
   // how many calls of a small loop V8 needs before TurboFan has optimized it, with the module loaded first or not
   // (compiled on the main thread, so the count does not depend on a background thread's timing)
-  const callsUntilOptimized = (preload: string[]) => {
-    const out = execFileSync(
-      process.execPath,
-      [
-        '--allow-natives-syntax',
-        '--no-concurrent-recompilation',
-        '--import',
-        'tsx',
-        ...preload,
-        '--input-type=module',
-        '-e',
+  const callsUntilOptimized = (preloads: string[]) =>
+    Number(
+      runNode(
         `function sum(a) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]; return s; }
          const a = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
          let calls = 0;
          while (calls < 5000 && (%GetOptimizationStatus(sum) & 16) === 0) { sum(a); calls++; }
          console.log(calls);`,
-      ],
-      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+        preloads,
+        ['--allow-natives-syntax', '--no-concurrent-recompilation'],
+      ).trim(),
     );
-    return Number(out.trim());
-  };
-  const withModule = ['--import', new URL('./tier-up.ts', import.meta.url).href];
+  const withModule = preload('./tier-up.ts');
 
   // measured on Node 20: 215 calls at V8's budget, 60 with the module
   it.skipIf(!onV8Eleven)(
@@ -61,16 +51,9 @@ describe('tier-up', () => {
 
   // V8's compiler memory at its peak after three responses parsed by undici (llhttp in WebAssembly), in MB: TurboFan
   // compiling the parser takes about 33 MB, so the peak says whether it ran (waits up to `waitMs` for it to show)
-  const compilerPeakAfterThreeResponses = (preload: string[], waitMs: number) => {
-    const out = execFileSync(
-      process.execPath,
-      [
-        '--v8-pool-size=1',
-        '--import',
-        'tsx',
-        ...preload,
-        '--input-type=module',
-        '-e',
+  const compilerPeakAfterThreeResponses = (preloads: string[], waitMs: number) =>
+    Number(
+      runNode(
         `import http from 'node:http';
          import { getHeapStatistics } from 'node:v8';
          import { Pool } from 'undici';
@@ -83,11 +66,10 @@ describe('tier-up', () => {
          while (peak() < 20 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
          console.log(peak().toFixed(1));
          process.exit(0);`,
-      ],
-      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+        preloads,
+        ['--v8-pool-size=1'],
+      ).trim(),
     );
-    return Number(out.trim());
-  };
 
   // measured on Node 20: 36.8 MB within two seconds at V8's budget, 2.2 MB with the module
   it.skipIf(!onV8Eleven)(
