@@ -10,8 +10,8 @@
  * main function goes to TurboFan after the first response or two. Compiling it takes about 33 MB of compiler memory for
  * a moment, which the allocator then keeps in part; with the gateway's start-up calls (the keys' health check, the
  * model catalogue) that happened before the first client request, and an idle gateway held a few MB more (2.3 on
- * average over eight paired starts). With fifty times the budget it comes after about twenty responses: under load, within its first
- * milliseconds.
+ * average over eight paired starts). With fifty times the budget it comes after about twenty responses: under load,
+ * within its first milliseconds.
  *
  * Later V8s count invocations and have Maglev in between, and their flags differ: nothing is set there. An operator's
  * own flag wins. Why, and the measurements: docs/performance.md, "Fifteenth round" and "Twentieth round".

@@ -1,5 +1,5 @@
 /**
- * Imported by the entry points after the other V8 settings: V8's young generation keeps its starting size (1 MB) while the
+ * Imported by the entry points after the other V8 settings: V8's young generation keeps its starting size while the
  * gateway starts, and gets V8's growth back once it listens (`releaseYoungGeneration`, which the entry points call
  * then). V8 doubles its young generation each time more has survived its young collections than it holds, and a
  * start is nothing but survivors (modules, the token table, the routes, the catalogue): the start alone grew it to
@@ -11,22 +11,14 @@ import { setFlagsFromString } from 'node:v8';
 import { operatorSetsHere } from './v8-flags.js';
 
 /** V8's own --semi-space-growth-factor (V8 11 and 13) */
-export const V8_GROWTH_FACTOR = 2;
+const V8_GROWTH_FACTOR = 2;
 
-let held = false;
+let held = !operatorSetsHere('semi-space-growth-factor');
+if (held) setFlagsFromString('--semi-space-growth-factor=1');
 
-/** Keeps the young generation at its size until releaseYoungGeneration(); nothing when the operator set the factor. */
-export function holdYoungGeneration(): void {
-  if (held || operatorSetsHere('semi-space-growth-factor')) return;
-  setFlagsFromString('--semi-space-growth-factor=1');
-  held = true;
-}
-
-/** V8's growth back (idempotent; nothing when nothing was held). */
+/** V8's growth back (idempotent; nothing when the operator set the factor). */
 export function releaseYoungGeneration(): void {
   if (!held) return;
   held = false;
   setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`);
 }
-
-holdYoungGeneration();
