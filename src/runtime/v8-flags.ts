@@ -1,4 +1,4 @@
-/** What the entry points' V8 settings (heap-growth.ts, tier-up.ts) share: an operator's own flag wins over theirs. */
+/** What the entry points' V8 settings in src/runtime/ share: an operator's own flag wins over theirs. */
 
 /**
  * true when the process was started with `--<name>` (with or without a value), on node's command line or in
