@@ -1,6 +1,6 @@
 /** Processes of the benchmark: start them pinned to a core, wait until they answer, read their CPU time and RSS. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -128,6 +128,41 @@ export function cpuMs(pid: number): number {
   // the command name (field 2) may hold spaces: count fields after its closing parenthesis
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** each thread's CPU time so far in nanoseconds, by thread id (the first field of /proc/<pid>/task/<tid>/schedstat) */
+export type ThreadTimes = ReadonlyMap<number, number>;
+
+export function threadTimes(pid: number): ThreadTimes {
+  const times = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        times.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+  } catch {
+    // no /proc here, or the process is gone: no threads
+  }
+  return times;
+}
+
+/**
+ * The CPU a process spent between two readings, in ms, on its main thread (its id is the process id) and on its
+ * other threads (V8's compiler and collector helpers, libuv's pool). Exact where utime + stime counts ticks; a thread
+ * that started in between counts from zero, one that ended is not counted.
+ */
+export function threadCpuBetween(pid: number, before: ThreadTimes, after: ThreadTimes): { mainMs: number; otherMs: number } {
+  let mainMs = 0;
+  let otherMs = 0;
+  for (const [tid, ns] of after) {
+    const ms = (ns - (before.get(tid) ?? 0)) / 1e6;
+    if (tid === pid) mainMs += ms;
+    else otherMs += ms;
+  }
+  return { mainMs, otherMs };
 }
 
 /** the machine's CPU time so far from /proc/stat's first line, in ticks: all of it, and what the hypervisor took (steal) */

@@ -58,6 +58,8 @@ import {
   startFlags,
   startProc,
   stealPercent,
+  threadCpuBetween,
+  threadTimes,
   type Proc,
 } from './procs.js';
 
@@ -169,6 +171,8 @@ interface Throughput {
   p99: number;
   errors: number;
   cpuMsPerReq: number;
+  /** of it, what ran on the process's other threads: V8 compiling and collecting beside the event loop */
+  helperCpuMsPerReq: number;
   peakRssMb: number;
   /** % of the machine's CPU time the hypervisor took during the window: a window it slowed says less */
   stealPct: number;
@@ -182,13 +186,16 @@ async function throughput(proxy: Proc): Promise<Throughput> {
   resetPeak(proxy.pid);
   const sampler = rssSampler(proxy.pid, 100);
   const cpu0 = cpuMs(proxy.pid);
+  const threads0 = threadTimes(proxy.pid);
   const ticks0 = machineTicks();
   const phase0 = performance.now();
   await autocannon({ ...opts, duration: PLAN.throughputWarmSec });
   const t0 = performance.now();
   const r = await autocannon({ ...opts, duration: PLAN.throughputSec });
   const wallMs = performance.now() - t0;
-  const cpuShare = (cpuMs(proxy.pid) - cpu0) / (performance.now() - phase0);
+  const phaseMs = performance.now() - phase0;
+  const cpuShare = (cpuMs(proxy.pid) - cpu0) / phaseMs;
+  const helperShare = threadCpuBetween(proxy.pid, threads0, threadTimes(proxy.pid)).otherMs / phaseMs;
   const stealPct = stealPercent(ticks0, machineTicks());
   const ok = r['2xx'];
   return {
@@ -196,6 +203,7 @@ async function throughput(proxy: Proc): Promise<Throughput> {
     p99: r.latency.p99,
     errors: r.errors + r.timeouts + r.non2xx,
     cpuMsPerReq: ok > 0 ? (cpuShare * wallMs) / ok : NaN,
+    helperCpuMsPerReq: ok > 0 ? (helperShare * wallMs) / ok : NaN,
     peakRssMb: Math.max(sampler.stop(), peakRssMb(proxy.pid)),
     stealPct,
   };
@@ -396,6 +404,7 @@ function buildReport(r: Results): { text: string; json: unknown } {
   row(`b. req/s, ${PLAN.connections} conns, upstream ${UPSTREAM_DELAY_MS} ms`, '-', (p) => r.tput[p].rps, 0);
   row('b. p99 (ms)', '-', (p) => r.tput[p].p99);
   row('b. proxy CPU µs / request', '-', (p) => us(r.tput[p].cpuMsPerReq), 0);
+  row('b. of it, on V8 helper threads', '-', (p) => us(r.tput[p].helperCpuMsPerReq), 1);
   row('b. errors', '-', (p) => r.tput[p].errors, 0);
   row('c. added TTFT p50 (µs), c=1', f(us(r.ttft['direct']!.p50), 0), (p) => us(added(r.ttft, p, 'p50')), 0);
   row('c. added TTFT p99 (µs), c=1', f(us(r.ttft['direct']!.p99), 0), (p) => us(added(r.ttft, p, 'p99')), 0);
