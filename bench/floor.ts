@@ -2,97 +2,16 @@
  * The floor: the least an OpenAI → OnDemand translator can do, and what every figure of the gateway is divided by.
  * node:http in, one undici Pool out, the same two upstream calls per request (create a session, then query it: sync
  * for a plain answer, stream for a streamed one), the answer mapped to chat.completion or chat.completion.chunk
- * SSE. Nothing else: no framework, no key pool, no retries, no limits, no logging. It shares no code with the
- * gateway, so a change to the gateway never moves its own yardstick.
+ * SSE (bench/floor-answer.ts). Nothing else: no framework, no key pool, no retries, no limits, no logging. It shares
+ * no code with the gateway, so a change to the gateway never moves its own yardstick.
  *
  * Env: FLOOR_PORT, UPSTREAM_URL, UPSTREAM_KEYS (comma list, round-robin), CLIENT_KEY.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Pool } from 'undici';
+import { answer, bearer, closeUpstream, fail } from './floor-answer.js';
 
-const upstream = new Pool(process.env['UPSTREAM_URL'] ?? 'http://127.0.0.1:1', { connections: 4096, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
-const keys = (process.env['UPSTREAM_KEYS'] ?? 'k').split(',');
-const bearer = `Bearer ${process.env['CLIENT_KEY'] ?? ''}`;
-const ENDPOINTS: Record<string, string> = { 'gpt-4o': 'predefined-openai-gpt4o', 'gpt-4o-mini': 'predefined-openai-gpt4o-mini' };
-let calls = 0;
-
-interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
-const usageOf = (m: { inputTokens?: number; outputTokens?: number; totalTokens?: number } = {}): Usage => ({
-  prompt_tokens: m.inputTokens ?? 0,
-  completion_tokens: m.outputTokens ?? 0,
-  total_tokens: m.totalTokens ?? 0,
-});
-
-function fail(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) return void res.destroy();
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message, type: 'api_error', param: null, code: null } }));
-}
-
-function post(path: string, key: string, body: object) {
-  return upstream.request({ method: 'POST', path, headers: { 'content-type': 'application/json', apikey: key }, body: JSON.stringify(body) });
-}
-
-async function chat(res: ServerResponse, text: string): Promise<void> {
-  const req = JSON.parse(text) as { model?: string; stream?: boolean; messages?: Array<{ role: string; content: unknown }> };
-  const model = req.model ?? 'gpt-4o';
-  const endpointId = ENDPOINTS[model];
-  if (endpointId === undefined) return fail(res, 400, `unknown model ${model}`);
-  const last = req.messages?.[req.messages.length - 1];
-  const query = typeof last?.content === 'string' ? last.content : '';
-  const stream = req.stream === true;
-  const key = keys[calls++ % keys.length] as string;
-  const session = await post('/chat/v1/sessions', key, { externalUserId: 'floor', pluginIds: [] });
-  const sid = ((await session.body.json()) as { data?: { id?: string } }).data?.id;
-  if (session.statusCode !== 201 || sid === undefined) return fail(res, 502, `session ${session.statusCode}`);
-  const q = await post(`/chat/v1/sessions/${sid}/query`, key, { query, endpointId, responseMode: stream ? 'stream' : 'sync', pluginIds: [] });
-  if (q.statusCode !== 200) {
-    await q.body.dump();
-    return fail(res, 502, `query ${q.statusCode}`);
-  }
-  const id = `chatcmpl-${(calls * 2654435761).toString(36)}`;
-  const created = Math.floor(Date.now() / 1000);
-  if (!stream) {
-    const d = ((await q.body.json()) as { data?: { answer?: string; metrics?: object } }).data ?? {};
-    const out = JSON.stringify({
-      id,
-      object: 'chat.completion',
-      created,
-      model,
-      choices: [{ index: 0, message: { role: 'assistant', content: d.answer ?? '' }, finish_reason: 'stop' }],
-      usage: usageOf(d.metrics),
-    });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) }).end(out);
-    return;
-  }
-  const chunk = (delta: object, finish: string | null): string =>
-    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  res.write(chunk({ role: 'assistant', content: '' }, null));
-  res.on('close', () => q.body.destroy());
-  q.body.setEncoding('utf8');
-  let pending = '';
-  for await (const part of q.body as AsyncIterable<string>) {
-    pending += part;
-    let out = '';
-    let end: number;
-    while ((end = pending.indexOf('\n\n')) >= 0) {
-      const frame = pending.slice(0, end);
-      pending = pending.slice(end + 2);
-      const data = frame.slice(frame.indexOf('data:') + 5).trim();
-      if (data === '[DONE]') {
-        res.end(`${out}${chunk({}, 'stop')}data: [DONE]\n\n`);
-        return;
-      }
-      const ev = JSON.parse(data) as { eventType?: string; answer?: string };
-      if (ev.eventType === 'fulfillment' && ev.answer) out += chunk({ content: ev.answer }, null);
-    }
-    if (out !== '') res.write(out);
-  }
-  res.end();
+async function answerText(res: ServerResponse, text: string): Promise<void> {
+  return answer(res, JSON.parse(text) as object);
 }
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -103,7 +22,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   }
   const parts: Buffer[] = [];
   req.on('data', (c: Buffer) => parts.push(c));
-  req.on('end', () => void chat(res, Buffer.concat(parts).toString('utf8')).catch((err: unknown) => fail(res, 502, String(err))));
+  req.on('end', () => void answerText(res, Buffer.concat(parts).toString('utf8')).catch((err: unknown) => fail(res, 502, String(err))));
 }
 
 const server = createServer({ keepAliveTimeout: 120_000, noDelay: true }, handle);
@@ -113,5 +32,5 @@ server.listen({ port: Number(process.env['FLOOR_PORT'] ?? 0), host: '127.0.0.1',
 process.on('SIGTERM', () => {
   server.close();
   server.closeAllConnections();
-  void upstream.close().then(() => process.exit(0));
+  void closeUpstream().then(() => process.exit(0));
 });

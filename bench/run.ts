@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --streams=32,100] [-- --traced | --against=DIR]`: the gateway's overhead as a ratio to the floor
+ * `npm run bench [-- --quick] [-- --profile] [-- --streams=32,100] [-- --traced | --against=DIR | --fastify-floor]`: the gateway's overhead as a ratio to the floor
  * (bench/floor.ts, a minimal node:http + undici translator making the same two upstream calls) measured in the same
  * run, with the method of the side-by-side harness the README's table comes from (docs/performance.md):
  *
@@ -19,7 +19,9 @@
  * to bench-results/profiles/ (summarise one with `npx tsx bench/profile-summary.ts <file>`). A third proxy can run in
  * every phase beside the others, each of its figures with its ratio to the gateway's: with --traced the same gateway
  * with OpenTelemetry tracing on (OTLP/protobuf to the mock, the SDK's default batching), with --against=DIR another
- * build of the gateway (DIR/dist/main.js, e.g. the previous commit's, built with its node_modules beside it).
+ * build of the gateway (DIR/dist/main.js, e.g. the previous commit's, built with its node_modules beside it). With
+ * --fastify-floor the third proxy is the floor's translator behind one fastify route (bench/floor-fastify.ts), started
+ * as the floor is, and its ratios are to the floor: what fastify's request lifecycle costs by itself.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -67,12 +69,19 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
-/** the third proxy: this gateway traced, or another build of it; undefined: none */
-const OTHER: { label: string; script?: string } | undefined = process.argv.includes('--traced')
+/**
+ * the third proxy: this gateway traced, another build of it, or the floor served by fastify (`floorLike`: started and
+ * compared as the floor is); undefined: none
+ */
+const OTHER: { label: string; script?: string; floorLike?: true } | undefined = process.argv.includes('--traced')
   ? { label: 'traced' }
   : arg('against') !== undefined
     ? { label: 'against', script: join(resolve(arg('against')!), 'dist', 'main.js') }
-    : undefined;
+    : process.argv.includes('--fastify-floor')
+      ? { label: 'fastify-floor', floorLike: true }
+      : undefined;
+/** what the third proxy's figures are divided by */
+const OTHER_BASE: ProxyName = OTHER?.floorLike ? 'floor' : 'gateway';
 
 const PLAN = {
   latencySec: quick ? 4 : 10,
@@ -294,26 +303,26 @@ async function main(): Promise<void> {
       const port = ports[name];
       const profileArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
       // the gateway as `npm start` runs it (its node flags); the floor as the shared harness runs it, plain
-      const startedAs = name === 'floor' ? [] : startFlags(name === 'other' && OTHER?.script !== undefined ? resolve(OTHER.script, '..', '..') : root);
+      const floorLike = name === 'floor' || (name === 'other' && OTHER?.floorLike === true);
+      const startedAs = floorLike ? [] : startFlags(name === 'other' && OTHER?.script !== undefined ? resolve(OTHER.script, '..', '..') : root);
       const common = { name, port, core: proxyCore, cwd: work, nodeArgs: [...startedAs, ...profileArgs] };
-      const p =
-        name === 'floor'
-          ? await startProc({
-              ...common,
-              script: join(buildDir, 'floor.js'),
-              env: { FLOOR_PORT: String(port), UPSTREAM_URL: mock.url, UPSTREAM_KEYS: UPSTREAM_KEYS.join(','), CLIENT_KEY },
-              readyPath: '/',
-            })
-          : await startProc({
-              ...common,
-              script: name === 'other' && OTHER?.script !== undefined ? OTHER.script : join(root, 'dist', 'main.js'),
-              // the settings the shared harness starts it with; the rest are the shipped defaults
-              env: {
-                ...(name === 'other' && OTHER?.label === 'traced' ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${mock.url}/v1/traces`, OTEL_SERVICE_NAME: 'bench-gateway' } : {}),
-                ...gatewayEnv(mock.url, port, join(work, `data-${++runs}`)),
-              },
-              readyPath: '/healthz',
-            });
+      const p = floorLike
+        ? await startProc({
+            ...common,
+            script: join(buildDir, name === 'floor' ? 'floor.js' : 'floor-fastify.js'),
+            env: { FLOOR_PORT: String(port), UPSTREAM_URL: mock.url, UPSTREAM_KEYS: UPSTREAM_KEYS.join(','), CLIENT_KEY },
+            readyPath: '/',
+          })
+        : await startProc({
+            ...common,
+            script: name === 'other' && OTHER?.script !== undefined ? OTHER.script : join(root, 'dist', 'main.js'),
+            // the settings the shared harness starts it with; the rest are the shipped defaults
+            env: {
+              ...(name === 'other' && OTHER?.label === 'traced' ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${mock.url}/v1/traces`, OTEL_SERVICE_NAME: 'bench-gateway' } : {}),
+              ...gatewayEnv(mock.url, port, join(work, `data-${++runs}`)),
+            },
+            readyPath: '/healthz',
+          });
       procs.add(p);
       return p;
     };
@@ -390,11 +399,11 @@ function buildReport(r: Results): { text: string; json: unknown } {
   const f = (n: number | undefined, d = 2): string => (n === undefined || !Number.isFinite(n) ? '-' : String(round(n, d)));
   const ratio = (a: number, b: number): string => (Number.isFinite(a / b) && b > 0 && a >= 0 ? `${round(a / b, 2)}x` : '-');
   const other = OTHER?.label;
-  const table: string[][] = [['measure', 'direct', 'floor', 'gateway', 'gateway / floor', ...(other ? [other, `${other} / gateway`] : [])]];
-  /** one row: direct's cell, then each proxy's figure (`of`), the gateway's ratio to the floor, the third proxy's to the gateway */
+  const table: string[][] = [['measure', 'direct', 'floor', 'gateway', 'gateway / floor', ...(other ? [other, `${other} / ${OTHER_BASE}`] : [])]];
+  /** one row: direct's cell, then each proxy's figure (`of`), the gateway's ratio to the floor, the third proxy's to its base */
   const row = (label: string, d: string, of: (p: ProxyName) => number, digits = 2): void => {
     const cells = [label, d, f(of('floor'), digits), f(of('gateway'), digits), ratio(of('gateway'), of('floor'))];
-    if (other) cells.push(f(of('other'), digits), ratio(of('other'), of('gateway')));
+    if (other) cells.push(f(of('other'), digits), ratio(of('other'), of(OTHER_BASE)));
     table.push(cells);
   };
   const added = (x: Record<string, { p50: number; p99: number }>, name: string, q: 'p50' | 'p99'): number => x[name]![q] - x['direct']![q];
