@@ -1,7 +1,8 @@
 /**
  * The floor served by fastify: the same translator (bench/floor-answer.ts) behind one fastify 5 route, with fastify's
- * JSON body parser and no hooks, logger off. Against the floor it measures what fastify's request lifecycle costs by
- * itself, which the gateway pays on every request (`npm run bench -- --fastify-floor`).
+ * JSON body parser and no hooks, logger off. Against the floor it measures what serving a request through fastify
+ * costs, which the gateway pays on every request (`npm run bench -- --fastify-floor`; docs/performance.md, "Twenty-fourth
+ * round", for what else such a copy can pick up).
  *
  * Env: FLOOR_PORT, UPSTREAM_URL, UPSTREAM_KEYS (comma list, round-robin), CLIENT_KEY.
  */

@@ -21,7 +21,7 @@
  * with OpenTelemetry tracing on (OTLP/protobuf to the mock, the SDK's default batching), with --against=DIR another
  * build of the gateway (DIR/dist/main.js, e.g. the previous commit's, built with its node_modules beside it). With
  * --fastify-floor the third proxy is the floor's translator behind one fastify route (bench/floor-fastify.ts), started
- * as the floor is, and its ratios are to the floor: what fastify's request lifecycle costs by itself.
+ * as the floor is, and its ratios are to the floor: what serving a request through fastify costs.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
