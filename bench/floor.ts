@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { answer, bearer, closeUpstream, fail } from './floor-answer.js';
 
+/** async, so that a body that is not JSON rejects and the caller's catch answers it */
 async function answerText(res: ServerResponse, text: string): Promise<void> {
   return answer(res, JSON.parse(text) as object);
 }

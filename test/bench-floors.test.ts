@@ -4,45 +4,25 @@
  * key, each the same from both. `npm run bench -- --fastify-floor` divides one by the other, so they must not differ
  * in anything else.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, type Proc, startProc } from '../bench/procs.js';
 
 const CLIENT_KEY = 'floor-client-key';
 const DELTAS = 5;
-let mock: ChildProcess;
-let mockUrl: string;
+let mock: Proc;
+
+/** a bench script run from source, as the tests run everything (started and stopped as the benchmark does) */
+function startScript(script: string, port: number, env: Record<string, string>, readyPath: string): Promise<Proc> {
+  return startProc({ name: script, script, env, port, core: undefined, cwd: process.cwd(), readyPath, nodeArgs: ['--import', 'tsx'], readyTimeoutMs: 20_000 });
+}
 
 beforeAll(async () => {
   const port = await freePort();
-  mockUrl = `http://127.0.0.1:${port}`;
-  mock = spawn(process.execPath, ['--import', 'tsx', 'bench/mock.ts'], { env: { ...process.env, MOCK_PORT: String(port) }, stdio: 'ignore' });
-  await until(async () => (await fetch(`${mockUrl}/__mock/options`)).ok, 20_000);
-  const set = await fetch(`${mockUrl}/__mock/options`, { method: 'POST', body: JSON.stringify({ deltas: DELTAS, intervalMs: 1 }) });
+  mock = await startScript('bench/mock.ts', port, { MOCK_PORT: String(port) }, '/__mock/options');
+  const set = await fetch(`${mock.url}/__mock/options`, { method: 'POST', body: JSON.stringify({ deltas: DELTAS, intervalMs: 1 }) });
   expect(set.status).toBe(200);
 }, 30_000);
-afterAll(() => {
-  mock.kill('SIGTERM');
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function until(ok: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await ok().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the process did not start');
-}
+afterAll(() => mock.stop());
 
 const ask = (base: string, body: object, key = CLIENT_KEY): Promise<Response> =>
   fetch(`${base}/v1/chat/completions`, {
@@ -52,21 +32,15 @@ const ask = (base: string, body: object, key = CLIENT_KEY): Promise<Response> =>
   });
 
 describe.each(['bench/floor.ts', 'bench/floor-fastify.ts'])('%s', (script) => {
-  let child: ChildProcess;
+  let floor: Proc;
   let base: string;
 
   beforeAll(async () => {
     const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, ['--import', 'tsx', script], {
-      env: { ...process.env, FLOOR_PORT: String(port), UPSTREAM_URL: mockUrl, UPSTREAM_KEYS: 'mock-key', CLIENT_KEY },
-      stdio: 'ignore',
-    });
-    await until(async () => (await fetch(`${base}/`)).ok, 20_000);
+    floor = await startScript(script, port, { FLOOR_PORT: String(port), UPSTREAM_URL: mock.url, UPSTREAM_KEYS: 'mock-key', CLIENT_KEY }, '/');
+    base = floor.url;
   }, 30_000);
-  afterAll(() => {
-    child.kill('SIGTERM');
-  });
+  afterAll(() => floor.stop());
 
   it('answers a plain request with a chat.completion', async () => {
     const res = await ask(base, {});
