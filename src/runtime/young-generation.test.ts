@@ -21,20 +21,22 @@ const youngMb = (preloads: string[], release: boolean, flags: string[] = []) =>
     ),
   ) as [number, number];
 const withModule = preload('./young-generation.ts');
+// held at its start: 4 MB on Node 20, 4-8.5 on Node 24 (its start size moves between runs); grown: 32-128
+const HELD_MB = 12;
 
 describe('young-generation', () => {
   it('keeps the young generation small until released, then V8 grows it again', () => {
     const [during, after] = youngMb(withModule, true);
-    expect(during).toBeLessThanOrEqual(4);
-    expect(after).toBeGreaterThan(4);
+    expect(during).toBeLessThanOrEqual(HELD_MB);
+    expect(after).toBeGreaterThan(HELD_MB);
   }, 60_000);
 
   it('without it, V8 grows the young generation under the same survivors', () => {
-    expect(youngMb([], false)[0]).toBeGreaterThan(4);
+    expect(youngMb([], false)[0]).toBeGreaterThan(HELD_MB);
   }, 60_000);
 
   it('leaves V8 alone when the operator sets the growth factor (theirs wins)', () => {
-    expect(youngMb(withModule, false, ['--semi-space-growth-factor=2'])[0]).toBeGreaterThan(4);
+    expect(youngMb(withModule, false, ['--semi-space-growth-factor=2'])[0]).toBeGreaterThan(HELD_MB);
   }, 60_000);
 
   // a static import is read and compiled with the whole module graph before any module runs, and that alone grows
