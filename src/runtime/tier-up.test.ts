@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { preload, runNode } from './test-helpers.js';
-import { INTERRUPT_BUDGET, MAGLEV_INVOCATIONS, TURBOFAN_INVOCATIONS, tierUpFlags, WASM_TIERING_BUDGET } from './tier-up.js';
+import { INTERRUPT_BUDGET, MAGLEV_INVOCATIONS, TURBOFAN_INVOCATIONS, TURBOFAN_INVOCATIONS_WITHOUT_MAGLEV, tierUpFlags, WASM_TIERING_BUDGET } from './tier-up.js';
 
 const v8Major = Number.parseInt(process.versions.v8, 10);
 const onV8Eleven = v8Major === 11;
@@ -9,14 +9,15 @@ const onV8Eleven = v8Major === 11;
 describe('tier-up', () => {
   it.each([
     ['11.3.244.8-node.33', [`--interrupt-budget=${INTERRUPT_BUDGET}`, `--wasm-tiering-budget=${WASM_TIERING_BUDGET}`]],
-    ['12.4.254.21-node.33', []],
+    ['12.4.254.21-node.33', [`--invocation-count-for-turbofan=${TURBOFAN_INVOCATIONS_WITHOUT_MAGLEV}`]],
+    ['14.1.146.11-node.12', []],
     ['13.6.233.17-node.40', [`--invocation-count-for-maglev=${MAGLEV_INVOCATIONS}`, `--invocation-count-for-turbofan=${TURBOFAN_INVOCATIONS}`]],
   ] as const)('V8 %s: %j', (version, expected) => {
     expect([...tierUpFlags(version).values()]).toEqual(expected);
   });
 
   it('names each flag as an operator would set it (their own wins)', () => {
-    for (const version of ['11.3.244.8-node.33', '13.6.233.17-node.40']) {
+    for (const version of ['11.3.244.8-node.33', '12.4.254.21-node.33', '13.6.233.17-node.40']) {
       for (const [name, flag] of tierUpFlags(version)) expect(flag.startsWith(`--${name}=`)).toBe(true);
     }
   });

@@ -7,8 +7,10 @@
  * interrupt budget (bytecode run) a few times: with an eighth of it the slow answers of those seconds fell to about a
  * third, and the steady state changed by nothing measurable. Node 24's V8 (13.x) counts invocations instead, with
  * Maglev before TurboFan: at an eighth of both counts its jobs end within about three seconds of load instead of going
- * on for tens of seconds, and the added latency's p99 at one connection fell from about 1.7 to about 0.5 times the
- * floor's, the CPU per request at 64 connections by about a tenth.
+ * on for tens of seconds; side by side, the added latency's p99 at one connection fell from 1.15-1.98 to 0.37-0.69
+ * times the floor's, and the CPU per request at 64 connections read lower in every run. Node 22's V8 (12.x) counts
+ * the same way but runs without Maglev: a sixteenth of its TurboFan count brought its tails down too (the CPU per
+ * request stayed within the runs' spread).
  *
  * WebAssembly later (V8 11): undici parses HTTP with llhttp compiled to WebAssembly, and at V8 11's tiering budget the
  * parser's main function goes to TurboFan after the first response or two. Compiling it takes about 33 MB of compiler
@@ -17,7 +19,7 @@
  * (2.3 on average over eight paired starts). With fifty times the budget it comes after about twenty responses: under
  * load, within its first milliseconds. V8 13's own budget is already seven times V8 11's.
  *
- * Other V8s (Node 22's 12.x) are left as they are: not measured. An operator's own flag wins. Why, and the
+ * Other V8s are left as they are: not measured. An operator's own flag wins. Why, and the
  * measurements: docs/performance.md, "Fifteenth round", "Twentieth round" and "Twenty-sixth round".
  */
 import { setFlagsFromString } from 'node:v8';
@@ -35,9 +37,13 @@ export const MAGLEV_INVOCATIONS = 50;
 /** V8 13's --invocation-count-for-turbofan is 3,000 */
 export const TURBOFAN_INVOCATIONS = 375;
 
+/** V8 12's is 3,000 too, and Node 22 runs it with Maglev off: TurboFan is its only optimizing tier */
+export const TURBOFAN_INVOCATIONS_WITHOUT_MAGLEV = 188;
+
 /** the flags set here and their values, by V8's major version */
 const BY_V8_MAJOR: Readonly<Record<number, Readonly<Record<string, number>>>> = {
   11: { 'interrupt-budget': INTERRUPT_BUDGET, 'wasm-tiering-budget': WASM_TIERING_BUDGET },
+  12: { 'invocation-count-for-turbofan': TURBOFAN_INVOCATIONS_WITHOUT_MAGLEV },
   13: { 'invocation-count-for-maglev': MAGLEV_INVOCATIONS, 'invocation-count-for-turbofan': TURBOFAN_INVOCATIONS },
 };
 
