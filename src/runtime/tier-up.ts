@@ -8,9 +8,9 @@
  * third, and the steady state changed by nothing measurable. Node 24's V8 (13.x) counts invocations instead, with
  * Maglev before TurboFan: at an eighth of both counts its jobs end within about three seconds of load instead of going
  * on for tens of seconds; side by side, the added latency's p99 at one connection fell from 1.15-1.98 to 0.37-0.69
- * times the floor's, and the CPU per request at 64 connections read lower in every run. Node 22's V8 (12.x) counts
- * the same way but runs without Maglev: a sixteenth of its TurboFan count brought its tails down too (the CPU per
- * request stayed within the runs' spread).
+ * times the floor's, and the CPU per request at 64 connections read lower in every run that had both. Node 22's V8
+ * (12.x) counts the same way but runs without Maglev: a sixteenth of its TurboFan count brought its tails down too
+ * (the CPU per request stayed within the runs' spread).
  *
  * WebAssembly later (V8 11): undici parses HTTP with llhttp compiled to WebAssembly, and at V8 11's tiering budget the
  * parser's main function goes to TurboFan after the first response or two. Compiling it takes about 33 MB of compiler
