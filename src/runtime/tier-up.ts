@@ -12,14 +12,12 @@
  * (12.x) counts the same way but runs without Maglev: a sixteenth of its TurboFan count brought its tails down too
  * (the CPU per request stayed within the runs' spread).
  *
- * WebAssembly later (V8 11 and 13): undici parses HTTP with llhttp compiled to WebAssembly, and at V8 11's tiering budget the
+ * WebAssembly later (V8 11): undici parses HTTP with llhttp compiled to WebAssembly, and at V8 11's tiering budget the
  * parser's main function goes to TurboFan after the first response or two. Compiling it takes about 33 MB of compiler
  * memory for a moment, which the allocator then keeps in part; with the gateway's start-up calls (the keys' health
  * check, the model catalogue) that happened before the first client request, and an idle gateway held a few MB more
  * (2.3 on average over eight paired starts). With fifty times the budget it comes after about twenty responses: under
- * load, within its first milliseconds. V8 13's own budget is seven times V8 11's, and the start still reached it: an
- * idle gateway on Node 24 had peaked at about 26 MB of compiler memory and held 104-108 MB; with the same budget
- * as on V8 11, 3.5-4.6 MB and 94-96 MB (five starts each).
+ * load, within its first milliseconds. V8 13's own budget is already seven times V8 11's.
  *
  * Other V8s are left as they are: not measured. An operator's own flag wins. Why, and the
  * measurements: docs/performance.md, "Fifteenth round", "Twentieth round" and "Twenty-sixth round".
@@ -30,7 +28,7 @@ import { operatorSetsHere } from './v8-flags.js';
 /** V8 11's --interrupt-budget is 67,584 bytes of bytecode */
 export const INTERRUPT_BUDGET = 8448;
 
-/** V8 11's --wasm-tiering-budget is 1,800,000, V8 13's 13,000,000 */
+/** V8 11's --wasm-tiering-budget is 1,800,000 */
 export const WASM_TIERING_BUDGET = 90_000_000;
 
 /** V8 13's --invocation-count-for-maglev is 400 */
@@ -46,11 +44,7 @@ export const TURBOFAN_INVOCATIONS_WITHOUT_MAGLEV = 188;
 const BY_V8_MAJOR: Readonly<Record<number, Readonly<Record<string, number>>>> = {
   11: { 'interrupt-budget': INTERRUPT_BUDGET, 'wasm-tiering-budget': WASM_TIERING_BUDGET },
   12: { 'invocation-count-for-turbofan': TURBOFAN_INVOCATIONS_WITHOUT_MAGLEV },
-  13: {
-    'invocation-count-for-maglev': MAGLEV_INVOCATIONS,
-    'invocation-count-for-turbofan': TURBOFAN_INVOCATIONS,
-    'wasm-tiering-budget': WASM_TIERING_BUDGET,
-  },
+  13: { 'invocation-count-for-maglev': MAGLEV_INVOCATIONS, 'invocation-count-for-turbofan': TURBOFAN_INVOCATIONS },
 };
 
 /** the flags to set on this V8 (`process.versions.v8`), by name */
