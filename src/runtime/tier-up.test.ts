@@ -10,8 +10,8 @@ describe('tier-up', () => {
   it.each([
     ['11.3.244.8-node.33', [`--interrupt-budget=${INTERRUPT_BUDGET}`, `--wasm-tiering-budget=${WASM_TIERING_BUDGET}`]],
     ['12.4.254.21-node.33', [`--invocation-count-for-turbofan=${TURBOFAN_INVOCATIONS_WITHOUT_MAGLEV}`]],
-    ['14.1.146.11-node.12', []],
     ['13.6.233.17-node.40', [`--invocation-count-for-maglev=${MAGLEV_INVOCATIONS}`, `--invocation-count-for-turbofan=${TURBOFAN_INVOCATIONS}`]],
+    ['14.1.146.11-node.12', []],
   ] as const)('V8 %s: %j', (version, expected) => {
     expect([...tierUpFlags(version).values()]).toEqual(expected);
   });
