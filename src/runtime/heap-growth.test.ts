@@ -11,8 +11,10 @@ describe('heap-growth', () => {
 
   // the flag works only if V8 reads it at each limit computation: a process that keeps 20 MB live and whose other
   // objects each outlive a few young collections before dying (as a stream's state does) must end with a much smaller
-  // old generation with the module than without it (measured: about 55 MB against 127 MB)
-  it('keeps the old generation near what is live', () => {
+  // old generation with the module than without it (measured: about 55 MB against 127 MB). V8 sizes the heap from
+  // timings too, so a machine busy with the other test files can blur one pair: a pair gets two more tries, and a
+  // module that does nothing still fails all three.
+  it('keeps the old generation near what is live', { retry: 2, timeout: 60_000 }, () => {
     const peakOldSpace = (preloads: string[]) =>
       Number(
         runNode(
@@ -31,5 +33,5 @@ describe('heap-growth', () => {
     const plain = peakOldSpace([]);
     const tuned = peakOldSpace(preload('./heap-growth.ts'));
     expect(tuned).toBeLessThan(plain * 0.7);
-  }, 60_000);
+  });
 });
