@@ -17,11 +17,12 @@
  * memory for a moment, which the allocator then keeps in part; with the gateway's start-up calls (the keys' health
  * check, the model catalogue) that happened before the first client request, and an idle gateway held a few MB more
  * (2.3 on average over eight paired starts). With fifty times the budget it comes after about twenty responses: under
- * load, within its first milliseconds. V8 13's own budget (13,000,000) is still reached by the start, but V8 11's
- * value there read worse CPU per request in the one harness run it had: not set on V8 13 until that is measured.
+ * load, within its first milliseconds. V8 13's own budget (13,000,000) is still reached by the start; a larger one
+ * there moves the compile to the first client request or the second, but an idle gateway read the same RSS in the
+ * harness either way, so V8 13 keeps its own.
  *
- * Other V8s are left as they are: not measured. An operator's own flag wins. Why, and the
- * measurements: docs/performance.md, "Fifteenth round", "Twentieth round" and "Twenty-sixth round".
+ * Other V8s are left as they are: not measured. An operator's own flag wins. Why, and the measurements:
+ * docs/performance.md, "Fifteenth round", "Twentieth round", "Twenty-sixth round" and "Twenty-seventh round".
  */
 import { setFlagsFromString } from 'node:v8';
 import { operatorSetsHere } from './v8-flags.js';
